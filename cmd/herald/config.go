@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Config is herald's whole configuration, validated, with no trace of the
+// flag or file it came from.
+type Config struct {
+	Name                string
+	ListenAddr          string
+	AdvertiseClientURLs []string
+	Endpoints           []string
+	DataDir             string
+	MetricsAddr         string
+	LogLevel            string
+	MaxRequestBytes     int
+
+	// Upstream TLS (etcd grpc-proxy's --cacert, --cert, --key).
+	CACert, Cert, Key string
+	// Client-facing TLS (etcd's --cert-file, --key-file, --trusted-ca-file,
+	// --client-cert-auth).
+	CertFile, KeyFile, TrustedCAFile string
+	ClientCertAuth                   bool
+
+	// The embedded etcd, used when Endpoints is empty.
+	EmbeddedClientAddr, EmbeddedPeerAddr string
+}
+
+// configError names the setting that is wrong, so the one line herald
+// prints on exit tells the operator what to fix.
+type configError struct {
+	setting string
+	value   any
+	problem string
+}
+
+func (e *configError) Error() string {
+	return fmt.Sprintf("invalid --%s %q: %s", e.setting, fmt.Sprint(e.value), e.problem)
+}
+
+// Validate checks every setting and returns the first problem.
+func (c *Config) Validate() error {
+	if c.Name == "" || strings.ContainsAny(c.Name, " \t\n/") {
+		return &configError{"name", c.Name, "must be non-empty, without spaces or slashes"}
+	}
+	if err := checkHostPort(c.ListenAddr); err != nil {
+		return &configError{"listen-addr", c.ListenAddr, err.Error()}
+	}
+	for _, u := range c.AdvertiseClientURLs {
+		if err := checkURL(u); err != nil {
+			return &configError{"advertise-client-url", u, err.Error()}
+		}
+	}
+	for _, e := range c.Endpoints {
+		if err := checkEndpoint(e); err != nil {
+			return &configError{"endpoints", e, err.Error()}
+		}
+	}
+	if c.DataDir == "" {
+		return &configError{"data-dir", c.DataDir, "must not be empty"}
+	}
+	if c.MetricsAddr != "" {
+		if err := checkHostPort(c.MetricsAddr); err != nil {
+			return &configError{"metrics-addr", c.MetricsAddr, err.Error()}
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return &configError{"log-level", c.LogLevel, "must be debug, info, warn or error"}
+	}
+	if c.MaxRequestBytes <= 0 {
+		return &configError{"max-request-bytes", c.MaxRequestBytes, "must be positive"}
+	}
+	if (c.Cert == "") != (c.Key == "") {
+		return &configError{"cert", c.Cert, "--cert and --key go together"}
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return &configError{"cert-file", c.CertFile, "--cert-file and --key-file go together"}
+	}
+	if c.ClientCertAuth && c.TrustedCAFile == "" {
+		return &configError{"client-cert-auth", c.ClientCertAuth, "needs --trusted-ca-file"}
+	}
+	if c.TrustedCAFile != "" && c.CertFile == "" {
+		return &configError{"trusted-ca-file", c.TrustedCAFile, "needs --cert-file and --key-file"}
+	}
+	if len(c.Endpoints) == 0 {
+		if err := checkHostPort(c.EmbeddedClientAddr); err != nil {
+			return &configError{"embedded-client-addr", c.EmbeddedClientAddr, err.Error()}
+		}
+		if err := checkHostPort(c.EmbeddedPeerAddr); err != nil {
+			return &configError{"embedded-peer-addr", c.EmbeddedPeerAddr, err.Error()}
+		}
+	}
+	return nil
+}
+
+// clientScheme is the scheme clients use to reach this herald.
+func (c *Config) clientScheme() string {
+	if c.CertFile != "" {
+		return "https"
+	}
+	return "http"
+}
+
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port: %w", err)
+	}
+	if port == "" {
+		return fmt.Errorf("want host:port: no port")
+	}
+	return nil
+}
+
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "unix" && u.Scheme != "unixs" {
+		return fmt.Errorf("want an http, https, unix or unixs URL")
+	}
+	if u.Host == "" {
+		return fmt.Errorf("no host")
+	}
+	return nil
+}
+
+// checkEndpoint accepts what clientv3 accepts: a URL or a bare host:port.
+func checkEndpoint(e string) error {
+	if strings.Contains(e, "://") {
+		return checkURL(e)
+	}
+	return checkHostPort(e)
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/heraldproj/herald/proxy"
+)
+
+// defineFlags declares every setting of `herald start`. Each flag's name is
+// also its key in the config file and, upper-cased with HERALD_ in front and
+// dashes as underscores, its environment variable.
+func defineFlags(fs *pflag.FlagSet) {
+	host, _ := os.Hostname()
+	fs.String("config", "", "YAML config file (see configs/herald.yaml)")
+	fs.Bool("check-config", false, "validate the configuration and exit")
+
+	fs.String("name", host, "this herald's id, unique in the fleet")
+	fs.String("listen-addr", "127.0.0.1:2379", "address to serve etcd v3 clients on")
+	fs.StringSlice("advertise-client-url", nil, "client URLs of this herald, as returned by MemberList (default: from --listen-addr)")
+	fs.StringSlice("endpoints", nil, "upstream etcd client URLs, comma-separated; none runs an embedded etcd")
+	fs.String("data-dir", "default.herald", "directory for herald's state and the embedded etcd's data")
+	fs.String("metrics-addr", "127.0.0.1:9379", "address for /metrics and /health; empty disables them")
+	fs.String("log-level", "info", "debug, info, warn or error")
+	fs.Int("max-request-bytes", proxy.DefaultMaxRequestBytes, "largest client request, as the upstream's --max-request-bytes")
+
+	fs.String("cacert", "", "CA bundle to verify the upstream's certificates")
+	fs.String("cert", "", "client certificate for the upstream")
+	fs.String("key", "", "client key for the upstream")
+
+	fs.String("cert-file", "", "certificate served to herald's clients")
+	fs.String("key-file", "", "key of --cert-file")
+	fs.String("trusted-ca-file", "", "CA bundle for client certificates")
+	fs.Bool("client-cert-auth", false, "require client certificates signed by --trusted-ca-file")
+
+	fs.String("embedded-client-addr", "127.0.0.1:12379", "client address of the embedded etcd")
+	fs.String("embedded-peer-addr", "127.0.0.1:12380", "peer address of the embedded etcd")
+}
+
+// loadConfig merges flags, HERALD_* variables and the config file, in that
+// order of precedence, into a Config.
+func loadConfig(cmd *cobra.Command) (*Config, error) {
+	v := viper.New()
+	v.SetEnvPrefix("HERALD")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if err := v.BindPFlags(cmd.Flags()); err != nil {
+		return nil, fmt.Errorf("flags: %w", err)
+	}
+	if file := v.GetString("config"); file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, &configError{"config", file, err.Error()}
+		}
+		if err := checkKnownKeys(v, cmd.Flags()); err != nil {
+			return nil, err
+		}
+	}
+	cfg := &Config{
+		Name:                v.GetString("name"),
+		ListenAddr:          v.GetString("listen-addr"),
+		AdvertiseClientURLs: list(v, "advertise-client-url"),
+		Endpoints:           list(v, "endpoints"),
+		DataDir:             v.GetString("data-dir"),
+		MetricsAddr:         strings.TrimPrefix(v.GetString("metrics-addr"), "http://"),
+		LogLevel:            v.GetString("log-level"),
+		MaxRequestBytes:     v.GetInt("max-request-bytes"),
+		CACert:              v.GetString("cacert"),
+		Cert:                v.GetString("cert"),
+		Key:                 v.GetString("key"),
+		CertFile:            v.GetString("cert-file"),
+		KeyFile:             v.GetString("key-file"),
+		TrustedCAFile:       v.GetString("trusted-ca-file"),
+		ClientCertAuth:      v.GetBool("client-cert-auth"),
+		EmbeddedClientAddr:  v.GetString("embedded-client-addr"),
+		EmbeddedPeerAddr:    v.GetString("embedded-peer-addr"),
+	}
+	if len(cfg.AdvertiseClientURLs) == 0 {
+		cfg.AdvertiseClientURLs = []string{cfg.clientScheme() + "://" + cfg.ListenAddr}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// list reads a list setting that may come as a YAML list, or as one
+// comma-separated string from a flag or an environment variable.
+func list(v *viper.Viper, key string) []string {
+	var out []string
+	for _, s := range v.GetStringSlice(key) {
+		for _, part := range strings.Split(s, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
+
+// checkKnownKeys refuses a config file key that no flag defines: a typo
+// would otherwise be ignored silently.
+func checkKnownKeys(v *viper.Viper, fs *pflag.FlagSet) error {
+	for _, k := range v.AllKeys() {
+		if fs.Lookup(k) == nil {
+			return &configError{"config", v.ConfigFileUsed(), fmt.Sprintf("unknown setting %q", k)}
+		}
+	}
+	return nil
+}
+
+// usageError is a command line that does not parse (an unknown flag, a
+// value of the wrong type).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+
+// exitCode maps an error from the command to the process's exit code:
+// 2 for a bad configuration or command line, 1 for anything else.
+func exitCode(err error) int {
+	var ce *configError
+	var ue *usageError
+	if errors.As(err, &ce) || errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+
+	"github.com/heraldproj/herald/proxy"
+	"github.com/heraldproj/herald/upstream/etcd"
+)
+
+// run starts herald and blocks until SIGINT or SIGTERM, or a fatal error.
+func run(ctx context.Context, cfg *Config) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := newLogger(cfg.LogLevel)
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+
+	endpoints := cfg.Endpoints
+	var embeddedErr <-chan error
+	if len(endpoints) == 0 {
+		emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
+			DataDir:         cfg.DataDir,
+			ClientAddr:      cfg.EmbeddedClientAddr,
+			PeerAddr:        cfg.EmbeddedPeerAddr,
+			MaxRequestBytes: uint(cfg.MaxRequestBytes),
+			LogLevel:        embeddedLogLevel(cfg.LogLevel),
+		})
+		if err != nil {
+			return err
+		}
+		defer emb.Close()
+		endpoints = []string{emb.Endpoint()}
+		embeddedErr = emb.Err()
+		log.Info("no upstream configured: started an embedded etcd", "endpoint", emb.Endpoint(), "data-dir", cfg.DataDir)
+	}
+
+	up, err := etcd.Dial(etcd.Config{
+		Endpoints:       endpoints,
+		CACert:          cfg.CACert,
+		Cert:            cfg.Cert,
+		Key:             cfg.Key,
+		MaxRequestBytes: cfg.MaxRequestBytes + 512*1024,
+		DialTimeout:     5 * time.Second,
+		Logger:          log,
+	})
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+
+	clientTLS, err := serverTLS(cfg)
+	if err != nil {
+		return err
+	}
+	srv, err := proxy.New(proxy.Options{
+		Upstream:            up,
+		Name:                cfg.Name,
+		AdvertiseClientURLs: cfg.AdvertiseClientURLs,
+		MaxRequestBytes:     cfg.MaxRequestBytes,
+		TLS:                 clientTLS,
+		Logger:              log,
+	})
+	if err != nil {
+		return err
+	}
+
+	lis, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on --listen-addr %s: %w", cfg.ListenAddr, err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(lis) }()
+
+	if cfg.MetricsAddr != "" {
+		hs, err := serveHTTP(cfg.MetricsAddr, srv, log)
+		if err != nil {
+			srv.Stop()
+			return err
+		}
+		defer hs.Close()
+	}
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		srv.GracefulStop(5 * time.Second)
+		return nil
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case err := <-embeddedErr:
+		srv.Stop()
+		return fmt.Errorf("embedded etcd: %w", err)
+	}
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // validated already
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// embeddedLogLevel keeps the embedded etcd quiet unless herald is debugging.
+func embeddedLogLevel(level string) string {
+	if level == "debug" {
+		return "info"
+	}
+	return "error"
+}
+
+func serverTLS(cfg *Config) (*tls.Config, error) {
+	if cfg.CertFile == "" {
+		return nil, nil
+	}
+	info := transport.TLSInfo{
+		CertFile:       cfg.CertFile,
+		KeyFile:        cfg.KeyFile,
+		TrustedCAFile:  cfg.TrustedCAFile,
+		ClientCertAuth: cfg.ClientCertAuth,
+	}
+	c, err := info.ServerConfig()
+	if err != nil {
+		return nil, &configError{"cert-file", cfg.CertFile, err.Error()}
+	}
+	return c, nil
+}
+
+// serveHTTP serves /metrics (Prometheus) and /health (the same JSON as
+// etcd's: {"health":"true","reason":""}, 503 when unhealthy).
+func serveHTTP(addr string, srv *proxy.Server, log *slog.Logger) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.Handler())
+	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
+		ok, reason := srv.Healthy()
+		w.Header().Set("Content-Type", "application/json")
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"health": fmt.Sprint(ok), "reason": reason})
+	})
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on --metrics-addr %s: %w", addr, err)
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := hs.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	return hs, nil
+}

@@ -1,0 +1,21 @@
+// Package proxy is herald's client-facing gRPC front end: it serves every
+// etcd v3 service (KV, Watch, Lease, Cluster, Maintenance, Auth, and the
+// v3election and v3lock services) so that unmodified etcd clients can point
+// at herald.
+//
+// By default a request is forwarded through the upstream seam as it came,
+// with the metadata that etcd reads (auth token, "hasleader", client API
+// version), and etcd's answer or error goes back as it came: same gRPC code,
+// same message, same header. Streams (Watch, LeaseKeepAlive, Snapshot,
+// RangeStream, Observe) are relayed message by message and torn down both
+// ways when either side ends. Lease offloading and the watch fan-out replace
+// individual handlers, never the wire format.
+//
+// What herald answers for itself: Cluster.MemberList lists herald's own
+// advertised client URLs (as etcd's grpc-proxy does), so a client that syncs
+// its endpoints from the member list keeps talking to herald; the standard
+// gRPC health service reports whether the upstream answers.
+//
+// gRPC lives only here (and in the upstream adapters). This package must not
+// import clientv3, memberlist, viper or cobra.
+package proxy

@@ -1,0 +1,130 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"math"
+	"net"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3election/v3electionpb"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3lock/v3lockpb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/heraldproj/herald/upstream"
+)
+
+// grpcOverheadBytes is what etcd adds to --max-request-bytes for its gRPC
+// receive limit; herald uses the same sum, so a request that etcd's gRPC
+// layer would refuse is refused by herald's with the same message.
+const grpcOverheadBytes = 512 * 1024
+
+// DefaultMaxRequestBytes is etcd's default --max-request-bytes.
+const DefaultMaxRequestBytes = 1536 * 1024
+
+// Options configure a Server.
+type Options struct {
+	Upstream upstream.Upstream
+	// Name identifies this herald in MemberList answers.
+	Name string
+	// AdvertiseClientURLs are the URLs clients should use for this herald.
+	AdvertiseClientURLs []string
+	// MaxRequestBytes mirrors the upstream's --max-request-bytes.
+	MaxRequestBytes int
+	// TLS, when set, is the client-facing TLS configuration.
+	TLS    *tls.Config
+	Logger *slog.Logger
+}
+
+// Server is herald's gRPC front end.
+type Server struct {
+	grpc   *grpc.Server
+	health *healthMonitor
+	log    *slog.Logger
+}
+
+// New builds the gRPC server and registers every etcd v3 service, the gRPC
+// health service and the request metrics. It does not listen yet.
+func New(opts Options) (*Server, error) {
+	if opts.Upstream == nil {
+		return nil, errors.New("proxy: no upstream")
+	}
+	if opts.MaxRequestBytes <= 0 {
+		opts.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	// The same limits and keepalive policy as an etcd member's client port.
+	gopts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(opts.MaxRequestBytes + grpcOverheadBytes),
+		grpc.MaxSendMsgSize(math.MaxInt32),
+		grpc.MaxConcurrentStreams(math.MaxUint32),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Hour, Timeout: 20 * time.Second}),
+		grpc.ChainUnaryInterceptor(unaryMetrics),
+		grpc.ChainStreamInterceptor(streamMetrics),
+	}
+	if opts.TLS != nil {
+		gopts = append(gopts, grpc.Creds(credentials.NewTLS(opts.TLS)))
+	}
+	gs := grpc.NewServer(gopts...)
+
+	up := opts.Upstream
+	self := selfMember(opts.Name, opts.AdvertiseClientURLs)
+	pb.RegisterKVServer(gs, &kvServer{kv: up.KV()})
+	pb.RegisterWatchServer(gs, &watchServer{watch: up.Watch()})
+	pb.RegisterLeaseServer(gs, &leaseServer{lease: up.Lease()})
+	pb.RegisterClusterServer(gs, &clusterServer{cluster: up.Cluster(), members: func() []*pb.Member { return []*pb.Member{self} }})
+	pb.RegisterMaintenanceServer(gs, &maintenanceServer{m: up.Maintenance()})
+	pb.RegisterAuthServer(gs, &authServer{auth: up.Auth()})
+	v3electionpb.RegisterElectionServer(gs, &electionServer{e: up.Election()})
+	v3lockpb.RegisterLockServer(gs, &lockServer{l: up.Lock()})
+
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	return &Server{
+		grpc:   gs,
+		health: newHealthMonitor(up.KV(), hs, opts.Logger),
+		log:    opts.Logger,
+	}, nil
+}
+
+// Serve accepts clients on lis until Stop. It blocks.
+func (s *Server) Serve(lis net.Listener) error {
+	go s.health.run()
+	s.log.Info("serving etcd v3 clients", "addr", lis.Addr().String())
+	return s.grpc.Serve(lis)
+}
+
+// Healthy reports whether the upstream answered the last health probe, and
+// why not.
+func (s *Server) Healthy() (bool, string) { return s.health.status() }
+
+// Stop closes every client stream and listener at once.
+func (s *Server) Stop() {
+	s.health.stop()
+	s.grpc.Stop()
+}
+
+// GracefulStop stops accepting clients and waits, up to timeout, for unary
+// calls to finish; streams are then closed.
+func (s *Server) GracefulStop(timeout time.Duration) {
+	s.health.stop()
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		s.grpc.Stop()
+	}
+}

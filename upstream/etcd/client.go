@@ -1,0 +1,110 @@
+package etcd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3election/v3electionpb"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3lock/v3lockpb"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+
+	"github.com/heraldproj/herald/upstream"
+)
+
+// Config says how to reach the etcd cluster.
+type Config struct {
+	// Endpoints are the members' client URLs (http://host:port or
+	// https://host:port) or host:port pairs.
+	Endpoints []string
+	// CACert, Cert and Key configure TLS towards etcd; all empty means
+	// plain text unless an endpoint is https.
+	CACert, Cert, Key string
+	// MaxRequestBytes is the largest request herald accepts and must be able
+	// to forward (etcd's --max-request-bytes plus gRPC overhead).
+	MaxRequestBytes int
+	// DialTimeout bounds the first connection.
+	DialTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// Client is an upstream.Upstream backed by one clientv3 connection.
+type Client struct {
+	cli  *clientv3.Client
+	conn *grpc.ClientConn
+}
+
+var _ upstream.Upstream = (*Client)(nil)
+
+// Dial connects to etcd. It returns once the connection is set up; it does
+// not wait for a member to answer (the proxy's health check does that).
+func Dial(cfg Config) (*Client, error) {
+	if len(cfg.Endpoints) == 0 {
+		return nil, errors.New("etcd: no endpoints")
+	}
+	tlsCfg, err := clientTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:          cfg.Endpoints,
+		DialTimeout:        cfg.DialTimeout,
+		DialKeepAliveTime:  10 * time.Second,
+		DialKeepAliveTimeout: 5 * time.Second,
+		TLS:                tlsCfg,
+		MaxCallSendMsgSize: cfg.MaxRequestBytes,
+		// Keep probing an idle connection, so a dead member is noticed
+		// before the next client request rather than by it.
+		PermitWithoutStream: true,
+		Logger:              zap.NewNop(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("etcd: connect %v: %w", cfg.Endpoints, err)
+	}
+	return &Client{cli: cli, conn: cli.ActiveConnection()}, nil
+}
+
+func clientTLS(cfg Config) (*tls.Config, error) {
+	if cfg.CACert == "" && cfg.Cert == "" && cfg.Key == "" {
+		return nil, nil
+	}
+	info := transport.TLSInfo{TrustedCAFile: cfg.CACert, CertFile: cfg.Cert, KeyFile: cfg.Key}
+	c, err := info.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("etcd: upstream TLS: %w", err)
+	}
+	return c, nil
+}
+
+// MemberIDs lists the IDs of the upstream cluster's members, which the lease
+// ID allocator must stay clear of.
+func (c *Client) MemberIDs(ctx context.Context) ([]uint64, error) {
+	resp, err := c.cli.MemberList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("etcd: member list: %w", err)
+	}
+	ids := make([]uint64, 0, len(resp.Members))
+	for _, m := range resp.Members {
+		ids = append(ids, m.ID)
+	}
+	return ids, nil
+}
+
+func (c *Client) KV() pb.KVClient                       { return pb.NewKVClient(c.conn) }
+func (c *Client) Watch() pb.WatchClient                 { return pb.NewWatchClient(c.conn) }
+func (c *Client) Lease() pb.LeaseClient                 { return pb.NewLeaseClient(c.conn) }
+func (c *Client) Cluster() pb.ClusterClient             { return pb.NewClusterClient(c.conn) }
+func (c *Client) Maintenance() pb.MaintenanceClient     { return pb.NewMaintenanceClient(c.conn) }
+func (c *Client) Auth() pb.AuthClient                   { return pb.NewAuthClient(c.conn) }
+func (c *Client) Election() v3electionpb.ElectionClient { return v3electionpb.NewElectionClient(c.conn) }
+func (c *Client) Lock() v3lockpb.LockClient             { return v3lockpb.NewLockClient(c.conn) }
+
+// Close closes the connection to etcd.
+func (c *Client) Close() error { return c.cli.Close() }

@@ -1,0 +1,79 @@
+package etcd
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+)
+
+// EmbeddedConfig places the single-member etcd that herald runs when no
+// upstream is configured.
+type EmbeddedConfig struct {
+	// DataDir holds the member's data; a restart with the same directory
+	// keeps every key.
+	DataDir string
+	// ClientAddr and PeerAddr are host:port pairs on loopback.
+	ClientAddr, PeerAddr string
+	// MaxRequestBytes is etcd's --max-request-bytes.
+	MaxRequestBytes uint
+	// LogLevel is etcd's own (zap) level: debug, info, warn or error.
+	LogLevel string
+}
+
+// Embedded is a running in-process etcd member.
+type Embedded struct {
+	etcd *embed.Etcd
+}
+
+// StartEmbedded starts the member and waits, up to a minute, until it
+// serves clients.
+func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
+	clientURL, err := url.Parse("http://" + cfg.ClientAddr)
+	if err != nil {
+		return nil, fmt.Errorf("etcd: embedded client address %q: %w", cfg.ClientAddr, err)
+	}
+	peerURL, err := url.Parse("http://" + cfg.PeerAddr)
+	if err != nil {
+		return nil, fmt.Errorf("etcd: embedded peer address %q: %w", cfg.PeerAddr, err)
+	}
+	ec := embed.NewConfig()
+	ec.Name = "herald-embedded"
+	ec.Dir = filepath.Join(cfg.DataDir, "etcd")
+	ec.ListenClientUrls = []url.URL{*clientURL}
+	ec.AdvertiseClientUrls = []url.URL{*clientURL}
+	ec.ListenPeerUrls = []url.URL{*peerURL}
+	ec.AdvertisePeerUrls = []url.URL{*peerURL}
+	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	if cfg.MaxRequestBytes > 0 {
+		ec.MaxRequestBytes = cfg.MaxRequestBytes
+	}
+	ec.LogLevel = cfg.LogLevel
+	ec.LogOutputs = []string{"stderr"}
+
+	e, err := embed.StartEtcd(ec)
+	if err != nil {
+		return nil, fmt.Errorf("etcd: start embedded member in %s: %w", ec.Dir, err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+		return &Embedded{etcd: e}, nil
+	case err := <-e.Err():
+		e.Close()
+		return nil, fmt.Errorf("etcd: embedded member: %w", err)
+	case <-time.After(time.Minute):
+		e.Close()
+		return nil, fmt.Errorf("etcd: embedded member in %s not ready after a minute", ec.Dir)
+	}
+}
+
+// Endpoint is the member's client URL.
+func (e *Embedded) Endpoint() string { return e.etcd.Config().AdvertiseClientUrls[0].String() }
+
+// Err reports a fatal error of the member after start.
+func (e *Embedded) Err() <-chan error { return e.etcd.Err() }
+
+// Close stops the member.
+func (e *Embedded) Close() { e.etcd.Close() }
