@@ -1,0 +1,110 @@
+package proxy_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/heraldproj/herald/proxy"
+	"github.com/heraldproj/herald/upstream/etcd"
+)
+
+// env is one real etcd member (embedded, in this process), herald's proxy in
+// front of it, and a client of each.
+type env struct {
+	etcdURL   string
+	proxyAddr string
+	up        *etcd.Client
+	srv       *proxy.Server
+	direct    *clientv3.Client
+	viaHerald *clientv3.Client
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func newClient(t *testing.T, endpoint string) *clientv3.Client {
+	t.Helper()
+	// A large send limit, so that size limits are the servers', not the client's.
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, MaxCallSendMsgSize: 8 << 20, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func startEnv(t *testing.T) *env {
+	t.Helper()
+	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
+		DataDir:    filepath.Join(t.TempDir(), "data"),
+		ClientAddr: freeAddr(t),
+		PeerAddr:   freeAddr(t),
+		LogLevel:   "error",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Close)
+
+	up, err := etcd.Dial(etcd.Config{Endpoints: []string{emb.Endpoint()}, DialTimeout: 5 * time.Second, MaxRequestBytes: proxy.DefaultMaxRequestBytes + 512*1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { up.Close() })
+
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	srv, err := proxy.New(proxy.Options{
+		Upstream:            up,
+		Name:                "herald-test",
+		AdvertiseClientURLs: []string{"http://" + addr},
+		Logger:              slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+
+	return &env{
+		etcdURL:   emb.Endpoint(),
+		proxyAddr: addr,
+		up:        up,
+		srv:       srv,
+		direct:    newClient(t, emb.Endpoint()),
+		viaHerald: newClient(t, addr),
+	}
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// errString renders an error as a client sees it, for comparing herald's
+// answers with etcd's.
+func errString(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%T: %v", err, err)
+}
