@@ -54,12 +54,12 @@ func Dial(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	cli, err := clientv3.New(clientv3.Config{
-		Endpoints:          cfg.Endpoints,
-		DialTimeout:        cfg.DialTimeout,
-		DialKeepAliveTime:  10 * time.Second,
+		Endpoints:            cfg.Endpoints,
+		DialTimeout:          cfg.DialTimeout,
+		DialKeepAliveTime:    10 * time.Second,
 		DialKeepAliveTimeout: 5 * time.Second,
-		TLS:                tlsCfg,
-		MaxCallSendMsgSize: cfg.MaxRequestBytes,
+		TLS:                  tlsCfg,
+		MaxCallSendMsgSize:   cfg.MaxRequestBytes,
 		// Keep probing an idle connection, so a dead member is noticed
 		// before the next client request rather than by it.
 		PermitWithoutStream: true,
@@ -97,14 +97,16 @@ func (c *Client) MemberIDs(ctx context.Context) ([]uint64, error) {
 	return ids, nil
 }
 
-func (c *Client) KV() pb.KVClient                       { return pb.NewKVClient(c.conn) }
-func (c *Client) Watch() pb.WatchClient                 { return pb.NewWatchClient(c.conn) }
-func (c *Client) Lease() pb.LeaseClient                 { return pb.NewLeaseClient(c.conn) }
-func (c *Client) Cluster() pb.ClusterClient             { return pb.NewClusterClient(c.conn) }
-func (c *Client) Maintenance() pb.MaintenanceClient     { return pb.NewMaintenanceClient(c.conn) }
-func (c *Client) Auth() pb.AuthClient                   { return pb.NewAuthClient(c.conn) }
-func (c *Client) Election() v3electionpb.ElectionClient { return v3electionpb.NewElectionClient(c.conn) }
-func (c *Client) Lock() v3lockpb.LockClient             { return v3lockpb.NewLockClient(c.conn) }
+func (c *Client) KV() pb.KVClient                   { return pb.NewKVClient(c.conn) }
+func (c *Client) Watch() pb.WatchClient             { return pb.NewWatchClient(c.conn) }
+func (c *Client) Lease() pb.LeaseClient             { return pb.NewLeaseClient(c.conn) }
+func (c *Client) Cluster() pb.ClusterClient         { return pb.NewClusterClient(c.conn) }
+func (c *Client) Maintenance() pb.MaintenanceClient { return pb.NewMaintenanceClient(c.conn) }
+func (c *Client) Auth() pb.AuthClient               { return pb.NewAuthClient(c.conn) }
+func (c *Client) Election() v3electionpb.ElectionClient {
+	return v3electionpb.NewElectionClient(c.conn)
+}
+func (c *Client) Lock() v3lockpb.LockClient { return v3lockpb.NewLockClient(c.conn) }
 
 // Close closes the connection to etcd.
 func (c *Client) Close() error { return c.cli.Close() }
