@@ -4,37 +4,145 @@ import (
 	"context"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc"
 )
 
-// kvServer forwards the KV service.
+// kvServer forwards the KV service. With lease offloading on (o != nil),
+// writes that involve virtual leases or the reserved prefix are rewritten
+// (see offload_txn.go) and carriers in answers are shown as virtual leases.
 type kvServer struct {
 	pb.UnimplementedKVServer
 	kv pb.KVClient
+	o  *offloader
 }
 
 func (s *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResponse, error) {
-	return retryRead(outgoing(ctx), func(ctx context.Context) (*pb.RangeResponse, error) {
-		return s.kv.Range(ctx, r)
-	})
+	read := func(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResponse, error) {
+		return retryRead(ctx, func(ctx context.Context) (*pb.RangeResponse, error) { return s.kv.Range(ctx, r) })
+	}
+	if s.o == nil {
+		return read(outgoing(ctx), r)
+	}
+	var resp *pb.RangeResponse
+	var err error
+	if s.o.res.overlaps(span{r.Key, r.RangeEnd}) {
+		resp, err = s.o.rangeAround(outgoing(ctx), r, read)
+	} else {
+		resp, err = read(outgoing(ctx), r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.o.noteHeader(resp.Header)
+	s.o.translateAll(resp.Kvs)
+	return resp, nil
 }
 
 func (s *kvServer) RangeStream(r *pb.RangeRequest, stream grpc.ServerStreamingServer[pb.RangeStreamResponse]) error {
+	if s.o != nil && s.o.res.overlaps(span{r.Key, r.RangeEnd}) {
+		// Streamed chunks cannot be merged around the reserved prefix; the
+		// client's unary Range does it.
+		return s.o.res.errReserved()
+	}
 	return relayServerStream(stream, func(ctx context.Context) (grpc.ServerStreamingClient[pb.RangeStreamResponse], error) {
 		return s.kv.RangeStream(ctx, r)
 	})
 }
 
 func (s *kvServer) Put(ctx context.Context, r *pb.PutRequest) (*pb.PutResponse, error) {
-	return s.kv.Put(outgoing(ctx), r)
+	if s.o == nil {
+		return s.kv.Put(outgoing(ctx), r)
+	}
+	if !s.o.touchesPut(ctx, r) {
+		return s.forwardPut(ctx, r)
+	}
+	txn := &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestPut{RequestPut: r}}}}
+	resp, plan, err := s.rewritten(ctx, txn, true)
+	switch {
+	case err != nil:
+		return nil, err
+	case plan == nil:
+		return s.forwardPut(ctx, r)
+	case !resp.Succeeded:
+		// The only compare is the guard on the virtual lease's record.
+		return nil, rpctypes.ErrGRPCLeaseNotFound
+	}
+	out := resp.Responses[0].GetResponsePut()
+	out.Header = resp.Header
+	return out, nil
+}
+
+func (s *kvServer) forwardPut(ctx context.Context, r *pb.PutRequest) (*pb.PutResponse, error) {
+	resp, err := s.kv.Put(outgoing(ctx), r)
+	if err != nil {
+		return nil, err
+	}
+	s.o.noteHeader(resp.Header)
+	s.o.translate(resp.PrevKv)
+	return resp, nil
 }
 
 func (s *kvServer) DeleteRange(ctx context.Context, r *pb.DeleteRangeRequest) (*pb.DeleteRangeResponse, error) {
-	return s.kv.DeleteRange(outgoing(ctx), r)
+	if s.o == nil {
+		return s.kv.DeleteRange(outgoing(ctx), r)
+	}
+	txn := &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestDeleteRange{RequestDeleteRange: r}}}}
+	resp, plan, err := s.rewritten(ctx, txn, false)
+	if err != nil {
+		return nil, err
+	}
+	if plan == nil {
+		resp, err := s.kv.DeleteRange(outgoing(ctx), r)
+		if err != nil {
+			return nil, err
+		}
+		s.o.noteHeader(resp.Header)
+		s.o.translateAll(resp.PrevKvs)
+		return resp, nil
+	}
+	out := resp.Responses[0].GetResponseDeleteRange()
+	out.Header = resp.Header
+	return out, nil
 }
 
 func (s *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, error) {
-	return s.kv.Txn(outgoing(ctx), r)
+	if s.o == nil {
+		return s.kv.Txn(outgoing(ctx), r)
+	}
+	resp, plan, err := s.rewritten(ctx, r, false)
+	if err != nil {
+		return nil, err
+	}
+	if plan == nil {
+		if resp, err = s.kv.Txn(outgoing(ctx), r); err != nil {
+			return nil, err
+		}
+		s.o.noteHeader(resp.Header)
+		s.o.translateTxn(resp)
+	}
+	return resp, nil
+}
+
+// rewritten sends r upstream rewritten, when herald has something to add,
+// and returns the client's answer. A nil plan and nil error mean there was
+// nothing to rewrite: the caller forwards its original request.
+func (s *kvServer) rewritten(ctx context.Context, r *pb.TxnRequest, guard bool) (*pb.TxnResponse, *txnPlan, error) {
+	up, plan, err := s.o.rewriteTxn(r, offloadable(ctx), guard)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !plan.changed {
+		return nil, nil, nil
+	}
+	resp, err := s.kv.Txn(outgoing(ctx), up)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.o.noteHeader(resp.Header)
+	s.o.finishTxn(resp, plan)
+	s.o.translateTxn(resp)
+	return resp, plan, nil
 }
 
 func (s *kvServer) Compact(ctx context.Context, r *pb.CompactionRequest) (*pb.CompactionResponse, error) {

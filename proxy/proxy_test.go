@@ -48,7 +48,17 @@ func newClient(t *testing.T, endpoint string) *clientv3.Client {
 	return c
 }
 
+// startEnv starts etcd and herald with lease offloading on, as `herald
+// start` runs by default.
 func startEnv(t *testing.T) *env {
+	t.Helper()
+	e := startEtcd(t)
+	e.startHerald(t, "herald-test", proxy.DefaultOffloadOptions())
+	return e
+}
+
+// startEtcd starts etcd alone; startHerald adds a herald in front of it.
+func startEtcd(t *testing.T) *env {
 	t.Helper()
 	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
 		DataDir:    filepath.Join(t.TempDir(), "data"),
@@ -61,7 +71,14 @@ func startEnv(t *testing.T) *env {
 	}
 	t.Cleanup(emb.Close)
 
-	up, err := etcd.Dial(etcd.Config{Endpoints: []string{emb.Endpoint()}, DialTimeout: 5 * time.Second, MaxRequestBytes: proxy.DefaultMaxRequestBytes + 512*1024})
+	return &env{etcdURL: emb.Endpoint(), direct: newClient(t, emb.Endpoint())}
+}
+
+// startHerald starts a herald in front of the env's etcd; a second call
+// replaces the first (after stopping it), as a restart would.
+func (e *env) startHerald(t *testing.T, name string, offload proxy.OffloadOptions) {
+	t.Helper()
+	up, err := etcd.Dial(etcd.Config{Endpoints: []string{e.etcdURL}, DialTimeout: 5 * time.Second, MaxRequestBytes: proxy.DefaultMaxRequestBytes + 512*1024})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,24 +91,20 @@ func startEnv(t *testing.T) *env {
 	addr := lis.Addr().String()
 	srv, err := proxy.New(proxy.Options{
 		Upstream:            up,
-		Name:                "herald-test",
+		Name:                name,
 		AdvertiseClientURLs: []string{"http://" + addr},
+		Offload:             offload,
 		Logger:              slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := srv.Start(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
-
-	return &env{
-		etcdURL:   emb.Endpoint(),
-		proxyAddr: addr,
-		up:        up,
-		srv:       srv,
-		direct:    newClient(t, emb.Endpoint()),
-		viaHerald: newClient(t, addr),
-	}
+	e.proxyAddr, e.up, e.srv, e.viaHerald = addr, up, srv, newClient(t, addr)
 }
 
 func ctxT(t *testing.T) context.Context {

@@ -16,9 +16,13 @@ import (
 // until the upstream ends the stream (etcd keeps a watch stream open after
 // the client half-closes). An upstream error is returned as it is, so the
 // client sees etcd's code and message.
+//
+// keep, when not nil, may change each answer before it is sent, and drop it
+// by returning false.
 func relayBidi[Req, Resp any](
 	client grpc.BidiStreamingServer[Req, Resp],
 	open func(context.Context) (grpc.BidiStreamingClient[Req, Resp], error),
+	keep func(*Resp) bool,
 ) error {
 	ctx, cancel := context.WithCancel(outgoing(client.Context()))
 	defer cancel()
@@ -39,6 +43,9 @@ func relayBidi[Req, Resp any](
 				return nil
 			}
 			return err
+		}
+		if keep != nil && !keep(resp) {
+			continue
 		}
 		if err := client.Send(resp); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"log/slog"
@@ -38,15 +39,19 @@ type Options struct {
 	// MaxRequestBytes mirrors the upstream's --max-request-bytes.
 	MaxRequestBytes int
 	// TLS, when set, is the client-facing TLS configuration.
-	TLS    *tls.Config
-	Logger *slog.Logger
+	TLS *tls.Config
+	// Offload configures lease offloading; the zero value turns it off.
+	Offload OffloadOptions
+	Logger  *slog.Logger
 }
 
 // Server is herald's gRPC front end.
 type Server struct {
-	grpc   *grpc.Server
-	health *healthMonitor
-	log    *slog.Logger
+	grpc    *grpc.Server
+	health  *healthMonitor
+	offload *offloader // nil when lease offloading is off
+	cluster pb.ClusterClient
+	log     *slog.Logger
 }
 
 // New builds the gRPC server and registers every etcd v3 service, the gRPC
@@ -77,10 +82,18 @@ func New(opts Options) (*Server, error) {
 	gs := grpc.NewServer(gopts...)
 
 	up := opts.Upstream
+	var o *offloader
+	if opts.Offload.Enabled {
+		if opts.Offload.Carriers <= 0 || opts.Offload.CarrierTTL <= 0 || opts.Offload.ReservedPrefix == "" ||
+			opts.Offload.ExpiryInterval <= 0 || opts.Offload.DeleteBatch <= 0 {
+			return nil, errors.New("proxy: lease offload options incomplete (start from DefaultOffloadOptions)")
+		}
+		o = newOffloader(opts.Offload, opts.Name, up, opts.Logger)
+	}
 	self := selfMember(opts.Name, opts.AdvertiseClientURLs)
-	pb.RegisterKVServer(gs, &kvServer{kv: up.KV()})
-	pb.RegisterWatchServer(gs, &watchServer{watch: up.Watch()})
-	pb.RegisterLeaseServer(gs, &leaseServer{lease: up.Lease()})
+	pb.RegisterKVServer(gs, &kvServer{kv: up.KV(), o: o})
+	pb.RegisterWatchServer(gs, &watchServer{watch: up.Watch(), o: o})
+	pb.RegisterLeaseServer(gs, &leaseServer{lease: up.Lease(), o: o})
 	pb.RegisterClusterServer(gs, &clusterServer{cluster: up.Cluster(), members: func() []*pb.Member { return []*pb.Member{self} }})
 	pb.RegisterMaintenanceServer(gs, &maintenanceServer{m: up.Maintenance()})
 	pb.RegisterAuthServer(gs, &authServer{auth: up.Auth()})
@@ -90,10 +103,21 @@ func New(opts Options) (*Server, error) {
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	return &Server{
-		grpc:   gs,
-		health: newHealthMonitor(up.KV(), hs, opts.Logger),
-		log:    opts.Logger,
+		grpc:    gs,
+		health:  newHealthMonitor(up.KV(), hs, opts.Logger),
+		offload: o,
+		cluster: up.Cluster(),
+		log:     opts.Logger,
 	}, nil
+}
+
+// Start brings up what must run before clients are served: with lease
+// offloading, the carrier leases and the virtual leases of a previous run.
+func (s *Server) Start(ctx context.Context) error {
+	if s.offload == nil {
+		return nil
+	}
+	return s.offload.start(ctx, s.cluster)
 }
 
 // Serve accepts clients on lis until Stop. It blocks.
@@ -111,6 +135,13 @@ func (s *Server) Healthy() (bool, string) { return s.health.status() }
 func (s *Server) Stop() {
 	s.health.stop()
 	s.grpc.Stop()
+	s.stopOffload()
+}
+
+func (s *Server) stopOffload() {
+	if s.offload != nil {
+		s.offload.close()
+	}
 }
 
 // GracefulStop stops accepting clients and waits, up to timeout, for unary
@@ -127,4 +158,5 @@ func (s *Server) GracefulStop(timeout time.Duration) {
 	case <-time.After(timeout):
 		s.grpc.Stop()
 	}
+	s.stopOffload()
 }

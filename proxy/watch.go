@@ -9,13 +9,50 @@ import (
 
 // watchServer relays each client watch stream to an upstream stream of its
 // own. The fleet fan-out (fanout/) serves watches on its prefixes instead.
+// With lease offloading on, events on herald's reserved keys are dropped
+// and carriers are shown as the keys' virtual leases.
 type watchServer struct {
 	pb.UnimplementedWatchServer
 	watch pb.WatchClient
+	o     *offloader
 }
 
 func (s *watchServer) Watch(stream grpc.BidiStreamingServer[pb.WatchRequest, pb.WatchResponse]) error {
+	var keep func(*pb.WatchResponse) bool
+	if s.o != nil {
+		keep = s.o.watchFilter()
+	}
 	return relayBidi(stream, func(ctx context.Context) (grpc.BidiStreamingClient[pb.WatchRequest, pb.WatchResponse], error) {
 		return s.watch.Watch(ctx)
-	})
+	}, keep)
+}
+
+// watchFilter returns the answer filter for one watch stream. An answer
+// whose events were all reserved is dropped, as if those keys did not
+// exist, unless it closes a fragmented answer (the client waits for it).
+func (o *offloader) watchFilter() func(*pb.WatchResponse) bool {
+	inFragment := map[int64]bool{}
+	return func(resp *pb.WatchResponse) bool {
+		had := len(resp.Events)
+		events := resp.Events[:0]
+		for _, ev := range resp.Events {
+			if o.res.contains(ev.Kv.Key) {
+				continue
+			}
+			o.translate(ev.Kv)
+			o.translate(ev.PrevKv)
+			events = append(events, ev)
+		}
+		resp.Events = events
+		wasFragment := inFragment[resp.WatchId]
+		if resp.Fragment {
+			inFragment[resp.WatchId] = true
+		} else {
+			delete(inFragment, resp.WatchId)
+		}
+		if had > 0 && len(events) == 0 && !resp.Fragment && !wasFragment && !resp.Created && !resp.Canceled {
+			return false
+		}
+		return true
+	}
 }

@@ -28,6 +28,13 @@ type Config struct {
 
 	// The embedded etcd, used when Endpoints is empty.
 	EmbeddedClientAddr, EmbeddedPeerAddr string
+
+	// Lease offloading.
+	LeaseOffload   bool
+	CarrierLeases  int
+	CarrierTTL     int64 // seconds
+	LeaseMinTTL    int64 // seconds
+	ReservedPrefix string
 }
 
 // configError names the setting that is wrong, so the one line herald
@@ -87,6 +94,20 @@ func (c *Config) Validate() error {
 	}
 	if c.TrustedCAFile != "" && c.CertFile == "" {
 		return &configError{"trusted-ca-file", c.TrustedCAFile, "needs --cert-file and --key-file"}
+	}
+	if c.LeaseOffload {
+		if c.CarrierLeases < 1 || c.CarrierLeases > 64 {
+			return &configError{"carrier-leases", c.CarrierLeases, "must be between 1 and 64"}
+		}
+		if c.CarrierTTL < 3 {
+			return &configError{"carrier-ttl", c.CarrierTTL, "must be at least 3 (seconds)"}
+		}
+		if c.LeaseMinTTL < 1 {
+			return &configError{"lease-min-ttl", c.LeaseMinTTL, "must be at least 1 (second)"}
+		}
+		if c.ReservedPrefix == "" {
+			return &configError{"reserved-prefix", c.ReservedPrefix, "must not be empty"}
+		}
 	}
 	if len(c.Endpoints) == 0 {
 		if err := checkHostPort(c.EmbeddedClientAddr); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -38,6 +39,13 @@ func defineFlags(fs *pflag.FlagSet) {
 	fs.String("key-file", "", "key of --cert-file")
 	fs.String("trusted-ca-file", "", "CA bundle for client certificates")
 	fs.Bool("client-cert-auth", false, "require client certificates signed by --trusted-ca-file")
+
+	offload := proxy.DefaultOffloadOptions()
+	fs.Bool("lease-offload", offload.Enabled, "hold clients' leases in herald (virtual leases) instead of at etcd")
+	fs.Int("carrier-leases", offload.Carriers, "upstream carrier leases this herald keeps alive for its virtual leases")
+	fs.Int64("carrier-ttl", offload.CarrierTTL, "TTL of the carrier leases in seconds; a herald restarted within it keeps its clients' leases")
+	fs.Int64("lease-min-ttl", offload.MinTTL, "smallest virtual lease TTL in seconds (etcd's is 2 at its defaults)")
+	fs.String("reserved-prefix", strings.Trim(strconv.Quote(offload.ReservedPrefix), `"`), "key prefix for herald's lease records upstream, hidden from clients (Go escapes allowed)")
 
 	fs.String("embedded-client-addr", "127.0.0.1:12379", "client address of the embedded etcd")
 	fs.String("embedded-peer-addr", "127.0.0.1:12380", "peer address of the embedded etcd")
@@ -80,7 +88,16 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		ClientCertAuth:      v.GetBool("client-cert-auth"),
 		EmbeddedClientAddr:  v.GetString("embedded-client-addr"),
 		EmbeddedPeerAddr:    v.GetString("embedded-peer-addr"),
+		LeaseOffload:        v.GetBool("lease-offload"),
+		CarrierLeases:       v.GetInt("carrier-leases"),
+		CarrierTTL:          v.GetInt64("carrier-ttl"),
+		LeaseMinTTL:         v.GetInt64("lease-min-ttl"),
 	}
+	prefix, err := unescape(v.GetString("reserved-prefix"))
+	if err != nil {
+		return nil, &configError{"reserved-prefix", v.GetString("reserved-prefix"), err.Error()}
+	}
+	cfg.ReservedPrefix = prefix
 	if len(cfg.AdvertiseClientURLs) == 0 {
 		cfg.AdvertiseClientURLs = []string{cfg.clientScheme() + "://" + cfg.ListenAddr}
 	}
@@ -88,6 +105,15 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// unescape reads a string with Go escapes (\x00, \n, …), so that a binary
+// key prefix can be given on the command line or in YAML.
+func unescape(s string) (string, error) {
+	if !strings.Contains(s, `\`) {
+		return s, nil
+	}
+	return strconv.Unquote(`"` + strings.ReplaceAll(s, `"`, `\"`) + `"`)
 }
 
 // list reads a list setting that may come as a YAML list, or as one

@@ -77,8 +77,15 @@ func run(ctx context.Context, cfg *Config) error {
 		AdvertiseClientURLs: cfg.AdvertiseClientURLs,
 		MaxRequestBytes:     cfg.MaxRequestBytes,
 		TLS:                 clientTLS,
+		Offload:             offloadOptions(cfg),
 		Logger:              log,
 	})
+	if err != nil {
+		return err
+	}
+	startCtx, cancelStart := context.WithTimeout(ctx, time.Minute)
+	err = srv.Start(startCtx)
+	cancelStart()
 	if err != nil {
 		return err
 	}
@@ -110,6 +117,18 @@ func run(ctx context.Context, cfg *Config) error {
 		srv.Stop()
 		return fmt.Errorf("embedded etcd: %w", err)
 	}
+}
+
+func offloadOptions(cfg *Config) proxy.OffloadOptions {
+	if !cfg.LeaseOffload {
+		return proxy.OffloadOptions{}
+	}
+	o := proxy.DefaultOffloadOptions()
+	o.Carriers = cfg.CarrierLeases
+	o.CarrierTTL = cfg.CarrierTTL
+	o.MinTTL = cfg.LeaseMinTTL
+	o.ReservedPrefix = cfg.ReservedPrefix
+	return o
 }
 
 func newLogger(level string) *slog.Logger {

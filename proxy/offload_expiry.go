@@ -1,0 +1,141 @@
+package proxy
+
+import (
+	"context"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
+	"github.com/heraldproj/herald/lease"
+)
+
+// doomed is a virtual lease whose keys must go upstream.
+type doomed struct {
+	id      lease.ID
+	carrier int64
+	keys    []string
+}
+
+// expireLoop collects expired virtual leases every ExpiryInterval and
+// deletes their keys upstream. All leases that expire in one interval are
+// deleted together, in as few transactions as etcd's op limit allows.
+func (o *offloader) expireLoop(ctx context.Context) {
+	t := time.NewTicker(o.opts.ExpiryInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		o.mu.Lock()
+		ds := o.doomedLocked(o.table.Tick(o.now()))
+		o.mu.Unlock()
+		if len(ds) > 0 {
+			expiredTotal.Add(float64(len(ds)))
+			o.deleteUntilDone(ctx, ds)
+		}
+	}
+}
+
+// doomedLocked pairs expired or revoked leases with their carriers and
+// forgets them.
+func (o *offloader) doomedLocked(exp []lease.Expired) []doomed {
+	ds := make([]doomed, 0, len(exp))
+	for _, e := range exp {
+		ds = append(ds, doomed{id: e.ID, carrier: o.carrierOf[e.ID], keys: e.Keys})
+		delete(o.carrierOf, e.ID)
+	}
+	return ds
+}
+
+// deleteUntilDone retries deleteUpstream until it succeeds or ctx ends: a
+// lease that expired must lose its keys even across an etcd leader change.
+func (o *offloader) deleteUntilDone(ctx context.Context, ds []doomed) {
+	backoff := 50 * time.Millisecond
+	for {
+		_, err := o.deleteUpstream(ctx, ds)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		o.log.Warn("deleting expired leases' keys failed; retrying", "leases", len(ds), "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// deleteUpstream removes doomed leases upstream: first their records (so a
+// Put racing with the expiry fails its compare instead of leaving an
+// orphan), then their keys with their attachments, each key guarded by a
+// compare on its lease so that a key rewritten since by anyone else stays.
+// Deleting what is already gone is harmless, so a retry after a partial
+// failure is safe. It returns the header of the last transaction.
+func (o *offloader) deleteUpstream(ctx context.Context, ds []doomed) (*pb.ResponseHeader, error) {
+	var last *pb.ResponseHeader
+	send := func(ops []*pb.RequestOp) error {
+		resp, err := o.kv.Txn(internalCtx(ctx), &pb.TxnRequest{Success: ops})
+		if err != nil {
+			return err
+		}
+		deleteTxnsTotal.Inc()
+		last = resp.Header
+		o.noteHeader(resp.Header)
+		return nil
+	}
+
+	var ops []*pb.RequestOp
+	for _, d := range ds {
+		ops = append(ops, opDelete(o.recordKey(d.id), nil))
+		if len(ops) == lease.DefaultMaxOpsPerTxn {
+			if err := send(ops); err != nil {
+				return nil, err
+			}
+			ops = nil
+		}
+	}
+	if len(ops) > 0 {
+		if err := send(ops); err != nil {
+			return nil, err
+		}
+		ops = nil
+	}
+
+	n := 0
+	for _, d := range ds {
+		for _, k := range d.keys {
+			key := []byte(k)
+			ops = append(ops,
+				&pb.RequestOp{Request: &pb.RequestOp_RequestTxn{RequestTxn: &pb.TxnRequest{
+					Compare: []*pb.Compare{{Key: key, Target: pb.Compare_LEASE, Result: pb.Compare_EQUAL,
+						TargetUnion: &pb.Compare_Lease{Lease: d.carrier}}},
+					Success: []*pb.RequestOp{opDelete(key, nil)},
+				}}},
+				opDelete(o.attachKey(d.id, key), nil))
+			n++
+			if n == o.opts.DeleteBatch {
+				if err := send(ops); err != nil {
+					return nil, err
+				}
+				ops, n = nil, 0
+			}
+		}
+	}
+	if len(ops) > 0 {
+		if err := send(ops); err != nil {
+			return nil, err
+		}
+	}
+	return last, nil
+}
+
+func opDelete(key, end []byte) *pb.RequestOp {
+	return &pb.RequestOp{Request: &pb.RequestOp_RequestDeleteRange{RequestDeleteRange: &pb.DeleteRangeRequest{Key: key, RangeEnd: end}}}
+}
+
+func opPut(key, value []byte, leaseID int64) *pb.RequestOp {
+	return &pb.RequestOp{Request: &pb.RequestOp_RequestPut{RequestPut: &pb.PutRequest{Key: key, Value: value, Lease: leaseID}}}
+}

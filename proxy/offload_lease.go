@@ -1,0 +1,174 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+
+	"github.com/heraldproj/herald/lease"
+)
+
+// grantAttempts bounds how often Grant draws a new ID after a collision
+// with a record another herald created.
+const grantAttempts = 3
+
+// grant creates a virtual lease: an entry in the table and its record
+// upstream, created only if absent, which makes the ID unique in the fleet.
+// A client-chosen ID is refused as etcd refuses it when a lease, virtual or
+// granted at etcd directly, already has it.
+func (o *offloader) grant(ctx context.Context, r *pb.LeaseGrantRequest) (*pb.LeaseGrantResponse, error) {
+	for attempt := 0; ; attempt++ {
+		o.mu.Lock()
+		id, ttl, err := o.table.Grant(lease.ID(r.ID), r.TTL, o.now())
+		var carrier int64
+		if err == nil {
+			carrier = o.pickCarrierLocked(id)
+		}
+		o.mu.Unlock()
+		if err != nil {
+			return nil, leaseError(err)
+		}
+		undo := func() {
+			o.mu.Lock()
+			o.table.Revoke(id)
+			delete(o.carrierOf, id)
+			o.mu.Unlock()
+		}
+		if r.ID != 0 {
+			at, err := o.ls.LeaseTimeToLive(internalCtx(ctx), &pb.LeaseTimeToLiveRequest{ID: r.ID})
+			if err != nil {
+				undo()
+				return nil, err
+			}
+			if at.TTL != -1 {
+				undo()
+				return nil, rpctypes.ErrGRPCLeaseExist
+			}
+		}
+		rec := lease.Record{ID: id, TTL: ttl, Owner: o.name}
+		key := o.recordKey(id)
+		resp, err := o.kv.Txn(internalCtx(ctx), &pb.TxnRequest{
+			Compare: []*pb.Compare{{Key: key, Target: pb.Compare_CREATE, Result: pb.Compare_EQUAL, TargetUnion: &pb.Compare_CreateRevision{}}},
+			Success: []*pb.RequestOp{opPut(key, rec.Encode(), carrier)},
+		})
+		if err != nil {
+			undo()
+			return nil, err
+		}
+		o.noteHeader(resp.Header)
+		if !resp.Succeeded {
+			undo()
+			if r.ID != 0 || attempt+1 == grantAttempts {
+				return nil, rpctypes.ErrGRPCLeaseExist
+			}
+			continue
+		}
+		virtualLeases.Inc()
+		return &pb.LeaseGrantResponse{Header: resp.Header, ID: int64(id), TTL: ttl}, nil
+	}
+}
+
+// leaseError maps the table's errors to etcd's.
+func leaseError(err error) error {
+	switch {
+	case errors.Is(err, lease.ErrLeaseNotFound):
+		return rpctypes.ErrGRPCLeaseNotFound
+	case errors.Is(err, lease.ErrLeaseExists):
+		return rpctypes.ErrGRPCLeaseExist
+	case errors.Is(err, lease.ErrLeaseTTLTooLarge):
+		return rpctypes.ErrGRPCLeaseTTLTooLarge
+	}
+	return err
+}
+
+// revoke ends a virtual lease now and deletes its keys upstream before
+// answering, as etcd's revoke does.
+func (o *offloader) revoke(ctx context.Context, id lease.ID) (*pb.LeaseRevokeResponse, error) {
+	o.mu.Lock()
+	keys, err := o.table.Revoke(id)
+	var ds []doomed
+	if err == nil {
+		ds = []doomed{{id: id, carrier: o.carrierOf[id], keys: keys}}
+		delete(o.carrierOf, id)
+	}
+	o.mu.Unlock()
+	if err != nil {
+		return nil, leaseError(err)
+	}
+	virtualLeases.Dec()
+	h, err := o.deleteUpstream(ctx, ds)
+	if err != nil {
+		// The lease is gone from the table: finish the deletes in the
+		// background, and tell the client what went wrong.
+		go o.deleteUntilDone(context.WithoutCancel(ctx), ds)
+		return nil, err
+	}
+	return &pb.LeaseRevokeResponse{Header: h}, nil
+}
+
+// keepAlive answers one keepalive for a virtual lease of this herald; ok is
+// false when id is not one (the caller forwards it upstream).
+func (o *offloader) keepAlive(id int64) (resp *pb.LeaseKeepAliveResponse, ok bool) {
+	o.mu.Lock()
+	ttl, err := o.table.KeepAlive(lease.ID(id), o.now())
+	o.mu.Unlock()
+	if err != nil {
+		return nil, false
+	}
+	keepalivesAbsorbed.Inc()
+	return &pb.LeaseKeepAliveResponse{Header: o.localHeader(), ID: id, TTL: ttl}, true
+}
+
+// timeToLive answers for a virtual lease of this herald; ok is false when
+// id is not one.
+func (o *offloader) timeToLive(r *pb.LeaseTimeToLiveRequest) (resp *pb.LeaseTimeToLiveResponse, ok bool) {
+	o.mu.Lock()
+	st := o.table.TimeToLive(lease.ID(r.ID), o.now(), r.Keys)
+	o.mu.Unlock()
+	if st.TTL < 0 {
+		return nil, false
+	}
+	resp = &pb.LeaseTimeToLiveResponse{Header: o.localHeader(), ID: r.ID, TTL: st.TTL, GrantedTTL: st.GrantedTTL}
+	for _, k := range st.Keys {
+		resp.Keys = append(resp.Keys, []byte(k))
+	}
+	return resp, true
+}
+
+// leases lists etcd's leases without the fleet's carriers, plus every
+// herald's virtual leases.
+func (o *offloader) leases(ctx context.Context, r *pb.LeaseLeasesRequest) (*pb.LeaseLeasesResponse, error) {
+	resp, err := o.ls.LeaseLeases(outgoing(ctx), r)
+	if err != nil {
+		return nil, err
+	}
+	carriers := o.fleet.allCarriers()
+	o.mu.Lock()
+	for _, c := range o.carriers {
+		carriers[c] = true
+	}
+	ids := o.table.Leases(o.now())
+	o.mu.Unlock()
+	ids = append(ids, o.fleet.allLeases()...)
+
+	out := resp.Leases[:0]
+	for _, l := range resp.Leases {
+		if !carriers[l.ID] {
+			out = append(out, l)
+		}
+	}
+	seen := map[int64]bool{}
+	for _, l := range out {
+		seen[l.ID] = true
+	}
+	for _, id := range ids {
+		if !seen[int64(id)] {
+			seen[int64(id)] = true
+			out = append(out, &pb.LeaseStatus{ID: int64(id)})
+		}
+	}
+	resp.Leases = out
+	return resp, nil
+}
