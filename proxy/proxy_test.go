@@ -104,6 +104,12 @@ func (e *env) startHerald(t *testing.T, name string, offload proxy.OffloadOption
 	}
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
+	lb, err := etcd.DialLoopback(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lb.Close() })
+	srv.SetLoopback(lb.Election, lb.Lock)
 	e.proxyAddr, e.up, e.srv, e.viaHerald = addr, up, srv, newClient(t, addr)
 }
 

@@ -52,6 +52,18 @@ type Server struct {
 	offload *offloader // nil when lease offloading is off
 	cluster pb.ClusterClient
 	log     *slog.Logger
+
+	election *electionServer
+	lock     *lockServer
+}
+
+// SetLoopback installs implementations of the v3election and v3lock
+// services that run on a client of this very server (etcd builds them from
+// KV, Lease and Watch calls), so that they work with virtual leases. Until
+// it is called, both services are forwarded upstream.
+func (s *Server) SetLoopback(election v3electionpb.ElectionServer, lock v3lockpb.LockServer) {
+	s.election.local.Store(&election)
+	s.lock.local.Store(&lock)
 }
 
 // New builds the gRPC server and registers every etcd v3 service, the gRPC
@@ -97,17 +109,21 @@ func New(opts Options) (*Server, error) {
 	pb.RegisterClusterServer(gs, &clusterServer{cluster: up.Cluster(), members: func() []*pb.Member { return []*pb.Member{self} }})
 	pb.RegisterMaintenanceServer(gs, &maintenanceServer{m: up.Maintenance()})
 	pb.RegisterAuthServer(gs, &authServer{auth: up.Auth()})
-	v3electionpb.RegisterElectionServer(gs, &electionServer{e: up.Election()})
-	v3lockpb.RegisterLockServer(gs, &lockServer{l: up.Lock()})
+	election := &electionServer{e: up.Election()}
+	lock := &lockServer{l: up.Lock()}
+	v3electionpb.RegisterElectionServer(gs, election)
+	v3lockpb.RegisterLockServer(gs, lock)
 
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	return &Server{
-		grpc:    gs,
-		health:  newHealthMonitor(up.KV(), hs, opts.Logger),
-		offload: o,
-		cluster: up.Cluster(),
-		log:     opts.Logger,
+		grpc:     gs,
+		health:   newHealthMonitor(up.KV(), hs, opts.Logger),
+		offload:  o,
+		cluster:  up.Cluster(),
+		election: election,
+		lock:     lock,
+		log:      opts.Logger,
 	}, nil
 }
 

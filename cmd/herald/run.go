@@ -97,6 +97,19 @@ func run(ctx context.Context, cfg *Config) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(lis) }()
 
+	// With virtual leases, v3lock and v3election must run on herald's own
+	// KV and Lease services (etcd would not know the leases). Over client
+	// TLS that would need a client certificate, so they stay forwarded.
+	if cfg.LeaseOffload && cfg.CertFile == "" {
+		lb, err := etcd.DialLoopback(lis.Addr().String())
+		if err != nil {
+			srv.Stop()
+			return err
+		}
+		defer lb.Close()
+		srv.SetLoopback(lb.Election, lb.Lock)
+	}
+
 	if cfg.MetricsAddr != "" {
 		hs, err := serveHTTP(cfg.MetricsAddr, srv, log)
 		if err != nil {

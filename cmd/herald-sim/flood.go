@@ -1,0 +1,100 @@
+package main
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// runFlood simulates the baseline: a symmetric random overlay of 5–6
+// neighbours per member (each member wants 5 or 6 friends, drawn at random,
+// and befriends random members that still want more, like the friendship
+// protocol of go-distributed/gossip_simulator), and every member forwards a
+// broadcast once, to all its neighbours, when it first receives it. No repair.
+func runFlood(sc *scenario, seed uint64) *runStats {
+	const fanin = 6
+	r := rand.New(rand.NewPCG(seed, 1<<61))
+	neighbours := make([][fanin]int32, sc.n)
+	degree := make([]uint8, sc.n)
+	want := make([]uint8, sc.n)
+	for i := range want {
+		want[i] = uint8(5 + r.IntN(2))
+	}
+	linked := func(i, j int) bool {
+		for _, x := range neighbours[i][:degree[i]] {
+			if x == int32(j) {
+				return true
+			}
+		}
+		return false
+	}
+	// First everyone befriends members that want more friends; then the few
+	// left with fewer than 5 (the last ones find most members full) take
+	// any member with room for a sixth, so no member is left isolated.
+	for pass, limit := range [2]func(j int) uint8{
+		func(j int) uint8 { return want[j] },
+		func(int) uint8 { return fanin },
+	} {
+		for i := range neighbours {
+			maxTries := []int{1000, 100 * sc.n}[pass]
+			for tries := 0; degree[i] < min(want[i], uint8(5+1-pass)) && tries < maxTries; tries++ {
+				j := r.IntN(sc.n)
+				if j == i || degree[j] >= limit(j) || linked(i, j) {
+					continue
+				}
+				neighbours[i][degree[i]], neighbours[j][degree[j]] = int32(j), int32(i)
+				degree[i]++
+				degree[j]++
+			}
+		}
+	}
+	net := rand.New(rand.NewPCG(seed, 1<<60))
+	link := sc.link
+	link.reset(sc.n)
+
+	st := newRunStats(sc)
+	delivered := make([]time.Duration, sc.n*sc.broadcasts)
+	hops := make([]int32, sc.n*sc.broadcasts)
+	var q queue
+	for b := range sc.broadcasts {
+		q.push(event{at: time.Duration(b) * sc.spacing, kind: evBroadcast, to: sc.origin, from: int32(b), hops: -1})
+	}
+	for {
+		e, ok := q.pop()
+		if !ok {
+			break
+		}
+		if sc.crashed[e.to] {
+			continue
+		}
+		// For flooding, from carries the broadcast number on every event.
+		b := int(e.from)
+		k := b*sc.n + int(e.to)
+		if delivered[k] != 0 {
+			continue
+		}
+		delivered[k] = e.at - time.Duration(b)*sc.spacing + 1
+		hops[k] = e.hops + 1
+		for _, j := range neighbours[e.to][:degree[e.to]] {
+			st.payload++
+			st.sends[e.to]++
+			if d, ok := link.send(net, j); ok {
+				q.push(event{at: e.at + d, kind: evMessage, to: j, from: int32(b), hops: e.hops + 1})
+			}
+		}
+	}
+	for b := range sc.broadcasts {
+		for i := range sc.n {
+			if sc.crashed[i] || int32(i) == sc.origin {
+				continue
+			}
+			k := b*sc.n + i
+			if delivered[k] == 0 {
+				st.missed++
+				continue
+			}
+			st.latencies = append(st.latencies, delivered[k]-1)
+			st.hops = append(st.hops, int(hops[k]))
+		}
+	}
+	return st
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/heraldproj/herald/gossip/plumtree"
+)
+
+// options are the command's flags; zero protocol fields keep the profile's
+// values.
+type options struct {
+	n          int
+	profile    string
+	minDelay   time.Duration
+	maxDelay   time.Duration
+	loss       float64
+	geP, geR   float64
+	geLoss     float64
+	crashed    float64
+	seed       uint64
+	seeds      int
+	broadcasts int
+	spacing    time.Duration
+	payload    int
+	noFlood    bool
+
+	fanout, redundancy, partial, lazy int
+	ihave, graftTimeout               time.Duration
+}
+
+// profile presets: link delays and the plumtree preset tuned for them.
+var profiles = map[string]struct {
+	minDelay, maxDelay time.Duration
+	loss               float64
+	config             func(plumtree.NodeID, *rand.Rand) plumtree.Config
+}{
+	"wan": {10 * time.Millisecond, 20 * time.Millisecond, 0.10, plumtree.WANConfig},
+	"dc":  {100 * time.Microsecond, 500 * time.Microsecond, 0, plumtree.DefaultConfig},
+}
+
+func main() {
+	var o options
+	fs := flag.NewFlagSet("herald-sim", flag.ExitOnError)
+	fs.IntVar(&o.n, "n", 1000, "number of members")
+	fs.StringVar(&o.profile, "profile", "wan", "preset: wan (links U[10,20] ms, 10 % loss, WANConfig) or dc (U[0.1,0.5] ms, no loss, DefaultConfig)")
+	fs.DurationVar(&o.minDelay, "delay-min", 0, "minimum link delay (0: profile's)")
+	fs.DurationVar(&o.maxDelay, "delay-max", 0, "maximum link delay (0: profile's)")
+	fs.Float64Var(&o.loss, "loss", -1, "i.i.d. loss rate per message (−1: profile's)")
+	fs.Float64Var(&o.geP, "burst-p", 0, "bursty loss: per-message probability that a receiver's link turns bad (0: off)")
+	fs.Float64Var(&o.geR, "burst-r", 0.3, "bursty loss: per-message probability that a bad link recovers")
+	fs.Float64Var(&o.geLoss, "burst-loss", 0.5, "bursty loss: loss rate while a link is bad")
+	fs.Float64Var(&o.crashed, "crashed", 0, "share of members crashed but not yet detected")
+	fs.Uint64Var(&o.seed, "seed", 1, "first seed; runs use seed, seed+1, …")
+	fs.IntVar(&o.seeds, "seeds", 1, "number of runs, each with its own seed, overlay and origin")
+	fs.IntVar(&o.broadcasts, "broadcasts", 1, "broadcasts per run, from one origin (a feeder)")
+	fs.DurationVar(&o.spacing, "spacing", 10*time.Millisecond, "time between a run's broadcasts")
+	fs.IntVar(&o.payload, "payload", 256, "payload bytes (the model has no bandwidth: informational)")
+	fs.BoolVar(&o.noFlood, "no-flood", false, "skip the flooding baseline")
+	fs.IntVar(&o.fanout, "fanout", 0, "override EagerFanout")
+	fs.IntVar(&o.redundancy, "redundancy", -1, "override EagerRedundancy")
+	fs.IntVar(&o.partial, "partial", -1, "override PartialCopyPermille")
+	fs.IntVar(&o.lazy, "lazy", -1, "override MaxLazy")
+	fs.DurationVar(&o.ihave, "ihave-interval", 0, "override IHaveInterval")
+	fs.DurationVar(&o.graftTimeout, "graft-timeout", 0, "override GraftTimeout")
+	_ = fs.Parse(os.Args[1:])
+	if err := run(o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "herald-sim:", err)
+		os.Exit(2)
+	}
+}
+
+func run(o options, w io.Writer) error {
+	p, ok := profiles[o.profile]
+	if !ok {
+		return fmt.Errorf("unknown profile %q (wan, dc)", o.profile)
+	}
+	if o.minDelay == 0 {
+		o.minDelay = p.minDelay
+	}
+	if o.maxDelay == 0 {
+		o.maxDelay = p.maxDelay
+	}
+	if o.loss < 0 {
+		o.loss = p.loss
+	}
+	switch {
+	case o.n < 2:
+		return errors.New("-n must be at least 2")
+	case o.seeds < 1 || o.broadcasts < 1:
+		return errors.New("-seeds and -broadcasts must be at least 1")
+	case o.maxDelay < o.minDelay || o.minDelay < 0:
+		return errors.New("need 0 <= -delay-min <= -delay-max")
+	case o.loss > 1 || o.crashed < 0 || o.crashed >= 1:
+		return errors.New("-loss must be in [0,1] and -crashed in [0,1)")
+	}
+	config := func(id plumtree.NodeID, r *rand.Rand) plumtree.Config {
+		c := p.config(id, r)
+		if o.fanout > 0 {
+			c.EagerFanout = o.fanout
+		}
+		if o.redundancy >= 0 {
+			c.EagerRedundancy = o.redundancy
+		}
+		if o.partial >= 0 {
+			c.PartialCopyPermille = o.partial
+		}
+		if o.lazy >= 0 {
+			c.MaxLazy = o.lazy
+		}
+		if o.ihave > 0 {
+			c.IHaveInterval = o.ihave
+		}
+		if o.graftTimeout > 0 {
+			c.GraftTimeout = o.graftTimeout
+		}
+		return c
+	}
+	sample := config("m0", rand.New(rand.NewPCG(0, 0)))
+	if err := sample.Validate(); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(w, "members=%d profile=%s delay=U[%v,%v] loss=%g bursty=%v crashed=%g seeds=%d..%d broadcasts=%d spacing=%v\n",
+		o.n, o.profile, o.minDelay, o.maxDelay, o.loss, burstString(o), o.crashed, o.seed, o.seed+uint64(o.seeds)-1, o.broadcasts, o.spacing)
+	fmt.Fprintf(w, "herald: fanout=%d copies=%d+%d‰ lazy=%d ihave=%v graft-timeout=%v\n\n",
+		sample.EagerFanout, 1+sample.EagerRedundancy, sample.PartialCopyPermille, sample.MaxLazy, sample.IHaveInterval, sample.GraftTimeout)
+
+	herald := &result{name: "herald tree"}
+	flood := &result{name: "flooding (5–6 neighbours)"}
+	for s := range o.seeds {
+		seed := o.seed + uint64(s)
+		sc := newScenario(o, seed)
+		herald.add(runHerald(sc, config, seed))
+		if !o.noFlood {
+			flood.add(runFlood(sc, seed))
+		}
+	}
+	results := []*result{herald}
+	if !o.noFlood {
+		results = append(results, flood)
+	}
+	printTable(w, results)
+	return nil
+}
+
+func burstString(o options) string {
+	if o.geP == 0 {
+		return "off"
+	}
+	return fmt.Sprintf("GE(p=%g,r=%g,loss=%g)", o.geP, o.geR, o.geLoss)
+}
+
+// newScenario draws a run's origin and crashed members from its seed.
+func newScenario(o options, seed uint64) *scenario {
+	r := rand.New(rand.NewPCG(seed, 1<<59))
+	sc := &scenario{
+		n:          o.n,
+		link:       linkModel{minDelay: o.minDelay, maxDelay: o.maxDelay, loss: o.loss, geP: o.geP, geR: o.geR, geLoss: o.geLoss},
+		crashed:    make([]bool, o.n),
+		origin:     int32(r.IntN(o.n)),
+		broadcasts: o.broadcasts,
+		spacing:    o.spacing,
+		payload:    make([]byte, o.payload),
+	}
+	for _, i := range r.Perm(o.n)[:int(o.crashed*float64(o.n))] {
+		if int32(i) != sc.origin {
+			sc.crashed[i] = true
+		}
+	}
+	return sc
+}

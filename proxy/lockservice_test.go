@@ -1,0 +1,77 @@
+package proxy_test
+
+import (
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3election/v3electionpb"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3lock/v3lockpb"
+)
+
+// TestLockServiceWithVirtualLease uses etcd's v3lock gRPC service (as
+// non-Go clients do) with a lease granted through herald: the lock is held
+// while the lease lives and passes on when it is revoked.
+func TestLockServiceWithVirtualLease(t *testing.T) {
+	e := startEnv(t)
+	ctx := ctxT(t)
+	lc := v3lockpb.NewLockClient(e.viaHerald.ActiveConnection())
+	first, err := e.viaHerald.Grant(ctx, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.viaHerald.Grant(ctx, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := lc.Lock(ctx, &v3lockpb.LockRequest{Name: []byte("L"), Lease: int64(first.ID)})
+	if err != nil {
+		t.Fatalf("lock with a virtual lease: %v", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := lc.Lock(ctx, &v3lockpb.LockRequest{Name: []byte("L"), Lease: int64(second.ID)})
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("second locker got the lock while the first holds it (err %v)", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if _, err := e.viaHerald.Revoke(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("second locker: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lock did not pass on after the holder's lease was revoked")
+	}
+	if exists(t, e.direct, string(held.Key)) {
+		t.Fatal("the first holder's lock key survived its lease")
+	}
+}
+
+// TestElectionServiceWithVirtualLease campaigns through etcd's v3election
+// gRPC service with a virtual lease and reads the leader back.
+func TestElectionServiceWithVirtualLease(t *testing.T) {
+	e := startEnv(t)
+	ctx := ctxT(t)
+	ec := v3electionpb.NewElectionClient(e.viaHerald.ActiveConnection())
+	l, err := e.viaHerald.Grant(ctx, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ec.Campaign(ctx, &v3electionpb.CampaignRequest{Name: []byte("E"), Lease: int64(l.ID), Value: []byte("me")})
+	if err != nil {
+		t.Fatalf("campaign with a virtual lease: %v", err)
+	}
+	if c.Leader.Lease != int64(l.ID) {
+		t.Fatalf("leader key lease %x, want %x", c.Leader.Lease, l.ID)
+	}
+	leader, err := ec.Leader(ctx, &v3electionpb.LeaderRequest{Name: []byte("E")})
+	if err != nil || string(leader.Kv.Value) != "me" || leader.Kv.Lease != int64(l.ID) {
+		t.Fatalf("leader: %+v %v", leader, err)
+	}
+}
