@@ -1,0 +1,119 @@
+package plumtree
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func sampleMessages() []Message {
+	return []Message{
+		{Kind: Gossip, From: "a", IDs: []MessageID{{"origin", 1}}, Payload: []byte("hello"), Round: 3},
+		{Kind: Gossip, From: "a", IDs: []MessageID{{"o", 1<<64 - 1}}, Round: 1<<16 - 1},
+		{Kind: IHave, From: "node-17", IDs: []MessageID{{"x", 1}, {"y", 300}, {"x", 2}}},
+		{Kind: Graft, From: NodeID(strings.Repeat("z", MaxNodeIDLen)), IDs: []MessageID{{"x", 0}}},
+		{Kind: Prune, From: "b", IDs: []MessageID{{"feeder-1", 42}}},
+	}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	for _, m := range sampleMessages() {
+		b, err := m.MarshalBinary()
+		if err != nil {
+			t.Fatalf("marshal %v: %v", m, err)
+		}
+		var got Message
+		if err := got.UnmarshalBinary(b); err != nil {
+			t.Fatalf("unmarshal %v: %v", m, err)
+		}
+		if !reflect.DeepEqual(got, m) {
+			t.Errorf("decode(encode(m)) = %+v, want %+v", got, m)
+		}
+	}
+}
+
+func TestCodecRejects(t *testing.T) {
+	valid, err := (&Message{Kind: Gossip, From: "a", IDs: []MessageID{{"o", 7}}, Payload: []byte("p")}).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mutate := func(f func([]byte) []byte) []byte { return f(bytes.Clone(valid)) }
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"empty", nil, "version truncated"},
+		{"bad version", mutate(func(b []byte) []byte { b[0] = 9; return b }), "unknown version 9"},
+		{"unknown kind", mutate(func(b []byte) []byte { b[1] = 0; return b }), "unknown kind 0"},
+		{"kind out of range", mutate(func(b []byte) []byte { b[1] = 5; return b }), "unknown kind 5"},
+		{"sender truncated", valid[:5], "sender truncated"},
+		{"empty sender", []byte{1, 1, 0, 0, 0, 1, 1, 'o', 7, 0}, "empty sender"},
+		{"trailing byte", append(bytes.Clone(valid), 0), "1 trailing bytes"},
+		{"payload truncated", valid[:len(valid)-1], "payload truncated"},
+		{"too many ids", []byte{1, 2, 0, 0, 1, 'a', 0x81, 0x40}, "8193 ids, limit 4096"},
+		{"ids beyond input", []byte{1, 2, 0, 0, 1, 'a', 100, 1, 'o'}, "100 ids in 2 bytes"},
+		{"bad varint", []byte{1, 2, 0, 0, 1, 'a', 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, "bad id count varint"},
+		{"huge payload", []byte{1, 1, 0, 0, 1, 'a', 1, 1, 'o', 7, 0x81, 0x80, 0x40}, "payload of 1048577 bytes, limit 1048576"},
+		{"gossip without id", []byte{1, 1, 0, 0, 1, 'a', 0, 0}, "Gossip must carry exactly one id"},
+		{"ihave with payload", []byte{1, 2, 0, 0, 1, 'a', 1, 1, 'o', 7, 1, 'p'}, "IHave with a payload"},
+		{"prune without ids", []byte{1, 4, 0, 0, 1, 'a', 0, 0}, "Prune without ids"},
+		{"empty origin", []byte{1, 3, 0, 0, 1, 'a', 1, 0, 7, 0}, "empty origin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var m Message
+			err := m.UnmarshalBinary(tc.b)
+			if err == nil {
+				t.Fatalf("accepted %x as %v", tc.b, m)
+			}
+			if !errors.Is(err, ErrMalformed) || !strings.HasPrefix(err.Error(), "plumtree: ") || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q: want ErrMalformed mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMarshalRefusesInvalid(t *testing.T) {
+	for _, m := range []Message{
+		{Kind: Gossip, From: "a"},
+		{Kind: IHave, From: "a", IDs: []MessageID{{"o", 1}}, Payload: []byte("x")},
+		{Kind: Graft, From: "", IDs: []MessageID{{"o", 1}}},
+		{Kind: Prune, From: NodeID(strings.Repeat("a", MaxNodeIDLen+1)), IDs: []MessageID{{"o", 1}}},
+		{Kind: 0, From: "a", IDs: []MessageID{{"o", 1}}},
+	} {
+		if b, err := m.MarshalBinary(); err == nil {
+			t.Errorf("MarshalBinary(%v) = %x, want an error", m, b)
+		}
+	}
+}
+
+func FuzzUnmarshal(f *testing.F) {
+	for _, m := range sampleMessages() {
+		b, err := m.MarshalBinary()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{1, 2, 0, 0, 1, 'a', 0xff, 0xff, 0x03})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var m Message
+		if err := m.UnmarshalBinary(b); err != nil {
+			if !strings.HasPrefix(err.Error(), "plumtree: ") {
+				t.Fatalf("error without prefix: %v", err)
+			}
+			return
+		}
+		// Whatever decodes must encode and decode to the same message.
+		again, err := m.MarshalBinary()
+		if err != nil {
+			t.Fatalf("decoded %v but cannot encode it: %v", m, err)
+		}
+		var m2 Message
+		if err := m2.UnmarshalBinary(again); err != nil || !reflect.DeepEqual(m, m2) {
+			t.Fatalf("re-decode: %v, %+v != %+v", err, m2, m)
+		}
+	})
+}

@@ -1,0 +1,94 @@
+// Package plumtree is herald's broadcast-tree protocol: epidemic broadcast
+// trees after Leitão, Pereira and Rodrigues (SRDS 2007) — payloads pushed
+// eagerly along tree links, IDs announced lazily (IHave, batched), a member
+// that learns of a message it lacks asks for it (Graft) and starts receiving
+// that origin eagerly over the new link, and a member that gets more copies
+// than it should tells the sender to stop (Prune).
+//
+// # What it owns, what it must not touch
+//
+// It is a pure state machine, modelled on etcd-io/raft's RawNode: inputs
+// are Step (a message received), Tick (an injected clock: time since an
+// arbitrary start), SetPeers/SetView/PeerDown (the membership view) and
+// Broadcast; outputs are drained with Ready (messages to send, deliveries).
+// No goroutines, sockets, time.Now, sleeps or global randomness: the driver
+// in gossip/ does the I/O and the simulator in cmd/herald-sim runs 50k Nodes
+// in one process on a virtual clock. Membership (memberlist), encryption and
+// transport belong to the driver; the package only encodes and decodes its
+// own messages (MarshalBinary, UnmarshalBinary). A Node is not safe for
+// concurrent use; no method blocks.
+//
+// # The trees, and why they are computed rather than grown
+//
+// Classic Plumtree grows one spanning tree out of a random overlay by pruning
+// the links that deliver duplicates. Its shape is left to chance: with the
+// small fanout of a random overlay the tree is ⌈log_f N⌉ or more hops deep
+// (7+ at f = 5 for 50k members, ≈ 130 ms at 15 ms a hop), and a single tree
+// loses everything below a lost link until lazy repair, which costs an
+// announcement delay plus a round trip. herald's target is 99.9 % of 50k
+// members within 60 ms on 10–20 ms links with 10 % loss, using at most about
+// 4 messages per member. That fixes the shape:
+//
+//   - Depth. 60 ms is three worst-case hops, so the tree needs fanout ≥ 37
+//     (1+37+37²+37³ ≥ 50k). Fanout is free in messages — a tree of any shape
+//     sends N−1 — it only concentrates sends on interior members.
+//   - Redundancy. A copy lost on the way cannot be repaired within 60 ms, so
+//     every member must get enough independent copies up front: at loss p,
+//     k copies all miss with probability ≈ p^k; 99.9 % at p = 0.1 needs
+//     k > 3. Each copy costs N messages, so the lazy traffic must be small.
+//
+// So every member computes the trees from the sorted membership view, which
+// all members share (memberlist converges it), rooted at the origin of each
+// broadcast. Positions relative to the origin are laid out as a complete
+// f-ary heap: level 0 is the origin, level ℓ holds f^ℓ members. Tree c
+// shuffles the positions within each level with its own affine permutation,
+// so a member sits at the same depth in all trees (each copy arrives after
+// exactly depth hops: the latency bound holds for every copy) but has a
+// different parent in each (the copies are independent: one lost link or
+// crashed member takes out one copy, not all). Config.EagerRedundancy adds
+// full trees; Config.PartialCopyPermille adds one tree that reaches only a
+// share of the members, so the number of copies can be 3.5 rather than 3
+// (misses 0.1 %) or 4 (costs 4 messages). See overlay.go.
+//
+// The rest is Plumtree. Links not in the computed trees are lazy: each
+// member announces what it delivered, batched every IHaveInterval, to
+// MaxLazy fixed peers (chosen so that every member has exactly MaxLazy
+// announcers). A member that learns of a message it lacks — from an IHave,
+// or from a gap in an origin's sequence numbers, which repairs a stream
+// without any announcement — waits GraftTimeout for the eager copy, then
+// grafts from an announcer, which sends the payload and from then on pushes
+// that origin's messages to it eagerly: the graft link replaces a tree parent
+// that crashed before the failure detector noticed. Duplicates are expected
+// (one per tree); a member prunes only links that bring copies beyond one per
+// tree and are not tree links, so a graft link is kept while it stands in for
+// a dead parent and pruned once the trees deliver in full again.
+//
+// Degree is bounded: per origin a member sends to at most
+// trees × EagerFanout children plus the members that grafted from it, and
+// announces to MaxLazy peers. With one or two feeders as origins (see
+// DESIGN.md), that is the whole overlay.
+//
+// # Bounded memory
+//
+// Duplicate suppression keeps, per origin, a bitmap of the last SeenWindow
+// sequence numbers (a message older than that is dropped as seen) for at
+// most SeenCapacity origins (least recently active forgotten first);
+// payloads for grafts live in a ring of CacheSize; missing messages are
+// capped at MaxMissing; grafted and pruned links at 64 per origin.
+//
+// # Limits, measured in cmd/herald-sim (see docs/benchmarks.md)
+//
+//   - One isolated broadcast costs ≈ copies + MaxLazy messages per member
+//     (4.5 with WANConfig). No scheme does much better: without feedback a
+//     member is only reached through unconditional messages, and 99.99 %
+//     coverage at 10 % loss needs four of them per member (0.1⁴ = 10⁻⁴). In a
+//     stream the announcements are batched and gaps repair themselves, and
+//     the cost falls towards the number of copies.
+//   - A member that has never heard from an origin cannot see a gap; if its
+//     eager copies and its announcements are all lost, it misses that message.
+//   - The trees assume views agree. While they differ, some members are
+//     reached twice and some not at all by the trees; announcements and
+//     grafts repair the latter, Prune trims the former.
+//   - Message IDs must not be reused: a restarted origin must start its
+//     sequence numbers above those it used before.
+package plumtree
