@@ -14,29 +14,35 @@ import (
 
 // leaseServer serves the Lease service. With offloading on (o != nil), a
 // client without an auth token gets virtual leases that live in herald;
-// requests about any other lease go upstream unchanged.
+// requests about any other lease, and every request that carries an auth
+// token, go upstream unchanged.
 type leaseServer struct {
 	pb.UnimplementedLeaseServer
 	lease pb.LeaseClient
 	o     *offloader
 }
 
+// virtual reports whether herald answers this client's lease requests.
+func (s *leaseServer) virtual(ctx context.Context) bool {
+	return s.o != nil && offloadable(ctx)
+}
+
 func (s *leaseServer) LeaseGrant(ctx context.Context, r *pb.LeaseGrantRequest) (*pb.LeaseGrantResponse, error) {
-	if s.o != nil && offloadable(ctx) {
+	if s.virtual(ctx) {
 		return s.o.grant(ctx, r)
 	}
 	return s.lease.LeaseGrant(outgoing(ctx), r)
 }
 
 func (s *leaseServer) LeaseRevoke(ctx context.Context, r *pb.LeaseRevokeRequest) (*pb.LeaseRevokeResponse, error) {
-	if s.o != nil && s.o.owns(r.ID) {
+	if s.virtual(ctx) && s.o.owns(r.ID) {
 		return s.o.revoke(ctx, lease.ID(r.ID))
 	}
 	return s.lease.LeaseRevoke(outgoing(ctx), r)
 }
 
 func (s *leaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLiveRequest) (*pb.LeaseTimeToLiveResponse, error) {
-	if s.o != nil {
+	if s.virtual(ctx) {
 		if resp, ok := s.o.timeToLive(r); ok {
 			return resp, nil
 		}
@@ -47,7 +53,7 @@ func (s *leaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLive
 }
 
 func (s *leaseServer) LeaseLeases(ctx context.Context, r *pb.LeaseLeasesRequest) (*pb.LeaseLeasesResponse, error) {
-	if s.o != nil {
+	if s.virtual(ctx) {
 		return s.o.leases(ctx, r)
 	}
 	return retryRead(outgoing(ctx), func(ctx context.Context) (*pb.LeaseLeasesResponse, error) {
@@ -59,7 +65,7 @@ func (s *leaseServer) LeaseKeepAlive(stream grpc.BidiStreamingServer[pb.LeaseKee
 	open := func(ctx context.Context) (grpc.BidiStreamingClient[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse], error) {
 		return s.lease.LeaseKeepAlive(ctx)
 	}
-	if s.o == nil {
+	if !s.virtual(stream.Context()) {
 		return relayBidi(stream, open, nil)
 	}
 	return s.o.serveKeepAlives(stream, open)
