@@ -1,0 +1,140 @@
+package layers
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/heraldproj/herald"
+
+type pkg struct {
+	ImportPath string
+	Dir        string
+	Doc        string
+	Imports    []string
+	Name       string
+}
+
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	var pkgs []pkg
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) < 5 {
+		t.Fatalf("go list found %d packages; the test would check nothing", len(pkgs))
+	}
+	return pkgs
+}
+
+// rel is a package's path inside the module ("" for the root).
+func rel(p string) string { return strings.TrimPrefix(strings.TrimPrefix(p, module), "/") }
+
+func under(p string, dirs ...string) bool {
+	for _, d := range dirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// seams: an import (by path prefix) and where it may be imported directly.
+var seams = []struct {
+	imp     string
+	allowed []string
+}{
+	{"go.etcd.io/etcd/client/v3", []string{"upstream", "tests"}},
+	{"github.com/go-zookeeper/zk", []string{"upstream"}},
+	{"github.com/hashicorp/memberlist", []string{"gossip/membership"}},
+	{"github.com/spf13/viper", []string{"cmd"}},
+	{"github.com/spf13/cobra", []string{"cmd"}},
+	{"google.golang.org/grpc", []string{"proxy", "upstream", "tests", "gossip/transport"}},
+	{"go.etcd.io/etcd/server/v3", []string{"upstream", "proxy", "tests"}},
+}
+
+// pure cores: state machines with no I/O, goroutines of their own or clocks.
+var pureCores = []string{"lease", "gossip/plumtree", "fanout"}
+
+var ioImports = []string{"net", "os", "os/exec", "syscall", "log", "log/slog", "google.golang.org/grpc"}
+
+// impure are calls a pure core must not make: the clock, sleeps, timers,
+// goroutines and the global random source (an injected *rand.Rand is fine).
+var impure = regexp.MustCompile(`\btime\.(Now|Since|Until|Sleep|After|AfterFunc|Tick|NewTimer|NewTicker)\(|^\s*go\s+(func\b|[A-Za-z_.]+\()|\brand\.(Int|IntN|Intn|Int64|Int64N|Uint32|Uint64|Float64|Float32|Perm|Shuffle|N|ExpFloat64|NormFloat64)\(`)
+
+func TestPureCoresDoNoIO(t *testing.T) {
+	checked := 0
+	for _, p := range listPackages(t) {
+		if !under(rel(p.ImportPath), pureCores...) {
+			continue
+		}
+		files, err := filepath.Glob(filepath.Join(p.Dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked++
+			for i, line := range strings.Split(string(src), "\n") {
+				code, _, _ := strings.Cut(line, "//")
+				if impure.MatchString(code) {
+					t.Errorf("%s:%d: a pure core must not do this: %s", f, i+1, strings.TrimSpace(line))
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no pure-core source found; the test checks nothing")
+	}
+}
+
+func TestImportsStayBehindTheirSeams(t *testing.T) {
+	for _, p := range listPackages(t) {
+		r := rel(p.ImportPath)
+		for _, imp := range p.Imports {
+			for _, s := range seams {
+				if (imp == s.imp || strings.HasPrefix(imp, s.imp+"/")) && !under(r, s.allowed...) {
+					t.Errorf("%s imports %s; only %v may", p.ImportPath, imp, s.allowed)
+				}
+			}
+			if under(r, pureCores...) {
+				for _, bad := range ioImports {
+					if imp == bad || strings.HasPrefix(imp, bad+"/") {
+						t.Errorf("%s is a pure core but imports %s", p.ImportPath, imp)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestEveryPackageHasADocComment(t *testing.T) {
+	for _, p := range listPackages(t) {
+		if strings.TrimSpace(p.Doc) == "" {
+			t.Errorf("%s (%s) has no package comment; add a doc.go", p.ImportPath, p.Dir)
+		}
+	}
+}
