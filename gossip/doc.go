@@ -1,0 +1,18 @@
+// Package gossip runs herald's fleet dissemination layer: it binds fleet
+// membership (gossip/membership, on memberlist), the network transport
+// between heralds (gossip/transport) and the broadcast-tree protocol
+// (gossip/plumtree, a pure state machine) into a running Node.
+//
+// A Node owns one goroutine that owns the plumtree.Node: it feeds it
+// membership changes (SetPeers / PeerDown), frames received from the
+// transport (decoded, then Step), ticks of an injected Clock and Broadcast
+// calls, and after each input drains Ready(): messages are encoded and sent
+// through the transport to the peer's gossip address (from the member's
+// metadata), deliveries go to the Deliveries channel. Fleet assembles the
+// three layers from one configuration for the daemon and the tests.
+//
+// This package must not import memberlist (gossip/membership is its only
+// user), must not put protocol logic in the driver (it belongs in
+// gossip/plumtree, where the simulator runs it too), and knows nothing of
+// watch events, etcd or gRPC: payloads are opaque bytes.
+package gossip

@@ -1,0 +1,32 @@
+package membership
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestMemberlistLogsGoToSlog(t *testing.T) {
+	var buf bytes.Buffer
+	l := newStdLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	l.Printf("[WARN] memberlist: Was able to connect to h2 over TCP but UDP probes failed")
+	l.Printf("[DEBUG] memberlist: Stream connection from=127.0.0.1:1")
+	l.Printf("[ERR] memberlist: Failed to send ping")
+	l.Printf("unprefixed line")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	want := []string{
+		`level=WARN msg="Was able to connect to h2 over TCP but UDP probes failed" component=memberlist`,
+		`level=DEBUG msg="Stream connection from=127.0.0.1:1" component=memberlist`,
+		`level=ERROR msg="Failed to send ping" component=memberlist`,
+		`level=INFO msg="unprefixed line" component=memberlist`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines:\n%s", len(lines), buf.String())
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("line %d = %s\nwant it to contain %s", i, lines[i], w)
+		}
+	}
+}

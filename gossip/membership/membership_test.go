@@ -1,0 +1,168 @@
+package membership
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// memberlist's Shutdown does not wait for an in-flight probe, which sits on
+// its ack timer for up to a few probe intervals; that goroutine is
+// memberlist's, ends by itself, and is the only one allowed to outlive Close.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/hashicorp/memberlist.(*Memberlist).probeNode"))
+}
+
+var testKey = bytes.Repeat([]byte{0x42}, 32)
+
+func startMember(t *testing.T, name string, key []byte, seeds ...string) *Membership {
+	t.Helper()
+	m, err := New(Config{
+		Name:     name,
+		BindAddr: "127.0.0.1:0",
+		Seeds:    seeds,
+		Key:      key,
+		Meta:     Meta{GRPCAddr: "127.0.0.1:2379", GossipAddr: "127.0.0.1:1" + name[1:], Roles: []string{"feeder"}},
+		Profile:  Local,
+		// Keep a seedless member from retrying often during the test.
+		RejoinInterval: time.Hour,
+	})
+	if err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	t.Cleanup(func() { _ = m.Close(time.Second) })
+	return m
+}
+
+// eventually polls cond until it holds; the deadline only bounds a hang.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func nextEvent(t *testing.T, sub *Subscription, want EventType, name string) Event {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case e, ok := <-sub.C:
+			if !ok {
+				t.Fatalf("subscription closed waiting for %v of %s", want, name)
+			}
+			if e.Type == want && e.Member.Name == name {
+				return e
+			}
+		case <-timeout:
+			t.Fatalf("timed out waiting for %v of %s", want, name)
+		}
+	}
+}
+
+func TestJoinMetadataUpdateLeave(t *testing.T) {
+	a := startMember(t, "h1", testKey)
+	sub := a.Subscribe()
+	b := startMember(t, "h2", testKey, a.Addr())
+	c := startMember(t, "h3", testKey, b.Addr())
+
+	e := nextEvent(t, sub, Join, "h2")
+	if e.Member.Meta.ID != "h2" || e.Member.Meta.GossipAddr != "127.0.0.1:12" || !e.Member.Meta.HasRole("feeder") {
+		t.Fatalf("join event carries meta %+v", e.Member.Meta)
+	}
+	nextEvent(t, sub, Join, "h3")
+	eventually(t, "3 members everywhere", func() bool {
+		return a.NumMembers() == 3 && b.NumMembers() == 3 && c.NumMembers() == 3
+	})
+
+	if err := c.UpdateMeta(Meta{GossipAddr: "127.0.0.1:999"}, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	e = nextEvent(t, sub, Update, "h3")
+	if e.Member.Meta.GossipAddr != "127.0.0.1:999" || e.Member.Meta.HasRole("feeder") {
+		t.Fatalf("update event carries meta %+v", e.Member.Meta)
+	}
+
+	if err := b.Close(5 * time.Second); err != nil {
+		t.Fatalf("close h2: %v", err)
+	}
+	nextEvent(t, sub, Leave, "h2")
+	eventually(t, "h2 gone from h1's view", func() bool { return a.NumMembers() == 2 })
+
+	// A crash: memberlist stops without leaving; the failure detector notices.
+	crash(t, c)
+	nextEvent(t, sub, Fail, "h3")
+}
+
+// crash stops m's memberlist without leaving, as a killed process would.
+func crash(t *testing.T, m *Membership) {
+	m.closeMu.Lock()
+	defer m.closeMu.Unlock()
+	m.isClosed = true
+	close(m.stop)
+	m.wg.Wait()
+	if err := m.ml.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	m.subs.close()
+}
+
+func TestWrongKeyCannotJoin(t *testing.T) {
+	a := startMember(t, "h1", testKey)
+	other := bytes.Repeat([]byte{0x43}, 32)
+	b := startMember(t, "h2", other, a.Addr())
+	// b's join attempt has completed (New tries once synchronously) and failed.
+	if n := a.NumMembers(); n != 1 {
+		t.Fatalf("member with another key joined: h1 sees %d members", n)
+	}
+	if n := b.NumMembers(); n != 1 {
+		t.Fatalf("h2 with another key sees %d members", n)
+	}
+}
+
+func TestSubscriptionBoundedAndCancel(t *testing.T) {
+	s := &subscribers{}
+	sub := s.add(2)
+	for i := range 5 {
+		s.publish(Event{Type: Join, Member: Member{Name: fmt.Sprint(i)}})
+	}
+	if got := sub.Dropped(); got != 3 {
+		t.Fatalf("Dropped = %d, want 3", got)
+	}
+	sub.Cancel()
+	sub.Cancel()
+	n := 0
+	for range sub.C {
+		n++
+	}
+	if n != 2 {
+		t.Fatalf("received %d buffered events, want 2", n)
+	}
+	s.publish(Event{Type: Join}) // must not panic on a cancelled subscription
+	s.close()
+	if _, ok := <-s.add(1).C; ok {
+		t.Fatal("subscription after close is open")
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	for name, c := range map[string]Config{
+		"no name":       {BindAddr: "127.0.0.1:0"},
+		"bad bind":      {Name: "h", BindAddr: "127.0.0.1"},
+		"short key":     {Name: "h", BindAddr: "127.0.0.1:0", Key: []byte("short")},
+		"meta id":       {Name: "h", BindAddr: "127.0.0.1:0", Meta: Meta{ID: "other"}},
+		"unknown prof.": {Name: "h", BindAddr: "127.0.0.1:0", Profile: Profile(9)},
+	} {
+		if m, err := New(c); err == nil {
+			_ = m.Close(0)
+			t.Errorf("%s: New accepted %+v", name, c)
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package transport
+
+import (
+	"bufio"
+	"fmt"
+	"hash"
+	"io"
+	"net"
+	"time"
+)
+
+// peer owns the outbound connection to one address: one goroutine takes
+// frames from q, dials when needed and writes them.
+type peer struct {
+	t    *TCP
+	addr string
+	q    chan []byte
+
+	// Owned by run.
+	conn    net.Conn
+	w       *bufio.Writer
+	mac     hash.Hash
+	seq     uint64
+	buf     []byte
+	backoff time.Duration
+}
+
+func (p *peer) run() {
+	t := p.t
+	defer t.wg.Done()
+	defer p.disconnect()
+	idle := time.NewTimer(t.cfg.IdleTimeout)
+	defer idle.Stop()
+	for {
+		var frame []byte
+		select {
+		case frame = <-p.q:
+		case <-t.ctx.Done():
+			return
+		case <-idle.C:
+			if p.retire() {
+				return
+			}
+			idle.Reset(t.cfg.IdleTimeout)
+			continue
+		}
+		if p.conn == nil {
+			if err := p.connect(); err != nil {
+				t.stats.dialsFailed.Add(1)
+				t.stats.lost.Add(1)
+				t.log.Debug("transport: dial failed", "peer", p.addr, "err", err, "backoff", p.backoff)
+				if !p.sleepBackoff() {
+					return
+				}
+				continue
+			}
+		}
+		n, err := p.write(frame)
+		if err != nil {
+			t.stats.lost.Add(uint64(n))
+			t.log.Debug("transport: write failed, will redial", "peer", p.addr, "err", err, "lost", n)
+			p.disconnect()
+		}
+		idle.Reset(t.cfg.IdleTimeout) // no stale expiry survives Reset (Go ≥ 1.23 timers)
+	}
+}
+
+// write sends frame and whatever else is queued, then flushes. On error it
+// returns the number of frames that may not have been sent.
+func (p *peer) write(frame []byte) (int, error) {
+	t := p.t
+	p.conn.SetWriteDeadline(time.Now().Add(t.cfg.WriteTimeout))
+	n := 0
+	for {
+		p.seq++
+		p.buf = appendFrame(p.buf[:0], p.mac, typeData, p.seq, frame)
+		n++
+		if _, err := p.w.Write(p.buf); err != nil {
+			return n, err
+		}
+		if cap(p.buf) > 256<<10 {
+			p.buf = nil // don't pin one huge frame's buffer
+		}
+		select {
+		case frame = <-p.q:
+			continue
+		default:
+		}
+		break
+	}
+	if err := p.w.Flush(); err != nil {
+		return n, err
+	}
+	t.stats.sent.Add(uint64(n))
+	return 0, nil
+}
+
+// connect dials the peer and performs the handshake: read the listener's
+// nonce, send an authenticated hello with our id.
+func (p *peer) connect() error {
+	t := p.t
+	d := net.Dialer{Timeout: t.cfg.DialTimeout}
+	c, err := d.DialContext(t.ctx, "tcp", p.addr)
+	if err != nil {
+		return fmt.Errorf("transport: dial %s: %w", p.addr, err)
+	}
+	if !t.track(c, false) {
+		return ErrClosed
+	}
+	c.SetDeadline(time.Now().Add(t.cfg.DialTimeout))
+	var ch [challengeSize]byte
+	if _, err := io.ReadFull(c, ch[:]); err != nil {
+		t.untrack(c, false)
+		return fmt.Errorf("transport: handshake with %s: %w", p.addr, err)
+	}
+	if ch[0] != magic[0] || ch[1] != magic[1] || ch[2] != wireVersion {
+		t.untrack(c, false)
+		return fmt.Errorf("transport: handshake with %s: not a herald gossip listener", p.addr)
+	}
+	mac := connMAC(t.key, ch[3:], t.cfg.ID)
+	hello := appendFrame(nil, mac, typeHello, 0, []byte(t.cfg.ID))
+	if _, err := c.Write(hello); err != nil {
+		t.untrack(c, false)
+		return fmt.Errorf("transport: handshake with %s: %w", p.addr, err)
+	}
+	c.SetDeadline(time.Time{})
+	p.conn, p.w, p.mac, p.seq = c, bufio.NewWriterSize(c, 64<<10), mac, 0
+	p.backoff = 0
+	return nil
+}
+
+func (p *peer) disconnect() {
+	if p.conn != nil {
+		p.t.untrack(p.conn, false)
+		p.conn, p.w, p.mac = nil, nil, nil
+	}
+}
+
+// sleepBackoff waits before the next dial, doubling the wait each time.
+// It reports false if the transport closed meanwhile.
+func (p *peer) sleepBackoff() bool {
+	cfg := p.t.cfg
+	if p.backoff == 0 {
+		p.backoff = cfg.MinBackoff
+	} else {
+		p.backoff = min(2*p.backoff, cfg.MaxBackoff)
+	}
+	tm := time.NewTimer(p.backoff)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-p.t.ctx.Done():
+		return false
+	}
+}
+
+// retire removes an idle peer so that its goroutine and connection go away.
+// Send holds t.mu while it enqueues, so after the check below no frame can
+// be queued to p.
+func (p *peer) retire() bool {
+	t := p.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(p.q) > 0 || t.closed {
+		return t.closed
+	}
+	delete(t.peers, p.addr)
+	return true
+}
