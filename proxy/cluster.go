@@ -3,6 +3,8 @@ package proxy
 import (
 	"context"
 	"hash/fnv"
+	"slices"
+	"strings"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 )
@@ -55,4 +57,23 @@ func selfMember(name string, clientURLs []string) *pb.Member {
 	h := fnv.New64a()
 	h.Write([]byte("herald/" + name))
 	return &pb.Member{ID: h.Sum64(), Name: name, ClientURLs: clientURLs}
+}
+
+// FleetMember is a herald of the fleet, as MemberList shows it.
+type FleetMember struct {
+	Name       string
+	ClientURLs []string
+}
+
+// fleetAsMembers lists the fleet, sorted by name, with this herald in it
+// even before membership has reported it.
+func fleetAsMembers(self string, selfURLs []string, fleet []FleetMember) []*pb.Member {
+	out := []*pb.Member{selfMember(self, selfURLs)}
+	for _, m := range fleet {
+		if m.Name != self {
+			out = append(out, selfMember(m.Name, m.ClientURLs))
+		}
+	}
+	slices.SortFunc(out, func(a, b *pb.Member) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }

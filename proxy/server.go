@@ -40,6 +40,9 @@ type Options struct {
 	MaxRequestBytes int
 	// TLS, when set, is the client-facing TLS configuration.
 	TLS *tls.Config
+	// FleetMembers, when set, lists the fleet's heralds for MemberList;
+	// otherwise MemberList lists this herald alone.
+	FleetMembers func() []FleetMember
 	// Offload configures lease offloading; the zero value turns it off.
 	Offload OffloadOptions
 	Logger  *slog.Logger
@@ -102,11 +105,14 @@ func New(opts Options) (*Server, error) {
 		}
 		o = newOffloader(opts.Offload, opts.Name, up, opts.Logger)
 	}
-	self := selfMember(opts.Name, opts.AdvertiseClientURLs)
+	members := func() []*pb.Member { return []*pb.Member{selfMember(opts.Name, opts.AdvertiseClientURLs)} }
+	if opts.FleetMembers != nil {
+		members = func() []*pb.Member { return fleetAsMembers(opts.Name, opts.AdvertiseClientURLs, opts.FleetMembers()) }
+	}
 	pb.RegisterKVServer(gs, &kvServer{kv: up.KV(), o: o})
 	pb.RegisterWatchServer(gs, &watchServer{watch: up.Watch(), o: o})
 	pb.RegisterLeaseServer(gs, &leaseServer{lease: up.Lease(), o: o})
-	pb.RegisterClusterServer(gs, &clusterServer{cluster: up.Cluster(), members: func() []*pb.Member { return []*pb.Member{self} }})
+	pb.RegisterClusterServer(gs, &clusterServer{cluster: up.Cluster(), members: members})
 	pb.RegisterMaintenanceServer(gs, &maintenanceServer{m: up.Maintenance()})
 	pb.RegisterAuthServer(gs, &authServer{auth: up.Auth()})
 	election := &electionServer{e: up.Election()}

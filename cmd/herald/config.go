@@ -29,6 +29,13 @@ type Config struct {
 	// The embedded etcd, used when Endpoints is empty.
 	EmbeddedClientAddr, EmbeddedPeerAddr string
 
+	// Fleet membership; no GossipAddr means a herald on its own.
+	GossipAddr    string
+	TransportAddr string // the broadcast tree's TCP address; default: GossipAddr's port + 1
+	Join          []string
+	GossipKeyFile string
+	GossipProfile string // "lan" or "local"
+
 	// Lease offloading.
 	LeaseOffload   bool
 	CarrierLeases  int
@@ -94,6 +101,29 @@ func (c *Config) Validate() error {
 	}
 	if c.TrustedCAFile != "" && c.CertFile == "" {
 		return &configError{"trusted-ca-file", c.TrustedCAFile, "needs --cert-file and --key-file"}
+	}
+	if c.GossipAddr != "" {
+		if err := checkHostPort(c.GossipAddr); err != nil {
+			return &configError{"gossip-addr", c.GossipAddr, err.Error()}
+		}
+		if c.TransportAddr != "" {
+			if err := checkHostPort(c.TransportAddr); err != nil {
+				return &configError{"gossip-transport-addr", c.TransportAddr, err.Error()}
+			}
+		}
+		if c.GossipKeyFile == "" {
+			return &configError{"gossip-key-file", c.GossipKeyFile, "required with --gossip-addr: every fleet message is authenticated with it"}
+		}
+		for _, j := range c.Join {
+			if err := checkHostPort(j); err != nil {
+				return &configError{"join", j, err.Error()}
+			}
+		}
+		if c.GossipProfile != "lan" && c.GossipProfile != "local" {
+			return &configError{"gossip-profile", c.GossipProfile, "must be lan or local"}
+		}
+	} else if len(c.Join) > 0 {
+		return &configError{"join", strings.Join(c.Join, ","), "needs --gossip-addr"}
 	}
 	if c.LeaseOffload {
 		if c.CarrierLeases < 1 || c.CarrierLeases > 64 {

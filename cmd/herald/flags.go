@@ -40,6 +40,12 @@ func defineFlags(fs *pflag.FlagSet) {
 	fs.String("trusted-ca-file", "", "CA bundle for client certificates")
 	fs.Bool("client-cert-auth", false, "require client certificates signed by --trusted-ca-file")
 
+	fs.String("gossip-addr", "", "host:port for fleet membership (memberlist); the broadcast transport uses the next port. Empty: no fleet")
+	fs.String("gossip-transport-addr", "", "host:port for the fleet's event broadcast (TCP); default: --gossip-addr's port + 1")
+	fs.StringSlice("join", nil, "fleet seeds to join, host:port, comma-separated")
+	fs.String("gossip-key-file", "", "the fleet's shared key (16, 24 or 32 bytes, raw or base64)")
+	fs.String("gossip-profile", "lan", "membership timing: lan, or local for many heralds on one machine")
+
 	offload := proxy.DefaultOffloadOptions()
 	fs.Bool("lease-offload", offload.Enabled, "hold clients' leases in herald (virtual leases) instead of at etcd")
 	fs.Int("carrier-leases", offload.Carriers, "upstream carrier leases this herald keeps alive for its virtual leases")
@@ -88,6 +94,11 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		ClientCertAuth:      v.GetBool("client-cert-auth"),
 		EmbeddedClientAddr:  v.GetString("embedded-client-addr"),
 		EmbeddedPeerAddr:    v.GetString("embedded-peer-addr"),
+		GossipAddr:          v.GetString("gossip-addr"),
+		TransportAddr:       v.GetString("gossip-transport-addr"),
+		Join:                list(v, "join"),
+		GossipKeyFile:       v.GetString("gossip-key-file"),
+		GossipProfile:       v.GetString("gossip-profile"),
 		LeaseOffload:        v.GetBool("lease-offload"),
 		CarrierLeases:       v.GetInt("carrier-leases"),
 		CarrierTTL:          v.GetInt64("carrier-ttl"),

@@ -71,12 +71,22 @@ func run(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	fleet, err := joinFleet(cfg, log)
+	if err != nil {
+		return err
+	}
+	var members func() []proxy.FleetMember
+	if fleet != nil {
+		defer fleet.Close()
+		members = fleetMembers(fleet)
+	}
 	srv, err := proxy.New(proxy.Options{
 		Upstream:            up,
 		Name:                cfg.Name,
 		AdvertiseClientURLs: cfg.AdvertiseClientURLs,
 		MaxRequestBytes:     cfg.MaxRequestBytes,
 		TLS:                 clientTLS,
+		FleetMembers:        members,
 		Offload:             offloadOptions(cfg),
 		Logger:              log,
 	})
