@@ -1,0 +1,261 @@
+package fanout
+
+import (
+	"fmt"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+)
+
+// Cache is the EventCache of one herald: the current key-values of the
+// fan-out prefixes and a bounded window of their recent events, kept current
+// by chained Batches, plus the watch streams served from it. Not safe for
+// concurrent use: the driver serializes every call on a Cache and its
+// Streams.
+type Cache struct {
+	cfg      Config
+	prefixes []span
+
+	loaded     bool
+	rev        int64 // complete through rev
+	compactRev int64 // upstream compact revision, as last told
+	raftTerm   uint64
+	now        time.Time
+
+	kv     kvStore
+	window window
+	held   []Batch // sorted by PrevRev, then Rev; all PrevRev > rev
+	seen   int64   // highest batch Rev received, held or not
+
+	streams []*Stream
+
+	slowCancels, gaps uint64 // for Stats
+	lastAdvance       time.Time
+}
+
+// NewCache returns an empty cache; it serves nothing until Load.
+func NewCache(cfg Config) (*Cache, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	c := &Cache{cfg: cfg}
+	for _, p := range cfg.Prefixes {
+		c.prefixes = append(c.prefixes, prefixSpan([]byte(p)))
+	}
+	return c, nil
+}
+
+// Config returns the configuration in effect (defaults filled in).
+func (c *Cache) Config() Config { return c.cfg }
+
+// Rev is the revision through which the cache is complete (0 before Load).
+func (c *Cache) Rev() int64 { return c.rev }
+
+// CompactRev is the upstream compact revision last given.
+func (c *Cache) CompactRev() int64 { return c.compactRev }
+
+// WindowStart is the oldest revision from which the window holds every
+// event: watches from an older revision need an upstream catch-up.
+func (c *Cache) WindowStart() int64 { return c.window.start }
+
+// Loaded reports whether a snapshot was loaded.
+func (c *Cache) Loaded() bool { return c.loaded }
+
+// SetCompactRev records the upstream compact revision (it only grows).
+func (c *Cache) SetCompactRev(rev int64) {
+	c.compactRev = max(c.compactRev, rev)
+}
+
+// SetRaftTerm sets the raft_term of response headers (from upstream headers).
+func (c *Cache) SetRaftTerm(term uint64) { c.raftTerm = term }
+
+// Load installs a snapshot of the fan-out prefixes taken at rev (keys outside
+// the prefixes are ignored) and the upstream compact revision. It is called
+// once at start, or later to resynchronize after a gap that could not be
+// repaired: watchers that needed the skipped revisions are then cancelled
+// with compact_revision, as etcd cancels watchers whose history is gone.
+// Held batches that chain on the snapshot are applied.
+func (c *Cache) Load(rev int64, kvs []*mvccpb.KeyValue, compactRev int64) (*Gap, error) {
+	if rev < 0 || (c.loaded && rev < c.rev) {
+		return nil, fmt.Errorf("fanout: load at revision %d behind cache revision %d", rev, c.rev)
+	}
+	c.materializeAll() // what watchers already could see stays deliverable
+	c.kv = kvStore{}
+	for _, kv := range kvs {
+		if kv != nil && c.inPrefixes(kv.Key) {
+			c.kv.put(kv)
+		}
+	}
+	c.loaded = true
+	c.rev = rev
+	c.lastAdvance = c.now
+	c.window.reset(rev + 1)
+	c.SetCompactRev(compactRev)
+	c.drainHeld()
+	return c.Gap(), nil
+}
+
+// Apply adds one batch from the feeder chain. Batches may arrive in any
+// order and more than once: a batch that chains on what the cache holds
+// (PrevRev <= Rev() < b.Rev) is applied, events it repeats are skipped, a
+// batch already covered is dropped, and a batch beyond a gap is held (at most
+// MaxHeldBatches, keeping the nearest) until the gap is filled. Apply returns
+// the open gap, if any, after the batch.
+func (c *Cache) Apply(b Batch) (*Gap, error) {
+	if err := b.Validate(); err != nil {
+		return c.Gap(), err
+	}
+	c.seen = max(c.seen, b.Rev)
+	if c.loaded && b.Rev <= c.rev {
+		return c.Gap(), nil
+	}
+	if !c.loaded || b.PrevRev > c.rev {
+		if c.loaded {
+			c.gaps++
+		}
+		c.hold(b)
+		return c.Gap(), nil
+	}
+	c.applyChained(b)
+	c.drainHeld()
+	c.evict()
+	return c.Gap(), nil
+}
+
+// Gap returns the missing revisions that hold back held batches (or, when
+// the held buffer overflowed, that batches were seen up to), or nil.
+func (c *Cache) Gap() *Gap {
+	switch {
+	case !c.loaded:
+		return nil
+	case len(c.held) > 0:
+		return &Gap{From: c.rev + 1, To: c.held[0].PrevRev}
+	case c.seen > c.rev:
+		return &Gap{From: c.rev + 1, To: c.seen}
+	}
+	return nil
+}
+
+func (c *Cache) applyChained(b Batch) {
+	var group []*mvccpb.Event
+	flush := func() {
+		if len(group) > 0 {
+			c.window.add(group[0].Kv.ModRevision, group, c.now)
+			group = nil
+		}
+	}
+	for _, ev := range b.Events {
+		if ev.Kv.ModRevision <= c.rev || !c.inPrefixes(ev.Kv.Key) {
+			continue // already applied, or not ours
+		}
+		if len(group) > 0 && group[0].Kv.ModRevision != ev.Kv.ModRevision {
+			flush()
+		}
+		group = append(group, ev)
+		c.kv.apply(ev)
+	}
+	flush()
+	c.rev = b.Rev
+	c.lastAdvance = c.now
+}
+
+func (c *Cache) hold(b Batch) {
+	i := 0
+	for i < len(c.held) && (c.held[i].PrevRev < b.PrevRev || (c.held[i].PrevRev == b.PrevRev && c.held[i].Rev < b.Rev)) {
+		i++
+	}
+	if i < len(c.held) && c.held[i].PrevRev == b.PrevRev && c.held[i].Rev == b.Rev {
+		return // re-delivery
+	}
+	if len(c.held) >= c.cfg.MaxHeldBatches {
+		if i >= len(c.held) {
+			return // farthest ahead: the repair brings it again
+		}
+		c.held = c.held[:len(c.held)-1]
+	}
+	c.held = append(c.held, Batch{})
+	copy(c.held[i+1:], c.held[i:])
+	c.held[i] = b
+}
+
+func (c *Cache) drainHeld() {
+	for len(c.held) > 0 {
+		b := c.held[0]
+		if b.PrevRev > c.rev {
+			return
+		}
+		c.held = c.held[1:]
+		if b.Rev > c.rev {
+			c.applyChained(b)
+		}
+	}
+}
+
+// evict trims the window to its bounds. Watchers get their output first, so
+// that only a watcher already past MaxPendingBytes can lose history.
+func (c *Cache) evict() {
+	if !c.window.over(&c.cfg, c.now) {
+		return
+	}
+	c.materializeAll()
+	for c.window.over(&c.cfg, c.now) {
+		c.window.evictOldest()
+	}
+}
+
+// Tick advances the injected clock: it ages out events and fires
+// progress_notify timers.
+func (c *Cache) Tick(now time.Time) {
+	if now.Before(c.now) {
+		return
+	}
+	if c.now.IsZero() {
+		// The first reading of the clock: what came before is "now", not
+		// two thousand years old.
+		for i := range c.window.groups {
+			c.window.groups[i].at = now
+		}
+	}
+	c.now = now
+	c.evict()
+	for _, s := range c.streams {
+		s.tick(now)
+	}
+}
+
+// Covers reports whether every key of [key, end) (etcd's encoding: an empty
+// end is the single key, "\x00" every key >= key) lies in one fan-out
+// prefix, and the cache is loaded: such requests may be served here.
+func (c *Cache) Covers(key, end []byte) bool {
+	return c.loaded && len(key) > 0 && c.covers(requestSpan(key, end))
+}
+
+func (c *Cache) covers(sp span) bool {
+	for _, p := range c.prefixes {
+		if sp.within(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Cache) inPrefixes(key []byte) bool {
+	for _, p := range c.prefixes {
+		if p.contains(key) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Cache) header(rev int64) *pb.ResponseHeader {
+	return &pb.ResponseHeader{ClusterId: c.cfg.ClusterID, MemberId: c.cfg.MemberID, Revision: rev, RaftTerm: c.raftTerm}
+}
+
+func (c *Cache) materializeAll() {
+	for _, s := range c.streams {
+		s.materialize()
+	}
+}

@@ -1,0 +1,41 @@
+// Package fanout is herald's watch fan-out core: the event cache that every
+// herald keeps for the configured fan-out prefixes, and the watch engine that
+// serves client watch streams and serializable Range requests from it with
+// etcd's exact semantics. It is a set of pure state machines, driven like
+// etcd-io/raft's RawNode.
+//
+// Who calls what (all calls on one Cache and its Streams must be serialized
+// by the driver, e.g. under one mutex; nothing here blocks, sleeps, reads the
+// clock or starts a goroutine):
+//
+//   - The feeder side (gossip/ deliveries, or an upstream repair watch) calls
+//     Cache.Load once with a snapshot, then Cache.Apply for every Batch it
+//     receives, in any order and any number of times. Apply reports a Gap
+//     when a batch is missing; the driver repairs it from a tree neighbour or
+//     an upstream watch and Applies what it gets. SetCompactRev records the
+//     upstream compact revision.
+//   - A clock goroutine calls Cache.Tick(now) (age eviction, progress_notify),
+//     once at start and then periodically; the cache has no other clock.
+//   - Feeders encode what they broadcast with Batch.MarshalBinary; receivers
+//     decode with Batch.UnmarshalBinary (strict, versioned, fuzzed).
+//   - proxy/ calls Cache.Covers / Cache.Range for serializable reads, and per
+//     client watch stream Cache.NewStream, Stream.Handle for every
+//     WatchRequest, Stream.Ready to collect the responses to send and the
+//     upstream work to start (catch-up watches, forwarded watches),
+//     Stream.CatchUp / CatchUpCompacted with what a catch-up watch returns,
+//     and Stream.Close when the client stream ends. After any input the driver
+//     checks Stream.HasReady on the streams it serves. Authentication and
+//     permission checks (etcd's isWatchPermitted, IsRangePermitted) happen in
+//     proxy/ before Handle and Range.
+//
+// Responses carry complete headers (ClusterID and MemberID from Config,
+// RaftTerm from SetRaftTerm) and belong to the caller, except that byte slices
+// (keys, values) are shared with the cache and must not be written in place.
+//
+// This package owns the cache and the etcd watch/range semantics. It must not
+// touch the network, gRPC, clientv3, memberlist, the clock or global rand, and
+// knows nothing of how batches travel (gossip/) or how streams are served
+// (proxy/). The etcd sources cited in comments are etcd v3.7.3
+// (server/etcdserver/api/v3rpc/watch.go, server/storage/mvcc/*.go,
+// server/etcdserver/txn/range.go).
+package fanout

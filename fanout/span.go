@@ -1,0 +1,73 @@
+package fanout
+
+import "bytes"
+
+// span is a key range as etcd reads a (key, range_end) pair: a single key,
+// [start, end), or every key >= start.
+type span struct {
+	start     []byte
+	end       []byte // exclusive; meaningful only for a bounded range
+	single    bool
+	unbounded bool
+}
+
+// requestSpan reads key and range_end as etcd does: an empty range_end is
+// the single key, "\x00" means every key >= key (mkGteRange).
+func requestSpan(key, end []byte) span {
+	switch {
+	case len(end) == 0:
+		return span{start: key, single: true}
+	case len(end) == 1 && end[0] == 0:
+		return span{start: key, unbounded: true}
+	}
+	return span{start: key, end: end}
+}
+
+// prefixSpan is the range of every key that starts with p
+// (clientv3.GetPrefixRangeEnd).
+func prefixSpan(p []byte) span {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return span{start: p, end: end[:i+1]}
+		}
+	}
+	return span{start: p, unbounded: true}
+}
+
+// empty reports a bounded range with start >= end, which etcd's watch
+// refuses (mvcc ErrEmptyWatcherRange) and its range answers with nothing.
+func (s span) empty() bool {
+	return !s.single && !s.unbounded && bytes.Compare(s.start, s.end) >= 0
+}
+
+func (s span) contains(k []byte) bool {
+	if s.single {
+		return bytes.Equal(s.start, k)
+	}
+	if bytes.Compare(k, s.start) < 0 {
+		return false
+	}
+	return s.unbounded || bytes.Compare(k, s.end) < 0
+}
+
+// within reports whether every key of s is in o.
+func (s span) within(o span) bool {
+	if s.single {
+		return o.contains(s.start)
+	}
+	if s.empty() {
+		return o.contains(s.start)
+	}
+	if !o.contains(s.start) {
+		return false
+	}
+	if o.unbounded {
+		return true
+	}
+	if s.unbounded || o.single {
+		return false
+	}
+	return bytes.Compare(s.end, o.end) <= 0
+}
