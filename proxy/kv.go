@@ -4,7 +4,6 @@ import (
 	"context"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc"
 )
 
@@ -58,15 +57,12 @@ func (s *kvServer) Put(ctx context.Context, r *pb.PutRequest) (*pb.PutResponse, 
 		return s.forwardPut(ctx, r)
 	}
 	txn := &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestPut{RequestPut: r}}}}
-	resp, plan, err := s.rewritten(ctx, txn, true)
+	resp, plan, err := s.rewritten(ctx, txn)
 	switch {
 	case err != nil:
 		return nil, err
 	case plan == nil:
 		return s.forwardPut(ctx, r)
-	case !resp.Succeeded:
-		// The only compare is the guard on the virtual lease's record.
-		return nil, rpctypes.ErrGRPCLeaseNotFound
 	}
 	out := resp.Responses[0].GetResponsePut()
 	out.Header = resp.Header
@@ -88,7 +84,7 @@ func (s *kvServer) DeleteRange(ctx context.Context, r *pb.DeleteRangeRequest) (*
 		return s.kv.DeleteRange(outgoing(ctx), r)
 	}
 	txn := &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestDeleteRange{RequestDeleteRange: r}}}}
-	resp, plan, err := s.rewritten(ctx, txn, false)
+	resp, plan, err := s.rewritten(ctx, txn)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +106,7 @@ func (s *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, 
 	if s.o == nil {
 		return s.kv.Txn(outgoing(ctx), r)
 	}
-	resp, plan, err := s.rewritten(ctx, r, false)
+	resp, plan, err := s.rewritten(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -127,8 +123,8 @@ func (s *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, 
 // rewritten sends r upstream rewritten, when herald has something to add,
 // and returns the client's answer. A nil plan and nil error mean there was
 // nothing to rewrite: the caller forwards its original request.
-func (s *kvServer) rewritten(ctx context.Context, r *pb.TxnRequest, guard bool) (*pb.TxnResponse, *txnPlan, error) {
-	up, plan, err := s.o.rewriteTxn(r, offloadable(ctx), guard)
+func (s *kvServer) rewritten(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, *txnPlan, error) {
+	up, plan, err := s.o.rewriteTxn(r, offloadable(ctx))
 	if err != nil {
 		return nil, nil, err
 	}

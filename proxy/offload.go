@@ -32,7 +32,9 @@ type OffloadOptions struct {
 	ReservedPrefix string
 	// ExpiryInterval is how often expired leases are collected.
 	ExpiryInterval time.Duration
-	// DeleteBatch is how many keys one delete transaction removes.
+	// DeleteBatch is how many operations one delete transaction holds (two
+	// per key, one per record); at most etcd's --max-txn-ops less the
+	// nested transaction's own operation.
 	DeleteBatch int
 }
 
@@ -45,7 +47,7 @@ func DefaultOffloadOptions() OffloadOptions {
 		MinTTL:         lease.DefaultMinTTL,
 		ReservedPrefix: "\x00herald/",
 		ExpiryInterval: 100 * time.Millisecond,
-		DeleteBatch:    60,
+		DeleteBatch:    120,
 	}
 }
 
@@ -58,11 +60,13 @@ func DefaultOffloadOptions() OffloadOptions {
 //	<prefix>keys/<lease id, 16 hex>/<key>       an attachment, empty value
 //	<prefix>carriers/<herald name>/<carrier id> a carrier of that herald
 //
-// A lease record is written when the lease is granted and deleted first when
-// it ends, so a Put racing with expiry fails its compare on the record
-// instead of leaving an orphan; attachments without a record are garbage
-// that a restarted herald deletes. Every key delete is guarded by a compare
-// on the key's lease, so a key rewritten by anyone else survives.
+// A lease record is written with the lease's first key (a grant changes no
+// key upstream, as in etcd) and deleted when the lease ends, in the same
+// transaction as its keys when they fit in one; a Put that lands after its
+// lease ended finds the lease gone from the table and has its key deleted
+// at once; attachments without a record are garbage that a restarted herald
+// deletes. Every key delete is guarded by a compare on the key's lease, so a
+// key rewritten by anyone else survives.
 type offloader struct {
 	opts OffloadOptions
 	name string
@@ -77,6 +81,7 @@ type offloader struct {
 	table     *lease.Table
 	carriers  []int64            // this herald's carrier lease IDs
 	carrierOf map[lease.ID]int64 // the carrier each virtual lease's keys hang on
+	recorded  map[lease.ID]bool  // leases whose record is upstream (written with their first key)
 
 	header atomic.Pointer[pb.ResponseHeader] // the newest upstream header seen
 	fleet  *fleetIndex                       // every herald's carriers and attachments

@@ -45,6 +45,7 @@ func (o *offloader) doomedLocked(exp []lease.Expired) []doomed {
 	for _, e := range exp {
 		ds = append(ds, doomed{id: e.ID, carrier: o.carrierOf[e.ID], keys: e.Keys})
 		delete(o.carrierOf, e.ID)
+		delete(o.recorded, e.ID)
 	}
 	return ds
 }
@@ -68,43 +69,20 @@ func (o *offloader) deleteUntilDone(ctx context.Context, ds []doomed) {
 	}
 }
 
-// deleteUpstream removes doomed leases upstream: first their records (so a
-// Put racing with the expiry fails its compare instead of leaving an
-// orphan), then their keys with their attachments, each key guarded by a
-// compare on its lease so that a key rewritten since by anyone else stays.
-// Deleting what is already gone is harmless, so a retry after a partial
-// failure is safe. It returns the header of the last transaction.
+// deleteUpstream removes doomed leases upstream: their records and their
+// keys with their attachments, each key guarded by a compare on its lease so
+// that a key rewritten since by anyone else stays. A lease that fits in one
+// transaction goes in one, so a revoke bumps etcd's revision once, as etcd's
+// own does; a larger set is cut into transactions with all records first,
+// so a restart after a partial delete finds the leftover attachments without
+// a record and deletes them. Deleting what is already gone is harmless (and
+// changes no revision), so a retry after a failure is safe. It returns the
+// header of the last transaction.
 func (o *offloader) deleteUpstream(ctx context.Context, ds []doomed) (*pb.ResponseHeader, error) {
-	var last *pb.ResponseHeader
-	send := func(ops []*pb.RequestOp) error {
-		resp, err := o.kv.Txn(internalCtx(ctx), &pb.TxnRequest{Success: ops})
-		if err != nil {
-			return err
-		}
-		deleteTxnsTotal.Inc()
-		last = resp.Header
-		o.noteHeader(resp.Header)
-		return nil
-	}
-
 	var ops []*pb.RequestOp
 	for _, d := range ds {
 		ops = append(ops, opDelete(o.recordKey(d.id), nil))
-		if len(ops) == lease.DefaultMaxOpsPerTxn {
-			if err := send(ops); err != nil {
-				return nil, err
-			}
-			ops = nil
-		}
 	}
-	if len(ops) > 0 {
-		if err := send(ops); err != nil {
-			return nil, err
-		}
-		ops = nil
-	}
-
-	n := 0
 	for _, d := range ds {
 		for _, k := range d.keys {
 			key := []byte(k)
@@ -115,19 +93,19 @@ func (o *offloader) deleteUpstream(ctx context.Context, ds []doomed) (*pb.Respon
 					Success: []*pb.RequestOp{opDelete(key, nil)},
 				}}},
 				opDelete(o.attachKey(d.id, key), nil))
-			n++
-			if n == o.opts.DeleteBatch {
-				if err := send(ops); err != nil {
-					return nil, err
-				}
-				ops, n = nil, 0
-			}
 		}
 	}
-	if len(ops) > 0 {
-		if err := send(ops); err != nil {
+	var last *pb.ResponseHeader
+	for len(ops) > 0 {
+		n := min(len(ops), o.opts.DeleteBatch)
+		resp, err := o.kv.Txn(internalCtx(ctx), &pb.TxnRequest{Success: ops[:n]})
+		if err != nil {
 			return nil, err
 		}
+		deleteTxnsTotal.Inc()
+		last = resp.Header
+		o.noteHeader(resp.Header)
+		ops = ops[n:]
 	}
 	return last, nil
 }

@@ -69,6 +69,12 @@ func (f *fleetIndex) leaseOf(key []byte) (lease.ID, bool) {
 	return id, ok
 }
 
+func (f *fleetIndex) hasLease(id lease.ID) bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.leases[id]
+}
+
 func (f *fleetIndex) allLeases() []lease.ID {
 	f.mu.RLock()
 	defer f.mu.RUnlock()

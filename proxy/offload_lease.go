@@ -11,20 +11,22 @@ import (
 )
 
 // grantAttempts bounds how often Grant draws a new ID after a collision
-// with a record another herald created.
+// with a lease record another herald wrote.
 const grantAttempts = 3
 
-// grant creates a virtual lease: an entry in the table and its record
-// upstream, created only if absent, which makes the ID unique in the fleet.
-// A client-chosen ID is refused as etcd refuses it when a lease, virtual or
+// grant creates a virtual lease in the table. Like etcd's LeaseGrant it
+// changes no key: the lease's record is written upstream with its first
+// key, in the same transaction. A linearizable read of the record key checks
+// that no herald holds the ID (IDs carry a per-herald prefix, so this only
+// catches the improbable) and gives the answer etcd's current header. A
+// client-chosen ID is refused as etcd refuses it when a lease, virtual or
 // granted at etcd directly, already has it.
 func (o *offloader) grant(ctx context.Context, r *pb.LeaseGrantRequest) (*pb.LeaseGrantResponse, error) {
 	for attempt := 0; ; attempt++ {
 		o.mu.Lock()
 		id, ttl, err := o.table.Grant(lease.ID(r.ID), r.TTL, o.now())
-		var carrier int64
 		if err == nil {
-			carrier = o.pickCarrierLocked(id)
+			o.pickCarrierLocked(id)
 		}
 		o.mu.Unlock()
 		if err != nil {
@@ -47,18 +49,13 @@ func (o *offloader) grant(ctx context.Context, r *pb.LeaseGrantRequest) (*pb.Lea
 				return nil, rpctypes.ErrGRPCLeaseExist
 			}
 		}
-		rec := lease.Record{ID: id, TTL: ttl, Owner: o.name}
-		key := o.recordKey(id)
-		resp, err := o.kv.Txn(internalCtx(ctx), &pb.TxnRequest{
-			Compare: []*pb.Compare{{Key: key, Target: pb.Compare_CREATE, Result: pb.Compare_EQUAL, TargetUnion: &pb.Compare_CreateRevision{}}},
-			Success: []*pb.RequestOp{opPut(key, rec.Encode(), carrier)},
-		})
+		resp, err := o.kv.Range(internalCtx(ctx), &pb.RangeRequest{Key: o.recordKey(id), CountOnly: true})
 		if err != nil {
 			undo()
 			return nil, err
 		}
 		o.noteHeader(resp.Header)
-		if !resp.Succeeded {
+		if resp.Count > 0 || o.fleet.hasLease(id) {
 			undo()
 			if r.ID != 0 || attempt+1 == grantAttempts {
 				return nil, rpctypes.ErrGRPCLeaseExist
@@ -68,6 +65,21 @@ func (o *offloader) grant(ctx context.Context, r *pb.LeaseGrantRequest) (*pb.Lea
 		virtualLeases.Inc()
 		return &pb.LeaseGrantResponse{Header: resp.Header, ID: int64(id), TTL: ttl}, nil
 	}
+}
+
+// recordOp is the Put of a lease's record, or nil when the record is
+// already upstream.
+func (o *offloader) recordOp(id lease.ID, carrier int64) *pb.RequestOp {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.recorded[id] {
+		return nil
+	}
+	rec, err := o.table.Record(id)
+	if err != nil {
+		return nil // gone meanwhile: attachAfter deletes what the Put wrote
+	}
+	return opPut(o.recordKey(id), rec.Encode(), carrier)
 }
 
 // leaseError maps the table's errors to etcd's.
@@ -90,8 +102,7 @@ func (o *offloader) revoke(ctx context.Context, id lease.ID) (*pb.LeaseRevokeRes
 	keys, err := o.table.Revoke(id)
 	var ds []doomed
 	if err == nil {
-		ds = []doomed{{id: id, carrier: o.carrierOf[id], keys: keys}}
-		delete(o.carrierOf, id)
+		ds = o.doomedLocked([]lease.Expired{{ID: id, Keys: keys}})
 	}
 	o.mu.Unlock()
 	if err != nil {

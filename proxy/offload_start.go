@@ -29,6 +29,7 @@ func newOffloader(opts OffloadOptions, name string, up upstream.Upstream, log *s
 		res:       res,
 		now:       time.Now,
 		carrierOf: map[lease.ID]int64{},
+		recorded:  map[lease.ID]bool{},
 		stop:      make(chan struct{}),
 	}
 	o.fleet = newFleetIndex(o.kv, o.wc, res, log, o.noteHeader)
@@ -137,6 +138,7 @@ func (o *offloader) restore(ctx context.Context, resumed map[int64]bool) ([]doom
 			continue
 		}
 		o.carrierOf[rec.ID] = kv.Lease
+		o.recorded[rec.ID] = true
 		delete(keysOf, rec.ID)
 		restored++
 	}

@@ -317,3 +317,42 @@ func TestClientChosenLeaseID(t *testing.T) {
 		t.Fatalf("second grant of the id: %v, want %v", err, rpctypes.ErrLeaseExist)
 	}
 }
+
+// TestLeaseRevisionsAsEtcd: a grant changes no key, so etcd's revision stays;
+// a revoke of a lease with keys is one revision, as in etcd.
+func TestLeaseRevisionsAsEtcd(t *testing.T) {
+	e := startEnv(t)
+	ctx := ctxT(t)
+	before, err := e.direct.Get(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := e.viaHerald.Grant(ctx, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.ResponseHeader.Revision != before.Header.Revision {
+		t.Fatalf("grant answered revision %d; etcd is at %d", g.ResponseHeader.Revision, before.Header.Revision)
+	}
+	after, err := e.direct.Get(ctx, "k")
+	if err != nil || after.Header.Revision != before.Header.Revision {
+		t.Fatalf("a grant through herald moved etcd from revision %d to %d", before.Header.Revision, after.Header.Revision)
+	}
+	p1, err := e.viaHerald.Put(ctx, "/rv/1", "v", clientv3.WithLease(g.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p1.Header.Revision != before.Header.Revision+1 {
+		t.Fatalf("first put with the lease at revision %d, want %d (one revision per put)", p1.Header.Revision, before.Header.Revision+1)
+	}
+	if _, err := e.viaHerald.Put(ctx, "/rv/2", "v", clientv3.WithLease(g.ID)); err != nil {
+		t.Fatal(err)
+	}
+	rv, err := e.viaHerald.Revoke(ctx, g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv.Header.Revision != p1.Header.Revision+2 {
+		t.Fatalf("revoke answered revision %d, want %d (both keys in one revision)", rv.Header.Revision, p1.Header.Revision+2)
+	}
+}

@@ -54,10 +54,8 @@ type txnPlan struct {
 
 // rewriteTxn returns the request to send upstream and the plan to undo it
 // on the answer. offload says whether virtual leases apply (the client has
-// no auth token). guard adds, for a lone Put with a virtual lease, a compare
-// that the lease's record still exists, so that a Put racing with the
-// lease's expiry fails as etcd's would.
-func (o *offloader) rewriteTxn(r *pb.TxnRequest, offload, guard bool) (*pb.TxnRequest, *txnPlan, error) {
+// no auth token).
+func (o *offloader) rewriteTxn(r *pb.TxnRequest, offload bool) (*pb.TxnRequest, *txnPlan, error) {
 	out := proto.Clone(r).(*pb.TxnRequest)
 	plan := &txnPlan{}
 	var err error
@@ -67,12 +65,6 @@ func (o *offloader) rewriteTxn(r *pb.TxnRequest, offload, guard bool) (*pb.TxnRe
 	if out.Failure, plan.failure, err = o.rewriteOps(out.Failure, offload, plan); err != nil {
 		return nil, nil, err
 	}
-	if guard && len(plan.success) == 1 && plan.success[0].attach != lease.NoLease {
-		out.Compare = append(out.Compare, &pb.Compare{
-			Key: o.recordKey(plan.success[0].attach), Target: pb.Compare_CREATE,
-			Result: pb.Compare_GREATER, TargetUnion: &pb.Compare_CreateRevision{},
-		})
-	}
 	return out, plan, nil
 }
 
@@ -80,6 +72,7 @@ func (o *offloader) rewriteTxn(r *pb.TxnRequest, offload, guard bool) (*pb.TxnRe
 func (o *offloader) rewriteOps(ops []*pb.RequestOp, offload bool, tp *txnPlan) ([]*pb.RequestOp, []opPlan, error) {
 	plans := make([]opPlan, len(ops))
 	var extra []*pb.RequestOp
+	recordAdded := map[lease.ID]bool{} // a key may appear once per branch
 	for i, op := range ops {
 		p := &plans[i]
 		switch u := op.Request.(type) {
@@ -96,6 +89,10 @@ func (o *offloader) rewriteOps(ops []*pb.RequestOp, offload bool, tp *txnPlan) (
 				p.attach, p.attachCarrier, p.putKey = lease.ID(put.Lease), carrier, put.Key
 				put.Lease = carrier
 				extra = append(extra, opPut(o.attachKey(p.attach, put.Key), nil, carrier))
+				if rec := o.recordOp(p.attach, carrier); rec != nil && !recordAdded[p.attach] {
+					recordAdded[p.attach] = true
+					extra = append(extra, rec)
+				}
 				tp.changed = true
 			}
 			if prev != lease.NoLease && prev != p.attach {
@@ -137,7 +134,7 @@ func (o *offloader) rewriteOps(ops []*pb.RequestOp, offload bool, tp *txnPlan) (
 				tp.changed = true
 			}
 		case *pb.RequestOp_RequestTxn:
-			nested, np, err := o.rewriteTxn(u.RequestTxn, offload, false)
+			nested, np, err := o.rewriteTxn(u.RequestTxn, offload)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -238,10 +235,15 @@ func (o *offloader) attachedLease(key []byte) lease.ID {
 }
 
 // attachAfter records in the table a key that is now upstream with lease's
-// carrier. If the lease ended meanwhile, the key must go too.
+// carrier, with the lease's record beside it. If the lease ended meanwhile
+// (the Put raced with its expiry or revoke), the key, its attachment and the
+// record the Put may have written must go too.
 func (o *offloader) attachAfter(id lease.ID, carrier int64, key []byte) {
 	o.mu.Lock()
 	_, err := o.table.Attach(id, string(key), o.now())
+	if err == nil {
+		o.recorded[id] = true
+	}
 	o.mu.Unlock()
 	if err != nil {
 		go o.deleteUntilDone(context.Background(), []doomed{{id: id, carrier: carrier, keys: []string{string(key)}}})

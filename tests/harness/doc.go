@@ -1,0 +1,16 @@
+// Package harness starts the real servers that herald's end-to-end tests run
+// against: etcd (one or three members), etcd's own gRPC proxy, herald, and the
+// etcdctl client, each as a separate process on free 127.0.0.1 ports.
+//
+// It owns building the binaries into <repo>/bin (etcd and etcdctl at the
+// versions pinned in go.mod, herald from ./cmd/herald), picking ports, waiting
+// for each server to be healthy, and stopping every process it started by PID
+// when the test ends. It never touches processes it did not start, and it
+// never talks to anything but 127.0.0.1.
+//
+// The model is nats-server's test/test.go: one options struct per server kind
+// whose zero value is a sensible default (EtcdOptions, HeraldOptions).
+//
+// A test that uses the harness fails with the server's log attached (via
+// t.Log) when the server fails to start or the test fails.
+package harness

@@ -1,0 +1,63 @@
+package harness
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestFreePortNeverRepeats(t *testing.T) {
+	seen := map[int]bool{}
+	for range 50 {
+		p := FreePort(t)
+		if seen[p] {
+			t.Fatalf("FreePort handed out %d twice", p)
+		}
+		seen[p] = true
+	}
+}
+
+func TestHostPorts(t *testing.T) {
+	got := hostPorts([]string{"http://127.0.0.1:1", "127.0.0.1:2", "https://127.0.0.1:3"})
+	want := []string{"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("hostPorts = %v, want %v", got, want)
+	}
+}
+
+func TestEtcdStartKillRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real etcd; skipped in -short mode")
+	}
+	c := StartEtcd(t, EtcdOptions{})
+	if _, stderr, err := Etcdctl(t, c.Endpoints(), "put", "k", "v"); err != nil {
+		t.Fatalf("put: %v: %s", err, stderr)
+	}
+	m := c.Member(0)
+	pid := m.PID()
+	m.Kill()
+	if m.Running() {
+		t.Fatalf("member still running after Kill")
+	}
+	m.Restart()
+	if m.PID() == pid {
+		t.Fatalf("Restart kept pid %d", pid)
+	}
+	out, stderr, err := Etcdctl(t, c.Endpoints(), "get", "k", "--print-value-only")
+	if err != nil || out != "v\n" {
+		t.Fatalf("get after restart = %q, %v (%s); want \"v\\n\"", out, err, stderr)
+	}
+	if _, err := Metrics(m.MetricsURL() + "/metrics"); err != nil {
+		t.Fatalf("metrics: %v", err)
+	}
+}
+
+func TestGRPCProxyServes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real etcd; skipped in -short mode")
+	}
+	c := StartEtcd(t, EtcdOptions{})
+	p := StartGRPCProxy(t, c.Endpoints())
+	if _, stderr, err := Etcdctl(t, []string{p.Endpoint()}, "put", "k", "v"); err != nil {
+		t.Fatalf("put through grpc-proxy: %v: %s", err, stderr)
+	}
+}
