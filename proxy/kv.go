@@ -12,13 +12,23 @@ import (
 // (see offload_txn.go) and carriers in answers are shown as virtual leases.
 type kvServer struct {
 	pb.UnimplementedKVServer
-	kv pb.KVClient
-	o  *offloader
+	kv  pb.KVClient
+	o   *offloader
+	hub *hub // serves serializable reads inside the fan-out prefixes
 }
 
 func (s *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResponse, error) {
 	read := func(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResponse, error) {
 		return retryRead(ctx, func(ctx context.Context) (*pb.RangeResponse, error) { return s.kv.Range(ctx, r) })
+	}
+	if s.hub != nil && r.Serializable && offloadable(ctx) {
+		if resp, ok := s.hub.rangeLocal(r); ok {
+			fanoutLocalReadsTotal.Inc()
+			if s.o != nil {
+				s.o.translateAll(resp.Kvs)
+			}
+			return resp, nil
+		}
 	}
 	if s.o == nil {
 		return read(outgoing(ctx), r)

@@ -78,6 +78,12 @@ func startEtcd(t *testing.T) *env {
 // replaces the first (after stopping it), as a restart would.
 func (e *env) startHerald(t *testing.T, name string, offload proxy.OffloadOptions) {
 	t.Helper()
+	e.startHeraldWith(t, func(o *proxy.Options) { o.Name, o.Offload = name, offload })
+}
+
+// startHeraldWith starts a herald whose options set adjusts.
+func (e *env) startHeraldWith(t *testing.T, set func(*proxy.Options)) {
+	t.Helper()
 	up, err := etcd.Dial(etcd.Config{Endpoints: []string{e.etcdURL}, DialTimeout: 5 * time.Second, MaxRequestBytes: proxy.DefaultMaxRequestBytes + 512*1024})
 	if err != nil {
 		t.Fatal(err)
@@ -89,13 +95,13 @@ func (e *env) startHerald(t *testing.T, name string, offload proxy.OffloadOption
 		t.Fatal(err)
 	}
 	addr := lis.Addr().String()
-	srv, err := proxy.New(proxy.Options{
+	opts := proxy.Options{
 		Upstream:            up,
-		Name:                name,
 		AdvertiseClientURLs: []string{"http://" + addr},
-		Offload:             offload,
 		Logger:              slog.New(slog.DiscardHandler),
-	})
+	}
+	set(&opts)
+	srv, err := proxy.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

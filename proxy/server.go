@@ -45,7 +45,12 @@ type Options struct {
 	FleetMembers func() []FleetMember
 	// Offload configures lease offloading; the zero value turns it off.
 	Offload OffloadOptions
-	Logger  *slog.Logger
+	// Fanout configures the fleet watch fan-out; no prefixes turn it off.
+	Fanout FanoutOptions
+	// Bus is the fleet's broadcast tree for the fan-out; nil for a herald on
+	// its own.
+	Bus    Bus
+	Logger *slog.Logger
 }
 
 // Server is herald's gRPC front end.
@@ -53,6 +58,7 @@ type Server struct {
 	grpc    *grpc.Server
 	health  *healthMonitor
 	offload *offloader // nil when lease offloading is off
+	hub     *hub       // nil without fan-out prefixes
 	cluster pb.ClusterClient
 	log     *slog.Logger
 
@@ -109,8 +115,15 @@ func New(opts Options) (*Server, error) {
 	if opts.FleetMembers != nil {
 		members = func() []*pb.Member { return fleetAsMembers(opts.Name, opts.AdvertiseClientURLs, opts.FleetMembers()) }
 	}
-	pb.RegisterKVServer(gs, &kvServer{kv: up.KV(), o: o})
-	pb.RegisterWatchServer(gs, &watchServer{watch: up.Watch(), o: o})
+	var h *hub
+	if len(opts.Fanout.Prefixes) > 0 {
+		var err error
+		if h, err = newHub(opts.Fanout, opts.Name, up.KV(), up.Watch(), opts.Bus, o, opts.Logger); err != nil {
+			return nil, err
+		}
+	}
+	pb.RegisterKVServer(gs, &kvServer{kv: up.KV(), o: o, hub: h})
+	pb.RegisterWatchServer(gs, &watchServer{watch: up.Watch(), o: o, hub: h})
 	pb.RegisterLeaseServer(gs, &leaseServer{lease: up.Lease(), o: o})
 	pb.RegisterClusterServer(gs, &clusterServer{cluster: up.Cluster(), members: members})
 	pb.RegisterMaintenanceServer(gs, &maintenanceServer{m: up.Maintenance()})
@@ -126,6 +139,7 @@ func New(opts Options) (*Server, error) {
 		grpc:     gs,
 		health:   newHealthMonitor(up.KV(), hs, opts.Logger),
 		offload:  o,
+		hub:      h,
 		cluster:  up.Cluster(),
 		election: election,
 		lock:     lock,
@@ -136,10 +150,15 @@ func New(opts Options) (*Server, error) {
 // Start brings up what must run before clients are served: with lease
 // offloading, the carrier leases and the virtual leases of a previous run.
 func (s *Server) Start(ctx context.Context) error {
-	if s.offload == nil {
-		return nil
+	if s.offload != nil {
+		if err := s.offload.start(ctx, s.cluster); err != nil {
+			return err
+		}
 	}
-	return s.offload.start(ctx, s.cluster)
+	if s.hub != nil {
+		return s.hub.start(ctx)
+	}
+	return nil
 }
 
 // Serve accepts clients on lis until Stop. It blocks.
@@ -163,6 +182,9 @@ func (s *Server) Stop() {
 func (s *Server) stopOffload() {
 	if s.offload != nil {
 		s.offload.close()
+	}
+	if s.hub != nil {
+		s.hub.close()
 	}
 }
 

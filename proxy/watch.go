@@ -8,19 +8,26 @@ import (
 )
 
 // watchServer relays each client watch stream to an upstream stream of its
-// own. The fleet fan-out (fanout/) serves watches on its prefixes instead.
+// own, unless the fleet fan-out serves it (fanout.go): then watchers inside
+// the fan-out prefixes are served from the fleet's event cache.
 // With lease offloading on, events on herald's reserved keys are dropped
 // and carriers are shown as the keys' virtual leases.
 type watchServer struct {
 	pb.UnimplementedWatchServer
 	watch pb.WatchClient
 	o     *offloader
+	hub   *hub // nil without fan-out prefixes
 }
 
 func (s *watchServer) Watch(stream grpc.BidiStreamingServer[pb.WatchRequest, pb.WatchResponse]) error {
 	var keep func(*pb.WatchResponse) bool
 	if s.o != nil {
 		keep = s.o.watchFilter()
+	}
+	// The cache does not check etcd permissions: a stream that carries an
+	// auth token is relayed to etcd, which does.
+	if s.hub != nil && offloadable(stream.Context()) {
+		return s.hub.serve(stream, keep)
 	}
 	return relayBidi(stream, func(ctx context.Context) (grpc.BidiStreamingClient[pb.WatchRequest, pb.WatchResponse], error) {
 		return s.watch.Watch(ctx)

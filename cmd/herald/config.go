@@ -36,6 +36,10 @@ type Config struct {
 	GossipKeyFile string
 	GossipProfile string // "lan" or "local"
 
+	// Fleet watch fan-out.
+	FanoutPrefixes []string
+	FanoutFeeders  int
+
 	// Lease offloading.
 	LeaseOffload   bool
 	CarrierLeases  int
@@ -124,6 +128,17 @@ func (c *Config) Validate() error {
 		}
 	} else if len(c.Join) > 0 {
 		return &configError{"join", strings.Join(c.Join, ","), "needs --gossip-addr"}
+	}
+	for _, p := range c.FanoutPrefixes {
+		if p == "" {
+			return &configError{"fanout-prefix", p, "must not be empty"}
+		}
+		if c.LeaseOffload && (strings.HasPrefix(p, c.ReservedPrefix) || strings.HasPrefix(c.ReservedPrefix, p)) {
+			return &configError{"fanout-prefix", p, "overlaps --reserved-prefix"}
+		}
+	}
+	if c.FanoutFeeders < 1 {
+		return &configError{"fanout-feeders", c.FanoutFeeders, "must be at least 1"}
 	}
 	if c.LeaseOffload {
 		if c.CarrierLeases < 1 || c.CarrierLeases > 64 {

@@ -46,6 +46,9 @@ func defineFlags(fs *pflag.FlagSet) {
 	fs.String("gossip-key-file", "", "the fleet's shared key (16, 24 or 32 bytes, raw or base64)")
 	fs.String("gossip-profile", "lan", "membership timing: lan, or local for many heralds on one machine")
 
+	fs.StringSlice("fanout-prefix", nil, "key prefixes whose watches the fleet fans out (one or two upstream watches for the whole fleet), comma-separated")
+	fs.Int("fanout-feeders", 2, "how many heralds of the fleet hold the upstream watch of the fan-out prefixes")
+
 	offload := proxy.DefaultOffloadOptions()
 	fs.Bool("lease-offload", offload.Enabled, "hold clients' leases in herald (virtual leases) instead of at etcd")
 	fs.Int("carrier-leases", offload.Carriers, "upstream carrier leases this herald keeps alive for its virtual leases")
@@ -99,6 +102,8 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		Join:                list(v, "join"),
 		GossipKeyFile:       v.GetString("gossip-key-file"),
 		GossipProfile:       v.GetString("gossip-profile"),
+		FanoutPrefixes:      list(v, "fanout-prefix"),
+		FanoutFeeders:       v.GetInt("fanout-feeders"),
 		LeaseOffload:        v.GetBool("lease-offload"),
 		CarrierLeases:       v.GetInt("carrier-leases"),
 		CarrierTTL:          v.GetInt64("carrier-ttl"),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/heraldproj/herald/gossip"
@@ -53,4 +54,76 @@ func fleetMembers(f *gossip.Fleet) func() []proxy.FleetMember {
 		}
 		return out
 	}
+}
+
+// fleetBus is the fan-out's view of the fleet: the broadcast tree and the
+// membership.
+type fleetBus struct {
+	f        *gossip.Fleet
+	payloads chan []byte
+	changes  chan struct{}
+	sub      *membership.Subscription
+	done     chan struct{}
+}
+
+func newFleetBus(f *gossip.Fleet) *fleetBus {
+	b := &fleetBus{f: f, payloads: make(chan []byte, 1024), changes: make(chan struct{}, 1),
+		sub: f.Membership.Subscribe(), done: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case <-b.done:
+				return
+			case d, ok := <-f.Deliveries():
+				if !ok {
+					return
+				}
+				select {
+				case b.payloads <- d.Payload:
+				case <-b.done:
+					return
+				}
+			}
+		}
+	}()
+	go func() {
+		for {
+			select {
+			case <-b.done:
+				return
+			case _, ok := <-b.sub.C:
+				if !ok {
+					return
+				}
+				select {
+				case b.changes <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return b
+}
+
+func (b *fleetBus) Broadcast(ctx context.Context, payload []byte) error {
+	_, err := b.f.Broadcast(ctx, payload)
+	return err
+}
+
+func (b *fleetBus) Deliveries() <-chan []byte { return b.payloads }
+func (b *fleetBus) Changes() <-chan struct{}  { return b.changes }
+
+func (b *fleetBus) Members() []string {
+	var names []string
+	for _, m := range b.f.Membership.Members() {
+		if !m.Meta.Leaving {
+			names = append(names, m.Name)
+		}
+	}
+	return names
+}
+
+func (b *fleetBus) close() {
+	close(b.done)
+	b.sub.Cancel()
 }

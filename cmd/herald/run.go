@@ -75,10 +75,16 @@ func run(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	var members func() []proxy.FleetMember
+	var (
+		members func() []proxy.FleetMember
+		bus     proxy.Bus
+	)
 	if fleet != nil {
 		defer fleet.Close()
 		members = fleetMembers(fleet)
+		fb := newFleetBus(fleet)
+		defer fb.close()
+		bus = fb
 	}
 	srv, err := proxy.New(proxy.Options{
 		Upstream:            up,
@@ -88,6 +94,8 @@ func run(ctx context.Context, cfg *Config) error {
 		TLS:                 clientTLS,
 		FleetMembers:        members,
 		Offload:             offloadOptions(cfg),
+		Fanout:              proxy.FanoutOptions{Prefixes: cfg.FanoutPrefixes, Feeders: cfg.FanoutFeeders},
+		Bus:                 bus,
 		Logger:              log,
 	})
 	if err != nil {

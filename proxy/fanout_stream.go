@@ -1,0 +1,285 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"google.golang.org/grpc"
+
+	"github.com/heraldproj/herald/fanout"
+)
+
+// hubStream is one client watch stream served by the hub. Watchers inside
+// the fan-out prefixes are served from the cache; the others (the engine
+// reserves their ids) are forwarded over one upstream stream opened on
+// demand; watchers that start before the cache's window catch up from an
+// upstream watch of their own and then switch to the cache.
+type hubStream struct {
+	s      *fanout.Stream // guarded by hub.mu
+	notify chan struct{}
+}
+
+func (s *hubStream) wake() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// catchUpMsg carries what a catch-up watch returned.
+type catchUpMsg struct {
+	id         int64
+	events     []*mvccpb.Event
+	upto       int64
+	compactRev int64
+	err        error
+}
+
+// serve runs one client watch stream until the client goes away.
+func (h *hub) serve(client grpc.BidiStreamingServer[pb.WatchRequest, pb.WatchResponse], keep func(*pb.WatchResponse) bool) error {
+	ctx, cancel := context.WithCancel(client.Context())
+	defer cancel()
+
+	hs := &hubStream{notify: make(chan struct{}, 1)}
+	h.mu.Lock()
+	hs.s = h.cache.NewStream()
+	h.streams[hs] = struct{}{}
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		hs.s.Close()
+		delete(h.streams, hs)
+		h.mu.Unlock()
+	}()
+
+	reqs := make(chan *pb.WatchRequest)
+	recvErr := make(chan error, 1)
+	go func() {
+		for {
+			req, err := client.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			select {
+			case reqs <- req:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	fw := &forwarder{ctx: ctx, wc: h.wc}
+	catchUps := map[int64]context.CancelFunc{}
+	defer func() {
+		for _, stop := range catchUps {
+			stop()
+		}
+	}()
+	caught := make(chan catchUpMsg)
+
+	send := func(resp *pb.WatchResponse) error {
+		if keep != nil && !keep(resp) {
+			return nil
+		}
+		return client.Send(resp)
+	}
+	// drain does what the engine asks; it never holds hub.mu while sending.
+	drain := func() error {
+		h.mu.Lock()
+		if !hs.s.HasReady() {
+			h.mu.Unlock()
+			return nil
+		}
+		rd := hs.s.Ready()
+		h.mu.Unlock()
+		for _, r := range rd.Responses {
+			if err := send(r); err != nil {
+				return err
+			}
+		}
+		for _, id := range rd.StopCatchUps {
+			if stop, ok := catchUps[id]; ok {
+				stop()
+				delete(catchUps, id)
+			}
+		}
+		for _, cu := range rd.CatchUps {
+			cctx, stop := context.WithCancel(ctx)
+			catchUps[cu.WatchID] = stop
+			go h.catchUp(cctx, cu, caught)
+		}
+		for _, creq := range rd.Forwards {
+			if err := fw.send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: creq}}); err != nil {
+				return err
+			}
+		}
+		for _, id := range rd.ForwardCancels {
+			if err := fw.send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CancelRequest{CancelRequest: &pb.WatchCancelRequest{WatchId: id}}}); err != nil {
+				return err
+			}
+		}
+		if rd.ForwardProgress {
+			// Mixed stream: etcd's answer covers the forwarded watchers; the
+			// cache's watchers are at most one feeder hop behind it.
+			if err := fw.send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_ProgressRequest{ProgressRequest: &pb.WatchProgressRequest{}}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err = <-recvErr:
+			if !errors.Is(err, io.EOF) {
+				return err
+			}
+			// Half-close: etcd keeps sending; so does herald.
+			recvErr = nil
+			err = nil
+		case req := <-reqs:
+			h.mu.Lock()
+			hs.s.Handle(req)
+			h.mu.Unlock()
+			err = drain()
+		case <-hs.notify:
+			err = drain()
+		case resp := <-fw.responses():
+			err = send(resp)
+		case err = <-fw.errs():
+		case m := <-caught:
+			h.mu.Lock()
+			done := false
+			switch {
+			case m.compactRev > 0:
+				hs.s.CatchUpCompacted(m.id, m.compactRev)
+				done = true
+			case m.err == nil:
+				done = hs.s.CatchUp(m.id, m.events, m.upto)
+			}
+			h.mu.Unlock()
+			if m.err != nil {
+				return m.err
+			}
+			if done {
+				if stop, ok := catchUps[m.id]; ok {
+					stop()
+					delete(catchUps, m.id)
+				}
+			}
+			err = drain()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// catchUp watches one watcher's range upstream from its start revision and
+// passes what comes back to the stream, with the revision through which it
+// is complete: the last event's revision for an events answer (etcd never
+// splits a revision across unfragmented answers), or the header revision
+// of the answer to a progress request (sent only once the watch is synced).
+func (h *hub) catchUp(ctx context.Context, cu fanout.CatchUpRequest, out chan<- catchUpMsg) {
+	deliver := func(m catchUpMsg) bool {
+		select {
+		case out <- m:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	ctx, cancel := context.WithCancel(internalCtx(ctx))
+	defer cancel()
+	w, err := h.wc.Watch(ctx)
+	if err == nil {
+		err = w.Send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: &pb.WatchCreateRequest{
+			Key: cu.Key, RangeEnd: cu.RangeEnd, StartRevision: cu.StartRevision, PrevKv: true,
+		}}})
+	}
+	progress := &pb.WatchRequest{RequestUnion: &pb.WatchRequest_ProgressRequest{ProgressRequest: &pb.WatchProgressRequest{}}}
+	for err == nil {
+		var resp *pb.WatchResponse
+		if resp, err = w.Recv(); err != nil {
+			break
+		}
+		fanoutUpstreamWatches.Inc()
+		switch {
+		case resp.CompactRevision > 0:
+			deliver(catchUpMsg{id: cu.WatchID, compactRev: resp.CompactRevision})
+			return
+		case resp.Canceled:
+			err = errors.New("proxy: catch-up watch canceled: " + resp.CancelReason)
+		case resp.Created:
+			err = w.Send(progress)
+		case len(resp.Events) > 0:
+			last := resp.Events[len(resp.Events)-1].Kv.ModRevision
+			if !deliver(catchUpMsg{id: cu.WatchID, events: resp.Events, upto: last}) {
+				return
+			}
+			err = w.Send(progress)
+		case resp.WatchId == -1:
+			if !deliver(catchUpMsg{id: cu.WatchID, upto: resp.Header.GetRevision()}) {
+				return
+			}
+		}
+	}
+	if ctx.Err() == nil {
+		deliver(catchUpMsg{id: cu.WatchID, err: err})
+	}
+}
+
+// forwarder is the upstream stream for a client stream's watchers outside
+// the fan-out prefixes, opened on first use.
+type forwarder struct {
+	ctx  context.Context
+	wc   pb.WatchClient
+	once sync.Once
+	up   grpc.BidiStreamingClient[pb.WatchRequest, pb.WatchResponse]
+	resp chan *pb.WatchResponse
+	err  chan error
+}
+
+func (f *forwarder) send(req *pb.WatchRequest) error {
+	var openErr error
+	f.once.Do(func() {
+		f.resp, f.err = make(chan *pb.WatchResponse), make(chan error, 1)
+		f.up, openErr = f.wc.Watch(outgoing(f.ctx))
+		if openErr != nil {
+			return
+		}
+		go func() {
+			for {
+				r, err := f.up.Recv()
+				if err != nil {
+					f.err <- err
+					return
+				}
+				select {
+				case f.resp <- r:
+				case <-f.ctx.Done():
+					return
+				}
+			}
+		}()
+	})
+	if openErr != nil {
+		return openErr
+	}
+	if f.up == nil {
+		return errors.New("proxy: upstream watch stream failed to open")
+	}
+	return f.up.Send(req)
+}
+
+// responses and errs are nil (never ready) until the stream is open.
+func (f *forwarder) responses() <-chan *pb.WatchResponse { return f.resp }
+func (f *forwarder) errs() <-chan error                  { return f.err }

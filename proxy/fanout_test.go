@@ -1,0 +1,243 @@
+package proxy_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/heraldproj/herald/proxy"
+)
+
+// memBus is an in-memory broadcast tree for in-process fleets, with
+// injected loss: the transport seam where the tests put their faults.
+type memBus struct {
+	mu      sync.Mutex
+	members map[string]chan []byte
+	loss    float64
+	rng     *rand.Rand
+	changes chan struct{}
+}
+
+func newMemBus(loss float64, seed uint64) *memBus {
+	return &memBus{members: map[string]chan []byte{}, loss: loss, rng: rand.New(rand.NewPCG(seed, 1)), changes: make(chan struct{}, 1)}
+}
+
+// join returns the herald's view of the bus.
+func (b *memBus) join(name string) proxy.Bus {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ch := make(chan []byte, 4096)
+	b.members[name] = ch
+	return &memBusMember{b: b, name: name, ch: ch}
+}
+
+type memBusMember struct {
+	b    *memBus
+	name string
+	ch   chan []byte
+}
+
+func (m *memBusMember) Broadcast(_ context.Context, payload []byte) error {
+	m.b.mu.Lock()
+	defer m.b.mu.Unlock()
+	for name, ch := range m.b.members {
+		if name != m.name && m.b.rng.Float64() < m.b.loss {
+			continue // lost on the way
+		}
+		ch <- append([]byte(nil), payload...)
+	}
+	return nil
+}
+
+func (m *memBusMember) Deliveries() <-chan []byte { return m.ch }
+func (m *memBusMember) Changes() <-chan struct{}  { return m.b.changes }
+func (m *memBusMember) Members() []string {
+	m.b.mu.Lock()
+	defer m.b.mu.Unlock()
+	var names []string
+	for n := range m.b.members {
+		names = append(names, n)
+	}
+	return names
+}
+
+// event is what a watcher saw, in comparable form.
+func event(ev *clientv3.Event) string {
+	s := fmt.Sprintf("%s %s=%s mod=%d", ev.Type, ev.Kv.Key, ev.Kv.Value, ev.Kv.ModRevision)
+	if ev.PrevKv != nil {
+		s += fmt.Sprintf(" prev=%s@%d", ev.PrevKv.Value, ev.PrevKv.ModRevision)
+	}
+	return s
+}
+
+// recorder collects a watch channel's events.
+type recorder struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func record(ctx context.Context, wc clientv3.WatchChan) *recorder {
+	r := &recorder{}
+	go func() {
+		for wr := range wc {
+			r.mu.Lock()
+			for _, ev := range wr.Events {
+				r.events = append(r.events, event(ev))
+			}
+			r.mu.Unlock()
+		}
+	}()
+	return r
+}
+
+func (r *recorder) snapshot() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.events...)
+}
+
+// workload drives puts, deletes and multi-key txns under /svc/.
+func workload(t *testing.T, c *clientv3.Client, n int, seed uint64) {
+	t.Helper()
+	ctx := ctxT(t)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	key := func() string { return fmt.Sprintf("/svc/%c", 'a'+rng.IntN(6)) }
+	for i := 0; i < n; i++ {
+		var err error
+		switch rng.IntN(4) {
+		case 0, 1:
+			_, err = c.Put(ctx, key(), fmt.Sprint(i))
+		case 2:
+			_, err = c.Delete(ctx, key())
+		case 3:
+			_, err = c.Txn(ctx).Then(clientv3.OpPut("/svc/x", fmt.Sprint(i)), clientv3.OpPut("/svc/y", fmt.Sprint(i)), clientv3.OpDelete(key())).Commit()
+		}
+		if err != nil && !strings.Contains(err.Error(), "duplicate key") {
+			t.Fatal(err)
+		}
+		if i%10 == 0 {
+			_, _ = c.Put(ctx, "/other/noise", fmt.Sprint(i)) // outside the prefix
+		}
+	}
+}
+
+type watchSpec struct {
+	name string
+	key  string
+	opts func(rev int64) []clientv3.OpOption
+}
+
+var watchSpecs = []watchSpec{
+	{"prefix", "/svc/", func(int64) []clientv3.OpOption { return []clientv3.OpOption{clientv3.WithPrefix()} }},
+	{"one key with prev_kv", "/svc/a", func(int64) []clientv3.OpOption { return []clientv3.OpOption{clientv3.WithPrevKV()} }},
+	{"range b..d", "/svc/b", func(int64) []clientv3.OpOption { return []clientv3.OpOption{clientv3.WithRange("/svc/d")} }},
+	{"prefix, deletes only", "/svc/", func(int64) []clientv3.OpOption {
+		return []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithFilterPut(), clientv3.WithPrevKV()}
+	}},
+	{"prefix from history", "/svc/", func(rev int64) []clientv3.OpOption {
+		return []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithRev(rev)}
+	}},
+}
+
+// compareStreams waits until every herald watcher saw what etcd's saw, and
+// fails with the first difference if they do not converge.
+func compareStreams(t *testing.T, direct, via map[string]*recorder) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		same := true
+		for name := range direct {
+			d, v := direct[name].snapshot(), via[name].snapshot()
+			if strings.Join(d, "\n") != strings.Join(v, "\n") {
+				same = false
+				if time.Now().After(deadline) {
+					for i := 0; i < max(len(d), len(v)); i++ {
+						var de, ve string
+						if i < len(d) {
+							de = d[i]
+						}
+						if i < len(v) {
+							ve = v[i]
+						}
+						if de != ve {
+							t.Fatalf("watch %q: event %d differs (etcd %d events, herald %d)\netcd:   %s\nherald: %s", name, i, len(d), len(v), de, ve)
+						}
+					}
+				}
+			}
+		}
+		if same {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestFanoutWatchesMatchEtcd serves watches of several shapes from the
+// fan-out cache and compares each stream with the same watch on etcd.
+func TestFanoutWatchesMatchEtcd(t *testing.T) {
+	e := startEtcd(t)
+	ctx := ctxT(t)
+	start, err := e.direct.Put(ctx, "/svc/a", "seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.startHeraldWith(t, func(o *proxy.Options) {
+		o.Name = "h"
+		o.Fanout = proxy.FanoutOptions{Prefixes: []string{"/svc/"}}
+	})
+	direct, via := map[string]*recorder{}, map[string]*recorder{}
+	for _, w := range watchSpecs {
+		direct[w.name] = record(ctx, e.direct.Watch(ctx, w.key, w.opts(start.Header.Revision)...))
+		via[w.name] = record(ctx, e.viaHerald.Watch(ctx, w.key, w.opts(start.Header.Revision)...))
+	}
+	workload(t, e.direct, 300, 1)
+	compareStreams(t, direct, via)
+	if n := len(direct["prefix"].snapshot()); n < 300 {
+		t.Fatalf("only %d events: the workload did not run", n)
+	}
+}
+
+// TestFanoutFleetRepairsLoss runs two heralds on one etcd, joined by a bus
+// that loses 20 % of the batches: the non-feeder repairs its gaps from etcd
+// and its watchers still see exactly etcd's streams.
+func TestFanoutFleetRepairsLoss(t *testing.T) {
+	e := startEtcd(t)
+	ctx := ctxT(t)
+	start, err := e.direct.Put(ctx, "/svc/a", "seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := newMemBus(0.2, 7)
+	var heralds []*clientv3.Client
+	for _, name := range []string{"h1", "h2"} {
+		b := bus.join(name)
+		e.startHeraldWith(t, func(o *proxy.Options) {
+			o.Name = name
+			o.Bus = b
+			o.Fanout = proxy.FanoutOptions{Prefixes: []string{"/svc/"}, Feeders: 1, RepairDelay: 50 * time.Millisecond}
+		})
+		heralds = append(heralds, e.viaHerald)
+	}
+	direct, via := map[string]*recorder{}, map[string]*recorder{}
+	for _, w := range watchSpecs {
+		direct[w.name] = record(ctx, e.direct.Watch(ctx, w.key, w.opts(start.Header.Revision)...))
+		for i, c := range heralds {
+			via[fmt.Sprint(w.name, "@h", i+1)] = record(ctx, c.Watch(ctx, w.key, w.opts(start.Header.Revision)...))
+		}
+	}
+	workload(t, e.direct, 300, 2)
+	for i := range heralds {
+		sub := map[string]*recorder{}
+		for _, w := range watchSpecs {
+			sub[w.name] = via[fmt.Sprint(w.name, "@h", i+1)]
+		}
+		compareStreams(t, direct, sub)
+	}
+}
