@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Config is herald's whole configuration, validated, with no trace of the
@@ -35,6 +36,10 @@ type Config struct {
 	Join          []string
 	GossipKeyFile string
 	GossipProfile string // "lan" or "local"
+
+	// Faults injected into the fleet transport, for tests only.
+	InjectLoss                     float64
+	InjectDelayMin, InjectDelayMax time.Duration
 
 	// Fleet watch fan-out.
 	FanoutPrefixes []string
@@ -128,6 +133,12 @@ func (c *Config) Validate() error {
 		}
 	} else if len(c.Join) > 0 {
 		return &configError{"join", strings.Join(c.Join, ","), "needs --gossip-addr"}
+	}
+	if c.InjectLoss < 0 || c.InjectLoss >= 1 {
+		return &configError{"test-gossip-loss", c.InjectLoss, "must be in [0, 1)"}
+	}
+	if c.InjectDelayMin < 0 || c.InjectDelayMax < c.InjectDelayMin {
+		return &configError{"test-gossip-delay-max", c.InjectDelayMax, "must be at least --test-gossip-delay-min"}
 	}
 	for _, p := range c.FanoutPrefixes {
 		if p == "" {

@@ -46,6 +46,9 @@ func defineFlags(fs *pflag.FlagSet) {
 	fs.String("gossip-key-file", "", "the fleet's shared key (16, 24 or 32 bytes, raw or base64)")
 	fs.String("gossip-profile", "lan", "membership timing: lan, or local for many heralds on one machine")
 
+	fs.Float64("test-gossip-loss", 0, "TESTING ONLY: drop this share of fleet broadcast frames")
+	fs.Duration("test-gossip-delay-min", 0, "TESTING ONLY: delay each fleet broadcast frame by at least this")
+	fs.Duration("test-gossip-delay-max", 0, "TESTING ONLY: delay each fleet broadcast frame by at most this")
 	fs.StringSlice("fanout-prefix", nil, "key prefixes whose watches the fleet fans out (one or two upstream watches for the whole fleet), comma-separated")
 	fs.Int("fanout-feeders", 2, "how many heralds of the fleet hold the upstream watch of the fan-out prefixes")
 
@@ -102,6 +105,9 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		Join:                list(v, "join"),
 		GossipKeyFile:       v.GetString("gossip-key-file"),
 		GossipProfile:       v.GetString("gossip-profile"),
+		InjectLoss:          v.GetFloat64("test-gossip-loss"),
+		InjectDelayMin:      v.GetDuration("test-gossip-delay-min"),
+		InjectDelayMax:      v.GetDuration("test-gossip-delay-max"),
 		FanoutPrefixes:      list(v, "fanout-prefix"),
 		FanoutFeeders:       v.GetInt("fanout-feeders"),
 		LeaseOffload:        v.GetBool("lease-offload"),

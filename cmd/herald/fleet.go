@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"hash/fnv"
 	"log/slog"
 
 	"github.com/heraldproj/herald/gossip"
 	"github.com/heraldproj/herald/gossip/membership"
 	"github.com/heraldproj/herald/gossip/plumtree"
+	"github.com/heraldproj/herald/gossip/transport"
 	"github.com/heraldproj/herald/proxy"
 )
 
@@ -24,7 +26,13 @@ func joinFleet(cfg *Config, log *slog.Logger) (*gossip.Fleet, error) {
 	if cfg.GossipProfile == "local" {
 		profile = membership.Local
 	}
+	var faults *transport.FaultConfig
+	if cfg.InjectLoss > 0 || cfg.InjectDelayMax > 0 {
+		faults = &transport.FaultConfig{Loss: cfg.InjectLoss, DelayMin: cfg.InjectDelayMin, DelayMax: cfg.InjectDelayMax, Seed: identitySeed(cfg.Name)}
+		log.Warn("TESTING: injecting faults into the fleet transport", "loss", cfg.InjectLoss, "delay-min", cfg.InjectDelayMin, "delay-max", cfg.InjectDelayMax)
+	}
 	f, err := gossip.JoinFleet(gossip.FleetConfig{
+		Faults:        faults,
 		Name:          cfg.Name,
 		GossipAddr:    cfg.GossipAddr,
 		TransportAddr: cfg.TransportAddr,
@@ -126,4 +134,11 @@ func (b *fleetBus) Members() []string {
 func (b *fleetBus) close() {
 	close(b.done)
 	b.sub.Cancel()
+}
+
+// identitySeed seeds the injected faults per herald, reproducibly.
+func identitySeed(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()
 }
