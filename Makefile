@@ -52,8 +52,23 @@ bench: build etcd-bins ## benchmarks against real etcd and etcd grpc-proxy (figu
 run: build ## run herald on 127.0.0.1:2379 (embedded etcd unless --endpoints is set in ARGS)
 	./bin/herald start $(ARGS)
 
-demo: build etcd-bins ## start herald on its embedded etcd and drive it with etcdctl
-	./scripts/demo.sh
+DEMO := /tmp/herald-demo
+demo: build etcd-bins ## a 3-herald fleet on one etcd: virtual leases, fan-out, member list (all on 127.0.0.1)
+	@rm -rf $(DEMO) && mkdir -p $(DEMO) && head -c 32 /dev/urandom | base64 > $(DEMO)/key
+	@./bin/etcd --data-dir $(DEMO)/etcd --listen-client-urls http://127.0.0.1:32379 --advertise-client-urls http://127.0.0.1:32379 \
+		--listen-peer-urls http://127.0.0.1:32380 --initial-advertise-peer-urls http://127.0.0.1:32380 \
+		--initial-cluster default=http://127.0.0.1:32380 > $(DEMO)/etcd.log 2>&1 & echo $$! > $(DEMO)/pids
+	@sleep 2; for i in 1 2 3; do ./bin/herald --name rack$$i --endpoints http://127.0.0.1:32379 --listen-addr 127.0.0.1:3240$$i \
+		--metrics-addr 127.0.0.1:3250$$i --data-dir $(DEMO)/h$$i --gossip-addr 127.0.0.1:326$${i}0 --join 127.0.0.1:32610 \
+		--gossip-key-file $(DEMO)/key --gossip-profile local --fanout-prefix /services/ > $(DEMO)/h$$i.log 2>&1 & echo $$! >> $(DEMO)/pids; done
+	@sleep 3; set -x; ./bin/etcdctl --endpoints 127.0.0.1:32401 member list -w table; \
+	./bin/etcdctl --endpoints 127.0.0.1:32403 watch /services/ --prefix & W=$$!; sleep 1; \
+	L=$$(./bin/etcdctl --endpoints 127.0.0.1:32401 lease grant 2 | cut -d' ' -f2); \
+	./bin/etcdctl --endpoints 127.0.0.1:32401 put /services/web/node1 10.0.0.1 --lease=$$L; \
+	./bin/etcdctl --endpoints 127.0.0.1:32401 lease timetolive $$L --keys; \
+	./bin/etcdctl --endpoints 127.0.0.1:32379 lease timetolive $$L; \
+	sleep 4; kill $$W; set +x; echo "the lease expired in herald: rack3's watcher saw the DELETE above"; \
+	kill $$(cat $(DEMO)/pids); echo "logs in $(DEMO)"
 
 clean: ## remove built binaries
 	rm -rf bin/
