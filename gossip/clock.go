@@ -6,9 +6,10 @@ import "time"
 // it. The protocol sees only the time elapsed since the Node started.
 type Clock interface {
 	Now() time.Time
-	// NewTicker returns a channel that ticks every d and a function that
-	// stops it.
-	NewTicker(d time.Duration) (<-chan time.Time, func())
+	// NewTimer returns a channel that receives the time once, after d, and
+	// a function that stops the timer (reporting whether it had not fired
+	// yet). After stop, the channel receives nothing.
+	NewTimer(d time.Duration) (<-chan time.Time, func() bool)
 }
 
 // RealClock is the wall clock.
@@ -17,8 +18,8 @@ type RealClock struct{}
 // Now returns time.Now().
 func (RealClock) Now() time.Time { return time.Now() }
 
-// NewTicker wraps time.NewTicker.
-func (RealClock) NewTicker(d time.Duration) (<-chan time.Time, func()) {
-	t := time.NewTicker(d)
+// NewTimer wraps time.NewTimer.
+func (RealClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	t := time.NewTimer(d)
 	return t.C, t.Stop
 }

@@ -29,9 +29,14 @@ func (m *manualClock) Now() time.Time {
 	return m.now
 }
 
-func (m *manualClock) NewTicker(time.Duration) (<-chan time.Time, func()) { return m.c, func() {} }
+// NewTimer returns the one channel that advance sends on: whatever timer
+// the Node has armed fires when the test advances the clock.
+func (m *manualClock) NewTimer(time.Duration) (<-chan time.Time, func() bool) {
+	return m.c, func() bool { return true }
+}
 
-// advance moves the clock and delivers one tick (blocking until the Node takes it).
+// advance moves the clock and fires the Node's timer (blocking until the
+// Node takes it, so the Node must have one armed).
 func (m *manualClock) advance(d time.Duration) {
 	m.mu.Lock()
 	m.now = m.now.Add(d)
@@ -119,5 +124,61 @@ func TestRepairRunsOnTheInjectedClock(t *testing.T) {
 	clocks["b"].advance(time.Second)
 	if d := nextDelivery(t, b); d.ID != m2 || string(d.Payload) != "m2" {
 		t.Fatalf("after the tick b delivered %v %q, want %v", d.ID, d.Payload, m2)
+	}
+}
+
+// recordingClock is a manualClock that records the timers the Node sets.
+type recordingClock struct {
+	*manualClock
+	mu     sync.Mutex
+	timers []time.Duration
+}
+
+func (r *recordingClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	r.mu.Lock()
+	r.timers = append(r.timers, d)
+	r.mu.Unlock()
+	return r.manualClock.NewTimer(d)
+}
+
+func (r *recordingClock) set() []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]time.Duration(nil), r.timers...)
+}
+
+// TestTicksAtTheProtocolDeadline checks that the Node sleeps while the
+// protocol has nothing armed and otherwise sets its timer for the
+// protocol's next deadline, not for a fixed tick period: the IHave batch
+// of a broadcast is due exactly IHaveInterval later.
+func TestTicksAtTheProtocolDeadline(t *testing.T) {
+	net := transport.NewNetwork()
+	peers := &staticPeers{}
+	peers.set([]membership.Member{
+		{Name: "a", Meta: membership.Meta{ID: "a", GossipAddr: "a:1"}},
+		{Name: "b", Meta: membership.Meta{ID: "b", GossipAddr: "b:1"}},
+	})
+	clock := &recordingClock{manualClock: newManualClock()}
+	ep, err := net.Listen("a:1", "a", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := plumtree.DefaultConfig("a", rand.New(rand.NewPCG(1, 2)))
+	cfg.IHaveInterval = 7 * time.Millisecond
+	n, err := NewNode(Config{Protocol: cfg, Peers: peers, Transport: ep, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close(); ep.Close() })
+	waitFor(t, "view", 20*time.Second, func() bool { return n.NumPeers() == 1 })
+	if got := clock.set(); len(got) != 0 {
+		t.Fatalf("idle node set timers %v", got)
+	}
+	if _, err := n.Broadcast(context.Background(), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	nextDelivery(t, n)
+	if got := clock.set(); len(got) != 1 || got[0] != cfg.IHaveInterval {
+		t.Fatalf("after a broadcast the node set timers %v, want [%v]", got, cfg.IHaveInterval)
 	}
 }

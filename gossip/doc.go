@@ -5,8 +5,10 @@
 //
 // A Node owns one goroutine that owns the plumtree.Node: it feeds it
 // membership changes (SetPeers / PeerDown), frames received from the
-// transport (decoded, then Step), ticks of an injected Clock and Broadcast
-// calls, and after each input drains Ready(): messages are encoded and sent
+// transport (decoded, then Step), ticks of an injected Clock — a timer set
+// for the protocol's next deadline (NextDeadline), not a periodic ticker,
+// so repairs fire on time and an idle Node sleeps — and Broadcast calls,
+// and after each input drains Ready(): messages are encoded and sent
 // through the transport to the peer's gossip address (from the member's
 // metadata), deliveries go to the Deliveries channel. Fleet assembles the
 // three layers from one configuration for the daemon and the tests.

@@ -89,8 +89,9 @@ func TestLoopbackFigures(t *testing.T) {
 	for i, f := range fleets {
 		nodes[i] = f.Node
 	}
-	// No heartbeat after the last broadcast: a message whose every copy and
-	// announcement was lost stays missing and shows in the coverage.
+	// No heartbeat after the last broadcast: a message whose every copy,
+	// announcement and anti-entropy round was lost stays missing and shows
+	// in the coverage.
 	quiesce(t, nodes)
 
 	mu.Lock()

@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"errors"
+	"time"
 
 	"github.com/heraldproj/herald/gossip/membership"
 	"github.com/heraldproj/herald/gossip/plumtree"
@@ -19,8 +20,16 @@ func (n *Node) run(events <-chan membership.Event, cancel func()) {
 	peers := &peerTable{self: n.id}
 	n.resync(pt, peers)
 	start := n.cfg.Clock.Now()
-	ticks, stopTicker := n.cfg.Clock.NewTicker(n.cfg.TickInterval)
-	defer stopTicker()
+	timer := deadlineTimer{clock: n.cfg.Clock, minGap: n.cfg.TickInterval}
+	defer timer.stop()
+	// tick brings the protocol's clock to now before every input: the
+	// timers that an input arms (a graft's wait, the IHave batch) count
+	// from the protocol's clock, which must not lag.
+	tick := func() {
+		now := n.cfg.Clock.Now().Sub(start)
+		pt.Tick(now)
+		timer.ticked(now)
+	}
 	recv := n.cfg.Transport.Recv()
 
 	var pending []plumtree.Delivery
@@ -30,6 +39,7 @@ func (n *Node) run(events <-chan membership.Event, cancel func()) {
 		if len(pending) > 0 {
 			out, next = n.deliveries, pending[0]
 		}
+		timer.arm(pt, n.cfg.Clock.Now().Sub(start))
 		if len(pending) >= n.cfg.MaxPendingDeliveries {
 			// Backpressure: take no input until the consumer catches up.
 			select {
@@ -51,6 +61,7 @@ func (n *Node) run(events <-chan membership.Event, cancel func()) {
 				recv = nil
 				continue
 			}
+			tick()
 			n.step(pt, f)
 		case _, ok := <-events:
 			if !ok {
@@ -59,9 +70,11 @@ func (n *Node) run(events <-chan membership.Event, cancel func()) {
 			}
 			drain(events)
 			n.resync(pt, peers)
-		case now := <-ticks:
-			pt.Tick(now.Sub(start))
+		case <-timer.c:
+			timer.fired()
+			tick()
 		case req := <-n.broadcasts:
+			tick()
 			req.reply <- pt.Broadcast(req.payload)
 		}
 		pending = n.flush(pt, peers, pending)
@@ -148,4 +161,45 @@ func (n *Node) flush(pt *plumtree.Node, peers *peerTable, pending []plumtree.Del
 		}
 	}
 	return append(pending, dels...)
+}
+
+// deadlineTimer wakes the loop when the protocol's next timer is due, and
+// never sooner than minGap after the previous tick, so that a deadline that
+// keeps moving cannot make the loop spin.
+type deadlineTimer struct {
+	clock    Clock
+	minGap   time.Duration
+	c        <-chan time.Time // nil while disarmed: the select never picks it
+	stopFn   func() bool
+	at       time.Duration // protocol time the armed timer is for
+	lastTick time.Duration
+}
+
+// arm sets the timer for the protocol's next deadline, if it is not set
+// for that time or earlier already. A timer that turns out early (the
+// deadline moved later) only costs one empty tick.
+func (t *deadlineTimer) arm(pt *plumtree.Node, now time.Duration) {
+	at, ok := pt.NextDeadline()
+	if !ok {
+		t.stop()
+		return
+	}
+	at = max(at, t.lastTick+t.minGap)
+	if t.c != nil && t.at <= at {
+		return
+	}
+	t.stop()
+	t.c, t.stopFn = t.clock.NewTimer(max(at-now, 0))
+	t.at = at
+}
+
+func (t *deadlineTimer) fired() { t.c, t.stopFn = nil, nil }
+
+func (t *deadlineTimer) ticked(now time.Duration) { t.lastTick = now }
+
+func (t *deadlineTimer) stop() {
+	if t.stopFn != nil {
+		t.stopFn()
+	}
+	t.c, t.stopFn = nil, nil
 }

@@ -25,8 +25,11 @@ type Config struct {
 	Peers     Peers
 	Transport transport.Transport
 	Clock     Clock // default RealClock
-	// TickInterval is the period of protocol ticks (default: half of the
-	// shorter of IHaveInterval and GraftTimeout, at least 1 ms).
+	// TickInterval is the shortest time between two protocol ticks
+	// (default 1 ms). The Node ticks the protocol when its next timer is
+	// due (plumtree.Node.NextDeadline), not periodically: a repair fires
+	// on time instead of up to a tick period late, and an idle Node does
+	// not wake up at all.
 	TickInterval time.Duration
 	// DeliveryBuffer is the capacity of the Deliveries channel (default 1024).
 	DeliveryBuffer int
@@ -87,7 +90,7 @@ func NewNode(cfg Config) (*Node, error) {
 		cfg.Clock = RealClock{}
 	}
 	if cfg.TickInterval <= 0 {
-		cfg.TickInterval = max(time.Millisecond, min(cfg.Protocol.IHaveInterval, cfg.Protocol.GraftTimeout)/2)
+		cfg.TickInterval = time.Millisecond
 	}
 	if cfg.DeliveryBuffer <= 0 {
 		cfg.DeliveryBuffer = 1024

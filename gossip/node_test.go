@@ -198,22 +198,6 @@ func (c *collector) delivered(ids []plumtree.MessageID) int {
 	return n
 }
 
-// heardFrom reports whether every member delivered some message of origin.
-func (c *collector) heardFrom(origin plumtree.NodeID) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-next:
-	for _, got := range c.counts {
-		for id := range got {
-			if id.Origin == origin {
-				continue next
-			}
-		}
-		return false
-	}
-	return true
-}
-
 // waitFor polls cond; the deadline only bounds a hang. onTimeout, if
 // given, logs diagnostics before the test fails.
 func waitFor(t testing.TB, what string, d time.Duration, cond func() bool, onTimeout ...func()) {

@@ -21,7 +21,8 @@ type cached struct {
 	prunedFrom bool
 }
 
-func (c *payloadCache) put(size int, id MessageID, payload []byte, hops int, from NodeID) {
+// put caches a payload and returns the ID it evicted to make room, if any.
+func (c *payloadCache) put(size int, id MessageID, payload []byte, hops int, from NodeID) (evicted MessageID, ok bool) {
 	if c.entries == nil {
 		c.entries = make([]cached, 0, min(size, 16))
 		c.index = make(map[MessageID]int)
@@ -29,13 +30,15 @@ func (c *payloadCache) put(size int, id MessageID, payload []byte, hops int, fro
 	if len(c.entries) < size {
 		c.index[id] = len(c.entries)
 		c.entries = append(c.entries, cached{id: id, payload: payload, hops: hops, from: from, copies: 1})
-		return
+		return MessageID{}, false
 	}
 	old := &c.entries[c.next]
+	evicted = old.id
 	delete(c.index, old.id)
 	*old = cached{id: id, payload: payload, hops: hops, from: from, copies: 1}
 	c.index[id] = c.next
 	c.next = (c.next + 1) % size
+	return evicted, true
 }
 
 // get returns the cached entry for id, or nil. The pointer is valid until

@@ -4,19 +4,26 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Wire limits. The decoder refuses anything larger so that a corrupt or
 // hostile datagram cannot make a member allocate without bound.
 const (
-	// WireVersion is the first byte of every encoded message.
-	WireVersion = 1
+	// WireVersion is the newest wire format, the first byte of an encoded
+	// message. Version 2 added Digest and its ranges; a message of the other
+	// kinds is still encoded as version 1, which members of either version
+	// decode, so a fleet can be upgraded one member at a time (a version-1
+	// member drops Digests as malformed and simply gets no anti-entropy).
+	WireVersion = 2
 	// MaxNodeIDLen bounds a NodeID on the wire (its length is one byte).
 	MaxNodeIDLen = 255
 	// MaxIDsPerMessage bounds the IDs batched into one message.
 	MaxIDsPerMessage = 4096
 	// MaxPayloadSize bounds a Gossip payload.
 	MaxPayloadSize = 1 << 20
+	// MaxRangesPerMessage bounds the origins of one Digest.
+	MaxRangesPerMessage = 4096
 )
 
 // ErrMalformed is wrapped by every decoding error.
@@ -27,18 +34,32 @@ var ErrMalformed = errors.New("plumtree: malformed message")
 //	version u8 | kind u8 | round u16be | len u8, from | count uvarint,
 //	count × (len u8, origin | seq uvarint) | len uvarint, payload
 //
+// and, in version 2 (Digest only), then
+//
+//	count uvarint, count × (len u8, origin | lo uvarint | hi−lo uvarint)
+//
 // It refuses messages that UnmarshalBinary would refuse, so a member never
 // sends what its peers must drop.
 func (m *Message) MarshalBinary() ([]byte, error) {
 	if err := m.validate(); err != nil {
 		return nil, err
 	}
+	version := byte(1)
+	if m.Kind == Digest {
+		version = 2
+	}
 	size := 4 + 1 + len(m.From) + binary.MaxVarintLen64 + binary.MaxVarintLen64 + len(m.Payload)
 	for _, id := range m.IDs {
 		size += 1 + len(id.Origin) + binary.MaxVarintLen64
 	}
+	if version == 2 {
+		size += binary.MaxVarintLen64
+		for _, r := range m.Ranges {
+			size += 1 + len(r.Origin) + 2*binary.MaxVarintLen64
+		}
+	}
 	b := make([]byte, 0, size)
-	b = append(b, WireVersion, byte(m.Kind))
+	b = append(b, version, byte(m.Kind))
 	b = binary.BigEndian.AppendUint16(b, m.Round)
 	b = append(b, byte(len(m.From)))
 	b = append(b, m.From...)
@@ -50,6 +71,15 @@ func (m *Message) MarshalBinary() ([]byte, error) {
 	}
 	b = binary.AppendUvarint(b, uint64(len(m.Payload)))
 	b = append(b, m.Payload...)
+	if version == 2 {
+		b = binary.AppendUvarint(b, uint64(len(m.Ranges)))
+		for _, r := range m.Ranges {
+			b = append(b, byte(len(r.Origin)))
+			b = append(b, r.Origin...)
+			b = binary.AppendUvarint(b, r.Lo)
+			b = binary.AppendUvarint(b, r.Hi-r.Lo)
+		}
+	}
 	return b, nil
 }
 
@@ -58,8 +88,9 @@ func (m *Message) MarshalBinary() ([]byte, error) {
 // messages that break the rules of their Kind. Payload aliases b.
 func (m *Message) UnmarshalBinary(b []byte) error {
 	d := decoder{b: b}
-	if v := d.byte("version"); d.err == nil && v != WireVersion {
-		return fmt.Errorf("%w: unknown version %d", ErrMalformed, v)
+	version := d.byte("version")
+	if d.err == nil && (version < 1 || version > WireVersion) {
+		return fmt.Errorf("%w: unknown version %d", ErrMalformed, version)
 	}
 	var out Message
 	out.Kind = Kind(d.byte("kind"))
@@ -89,6 +120,30 @@ func (m *Message) UnmarshalBinary(b []byte) error {
 			out.Payload = p
 		}
 	}
+	if version >= 2 {
+		if n := d.uvarint("range count"); d.err == nil {
+			if n > MaxRangesPerMessage {
+				return fmt.Errorf("%w: %d ranges, limit %d", ErrMalformed, n, MaxRangesPerMessage)
+			}
+			// Each range takes at least four bytes.
+			if n > uint64(len(d.b)/4) {
+				return fmt.Errorf("%w: %d ranges in %d bytes", ErrMalformed, n, len(d.b))
+			}
+			if n > 0 {
+				out.Ranges = make([]SeqRange, n)
+			}
+			for i := range out.Ranges {
+				r := &out.Ranges[i]
+				r.Origin = NodeID(d.shortString("range origin"))
+				r.Lo = d.uvarint("range start")
+				span := d.uvarint("range span")
+				if d.err == nil && span > math.MaxUint64-r.Lo {
+					return fmt.Errorf("%w: range %d+%d overflows", ErrMalformed, r.Lo, span)
+				}
+				r.Hi = r.Lo + span
+			}
+		}
+	}
 	if d.err != nil {
 		return d.err
 	}
@@ -97,6 +152,9 @@ func (m *Message) UnmarshalBinary(b []byte) error {
 	}
 	if err := out.validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if out.Kind == Digest && version < 2 {
+		return fmt.Errorf("%w: Digest in wire version %d", ErrMalformed, version)
 	}
 	*m = out
 	return nil
@@ -117,8 +175,32 @@ func (m *Message) validate() error {
 		if len(m.Payload) != 0 {
 			return fmt.Errorf("plumtree: %s with a payload", m.Kind)
 		}
+	case Digest:
+		if len(m.Ranges) == 0 {
+			return errors.New("plumtree: Digest without ranges")
+		}
+		if len(m.IDs) != 0 || len(m.Payload) != 0 {
+			return errors.New("plumtree: Digest with ids or a payload")
+		}
+		if len(m.Ranges) > MaxRangesPerMessage {
+			return fmt.Errorf("plumtree: %d ranges, limit %d", len(m.Ranges), MaxRangesPerMessage)
+		}
+		for i, r := range m.Ranges {
+			if err := checkNodeID(r.Origin, "range origin"); err != nil {
+				return err
+			}
+			if r.Lo > r.Hi {
+				return fmt.Errorf("plumtree: empty range %v", r)
+			}
+			if i > 0 && m.Ranges[i-1].Origin >= r.Origin {
+				return fmt.Errorf("plumtree: Digest ranges not sorted by origin at %v", r)
+			}
+		}
 	default:
 		return fmt.Errorf("plumtree: unknown kind %d", uint8(m.Kind))
+	}
+	if m.Kind != Digest && len(m.Ranges) != 0 {
+		return fmt.Errorf("plumtree: %s with ranges", m.Kind)
 	}
 	if err := checkNodeID(m.From, "sender"); err != nil {
 		return err

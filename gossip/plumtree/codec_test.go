@@ -15,6 +15,31 @@ func sampleMessages() []Message {
 		{Kind: IHave, From: "node-17", IDs: []MessageID{{"x", 1}, {"y", 300}, {"x", 2}}},
 		{Kind: Graft, From: NodeID(strings.Repeat("z", MaxNodeIDLen)), IDs: []MessageID{{"x", 0}}},
 		{Kind: Prune, From: "b", IDs: []MessageID{{"feeder-1", 42}}},
+		{Kind: Digest, From: "c", Ranges: []SeqRange{{"feeder-1", 1, 256}, {"feeder-2", 7, 7}, {"z", 1<<64 - 2, 1<<64 - 1}}},
+	}
+}
+
+// TestCodecVersions checks that only Digest uses wire version 2, so that a
+// member of version 1 still decodes every other message.
+func TestCodecVersions(t *testing.T) {
+	for _, m := range sampleMessages() {
+		b, err := m.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := byte(1)
+		if m.Kind == Digest {
+			want = 2
+		}
+		if b[0] != want {
+			t.Errorf("%v encoded as version %d, want %d", m.Kind, b[0], want)
+		}
+	}
+	// A version-2 frame of an old kind (a future encoder may send one) decodes.
+	v2 := []byte{2, 4, 0, 0, 1, 'b', 1, 1, 'o', 7, 0, 0}
+	var m Message
+	if err := m.UnmarshalBinary(v2); err != nil || m.Kind != Prune {
+		t.Errorf("version-2 Prune: %v, %v", m, err)
 	}
 }
 
@@ -48,7 +73,21 @@ func TestCodecRejects(t *testing.T) {
 		{"empty", nil, "version truncated"},
 		{"bad version", mutate(func(b []byte) []byte { b[0] = 9; return b }), "unknown version 9"},
 		{"unknown kind", mutate(func(b []byte) []byte { b[1] = 0; return b }), "unknown kind 0"},
-		{"kind out of range", mutate(func(b []byte) []byte { b[1] = 5; return b }), "unknown kind 5"},
+		{"kind out of range", mutate(func(b []byte) []byte { b[1] = 6; return b }), "unknown kind 6"},
+		{"version 0", mutate(func(b []byte) []byte { b[0] = 0; return b }), "unknown version 0"},
+		{"digest in version 1", []byte{1, 5, 0, 0, 1, 'a', 0, 0}, "Digest without ranges"},
+		{"digest without ranges", []byte{2, 5, 0, 0, 1, 'a', 0, 0, 0}, "Digest without ranges"},
+		{"digest with ids", []byte{2, 5, 0, 0, 1, 'a', 1, 1, 'o', 7, 0, 1, 1, 'o', 1, 0}, "Digest with ids or a payload"},
+		{"ranges truncated", []byte{2, 5, 0, 0, 1, 'a', 0, 0, 1, 1, 'o', 0x81, 0x01}, "bad range span varint"},
+		{"ranges missing", []byte{2, 5, 0, 0, 1, 'a', 0, 0}, "range count"},
+		{"too many ranges", []byte{2, 5, 0, 0, 1, 'a', 0, 0, 0x81, 0x40}, "8193 ranges, limit 4096"},
+		{"ranges beyond input", []byte{2, 5, 0, 0, 1, 'a', 0, 0, 3, 1, 'o', 1, 0}, "3 ranges in 4 bytes"},
+		{"range overflows", []byte{2, 5, 0, 0, 1, 'a', 0, 0, 1, 1, 'o', 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, "overflows"},
+		{"ranges unsorted", []byte{2, 5, 0, 0, 1, 'a', 0, 0, 2, 1, 'p', 1, 0, 1, 'o', 1, 0}, "not sorted"},
+		{"ranges duplicate", []byte{2, 5, 0, 0, 1, 'a', 0, 0, 2, 1, 'o', 1, 0, 1, 'o', 1, 0}, "not sorted"},
+		{"empty range origin", []byte{2, 5, 0, 0, 1, 'a', 0, 0, 1, 0, 0x81, 0x01, 0}, "empty range origin"},
+		{"ranges on gossip", []byte{2, 1, 0, 0, 1, 'a', 1, 1, 'o', 7, 0, 1, 1, 'o', 1, 0}, "Gossip with ranges"},
+		{"digest in version 1 with ranges", []byte{1, 5, 0, 0, 1, 'a', 0, 0, 1, 1, 'o', 1, 0}, "trailing bytes"},
 		{"sender truncated", valid[:5], "sender truncated"},
 		{"empty sender", []byte{1, 1, 0, 0, 0, 1, 1, 'o', 7, 0}, "empty sender"},
 		{"trailing byte", append(bytes.Clone(valid), 0), "1 trailing bytes"},
@@ -82,6 +121,10 @@ func TestMarshalRefusesInvalid(t *testing.T) {
 		{Kind: Graft, From: "", IDs: []MessageID{{"o", 1}}},
 		{Kind: Prune, From: NodeID(strings.Repeat("a", MaxNodeIDLen+1)), IDs: []MessageID{{"o", 1}}},
 		{Kind: 0, From: "a", IDs: []MessageID{{"o", 1}}},
+		{Kind: Digest, From: "a"},
+		{Kind: Digest, From: "a", Ranges: []SeqRange{{"o", 2, 1}}},
+		{Kind: Digest, From: "a", Ranges: []SeqRange{{"p", 1, 1}, {"o", 1, 1}}},
+		{Kind: IHave, From: "a", IDs: []MessageID{{"o", 1}}, Ranges: []SeqRange{{"o", 1, 1}}},
 	} {
 		if b, err := m.MarshalBinary(); err == nil {
 			t.Errorf("MarshalBinary(%v) = %x, want an error", m, b)

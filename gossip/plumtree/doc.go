@@ -2,8 +2,10 @@
 // trees after Leitão, Pereira and Rodrigues (SRDS 2007) — payloads pushed
 // eagerly along tree links, IDs announced lazily (IHave, batched), a member
 // that learns of a message it lacks asks for it (Graft) and starts receiving
-// that origin eagerly over the new link, and a member that gets more copies
-// than it should tells the sender to stop (Prune).
+// that origin eagerly over the new link, a member that gets more copies
+// than it should tells the sender to stop (Prune), and, for a while after
+// each burst, members tell each other which recent messages they hold
+// (Digest: anti-entropy), which closes what the rest leaves open.
 //
 // # What it owns, what it must not touch
 //
@@ -54,18 +56,49 @@
 // member announces what it delivered, batched every IHaveInterval, to
 // MaxLazy fixed peers (chosen so that every member has exactly MaxLazy
 // announcers). A member that learns of a message it lacks — from an IHave,
-// or from a gap in an origin's sequence numbers, which repairs a stream
-// without any announcement — waits GraftTimeout for the eager copy, then
-// grafts from an announcer, which sends the payload and from then on pushes
-// that origin's messages to it eagerly: the graft link replaces a tree parent
-// that crashed before the failure detector noticed. Duplicates are expected
-// (one per tree); a member prunes only links that bring copies beyond one per
-// tree and are not tree links, so a graft link is kept while it stands in for
-// a dead parent and pruned once the trees deliver in full again.
+// from a gap in an origin's sequence numbers, which repairs a stream
+// without any announcement, or from a digest (below) — waits GraftTimeout
+// for the eager copy, then grafts from a member that has it, which sends
+// the payload and from then on pushes that origin's messages to it
+// eagerly: the graft link replaces a tree parent that crashed before the
+// failure detector noticed. Duplicates are expected (one per tree); a
+// member prunes only links that bring copies beyond one per tree and are
+// not tree links, so a graft link is kept while it stands in for a dead
+// parent and pruned once the trees deliver in full again.
+//
+// # Anti-entropy, and the delivery guarantee
+//
+// Copies, announcements and gaps leave two holes: nothing reveals the loss
+// of an origin's last message if its copies and its announcement are all
+// lost, and a member whose first message from an origin is not the first
+// one (frames overtake each other) has no baseline to see the earlier gaps
+// against. Anti-entropy closes both (antientropy.go). Every
+// AntiEntropyInterval, while some origin has delivered here within the
+// last AntiEntropyIdle, a member sends one peer a Digest: per such origin,
+// the range [lo, hi] of sequence numbers it can serve from its cache — lo
+// is the lowest it has seen and not evicted, hi the highest. The receiver
+// grafts every message of those ranges that it has not seen: a gap, the
+// tail above its own highest, the messages below its first contact, or
+// every message of an origin it has never heard from (it adopts the
+// window). The peer of a member's r-th round is at an offset d(r) in the
+// sorted view that is the same for every member, so members in step (as
+// after a burst) send every member exactly one digest per round, from a
+// different member each round; members out of step, about one.
+//
+// The guarantee: every live member eventually delivers every message still
+// in some member's cache window — provided anti-entropy runs while that
+// holds. It runs during an origin's activity and for AntiEntropyIdle after
+// it (then the fleet goes quiet: no message, no timer); each round repairs
+// a member unless that round's digest is lost too, so at loss p a member
+// misses a message only if its copies, its announcement and all
+// AntiEntropyIdle/AntiEntropyInterval rounds are lost. Even then, the
+// origin's next message revives the rounds (and reveals the gap), and the
+// miss is repaired as long as the message is still cached somewhere. A
+// feeder with periodic progress notifications never lets that lapse.
 //
 // Degree is bounded: per origin a member sends to at most
-// trees × EagerFanout children plus the members that grafted from it, and
-// announces to MaxLazy peers. With one or two feeders as origins (see
+// trees × EagerFanout children plus the members that grafted from it,
+// announces to MaxLazy peers and sends one digest per AntiEntropyInterval. With one or two feeders as origins (see
 // DESIGN.md), that is the whole overlay.
 //
 // # Bounded memory
@@ -74,18 +107,25 @@
 // sequence numbers (a message older than that is dropped as seen) for at
 // most SeenCapacity origins (least recently active forgotten first);
 // payloads for grafts live in a ring of CacheSize; missing messages are
-// capped at MaxMissing; grafted and pruned links at 64 per origin.
+// capped at MaxMissing; grafted and pruned links at 64 per origin. Anti-
+// entropy adds three numbers per origin and a digest lists at most 512
+// origins (the most recently active); a digest asks for at most SeenWindow
+// messages per origin and never grows the missing set beyond MaxMissing.
 //
 // # Limits, measured in cmd/herald-sim (see docs/benchmarks.md)
 //
-//   - One isolated broadcast costs ≈ copies + MaxLazy messages per member
-//     (4.5 with WANConfig). No scheme does much better: without feedback a
-//     member is only reached through unconditional messages, and 99.99 %
-//     coverage at 10 % loss needs four of them per member (0.1⁴ = 10⁻⁴). In a
-//     stream the announcements are batched and gaps repair themselves, and
-//     the cost falls towards the number of copies.
-//   - A member that has never heard from an origin cannot see a gap; if its
-//     eager copies and its announcements are all lost, it misses that message.
+//   - One isolated broadcast costs ≈ copies + MaxLazy + the anti-entropy
+//     rounds messages per member (6.5 with WANConfig: 3.5 + 1 + 2). No
+//     scheme does much better: without feedback a member is only reached
+//     through unconditional messages, and at 10 % loss each one that
+//     carries news of the message divides the members that miss it by ten.
+//     In a stream the announcements are batched, gaps repair themselves and
+//     the digest rounds are shared by every message of the burst, and the
+//     cost falls towards the number of copies (3.9 for ten broadcasts).
+//   - Anti-entropy stops AntiEntropyIdle after an origin's last message. A
+//     member that lost every copy, announcement and digest round of that
+//     message (≈ 5·10⁻⁷ of them with WANConfig at 10 % loss) gets it only
+//     when the origin broadcasts again and the message is still cached.
 //   - The trees assume views agree. While they differ, some members are
 //     reached twice and some not at all by the trees; announcements and
 //     grafts repair the latter, Prune trims the former.

@@ -18,7 +18,7 @@ import (
 //
 // Commands (arguments key=value):
 //
-//	add-members n=5 [fanout= redundancy= partial= lazy= ihave= graft=]
+//	add-members n=5 [fanout= redundancy= partial= lazy= ihave= graft= ae= ae-idle=]
 //	tree origin=n1               the eager trees of origin's broadcasts
 //	broadcast from=n1 payload=x
 //	deliver [from=] [to=] [kind=] [id=n1/2]  deliver the matching in-flight
@@ -135,6 +135,16 @@ func (net *memNetwork) addMembers(t *testing.T, d *datadriven.TestData) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One anti-entropy round after the last delivery unless a script asks
+	// for more: enough to show it, few enough to keep the scripts short.
+	ae, err := time.ParseDuration(stringArg(t, d, "ae", "100ms"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	aeIdle, err := time.ParseDuration(stringArg(t, d, "ae-idle", ae.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, id := range net.ids {
 		cfg := DefaultConfig(id, rand.New(rand.NewPCG(uint64(i), 7)))
 		cfg.EagerFanout = intArg(t, d, "fanout", 2)
@@ -142,6 +152,7 @@ func (net *memNetwork) addMembers(t *testing.T, d *datadriven.TestData) {
 		cfg.PartialCopyPermille = intArg(t, d, "partial", 0)
 		cfg.MaxLazy = intArg(t, d, "lazy", 1)
 		cfg.IHaveInterval, cfg.GraftTimeout = ihave, graft
+		cfg.AntiEntropyInterval, cfg.AntiEntropyIdle = ae, aeIdle
 		net.nodes[id] = New(cfg)
 		net.nodes[id].SetPeers(net.ids)
 	}
@@ -302,6 +313,9 @@ func fmtInflight(m inflight) string {
 	ids := make([]string, len(msg.IDs))
 	for i, id := range msg.IDs {
 		ids[i] = id.String()
+	}
+	for _, r := range msg.Ranges {
+		ids = append(ids, r.String())
 	}
 	s := fmt.Sprintf("%s->%s %s %s", m.from, m.env.To, msg.Kind, strings.Join(ids, ","))
 	if msg.Kind == Gossip {

@@ -35,6 +35,11 @@ const (
 	// Prune tells the receiver that its eager copies of the origins named in
 	// IDs are redundant for the sender: push them lazily instead.
 	Prune
+	// Digest is periodic anti-entropy: for each recently active origin, the
+	// range of sequence numbers the sender can serve from its cache
+	// (Ranges). The receiver grafts what it lacks in those ranges. New in
+	// wire version 2.
+	Digest
 )
 
 func (k Kind) String() string {
@@ -47,6 +52,8 @@ func (k Kind) String() string {
 		return "Graft"
 	case Prune:
 		return "Prune"
+	case Digest:
+		return "Digest"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -64,6 +71,8 @@ type Message struct {
 	IDs []MessageID
 	// Payload is the broadcast's content; only for Gossip.
 	Payload []byte
+	// Ranges are the origins' sequence ranges of a Digest; only for Digest.
+	Ranges []SeqRange
 	// Round is the number of hops the payload will have travelled from its
 	// origin once this message arrives (1 for the origin's own pushes).
 	Round uint16
@@ -81,11 +90,31 @@ func (m Message) String() string {
 			b.WriteString(id.String())
 		}
 	}
+	if len(m.Ranges) > 0 {
+		b.WriteString(" ranges=")
+		for i, r := range m.Ranges {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(r.String())
+		}
+	}
 	if m.Kind == Gossip {
 		fmt.Fprintf(&b, " round=%d payload=%q", m.Round, m.Payload)
 	}
 	return b.String()
 }
+
+// SeqRange is one origin's entry in a Digest: the sender has delivered
+// (and still caches, so it can answer a Graft) the messages of Origin with
+// sequence numbers in [Lo, Hi] — all of them, except those it is itself
+// still missing.
+type SeqRange struct {
+	Origin NodeID
+	Lo, Hi uint64
+}
+
+func (r SeqRange) String() string { return fmt.Sprintf("%s/[%d..%d]", r.Origin, r.Lo, r.Hi) }
 
 // Envelope is a message the driver must send to To. Sending is best effort:
 // the protocol repairs losses itself.

@@ -25,6 +25,12 @@ type Node struct {
 	pending []MessageID // delivered since the last IHave flush
 	flushAt time.Duration
 
+	aeArmed bool          // digest rounds are running
+	aeAt    time.Duration // next digest round
+	aeSince time.Duration // previous round, or when the rounds started
+	aeUntil time.Duration // last delivery + AntiEntropyIdle: no round after it
+	aeRound uint64        // digests sent: picks the round's peer
+
 	msgs       []Envelope
 	deliveries []Delivery
 }
@@ -107,6 +113,8 @@ func (n *Node) Step(m Message) {
 		}
 	case Graft:
 		n.stepGraft(m)
+	case Digest:
+		n.stepDigest(m)
 	case Prune:
 		for _, id := range m.IDs {
 			if w := n.seen.origins[id.Origin]; w != nil {
@@ -139,7 +147,13 @@ func (n *Node) stepGossip(m Message) {
 // pushes it eagerly and queues its lazy announcement.
 func (n *Node) deliver(id MessageID, payload []byte, hops int, from NodeID) {
 	n.deliveries = append(n.deliveries, Delivery{ID: id, Payload: payload, Hops: hops})
-	n.cache.put(n.cfg.CacheSize, id, payload, hops, from)
+	if old, ok := n.cache.put(n.cfg.CacheSize, id, payload, hops, from); ok {
+		n.noteEviction(old)
+	}
+	if w := n.seen.origins[id.Origin]; w != nil {
+		w.activeAt = n.now
+	}
+	n.armAntiEntropy()
 	n.missing.remove(id)
 	n.push(id, payload, hops, from)
 	if len(n.pending) == 0 {

@@ -69,7 +69,7 @@ func (s *missingSet) forgetSource(id NodeID) {
 
 // Tick advances the node's clock to now (time since an arbitrary start,
 // never decreasing) and fires what is due: the batched IHave to the lazy
-// peers and grafts for messages still missing.
+// peers, grafts for messages still missing and the anti-entropy digest.
 func (n *Node) Tick(now time.Duration) {
 	if now < n.now {
 		return
@@ -79,10 +79,13 @@ func (n *Node) Tick(now time.Duration) {
 		n.flushIHave()
 	}
 	n.graftDue()
+	n.antiEntropyDue()
 }
 
-// NextDeadline returns when Tick next has work to do, so that a driver with
-// a virtual clock (the simulator) need not tick idle nodes.
+// NextDeadline returns when Tick next has work to do, so that a driver need
+// not tick idle nodes: the simulator jumps its virtual clock there, the
+// gossip driver sets a timer. It reports false when nothing is armed (the
+// node is quiet until the next Step or Broadcast).
 func (n *Node) NextDeadline() (time.Duration, bool) {
 	at, ok := time.Duration(0), false
 	if len(n.pending) > 0 {
@@ -92,6 +95,9 @@ func (n *Node) NextDeadline() (time.Duration, bool) {
 		if !ok || e.deadline < at {
 			at, ok = e.deadline, true
 		}
+	}
+	if n.aeArmed && (!ok || n.aeAt < at) {
+		at, ok = n.aeAt, true
 	}
 	return at, ok
 }

@@ -1,5 +1,7 @@
 package plumtree
 
+import "time"
+
 // seenSet suppresses duplicates in bounded memory: per origin, a bitmap of
 // the last window sequence numbers below the highest one seen, and at most
 // capacity origins. Sequence numbers of an origin are dense and increasing,
@@ -15,6 +17,14 @@ type originWindow struct {
 	hi       uint64   // highest sequence number seen; 0 before the first
 	bits     []uint64 // bit (seq % window) set ⇔ seq seen, for seq in (hi−window, hi]
 	lastUsed uint64
+
+	// Anti-entropy: lo is the lowest sequence number seen; evictedHi the
+	// highest one whose payload left the cache, so that every seen
+	// message in [max(lo, evictedHi+1), hi] can still be served; activeAt
+	// the time of the last delivery of this origin (digests retire it once
+	// it has been idle for AntiEntropyIdle).
+	lo, evictedHi uint64
+	activeAt      time.Duration
 
 	// Links of this origin's trees that differ from the computed ones:
 	// members that grafted from this node (pushed to eagerly) and members
@@ -59,12 +69,13 @@ func (s *seenSet) add(id MessageID) (gapFrom, gapTo uint64) {
 		}
 		w = &originWindow{bits: make([]uint64, s.window/64)}
 		s.origins[id.Origin] = w
-		w.hi = id.Seq
+		w.hi, w.lo = id.Seq, id.Seq
 		w.set(id.Seq, s.window)
 		w.lastUsed = s.clock
 		return 0, 0
 	}
 	w.lastUsed = s.clock
+	w.lo = min(w.lo, id.Seq)
 	if id.Seq > w.hi {
 		if id.Seq-w.hi >= s.window {
 			clear(w.bits)
