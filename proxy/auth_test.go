@@ -3,11 +3,13 @@ package proxy_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
-	"time"
+
+	"github.com/heraldproj/herald/proxy"
 )
 
 // TestAuthThroughHerald enables etcd's auth through herald and checks that
@@ -57,5 +59,41 @@ func TestAuthThroughHerald(t *testing.T) {
 	_, err = clientv3.New(clientv3.Config{Endpoints: []string{e.proxyAddr}, Username: "alice", Password: "wrong", DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if !errors.Is(err, rpctypes.ErrAuthFailed) {
 		t.Fatalf("wrong password: %v, want %v", err, rpctypes.ErrAuthFailed)
+	}
+}
+
+// TestOffloadOffWhenEtcdHasAuth starts herald in front of an etcd that
+// already has auth on: herald cannot keep carriers without credentials, so
+// it starts as a pass-through proxy, and leases are etcd's.
+func TestOffloadOffWhenEtcdHasAuth(t *testing.T) {
+	e := startEtcd(t)
+	ctx := ctxT(t)
+	for _, step := range []func() error{
+		func() error { _, err := e.direct.RoleAdd(ctx, "root"); return err },
+		func() error { _, err := e.direct.UserAdd(ctx, "root", "pw"); return err },
+		func() error { _, err := e.direct.UserGrantRole(ctx, "root", "root"); return err },
+		func() error { _, err := e.direct.AuthEnable(ctx); return err },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.startHerald(t, "h", proxy.DefaultOffloadOptions())
+	root, err := clientv3.New(clientv3.Config{Endpoints: []string{e.proxyAddr}, Username: "root", Password: "pw", DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	g, err := root.Grant(ctx, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, err := clientv3.New(clientv3.Config{Endpoints: []string{e.etcdURL}, Username: "root", Password: "pw", DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	if ttl, err := direct.TimeToLive(ctx, g.ID); err != nil || ttl.TTL <= 0 {
+		t.Fatalf("the lease granted through herald is not etcd's: %+v %v", ttl, err)
 	}
 }

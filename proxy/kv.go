@@ -21,7 +21,7 @@ func (s *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 	read := func(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResponse, error) {
 		return retryRead(ctx, func(ctx context.Context) (*pb.RangeResponse, error) { return s.kv.Range(ctx, r) })
 	}
-	if s.hub != nil && r.Serializable && offloadable(ctx) {
+	if s.hub != nil && r.Serializable && tokenless(ctx) {
 		if resp, ok := s.hub.rangeLocal(r); ok {
 			fanoutLocalReadsTotal.Inc()
 			if s.o != nil {
@@ -134,7 +134,7 @@ func (s *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, 
 // and returns the client's answer. A nil plan and nil error mean there was
 // nothing to rewrite: the caller forwards its original request.
 func (s *kvServer) rewritten(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, *txnPlan, error) {
-	up, plan, err := s.o.rewriteTxn(r, offloadable(ctx))
+	up, plan, err := s.o.rewriteTxn(r, s.o.serves(ctx))
 	if err != nil {
 		return nil, nil, err
 	}

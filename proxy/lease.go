@@ -24,7 +24,7 @@ type leaseServer struct {
 
 // virtual reports whether herald answers this client's lease requests.
 func (s *leaseServer) virtual(ctx context.Context) bool {
-	return s.o != nil && offloadable(ctx)
+	return s.o != nil && s.o.serves(ctx)
 }
 
 func (s *leaseServer) LeaseGrant(ctx context.Context, r *pb.LeaseGrantRequest) (*pb.LeaseGrantResponse, error) {

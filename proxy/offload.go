@@ -86,6 +86,10 @@ type offloader struct {
 	header atomic.Pointer[pb.ResponseHeader] // the newest upstream header seen
 	fleet  *fleetIndex                       // every herald's carriers and attachments
 
+	// active is false when offloading could not start (an etcd with auth
+	// on refuses herald's own writes): herald then passes leases through.
+	active atomic.Bool
+
 	stop chan struct{}
 	done sync.WaitGroup
 }
@@ -95,14 +99,21 @@ func internalCtx(ctx context.Context) context.Context {
 	return metadata.NewOutgoingContext(ctx, metadata.MD{})
 }
 
-// offloadable reports whether a client request may use virtual leases: only
-// without an auth token. With etcd auth on, a Put attached to a carrier would
-// be checked against every key on the carrier (etcd's checkLeasePuts), so
-// authenticated clients' leases are passed through and etcd enforces
-// everything as it does for direct clients.
-func offloadable(ctx context.Context) bool {
+// tokenless reports whether a client request carries no auth token. Only
+// such requests use virtual leases and the fan-out cache: with etcd auth on,
+// a Put attached to a carrier would be checked against every key on the
+// carrier (etcd's checkLeasePuts), and the cache does not check
+// permissions, so authenticated clients are passed through and etcd
+// enforces everything as it does for direct clients.
+func tokenless(ctx context.Context) bool {
 	md, _ := metadata.FromIncomingContext(ctx)
 	return len(md.Get(rpctypes.TokenFieldNameGRPC)) == 0
+}
+
+// serves reports whether this request gets virtual leases: offloading is
+// active and the client has no auth token.
+func (o *offloader) serves(ctx context.Context) bool {
+	return o.active.Load() && tokenless(ctx)
 }
 
 func (o *offloader) recordKey(id lease.ID) []byte {

@@ -78,6 +78,7 @@ func (o *offloader) start(ctx context.Context, cluster pb.ClusterClient) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	o.active.Store(true)
 	return nil
 }
 

@@ -152,7 +152,7 @@ func (o *offloader) touchesPut(ctx context.Context, r *pb.PutRequest) bool {
 	if o.res.contains(r.Key) {
 		return true
 	}
-	if !offloadable(ctx) || r.IgnoreLease {
+	if !o.serves(ctx) || r.IgnoreLease {
 		return false
 	}
 	return o.owns(r.Lease) || o.attachedLease(r.Key) != lease.NoLease

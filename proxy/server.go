@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"strings"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3election/v3electionpb"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3lock/v3lockpb"
 	"google.golang.org/grpc"
@@ -64,6 +66,20 @@ type Server struct {
 
 	election *electionServer
 	lock     *lockServer
+}
+
+// isAuthError reports whether etcd refused a request for want of
+// credentials or permission (the error may be wrapped, so by message).
+func isAuthError(err error) bool {
+	if err == nil {
+		return false
+	}
+	for _, e := range []error{rpctypes.ErrUserEmpty, rpctypes.ErrPermissionDenied, rpctypes.ErrInvalidAuthToken} {
+		if strings.Contains(err.Error(), e.Error()) {
+			return true
+		}
+	}
+	return false
 }
 
 // SetLoopback installs implementations of the v3election and v3lock
@@ -151,7 +167,12 @@ func New(opts Options) (*Server, error) {
 // offloading, the carrier leases and the virtual leases of a previous run.
 func (s *Server) Start(ctx context.Context) error {
 	if s.offload != nil {
-		if err := s.offload.start(ctx, s.cluster); err != nil {
+		err := s.offload.start(ctx, s.cluster)
+		if isAuthError(err) {
+			s.log.Warn("lease offloading is off: etcd refuses herald's own writes (auth is enabled and herald has no credentials); leases pass through to etcd", "err", err)
+			err = nil
+		}
+		if err != nil {
 			return err
 		}
 	}
