@@ -56,22 +56,7 @@ func (h *hub) serve(client grpc.BidiStreamingServer[pb.WatchRequest, pb.WatchRes
 		h.mu.Unlock()
 	}()
 
-	reqs := make(chan *pb.WatchRequest)
-	recvErr := make(chan error, 1)
-	go func() {
-		for {
-			req, err := client.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case reqs <- req:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	reqs, recvErr := receive(ctx, client.Recv)
 
 	fw := &forwarder{ctx: ctx, wc: h.wc}
 	catchUps := map[int64]context.CancelFunc{}

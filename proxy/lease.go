@@ -89,22 +89,7 @@ func (o *offloader) serveKeepAlives(
 
 	// Client requests arrive on their own goroutine, so that an upstream
 	// failure ends the stream without waiting for the client's next request.
-	reqs := make(chan *pb.LeaseKeepAliveRequest)
-	recvErr := make(chan error, 1)
-	go func() {
-		for {
-			req, err := stream.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case reqs <- req:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	reqs, recvErr := receive(ctx, stream.Recv)
 
 	var up grpc.BidiStreamingClient[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]
 	upErr := make(chan error, 1)
@@ -136,27 +121,11 @@ func (o *offloader) serveKeepAlives(
 				if up, err = open(ctx); err != nil {
 					return err
 				}
-				go func() { upErr <- relayAnswers(up, send) }()
+				go func() { upErr <- pump(up.Recv, send) }()
 			}
 			if err := up.Send(req); err != nil {
 				return <-upErr
 			}
-		}
-	}
-}
-
-// relayAnswers copies an upstream stream's answers to send until it ends.
-func relayAnswers[Req, Resp any](up grpc.BidiStreamingClient[Req, Resp], send func(*Resp) error) error {
-	for {
-		resp, err := up.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := send(resp); err != nil {
-			return err
 		}
 	}
 }

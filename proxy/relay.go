@@ -91,16 +91,44 @@ func relayServerStream[Resp any](
 	if err != nil {
 		return err
 	}
+	return pump(up.Recv, client.Send)
+}
+
+// pump passes what recv yields to send until recv reports the end (nil) or
+// either fails.
+func pump[Resp any](recv func() (*Resp, error), send func(*Resp) error) error {
 	for {
-		resp, err := up.Recv()
+		resp, err := recv()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := client.Send(resp); err != nil {
+		if err := send(resp); err != nil {
 			return err
 		}
 	}
+}
+
+// receive reads a client stream's requests on a goroutine of its own, so
+// that the caller can wait on them and on other things at once. The
+// goroutine ends with the stream's first error, sent on errs, or with ctx.
+func receive[Req any](ctx context.Context, recv func() (*Req, error)) (reqs <-chan *Req, errs <-chan error) {
+	out, errc := make(chan *Req), make(chan error, 1)
+	go func() {
+		for {
+			req, err := recv()
+			if err != nil {
+				errc <- err
+				return
+			}
+			select {
+			case out <- req:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, errc
 }
