@@ -32,6 +32,10 @@ type OffloadOptions struct {
 	ReservedPrefix string
 	// ExpiryInterval is how often expired leases are collected.
 	ExpiryInterval time.Duration
+	// JournalPath is the file where herald keeps its virtual leases for a
+	// restart (in its data dir); empty keeps none (leases without a key are
+	// then lost when herald restarts).
+	JournalPath string
 	// DeleteBatch is how many operations one delete transaction holds (two
 	// per key, one per record); at most etcd's --max-txn-ops less the
 	// nested transaction's own operation.
@@ -82,6 +86,8 @@ type offloader struct {
 	carriers  []int64            // this herald's carrier lease IDs
 	carrierOf map[lease.ID]int64 // the carrier each virtual lease's keys hang on
 	recorded  map[lease.ID]bool  // leases whose record is upstream (written with their first key)
+
+	journal *journal // nil without OffloadOptions.JournalPath
 
 	header atomic.Pointer[pb.ResponseHeader] // the newest upstream header seen
 	fleet  *fleetIndex                       // every herald's carriers and attachments

@@ -137,8 +137,12 @@ func (o *offloader) replaceCarrier(ctx context.Context, lost int64) {
 		if c == lost {
 			o.table.Revoke(id)
 			delete(o.carrierOf, id)
+			delete(o.recorded, id)
 			dropped = append(dropped, id)
 		}
+	}
+	if o.journal != nil {
+		o.journal.end(dropped...)
 	}
 	o.mu.Unlock()
 	o.log.Error("carrier lease expired upstream; its keys are gone and its virtual leases are dropped",

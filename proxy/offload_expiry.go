@@ -42,10 +42,15 @@ func (o *offloader) expireLoop(ctx context.Context) {
 // forgets them.
 func (o *offloader) doomedLocked(exp []lease.Expired) []doomed {
 	ds := make([]doomed, 0, len(exp))
+	ids := make([]lease.ID, 0, len(exp))
 	for _, e := range exp {
 		ds = append(ds, doomed{id: e.ID, carrier: o.carrierOf[e.ID], keys: e.Keys})
 		delete(o.carrierOf, e.ID)
 		delete(o.recorded, e.ID)
+		ids = append(ids, e.ID)
+	}
+	if o.journal != nil {
+		o.journal.end(ids...)
 	}
 	return ds
 }

@@ -62,6 +62,13 @@ func (o *offloader) grant(ctx context.Context, r *pb.LeaseGrantRequest) (*pb.Lea
 			}
 			continue
 		}
+		if o.journal != nil {
+			if err := o.journal.grant(lease.Record{ID: id, TTL: ttl, Owner: o.name}); err != nil {
+				undo()
+				o.log.Error("cannot journal a lease grant", "err", err)
+				return nil, rpctypes.ErrGRPCNoSpace
+			}
+		}
 		virtualLeases.Inc()
 		return &pb.LeaseGrantResponse{Header: resp.Header, ID: int64(id), TTL: ttl}, nil
 	}

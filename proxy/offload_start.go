@@ -54,6 +54,12 @@ func (o *offloader) start(ctx context.Context, cluster pb.ClusterClient) error {
 	}
 	o.table = lease.New(lease.Config{Owner: o.name, MinTTL: o.opts.MinTTL}, ids)
 
+	var journaled map[lease.ID]lease.Record
+	if o.opts.JournalPath != "" {
+		if o.journal, journaled, err = openJournal(o.opts.JournalPath); err != nil {
+			return err
+		}
+	}
 	resumed, err := o.resumeCarriers(ctx)
 	if err != nil {
 		return err
@@ -62,6 +68,7 @@ func (o *offloader) start(ctx context.Context, cluster pb.ClusterClient) error {
 	if err != nil {
 		return err
 	}
+	o.restoreJournaled(journaled)
 
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	o.done.Add(3)
@@ -91,6 +98,33 @@ func (o *offloader) close() {
 		close(o.stop)
 	}
 	o.done.Wait()
+	if o.journal != nil {
+		o.journal.close()
+	}
+}
+
+// restoreJournaled re-creates the leases of the local journal that the
+// upstream records did not bring back: leases that had no key yet. Each
+// gets a full TTL from now, like the others.
+func (o *offloader) restoreJournaled(journaled map[lease.ID]lease.Record) {
+	now := o.now()
+	n := 0
+	o.mu.Lock()
+	for id, rec := range journaled {
+		if o.table.TimeToLive(id, now, false).TTL >= 0 {
+			continue
+		}
+		if err := o.table.Restore(lease.Record{ID: id, TTL: rec.TTL, Owner: o.name}, now); err != nil {
+			continue
+		}
+		o.pickCarrierLocked(id)
+		n++
+	}
+	o.mu.Unlock()
+	virtualLeases.Add(float64(n))
+	if n > 0 {
+		o.log.Info("virtual leases without keys restored from the local journal", "leases", n)
+	}
 }
 
 // restore re-creates the virtual leases whose records hang on a resumed

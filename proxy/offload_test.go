@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -262,11 +263,19 @@ func TestReservedPrefixIsHidden(t *testing.T) {
 }
 
 // TestRestartResumesLeases stops herald without revoking anything and
-// starts it again under the same name: its clients' leases and keys live on.
+// starts it again under the same name and data dir: its clients' leases,
+// with keys or not yet, and their keys live on.
 func TestRestartResumesLeases(t *testing.T) {
-	e := startEnv(t)
+	e := startEtcd(t)
+	opts := proxy.DefaultOffloadOptions()
+	opts.JournalPath = filepath.Join(t.TempDir(), "virtual-leases.journal")
+	e.startHerald(t, "herald-test", opts)
 	ctx := ctxT(t)
 	g, err := e.viaHerald.Grant(ctx, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyless, err := e.viaHerald.Grant(ctx, 30)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +283,14 @@ func TestRestartResumesLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.srv.Stop()
-	e.startHerald(t, "herald-test", proxy.DefaultOffloadOptions())
+	e.startHerald(t, "herald-test", opts)
+
+	if ttl, err := e.viaHerald.TimeToLive(ctx, keyless.ID); err != nil || ttl.TTL <= 0 {
+		t.Fatalf("a lease without keys was lost across the restart: %+v %v", ttl, err)
+	}
+	if _, err := e.viaHerald.Put(ctx, "/node/2", "up", clientv3.WithLease(keyless.ID)); err != nil {
+		t.Fatalf("put with the restored keyless lease: %v", err)
+	}
 
 	ttl, err := e.viaHerald.TimeToLive(ctx, g.ID, clientv3.WithAttachedKeys())
 	if err != nil || ttl.TTL <= 0 || len(ttl.Keys) != 1 {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -159,6 +160,7 @@ func offloadOptions(cfg *Config) proxy.OffloadOptions {
 	o.CarrierTTL = cfg.CarrierTTL
 	o.MinTTL = cfg.LeaseMinTTL
 	o.ReservedPrefix = cfg.ReservedPrefix
+	o.JournalPath = filepath.Join(cfg.DataDir, "virtual-leases.journal")
 	return o
 }
 
