@@ -32,7 +32,8 @@ type options struct {
 
 	fanout, redundancy, partial, lazy int
 	ihave, graftTimeout               time.Duration
-	aeInterval, aeIdle                time.Duration
+	aeInterval                        time.Duration
+	aeRounds                          int
 }
 
 // profile presets: link delays and the plumtree preset tuned for them.
@@ -70,7 +71,7 @@ func main() {
 	fs.DurationVar(&o.ihave, "ihave-interval", 0, "override IHaveInterval")
 	fs.DurationVar(&o.graftTimeout, "graft-timeout", 0, "override GraftTimeout")
 	fs.DurationVar(&o.aeInterval, "ae-interval", 0, "override AntiEntropyInterval")
-	fs.DurationVar(&o.aeIdle, "ae-idle", -1, "override AntiEntropyIdle (0: no anti-entropy rounds)")
+	fs.IntVar(&o.aeRounds, "ae-rounds", -1, "override AntiEntropyRounds (0: no anti-entropy)")
 	_ = fs.Parse(os.Args[1:])
 	if err := run(o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "herald-sim:", err)
@@ -125,8 +126,8 @@ func run(o options, w io.Writer) error {
 		if o.aeInterval > 0 {
 			c.AntiEntropyInterval = o.aeInterval
 		}
-		if o.aeIdle >= 0 {
-			c.AntiEntropyIdle = o.aeIdle
+		if o.aeRounds >= 0 {
+			c.AntiEntropyRounds = o.aeRounds
 		}
 		return c
 	}
@@ -137,9 +138,9 @@ func run(o options, w io.Writer) error {
 
 	fmt.Fprintf(w, "members=%d profile=%s delay=U[%v,%v] loss=%g bursty=%v crashed=%g seeds=%d..%d broadcasts=%d spacing=%v\n",
 		o.n, o.profile, o.minDelay, o.maxDelay, o.loss, burstString(o), o.crashed, o.seed, o.seed+uint64(o.seeds)-1, o.broadcasts, o.spacing)
-	fmt.Fprintf(w, "herald: fanout=%d copies=%d+%d‰ lazy=%d ihave=%v graft-timeout=%v anti-entropy=%v idle=%v\n\n",
+	fmt.Fprintf(w, "herald: fanout=%d copies=%d+%d‰ lazy=%d ihave=%v graft-timeout=%v anti-entropy=%v×%d\n\n",
 		sample.EagerFanout, 1+sample.EagerRedundancy, sample.PartialCopyPermille, sample.MaxLazy, sample.IHaveInterval, sample.GraftTimeout,
-		sample.AntiEntropyInterval, sample.AntiEntropyIdle)
+		sample.AntiEntropyInterval, sample.AntiEntropyRounds)
 
 	herald := &result{name: "herald tree"}
 	flood := &result{name: "flooding (5–6 neighbours)"}

@@ -45,20 +45,22 @@ type Config struct {
 	// MaxGraftAttempts bounds the grafts for one missing message.
 	MaxGraftAttempts int
 
-	// AntiEntropyInterval is the period of anti-entropy: while some origin
-	// is active, a member sends one peer (a different one each round) a
-	// Digest of the sequence ranges it can serve, and the peer grafts what
-	// it lacks. A delivery postpones the next round to this long after it,
-	// but by no more than AntiEntropyIdle since the previous round. This repairs what sequence gaps cannot reveal: an origin's
-	// last message, and messages older than a member's first contact with
-	// an origin.
+	// AntiEntropyInterval paces anti-entropy: in rounds at least this far
+	// apart, a member sends one peer a Digest of the sequence ranges it can
+	// serve, and the peer grafts what it lacks. This repairs what sequence
+	// gaps cannot reveal: an origin's last message, and messages older than
+	// a member's first contact with an origin. A delivery postpones the
+	// next round to one interval later (rounds matter after a burst), but
+	// by no more than AntiEntropyRounds intervals since the previous one.
 	AntiEntropyInterval time.Duration
-	// AntiEntropyIdle retires an origin from the digests once it has been
-	// idle (no new message delivered here) this long, so that a quiet fleet
-	// sends nothing. AntiEntropyIdle / AntiEntropyInterval is the number of
-	// digest rounds that follow an origin's last message: each one repairs
-	// a member that missed it unless the digest is lost too.
-	AntiEntropyIdle time.Duration
+	// AntiEntropyRounds is the number of digest rounds that name an origin
+	// after its last delivery here; then the origin is retired from the
+	// digests, and a quiet fleet sends nothing. Each round repairs a member
+	// that missed the origin's last message unless that digest is lost too.
+	// The peers of R consecutive rounds are R fixed members, and every
+	// member is sent one digest by each of its R in-neighbours. 0 disables
+	// anti-entropy (and the delivery guarantee: see the package doc).
+	AntiEntropyRounds int
 
 	// SeenWindow is the number of recent sequence numbers remembered per
 	// origin for duplicate suppression (rounded up to a multiple of 64). A
@@ -89,7 +91,7 @@ func DefaultConfig(id NodeID, r *rand.Rand) Config {
 		GraftTimeout:        5 * time.Millisecond,
 		MaxGraftAttempts:    8,
 		AntiEntropyInterval: 10 * time.Millisecond,
-		AntiEntropyIdle:     20 * time.Millisecond,
+		AntiEntropyRounds:   2,
 		SeenWindow:          1024,
 		SeenCapacity:        4096,
 		CacheSize:           256,
@@ -104,11 +106,11 @@ func DefaultConfig(id NodeID, r *rand.Rand) Config {
 // 0.1 % of the members — exactly the budget — so half the members get a
 // fourth (3.5 copies, ≈0.055 % missed). Announcements are batched over
 // 100 ms: they repair only that tail, and a stream of broadcasts shares
-// them. Anti-entropy runs at most every 100 ms and for 300 ms after a
-// member's last delivery: three rounds after a burst, each of which would
-// have to be lost as well for a member to miss a message (≈ 5.6·10⁻⁵ × 10⁻³
-// at 10 % loss). They cost three messages per member and burst: 0.3 per
-// broadcast in a burst of ten, 3 for a lone broadcast, little in a stream.
+// them. Anti-entropy names an origin in three digest rounds, 100 ms apart
+// after a burst, each of which would have to be lost as well for a member
+// to miss a message (≈ 5.6·10⁻⁵ × 10⁻³ at 10 % loss). They cost three
+// messages per member and burst: 0.3 per broadcast in a burst of ten, 3 for
+// a lone broadcast, one per 300 ms in a stream that never pauses.
 func WANConfig(id NodeID, r *rand.Rand) Config {
 	c := DefaultConfig(id, r)
 	c.EagerFanout = 37
@@ -117,7 +119,7 @@ func WANConfig(id NodeID, r *rand.Rand) Config {
 	c.IHaveInterval = 100 * time.Millisecond
 	c.GraftTimeout = 50 * time.Millisecond
 	c.AntiEntropyInterval = 100 * time.Millisecond
-	c.AntiEntropyIdle = 300 * time.Millisecond
+	c.AntiEntropyRounds = 3
 	return c
 }
 
@@ -140,7 +142,7 @@ func (c *Config) Validate() error {
 	check(c.GraftTimeout > 0, "GraftTimeout %v <= 0", c.GraftTimeout)
 	check(c.MaxGraftAttempts >= 1, "MaxGraftAttempts %d < 1", c.MaxGraftAttempts)
 	check(c.AntiEntropyInterval > 0, "AntiEntropyInterval %v <= 0", c.AntiEntropyInterval)
-	check(c.AntiEntropyIdle >= 0, "AntiEntropyIdle %v < 0", c.AntiEntropyIdle)
+	check(c.AntiEntropyRounds >= 0 && c.AntiEntropyRounds <= 64, "AntiEntropyRounds %d outside [0,64]", c.AntiEntropyRounds)
 	check(c.SeenWindow >= 1, "SeenWindow %d < 1", c.SeenWindow)
 	check(c.SeenCapacity >= 1, "SeenCapacity %d < 1", c.SeenCapacity)
 	check(c.CacheSize >= 1, "CacheSize %d < 1", c.CacheSize)

@@ -72,33 +72,41 @@
 // of an origin's last message if its copies and its announcement are all
 // lost, and a member whose first message from an origin is not the first
 // one (frames overtake each other) has no baseline to see the earlier gaps
-// against. Anti-entropy closes both (antientropy.go). Every
-// AntiEntropyInterval, while some origin has delivered here within the
-// last AntiEntropyIdle, a member sends one peer a Digest: per such origin,
-// the range [lo, hi] of sequence numbers it can serve from its cache — lo
-// is the lowest it has seen and not evicted, hi the highest. The receiver
-// grafts every message of those ranges that it has not seen: a gap, the
-// tail above its own highest, the messages below its first contact, or
-// every message of an origin it has never heard from (it adopts the
-// window). The peer of a member's r-th round is at an offset d(r) in the
-// sorted view that is the same for every member, so members in step (as
-// after a burst) send every member exactly one digest per round, from a
-// different member each round; members out of step, about one.
+// against. Anti-entropy closes both (antientropy.go). In rounds at most
+// AntiEntropyInterval apart, a member sends one peer a Digest: for each
+// origin delivered here within its last AntiEntropyRounds rounds, the
+// range [lo, hi] of sequence numbers it can serve from its cache — lo the
+// lowest it has seen and not evicted, hi the highest. The receiver grafts
+// every message of those ranges that it has not seen: a gap, the tail
+// above its own highest, the messages below its first contact, or every
+// message of an origin it has never heard from (it adopts the window).
+// Rounds follow bursts: a delivery postpones the next round by an interval,
+// by at most AntiEntropyRounds intervals, so a lone broadcast or a burst
+// costs AntiEntropyRounds digests per member and a stream that never
+// pauses one per AntiEntropyRounds intervals. A member's r-th digest goes
+// to the member at offset d(r mod R) in the sorted view (R =
+// AntiEntropyRounds; the R offsets are the same for every member and
+// differ from the lazy peers'), so each member has R fixed in-neighbours,
+// each of which names a recent origin to it exactly once in the R rounds
+// that follow its last delivery of that origin — whether or not members'
+// rounds are in step.
 //
 // The guarantee: every live member eventually delivers every message still
-// in some member's cache window — provided anti-entropy runs while that
-// holds. It runs during an origin's activity and for AntiEntropyIdle after
-// it (then the fleet goes quiet: no message, no timer); each round repairs
-// a member unless that round's digest is lost too, so at loss p a member
-// misses a message only if its copies, its announcement and all
-// AntiEntropyIdle/AntiEntropyInterval rounds are lost. Even then, the
-// origin's next message revives the rounds (and reveals the gap), and the
-// miss is repaired as long as the message is still cached somewhere. A
-// feeder with periodic progress notifications never lets that lapse.
+// in some member's cache window, as long as anti-entropy keeps naming its
+// origin. It does so for AntiEntropyRounds rounds after each member's last
+// delivery of the origin (then the fleet goes quiet: no message, no timer),
+// and each round repairs a member unless that round's digest is lost too:
+// at loss p, a member misses a message only if its copies, its
+// announcement and its R digests are all lost (≈ 5.6·10⁻⁸ with WANConfig
+// at 10 % loss). Even then, the origin's next message revives the rounds
+// (and reveals the gap), and the miss is repaired as long as the message
+// is still cached somewhere; a feeder with periodic progress notifications
+// never lets that lapse.
 //
 // Degree is bounded: per origin a member sends to at most
 // trees × EagerFanout children plus the members that grafted from it,
-// announces to MaxLazy peers and sends one digest per AntiEntropyInterval. With one or two feeders as origins (see
+// announces to MaxLazy peers and sends at most one digest per
+// AntiEntropyInterval. With one or two feeders as origins (see
 // DESIGN.md), that is the whole overlay.
 //
 // # Bounded memory
@@ -108,24 +116,26 @@
 // most SeenCapacity origins (least recently active forgotten first);
 // payloads for grafts live in a ring of CacheSize; missing messages are
 // capped at MaxMissing; grafted and pruned links at 64 per origin. Anti-
-// entropy adds three numbers per origin and a digest lists at most 512
-// origins (the most recently active); a digest asks for at most SeenWindow
-// messages per origin and never grows the missing set beyond MaxMissing.
+// entropy adds three numbers per origin; a digest lists at most 512 origins
+// (the most recently active first), and one received asks for at most
+// SeenWindow messages per origin and never grows the missing set beyond
+// MaxMissing.
 //
 // # Limits, measured in cmd/herald-sim (see docs/benchmarks.md)
 //
-//   - One isolated broadcast costs ≈ copies + MaxLazy + the anti-entropy
-//     rounds messages per member (6.5 with WANConfig: 3.5 + 1 + 2). No
-//     scheme does much better: without feedback a member is only reached
-//     through unconditional messages, and at 10 % loss each one that
-//     carries news of the message divides the members that miss it by ten.
-//     In a stream the announcements are batched, gaps repair themselves and
-//     the digest rounds are shared by every message of the burst, and the
-//     cost falls towards the number of copies (3.9 for ten broadcasts).
-//   - Anti-entropy stops AntiEntropyIdle after an origin's last message. A
-//     member that lost every copy, announcement and digest round of that
-//     message (≈ 5·10⁻⁷ of them with WANConfig at 10 % loss) gets it only
-//     when the origin broadcasts again and the message is still cached.
+//   - One isolated broadcast costs ≈ copies + MaxLazy + AntiEntropyRounds
+//     messages per member (7.5 with WANConfig: 3.5 + 1 + 3). No scheme
+//     does much better: without feedback a member is only reached through
+//     unconditional messages, and at 10 % loss each one that carries news
+//     of the message divides the members that miss it by ten; 100 % of 50k
+//     members, 20 times over, takes about seven. In a burst or a stream the
+//     announcements are batched, gaps repair themselves and the digests are
+//     shared by every message, and the cost falls towards the number of
+//     copies (3.9 per broadcast for a burst of ten).
+//   - Anti-entropy stops AntiEntropyRounds rounds after an origin's last
+//     message. A member that lost every copy, announcement and digest of
+//     that message gets it only when the origin broadcasts again and the
+//     message is still cached.
 //   - The trees assume views agree. While they differ, some members are
 //     reached twice and some not at all by the trees; announcements and
 //     grafts repair the latter, Prune trims the former.

@@ -18,7 +18,7 @@ import (
 //
 // Commands (arguments key=value):
 //
-//	add-members n=5 [fanout= redundancy= partial= lazy= ihave= graft= ae= ae-idle=]
+//	add-members n=5 [fanout= redundancy= partial= lazy= ihave= graft= ae= ae-rounds=]
 //	tree origin=n1               the eager trees of origin's broadcasts
 //	broadcast from=n1 payload=x
 //	deliver [from=] [to=] [kind=] [id=n1/2]  deliver the matching in-flight
@@ -141,10 +141,7 @@ func (net *memNetwork) addMembers(t *testing.T, d *datadriven.TestData) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	aeIdle, err := time.ParseDuration(stringArg(t, d, "ae-idle", ae.String()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	aeRounds := intArg(t, d, "ae-rounds", 1)
 	for i, id := range net.ids {
 		cfg := DefaultConfig(id, rand.New(rand.NewPCG(uint64(i), 7)))
 		cfg.EagerFanout = intArg(t, d, "fanout", 2)
@@ -152,7 +149,7 @@ func (net *memNetwork) addMembers(t *testing.T, d *datadriven.TestData) {
 		cfg.PartialCopyPermille = intArg(t, d, "partial", 0)
 		cfg.MaxLazy = intArg(t, d, "lazy", 1)
 		cfg.IHaveInterval, cfg.GraftTimeout = ihave, graft
-		cfg.AntiEntropyInterval, cfg.AntiEntropyIdle = ae, aeIdle
+		cfg.AntiEntropyInterval, cfg.AntiEntropyRounds = ae, aeRounds
 		net.nodes[id] = New(cfg)
 		net.nodes[id].SetPeers(net.ids)
 	}

@@ -28,7 +28,6 @@ type Node struct {
 	aeArmed bool          // digest rounds are running
 	aeAt    time.Duration // next digest round
 	aeSince time.Duration // previous round, or when the rounds started
-	aeUntil time.Duration // last delivery + AntiEntropyIdle: no round after it
 	aeRound uint64        // digests sent: picks the round's peer
 
 	msgs       []Envelope
@@ -151,9 +150,8 @@ func (n *Node) deliver(id MessageID, payload []byte, hops int, from NodeID) {
 		n.noteEviction(old)
 	}
 	if w := n.seen.origins[id.Origin]; w != nil {
-		w.activeAt = n.now
+		n.armAntiEntropy(w)
 	}
-	n.armAntiEntropy()
 	n.missing.remove(id)
 	n.push(id, payload, hops, from)
 	if len(n.pending) == 0 {

@@ -22,6 +22,7 @@ type overlay struct {
 	levels    []level
 	perms     [][]affine // [tree][level]
 	lazy      []int      // offsets of lazy peers in the sorted view
+	digest    []int      // offsets of the peers of anti-entropy rounds
 }
 
 type level struct{ start, size int }
@@ -63,7 +64,24 @@ func newOverlay(n int, cfg *Config) *overlay {
 		seen[d] = true
 		o.lazy = append(o.lazy, d)
 	}
+	// The digest peers are hashed offsets, distinct from each other and
+	// from the lazy peers while the view is large enough, so that a member
+	// hears about what it lacks from as many different members as possible.
+	for k := 0; k < cfg.AntiEntropyRounds && n > 1; k++ {
+		d := 1 + int(splitmix(uint64(k)^0x5a17)%uint64(n-1))
+		for tries := 0; seen[d] && tries < n-1; tries++ {
+			d = d%(n-1) + 1
+		}
+		seen[d] = true
+		o.digest = append(o.digest, d)
+	}
 	return o
+}
+
+// digestPeer returns the sorted-view index of self's peer in anti-entropy
+// round r.
+func (o *overlay) digestPeer(self int, r uint64) int {
+	return (self + o.digest[r%uint64(len(o.digest))]) % o.n
 }
 
 // newAffine returns the permutation of tree c of a level of size n: a

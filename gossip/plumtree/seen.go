@@ -1,7 +1,5 @@
 package plumtree
 
-import "time"
-
 // seenSet suppresses duplicates in bounded memory: per origin, a bitmap of
 // the last window sequence numbers below the highest one seen, and at most
 // capacity origins. Sequence numbers of an origin are dense and increasing,
@@ -20,11 +18,11 @@ type originWindow struct {
 
 	// Anti-entropy: lo is the lowest sequence number seen; evictedHi the
 	// highest one whose payload left the cache, so that every seen
-	// message in [max(lo, evictedHi+1), hi] can still be served; activeAt
-	// the time of the last delivery of this origin (digests retire it once
-	// it has been idle for AntiEntropyIdle).
+	// message in [max(lo, evictedHi+1), hi] can still be served; aeLeft
+	// the digest rounds this origin is still named in (AntiEntropyRounds
+	// after its last delivery here).
 	lo, evictedHi uint64
-	activeAt      time.Duration
+	aeLeft        int
 
 	// Links of this origin's trees that differ from the computed ones:
 	// members that grafted from this node (pushed to eagerly) and members
