@@ -80,16 +80,17 @@
 // every message of those ranges that it has not seen: a gap, the tail
 // above its own highest, the messages below its first contact, or every
 // message of an origin it has never heard from (it adopts the window).
-// Rounds follow bursts: a delivery postpones the next round by an interval,
-// by at most AntiEntropyRounds intervals, so a lone broadcast or a burst
-// costs AntiEntropyRounds digests per member and a stream that never
-// pauses one per AntiEntropyRounds intervals. A member's r-th digest goes
+// Rounds follow bursts: a delivery postpones the next round to one interval
+// later, but no round waits more than AntiEntropyRounds intervals after the
+// previous one, so a lone broadcast or a burst costs AntiEntropyRounds
+// digests per member and a stream that never pauses one per
+// AntiEntropyRounds intervals. A member's r-th digest goes
 // to the member at offset d(r mod R) in the sorted view (R =
 // AntiEntropyRounds; the R offsets are the same for every member and
 // differ from the lazy peers'), so each member has R fixed in-neighbours,
 // each of which names a recent origin to it exactly once in the R rounds
 // that follow its last delivery of that origin — whether or not members'
-// rounds are in step.
+// rounds are in step, as long as their views agree.
 //
 // The guarantee: every live member eventually delivers every message still
 // in some member's cache window, as long as anti-entropy keeps naming its
@@ -118,8 +119,8 @@
 // capped at MaxMissing; grafted and pruned links at 64 per origin. Anti-
 // entropy adds three numbers per origin; a digest lists at most 512 origins
 // (the most recently active first), and one received asks for at most
-// SeenWindow messages per origin and never grows the missing set beyond
-// MaxMissing.
+// SeenWindow messages per origin and 4 × SeenWindow in all, and never grows
+// the missing set beyond MaxMissing.
 //
 // # Limits, measured in cmd/herald-sim (see docs/benchmarks.md)
 //
