@@ -89,7 +89,10 @@ func (o *offloader) serveKeepAlives(
 
 	// Client requests arrive on their own goroutine, so that an upstream
 	// failure ends the stream without waiting for the client's next request.
-	reqs, recvErr := receive(ctx, stream.Recv)
+	// The intake tracks how far herald has read them (see intake).
+	tracked := o.intake.track()
+	defer tracked.done()
+	reqs, recvErr := receive(ctx, recvTracked(tracked, stream.Recv))
 
 	var up grpc.BidiStreamingClient[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]
 	upErr := make(chan error, 1)

@@ -32,6 +32,9 @@ type OffloadOptions struct {
 	ReservedPrefix string
 	// ExpiryInterval is how often expired leases are collected.
 	ExpiryInterval time.Duration
+	// MaxIntakeLag bounds how long expiry waits for herald to catch up on
+	// reading its clients' keepalives (see intake).
+	MaxIntakeLag time.Duration
 	// JournalPath is the file where herald keeps its virtual leases for a
 	// restart (in its data dir); empty keeps none (leases without a key are
 	// then lost when herald restarts).
@@ -51,6 +54,7 @@ func DefaultOffloadOptions() OffloadOptions {
 		MinTTL:         lease.DefaultMinTTL,
 		ReservedPrefix: "\x00herald/",
 		ExpiryInterval: 100 * time.Millisecond,
+		MaxIntakeLag:   5 * time.Second,
 		DeleteBatch:    120,
 	}
 }
@@ -79,7 +83,9 @@ type offloader struct {
 	wc   pb.WatchClient
 	log  *slog.Logger
 	res  reserved
-	now  func() time.Time
+	// now is the table's clock: the keepalive intake's watermark.
+	now    func() time.Time
+	intake *intake
 
 	mu        sync.Mutex // guards table, carriers and carrierOf; never held across I/O
 	table     *lease.Table

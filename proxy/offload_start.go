@@ -27,11 +27,12 @@ func newOffloader(opts OffloadOptions, name string, up upstream.Upstream, log *s
 		wc:        up.Watch(),
 		log:       log,
 		res:       res,
-		now:       time.Now,
+		intake:    newIntake(max(opts.MaxIntakeLag, time.Second), time.Now),
 		carrierOf: map[lease.ID]int64{},
 		recorded:  map[lease.ID]bool{},
 		stop:      make(chan struct{}),
 	}
+	o.now = o.intake.now
 	o.fleet = newFleetIndex(o.kv, o.wc, res, log, o.noteHeader)
 	return o
 }
@@ -71,7 +72,8 @@ func (o *offloader) start(ctx context.Context, cluster pb.ClusterClient) error {
 	o.restoreJournaled(journaled)
 
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	o.done.Add(3)
+	o.done.Add(4)
+	go func() { defer o.done.Done(); o.intake.run(bg, 5*time.Millisecond) }()
 	go func() { defer o.done.Done(); o.keepCarriersAlive(bg) }()
 	go func() { defer o.done.Done(); o.expireLoop(bg) }()
 	go func() { defer o.done.Done(); o.fleet.run(bg) }()

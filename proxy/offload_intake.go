@@ -1,0 +1,117 @@
+package proxy
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// intake keeps the virtual lease table's clock from running ahead of herald
+// reading its clients' keepalives.
+//
+// A keepalive that a client sent in time but herald reads late (its CPU
+// starved, a burst queued on a stream) must not find its lease expired: that
+// would delete a live node's keys. So the table runs on a watermark clock:
+// the earliest moment at which some keepalive stream still had requests
+// waiting to be read. A Recv that had to wait shows that the stream was
+// read up to the moment its request arrived (the end of the wait); a Recv
+// that returned at once shows that requests were queued, so the stream is
+// behind since its last wait ended. With every stream idle the watermark is the wall clock;
+// when herald falls behind, expiry waits for it, by at most maxLag (beyond
+// that a stream that never drains could hold every expiry back).
+type intake struct {
+	maxLag time.Duration
+	wall   func() time.Time
+
+	mu      sync.Mutex
+	streams map[*intakeStream]struct{}
+	mark    time.Time // the watermark; never goes back
+}
+
+// intakeStream is one client keepalive stream.
+type intakeStream struct {
+	in       *intake
+	inRecv   bool      // a Recv is under way
+	caughtUp time.Time // when the last Recv that had to wait returned
+}
+
+// blockedRecv is how long a Recv must wait to show that nothing was queued.
+const blockedRecv = 200 * time.Microsecond
+
+func newIntake(maxLag time.Duration, wall func() time.Time) *intake {
+	return &intake{maxLag: maxLag, wall: wall, streams: map[*intakeStream]struct{}{}, mark: wall()}
+}
+
+// now is the table's clock.
+func (in *intake) now() time.Time {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.mark
+}
+
+// advance recomputes the watermark from the streams.
+func (in *intake) advance() {
+	wall := in.wall()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	mark := wall
+	for s := range in.streams {
+		if !s.inRecv && s.caughtUp.Before(mark) {
+			mark = s.caughtUp
+		}
+	}
+	if floor := wall.Add(-in.maxLag); mark.Before(floor) {
+		mark = floor
+	}
+	if mark.After(in.mark) {
+		in.mark = mark
+	}
+}
+
+// run advances the watermark every interval until ctx ends.
+func (in *intake) run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			in.advance()
+		}
+	}
+}
+
+// track registers a stream; the caller wraps each Recv with its recv.
+func (in *intake) track() *intakeStream {
+	s := &intakeStream{in: in, caughtUp: in.wall()}
+	in.mu.Lock()
+	in.streams[s] = struct{}{}
+	in.mu.Unlock()
+	return s
+}
+
+func (s *intakeStream) done() {
+	s.in.mu.Lock()
+	delete(s.in.streams, s)
+	s.in.mu.Unlock()
+}
+
+// recv wraps one Recv on the stream.
+func recvTracked[Req any](s *intakeStream, recv func() (*Req, error)) func() (*Req, error) {
+	return func() (*Req, error) {
+		start := s.in.wall()
+		s.in.mu.Lock()
+		s.inRecv = true
+		s.in.mu.Unlock()
+		req, err := recv()
+		end := s.in.wall()
+		s.in.mu.Lock()
+		s.inRecv = false
+		if end.Sub(start) >= blockedRecv {
+			s.caughtUp = end
+		}
+		s.in.mu.Unlock()
+		return req, err
+	}
+}
