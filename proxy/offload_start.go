@@ -73,7 +73,7 @@ func (o *offloader) start(ctx context.Context, cluster pb.ClusterClient) error {
 
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	o.done.Add(4)
-	go func() { defer o.done.Done(); o.intake.run(bg, 5*time.Millisecond) }()
+	go func() { defer o.done.Done(); o.intake.run(bg, 20*time.Millisecond) }()
 	go func() { defer o.done.Done(); o.keepCarriersAlive(bg) }()
 	go func() { defer o.done.Done(); o.expireLoop(bg) }()
 	go func() { defer o.done.Done(); o.fleet.run(bg) }()
