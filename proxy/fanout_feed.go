@@ -100,8 +100,12 @@ func (h *hub) feed(ctx context.Context) {
 	h.log.Info("feeding the fleet from etcd")
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
+		// From the cache's own revision, not the next one: etcd answers no
+		// progress request while a watch waits for a future revision, and
+		// the feeder's heartbeats must flow on an idle cluster too. The one
+		// revision of overlap is applied once (the cache is idempotent).
 		h.mu.Lock()
-		from := h.cache.Rev() + 1
+		from := h.cache.Rev()
 		h.mu.Unlock()
 		err := h.follow(ctx, from, func(b fanout.Batch) bool {
 			h.apply(b)
@@ -243,6 +247,7 @@ func (h *hub) follow(ctx context.Context, from int64, emit func(fanout.Batch) bo
 		case resp.WatchId == -1: // the answer to a progress request
 			rev := resp.Header.GetRevision()
 			if rev <= prev && len(pending) == 0 {
+				lastEmit.Store(time.Now().UnixNano()) // nothing new, but heard
 				continue
 			}
 			if cut(rev, resp.Header) {

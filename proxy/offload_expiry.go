@@ -16,25 +16,35 @@ type doomed struct {
 	keys    []string
 }
 
-// expireLoop collects expired virtual leases every ExpiryInterval and
-// deletes their keys upstream. All leases that expire in one interval are
-// deleted together, in as few transactions as etcd's op limit allows.
+// expireLoop collects expired virtual leases as soon as the table's next
+// deadline passes (checking at least every ExpiryInterval) and deletes their
+// keys upstream. Leases that expire together are deleted together, in as
+// few transactions as etcd's op limit allows.
 func (o *offloader) expireLoop(ctx context.Context) {
-	t := time.NewTicker(o.opts.ExpiryInterval)
-	defer t.Stop()
+	timer := time.NewTimer(o.opts.ExpiryInterval)
+	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-timer.C:
 		}
+		o.intake.advance()
 		o.mu.Lock()
 		ds := o.doomedLocked(o.table.Tick(o.now()))
+		next, ok := o.table.NextExpiry()
 		o.mu.Unlock()
 		if len(ds) > 0 {
 			expiredTotal.Add(float64(len(ds)))
 			o.deleteUntilDone(ctx, ds)
 		}
+		wait := o.opts.ExpiryInterval
+		if ok {
+			// The intake clock trails the wall clock a little; a deadline
+			// just passed is checked again a millisecond later.
+			wait = min(wait, max(time.Until(next), time.Millisecond))
+		}
+		timer.Reset(wait)
 	}
 }
 

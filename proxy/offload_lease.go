@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -24,7 +25,7 @@ const grantAttempts = 3
 func (o *offloader) grant(ctx context.Context, r *pb.LeaseGrantRequest) (*pb.LeaseGrantResponse, error) {
 	for attempt := 0; ; attempt++ {
 		o.mu.Lock()
-		id, ttl, err := o.table.Grant(lease.ID(r.ID), r.TTL, o.now())
+		id, ttl, err := o.table.Grant(lease.ID(r.ID), r.TTL, time.Now())
 		if err == nil {
 			o.pickCarrierLocked(id)
 		}
@@ -129,8 +130,15 @@ func (o *offloader) revoke(ctx context.Context, id lease.ID) (*pb.LeaseRevokeRes
 // keepAlive answers one keepalive for a virtual lease of this herald; ok is
 // false when id is not one (the caller forwards it upstream).
 func (o *offloader) keepAlive(id int64) (resp *pb.LeaseKeepAliveResponse, ok bool) {
+	// Alive is judged on the intake's clock (a keepalive read late may
+	// still be in time); the new deadline counts from now, when it is read,
+	// never from earlier.
+	mark, wall := o.now(), time.Now()
 	o.mu.Lock()
-	ttl, err := o.table.KeepAlive(lease.ID(id), o.now())
+	ttl, err := o.table.KeepAlive(lease.ID(id), mark)
+	if err == nil && wall.After(mark) {
+		_, _ = o.table.KeepAlive(lease.ID(id), wall)
+	}
 	o.mu.Unlock()
 	if err != nil {
 		return nil, false

@@ -1,0 +1,368 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// keepAliveTick is how often a connection looks for leases that are due. A
+// lease is kept alive every TTL/3 as clientv3 does; the tick only adds up to
+// this much to each interval.
+const keepAliveTick = 100 * time.Millisecond
+
+// keepAliveCounters are what a fleet has done, for rates over a window.
+type keepAliveCounters struct {
+	sent       atomic.Int64 // LeaseKeepAliveRequests sent
+	answered   atomic.Int64 // responses with TTL > 0
+	lost       atomic.Int64 // leases answered with TTL ≤ 0: expired or unknown
+	streamErrs atomic.Int64 // streams that ended with an error (and were reopened)
+
+	mu             sync.Mutex
+	firstStreamErr error
+	firstLoss      time.Time // when the first lease was answered TTL ≤ 0
+}
+
+// firstLossTime is when the first lease was lost (zero if none was).
+func (c *keepAliveCounters) firstLossTime() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.firstLoss
+}
+
+// firstStreamError is the first error a stream ended with, if any.
+func (c *keepAliveCounters) firstStreamError() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.firstStreamErr
+}
+
+// keepAliveFleet keeps leases alive over a number of client connections, each
+// its own gRPC connection (its own TCP connection) with one LeaseKeepAlive
+// stream, as that many separate clientv3 clients would. Each lease gets a
+// keepalive when it is granted, a second one a random part of TTL/3 later
+// (which spreads the leases' phases) and then one every TTL/3, whatever the
+// answers: the offered load is the same on every path.
+type keepAliveFleet struct {
+	ttl      time.Duration
+	conns    []*keepAliveConn
+	counters keepAliveCounters
+
+	sendCtx    context.Context
+	stopSend   context.CancelFunc
+	senders    sync.WaitGroup
+	streamsCtx context.Context
+	endStreams context.CancelFunc
+	receivers  sync.WaitGroup
+}
+
+// keepAliveConn is one client connection of a fleet.
+type keepAliveConn struct {
+	conn  *grpc.ClientConn
+	lease pb.LeaseClient
+
+	mu       sync.Mutex
+	stream   pb.Lease_LeaseKeepAliveClient // replaced when it fails
+	leases   []keptLease
+	index    map[int64]int // lease ID → position in leases
+	lastSend time.Time     // when the last keepalive left
+}
+
+type keptLease struct {
+	id      int64
+	next    time.Time // when the next keepalive is due
+	started bool      // the first keepalive has been sent
+	lost    bool
+}
+
+// dialFleet opens n connections to endpoint, each with its LeaseKeepAlive
+// stream open (carrying clientv3's require-leader metadata, as clientv3's
+// lessor does), and starts their send and receive loops.
+func dialFleet(endpoint string, n int, ttl time.Duration) (*keepAliveFleet, error) {
+	f := &keepAliveFleet{ttl: ttl}
+	f.sendCtx, f.stopSend = context.WithCancel(context.Background())
+	f.streamsCtx, f.endStreams = context.WithCancel(clientv3.WithRequireLeader(context.Background()))
+	f.conns = make([]*keepAliveConn, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f.conns[i], errs[i] = dialKeepAliveConn(f.streamsCtx, hostPort(endpoint))
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		f.close()
+		return nil, err
+	}
+	for _, c := range f.conns {
+		f.senders.Add(1)
+		go func() { defer f.senders.Done(); f.sendLoop(c) }()
+		f.receivers.Add(1)
+		go func() { defer f.receivers.Done(); f.recvLoop(c) }()
+	}
+	return f, nil
+}
+
+func dialKeepAliveConn(ctx context.Context, target string) (*keepAliveConn, error) {
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("bench: dial %s: %w", target, err)
+	}
+	lc := pb.NewLeaseClient(conn)
+	stream, err := openStream(ctx, lc)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("bench: LeaseKeepAlive stream to %s: %w", target, err)
+	}
+	return &keepAliveConn{conn: conn, lease: lc, stream: stream, index: map[int64]int{}}, nil
+}
+
+// openStreamTimeout bounds the opening of a LeaseKeepAlive stream.
+const openStreamTimeout = 30 * time.Second
+
+// openStream opens the stream on ctx (it lives as long as the fleet), but
+// gives up after openStreamTimeout (the server never answers).
+func openStream(ctx context.Context, lc pb.LeaseClient) (pb.Lease_LeaseKeepAliveClient, error) {
+	openCtx, cancel := context.WithTimeout(ctx, openStreamTimeout)
+	defer cancel()
+	type result struct {
+		s   pb.Lease_LeaseKeepAliveClient
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		s, err := lc.LeaseKeepAlive(ctx, grpc.WaitForReady(true))
+		ch <- result{s, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.s, r.err
+	case <-openCtx.Done():
+		return nil, openCtx.Err()
+	}
+}
+
+// grantResult is what a grant phase achieved: etcd may refuse or time out
+// grants when it is overloaded, and that is a result, not a failure of the
+// benchmark.
+type grantResult struct {
+	ids      []int64 // by lease index; 0 where the grant failed
+	granted  int
+	failed   int
+	firstErr error
+}
+
+// grant grants total leases with f's TTL, spread round-robin over the
+// connections (each granted over the connection that keeps it alive), at
+// most parallel at a time, each within grantTimeout. Every lease is kept
+// alive from the moment it is granted. Grants still waiting when ctx ends
+// count as failed.
+func (f *keepAliveFleet) grant(ctx context.Context, total, parallel int) grantResult {
+	r := grantResult{ids: make([]int64, total)}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, parallel)
+	ttlSeconds := int64(f.ttl / time.Second)
+	for i := range total {
+		c := f.conns[i%len(f.conns)]
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			gctx, cancel := context.WithTimeout(ctx, grantTimeout)
+			defer cancel()
+			resp, err := c.lease.LeaseGrant(gctx, &pb.LeaseGrantRequest{TTL: ttlSeconds})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				r.failed++
+				if r.firstErr == nil {
+					r.firstErr = fmt.Errorf("bench: LeaseGrant %d of %d: %w", i+1, total, err)
+				}
+				return
+			}
+			r.ids[i] = resp.ID
+			r.granted++
+			c.add(resp.ID)
+		})
+	}
+	wg.Wait()
+	return r
+}
+
+// grantTimeout bounds one LeaseGrant (etcd's own request timeout is 7 s at
+// its defaults).
+const grantTimeout = 10 * time.Second
+
+// add starts keeping lease id alive, with a first keepalive right away (as
+// clientv3's KeepAlive does).
+func (c *keepAliveConn) add(id int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.index[id] = len(c.leases)
+	c.leases = append(c.leases, keptLease{id: id, next: time.Now()})
+}
+
+func (f *keepAliveFleet) sendLoop(c *keepAliveConn) {
+	tick := time.NewTicker(keepAliveTick)
+	defer tick.Stop()
+	var due []int64
+	for {
+		select {
+		case <-f.sendCtx.Done():
+			return
+		case <-tick.C:
+		}
+		now := time.Now()
+		due = due[:0]
+		c.mu.Lock()
+		stream := c.stream
+		for i := range c.leases {
+			l := &c.leases[i]
+			if !l.lost && !l.next.After(now) {
+				due = append(due, l.id)
+				l.next = now.Add(f.nextInterval(l))
+				l.started = true
+			}
+		}
+		c.mu.Unlock()
+		for _, id := range due {
+			if f.sendCtx.Err() != nil {
+				return
+			}
+			if err := stream.Send(&pb.LeaseKeepAliveRequest{ID: id}); err != nil {
+				// The receive loop sees the stream's end and opens another;
+				// these leases go out on it next period.
+				break
+			}
+			sent := time.Now()
+			f.counters.sent.Add(1)
+			c.mu.Lock()
+			c.lastSend = sent
+			c.mu.Unlock()
+		}
+	}
+}
+
+// nextInterval is TTL/3, except after a lease's first keepalive: then a
+// uniformly random part of it, so that the leases' keepalives are spread over
+// the period as those of nodes started at different times are, rather than
+// bunched by the order of the grants.
+func (f *keepAliveFleet) nextInterval(l *keptLease) time.Duration {
+	period := f.ttl / 3
+	if l.started {
+		return period
+	}
+	return time.Duration(rand.Int64N(int64(period))) + 1
+}
+
+// retryStreamWait is how long clientv3's lessor waits before it reopens a
+// LeaseKeepAlive stream that failed; the fleet does the same.
+const retryStreamWait = 500 * time.Millisecond
+
+func (f *keepAliveFleet) recvLoop(c *keepAliveConn) {
+	c.mu.Lock()
+	stream := c.stream
+	c.mu.Unlock()
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			if f.streamsCtx.Err() != nil {
+				return
+			}
+			f.counters.recordStreamErr(err)
+			if stream = f.reopen(c); stream == nil {
+				return
+			}
+			continue
+		}
+		if resp.TTL > 0 {
+			f.counters.answered.Add(1)
+			continue
+		}
+		c.mu.Lock()
+		if i, ok := c.index[resp.ID]; ok && !c.leases[i].lost {
+			c.leases[i].lost = true
+			if f.counters.lost.Add(1) == 1 {
+				f.counters.mu.Lock()
+				f.counters.firstLoss = time.Now()
+				f.counters.mu.Unlock()
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// reopen opens a new stream for c after retryStreamWait, retrying until it
+// succeeds or the fleet closes (then it returns nil).
+func (f *keepAliveFleet) reopen(c *keepAliveConn) pb.Lease_LeaseKeepAliveClient {
+	for {
+		select {
+		case <-f.streamsCtx.Done():
+			return nil
+		case <-time.After(retryStreamWait):
+		}
+		s, err := openStream(f.streamsCtx, c.lease)
+		if err == nil {
+			c.mu.Lock()
+			c.stream = s
+			c.mu.Unlock()
+			return s
+		}
+		if f.streamsCtx.Err() != nil {
+			return nil
+		}
+		f.counters.recordStreamErr(err)
+	}
+}
+
+func (c *keepAliveCounters) recordStreamErr(err error) {
+	c.streamErrs.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.firstStreamErr == nil {
+		c.firstStreamErr = err
+	}
+}
+
+// stopKeepAlives stops every connection from sending, at once, and returns
+// the instant the last keepalive was sent. Streams stay open (answers in
+// flight are still read) until close.
+func (f *keepAliveFleet) stopKeepAlives() time.Time {
+	f.stopSend()
+	f.senders.Wait()
+	var last time.Time
+	for _, c := range f.conns {
+		c.mu.Lock()
+		if c.lastSend.After(last) {
+			last = c.lastSend
+		}
+		c.mu.Unlock()
+	}
+	return last
+}
+
+// close stops sending, ends every stream and closes every connection.
+func (f *keepAliveFleet) close() {
+	f.stopSend()
+	f.senders.Wait()
+	f.endStreams()
+	for _, c := range f.conns {
+		if c != nil {
+			c.conn.Close()
+		}
+	}
+	f.receivers.Wait()
+}

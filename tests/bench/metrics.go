@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/heraldproj/herald/tests/harness"
+)
+
+// The etcd counters the lease benchmarks read.
+const (
+	metricMsgReceived  = "grpc_server_msg_received_total"
+	metricLeaseRenewed = "etcd_debugging_lease_renewed_total"
+)
+
+// keepAliveLabels selects the LeaseKeepAlive stream messages among
+// grpc_server_msg_received_total's series.
+var keepAliveLabels = map[string]string{"grpc_method": "LeaseKeepAlive"}
+
+// scrape fetches a Prometheus text page (GET url) and returns the sum of the
+// samples of metric whose labels include every pair in match.
+func scrape(url, metric string, match map[string]string) (float64, error) {
+	page, err := harness.Metrics(url)
+	if err != nil {
+		return 0, fmt.Errorf("bench: scrape %s: %w", url, err)
+	}
+	v, err := sumMetric(page, metric, match)
+	if err != nil {
+		return 0, fmt.Errorf("bench: %s: %w", url, err)
+	}
+	return v, nil
+}
+
+// sumMetric adds up the samples of metric in a Prometheus text exposition
+// whose labels include every pair in match. A metric absent from the page is
+// an error (a renamed counter must not read as zero).
+func sumMetric(page, metric string, match map[string]string) (float64, error) {
+	var sum float64
+	found := false
+	sc := bufio.NewScanner(strings.NewReader(page))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' || !strings.HasPrefix(line, metric) {
+			continue
+		}
+		rest := line[len(metric):]
+		var labels string
+		switch {
+		case strings.HasPrefix(rest, "{"):
+			end := strings.LastIndexByte(rest, '}')
+			if end < 0 {
+				return 0, fmt.Errorf("unterminated labels in %q", line)
+			}
+			labels, rest = rest[1:end], rest[end+1:]
+		case strings.HasPrefix(rest, " "):
+		default:
+			continue // a longer metric name with metric as its prefix
+		}
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			return 0, fmt.Errorf("no value in %q", line)
+		}
+		found = true
+		if !labelsMatch(parseLabels(labels), match) {
+			continue
+		}
+		v, err := strconv.ParseFloat(fields[0], 64)
+		if err != nil {
+			return 0, fmt.Errorf("value in %q: %w", line, err)
+		}
+		sum += v
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	if !found {
+		return 0, fmt.Errorf("metric %s not found", metric)
+	}
+	return sum, nil
+}
+
+// parseLabels parses `a="x",b="y"` (values without escaped quotes or commas,
+// which is all the counters read here carry).
+func parseLabels(s string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		out[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return out
+}
+
+func labelsMatch(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
