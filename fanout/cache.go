@@ -63,6 +63,12 @@ func (c *Cache) WindowStart() int64 { return c.window.start }
 // Loaded reports whether a snapshot was loaded.
 func (c *Cache) Loaded() bool { return c.loaded }
 
+// SetIdentity sets the cluster and member IDs that response headers carry
+// (those of the upstream the driver loaded the cache from).
+func (c *Cache) SetIdentity(clusterID, memberID uint64) {
+	c.cfg.ClusterID, c.cfg.MemberID = clusterID, memberID
+}
+
 // SetCompactRev records the upstream compact revision (it only grows).
 func (c *Cache) SetCompactRev(rev int64) {
 	c.compactRev = max(c.compactRev, rev)

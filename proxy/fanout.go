@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -60,9 +61,24 @@ type hub struct {
 	cache   *fanout.Cache
 	streams map[*hubStream]struct{}
 
+	// seen is the newest revision this herald has relayed to a client: a
+	// watch created afterwards must not start before it (read your writes,
+	// as on one etcd member).
+	seen atomic.Int64
+
 	repairKick chan struct{}
 	stop       chan struct{}
 	done       sync.WaitGroup
+}
+
+// noteRev records a revision relayed to a client.
+func (h *hub) noteRev(rev int64) {
+	for {
+		cur := h.seen.Load()
+		if rev <= cur || h.seen.CompareAndSwap(cur, rev) {
+			return
+		}
+	}
 }
 
 func newHub(opts FanoutOptions, name string, kv pb.KVClient, wc pb.WatchClient, bus Bus, o *offloader, log *slog.Logger) (*hub, error) {
@@ -134,6 +150,7 @@ func (h *hub) reload(ctx context.Context) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.cache.SetIdentity(header.ClusterId, header.MemberId)
 	h.cache.SetRaftTerm(header.RaftTerm)
 	gap, err := h.cache.Load(rev, kvs, h.cache.CompactRev())
 	if err != nil {

@@ -131,6 +131,7 @@ func (h *hub) serve(client grpc.BidiStreamingServer[pb.WatchRequest, pb.WatchRes
 			recvErr = nil
 			err = nil
 		case req := <-reqs:
+			req = h.prepareCreate(ctx, req)
 			h.mu.Lock()
 			hs.s.Handle(req)
 			h.mu.Unlock()

@@ -17,6 +17,17 @@ type kvServer struct {
 	hub *hub // serves serializable reads inside the fan-out prefixes
 }
 
+// note records an upstream header: the offloader's newest header, and the
+// newest revision shown to a client (for the fan-out's read-your-writes).
+func (s *kvServer) note(h *pb.ResponseHeader) {
+	if s.o != nil {
+		s.o.noteHeader(h)
+	}
+	if s.hub != nil {
+		s.hub.noteRev(h.GetRevision())
+	}
+}
+
 func (s *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResponse, error) {
 	read := func(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResponse, error) {
 		return retryRead(ctx, func(ctx context.Context) (*pb.RangeResponse, error) { return s.kv.Range(ctx, r) })
@@ -31,7 +42,11 @@ func (s *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 		}
 	}
 	if s.o == nil {
-		return read(outgoing(ctx), r)
+		resp, err := read(outgoing(ctx), r)
+		if err == nil {
+			s.note(resp.Header)
+		}
+		return resp, err
 	}
 	var resp *pb.RangeResponse
 	var err error
@@ -43,7 +58,7 @@ func (s *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 	if err != nil {
 		return nil, err
 	}
-	s.o.noteHeader(resp.Header)
+	s.note(resp.Header)
 	s.o.translateAll(resp.Kvs)
 	return resp, nil
 }
@@ -61,7 +76,11 @@ func (s *kvServer) RangeStream(r *pb.RangeRequest, stream grpc.ServerStreamingSe
 
 func (s *kvServer) Put(ctx context.Context, r *pb.PutRequest) (*pb.PutResponse, error) {
 	if s.o == nil {
-		return s.kv.Put(outgoing(ctx), r)
+		resp, err := s.kv.Put(outgoing(ctx), r)
+		if err == nil {
+			s.note(resp.Header)
+		}
+		return resp, err
 	}
 	if !s.o.touchesPut(ctx, r) {
 		return s.forwardPut(ctx, r)
@@ -84,14 +103,18 @@ func (s *kvServer) forwardPut(ctx context.Context, r *pb.PutRequest) (*pb.PutRes
 	if err != nil {
 		return nil, err
 	}
-	s.o.noteHeader(resp.Header)
+	s.note(resp.Header)
 	s.o.translate(resp.PrevKv)
 	return resp, nil
 }
 
 func (s *kvServer) DeleteRange(ctx context.Context, r *pb.DeleteRangeRequest) (*pb.DeleteRangeResponse, error) {
 	if s.o == nil {
-		return s.kv.DeleteRange(outgoing(ctx), r)
+		resp, err := s.kv.DeleteRange(outgoing(ctx), r)
+		if err == nil {
+			s.note(resp.Header)
+		}
+		return resp, err
 	}
 	txn := &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestDeleteRange{RequestDeleteRange: r}}}}
 	resp, plan, err := s.rewritten(ctx, txn)
@@ -103,7 +126,7 @@ func (s *kvServer) DeleteRange(ctx context.Context, r *pb.DeleteRangeRequest) (*
 		if err != nil {
 			return nil, err
 		}
-		s.o.noteHeader(resp.Header)
+		s.note(resp.Header)
 		s.o.translateAll(resp.PrevKvs)
 		return resp, nil
 	}
@@ -114,7 +137,11 @@ func (s *kvServer) DeleteRange(ctx context.Context, r *pb.DeleteRangeRequest) (*
 
 func (s *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, error) {
 	if s.o == nil {
-		return s.kv.Txn(outgoing(ctx), r)
+		resp, err := s.kv.Txn(outgoing(ctx), r)
+		if err == nil {
+			s.note(resp.Header)
+		}
+		return resp, err
 	}
 	resp, plan, err := s.rewritten(ctx, r)
 	if err != nil {
@@ -124,7 +151,7 @@ func (s *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, 
 		if resp, err = s.kv.Txn(outgoing(ctx), r); err != nil {
 			return nil, err
 		}
-		s.o.noteHeader(resp.Header)
+		s.note(resp.Header)
 		s.o.translateTxn(resp)
 	}
 	return resp, nil
@@ -145,12 +172,16 @@ func (s *kvServer) rewritten(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResp
 	if err != nil {
 		return nil, nil, err
 	}
-	s.o.noteHeader(resp.Header)
+	s.note(resp.Header)
 	s.o.finishTxn(resp, plan)
 	s.o.translateTxn(resp)
 	return resp, plan, nil
 }
 
 func (s *kvServer) Compact(ctx context.Context, r *pb.CompactionRequest) (*pb.CompactionResponse, error) {
-	return s.kv.Compact(outgoing(ctx), r)
+	resp, err := s.kv.Compact(outgoing(ctx), r)
+	if err == nil && s.hub != nil {
+		s.hub.setCompactRev(r.Revision)
+	}
+	return resp, err
 }

@@ -1,0 +1,99 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/protobuf/proto"
+)
+
+// catchUpWait bounds how long a new watch waits for the cache to reach the
+// revision this herald already showed its clients.
+const catchUpWait = time.Second
+
+// prepareCreate adjusts a watch create request bound for the cache so that
+// it starts where etcd would start it:
+//
+//   - with no start revision, after the newest revision this herald has
+//     relayed (a client that saw its write acknowledged must not receive it
+//     as an event): it waits for the cache to get there, briefly, and
+//     otherwise asks for that revision explicitly;
+//   - with a start revision, it first learns whether etcd has compacted it,
+//     and etcd's compact revision if so, so that the engine answers with
+//     etcd's compacted cancel rather than history from its window.
+func (h *hub) prepareCreate(ctx context.Context, req *pb.WatchRequest) *pb.WatchRequest {
+	creq := req.GetCreateRequest()
+	if creq == nil {
+		return req
+	}
+	h.mu.Lock()
+	covered := h.cache.Covers(creq.Key, creq.RangeEnd)
+	h.mu.Unlock()
+	if !covered {
+		return req
+	}
+	if creq.StartRevision > 0 {
+		h.learnCompaction(ctx, creq.Key, creq.StartRevision)
+		return req
+	}
+	target := h.seen.Load()
+	for deadline := time.Now().Add(catchUpWait); ; time.Sleep(2 * time.Millisecond) {
+		h.mu.Lock()
+		rev := h.cache.Rev()
+		h.mu.Unlock()
+		if rev >= target {
+			return req
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+	}
+	out := proto.Clone(req).(*pb.WatchRequest)
+	out.GetCreateRequest().StartRevision = target + 1
+	return out
+}
+
+// learnCompaction asks etcd whether start is compacted (a serializable
+// count at that revision fails with ErrCompacted exactly when start is
+// below etcd's compact revision) and, if so, finds that revision by
+// bisection and records it.
+func (h *hub) learnCompaction(ctx context.Context, key []byte, start int64) {
+	compacted := func(rev int64) (bool, error) {
+		_, err := h.kv.Range(internalCtx(ctx), &pb.RangeRequest{Key: key, Revision: rev, CountOnly: true, Serializable: true})
+		if err == nil {
+			return false, nil
+		}
+		if errors.Is(rpctypes.Error(err), rpctypes.ErrCompacted) {
+			return true, nil
+		}
+		return false, err
+	}
+	h.mu.Lock()
+	known := h.cache.CompactRev()
+	hi := h.cache.Rev()
+	h.mu.Unlock()
+	if start < known {
+		return
+	}
+	if c, err := compacted(start); err != nil || !c {
+		return
+	}
+	// lo is compacted, hi is not (the cache holds it, so etcd does).
+	lo := start
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		c, err := compacted(mid)
+		if err != nil {
+			return
+		}
+		if c {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	h.setCompactRev(hi)
+}
