@@ -24,6 +24,9 @@ type FanoutOptions struct {
 	Feeders int
 	// Cache tunes the event cache; zero fields take fanout.DefaultConfig's.
 	Cache fanout.Config
+	// ProgressNotifyInterval is etcd's --watch-progress-notify-interval for
+	// watches served from the cache (0: etcd's default, 10 minutes).
+	ProgressNotifyInterval time.Duration
 	// RepairDelay is how long a gap may wait for the broadcast tree's own
 	// repair before herald fetches the missing events from etcd.
 	RepairDelay time.Duration
@@ -87,6 +90,9 @@ func newHub(opts FanoutOptions, name string, kv pb.KVClient, wc pb.WatchClient, 
 		cfg = opts.Cache
 	}
 	cfg.Prefixes = opts.Prefixes
+	if opts.ProgressNotifyInterval > 0 {
+		cfg.ProgressInterval = opts.ProgressNotifyInterval
+	}
 	cache, err := fanout.NewCache(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: fan-out: %w", err)

@@ -42,8 +42,9 @@ type Config struct {
 	InjectDelayMin, InjectDelayMax time.Duration
 
 	// Fleet watch fan-out.
-	FanoutPrefixes []string
-	FanoutFeeders  int
+	FanoutPrefixes         []string
+	FanoutFeeders          int
+	ProgressNotifyInterval time.Duration
 
 	// Lease offloading.
 	LeaseOffload   bool
@@ -147,6 +148,9 @@ func (c *Config) Validate() error {
 		if c.LeaseOffload && (strings.HasPrefix(p, c.ReservedPrefix) || strings.HasPrefix(c.ReservedPrefix, p)) {
 			return &configError{"fanout-prefix", p, "overlaps --reserved-prefix"}
 		}
+	}
+	if c.ProgressNotifyInterval <= 0 {
+		return &configError{"watch-progress-notify-interval", c.ProgressNotifyInterval, "must be positive"}
 	}
 	if c.FanoutFeeders < 1 {
 		return &configError{"fanout-feeders", c.FanoutFeeders, "must be at least 1"}

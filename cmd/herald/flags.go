@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -50,6 +51,7 @@ func defineFlags(fs *pflag.FlagSet) {
 	fs.Duration("test-gossip-delay-min", 0, "TESTING ONLY: delay each fleet broadcast frame by at least this")
 	fs.Duration("test-gossip-delay-max", 0, "TESTING ONLY: delay each fleet broadcast frame by at most this")
 	fs.StringSlice("fanout-prefix", nil, "key prefixes whose watches the fleet fans out (one or two upstream watches for the whole fleet), comma-separated")
+	fs.Duration("watch-progress-notify-interval", 10*time.Minute, "progress notification interval of watches served from the fan-out cache (etcd's flag of the same name)")
 	fs.Int("fanout-feeders", 2, "how many heralds of the fleet hold the upstream watch of the fan-out prefixes")
 
 	offload := proxy.DefaultOffloadOptions()
@@ -83,37 +85,38 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		}
 	}
 	cfg := &Config{
-		Name:                v.GetString("name"),
-		ListenAddr:          v.GetString("listen-addr"),
-		AdvertiseClientURLs: list(v, "advertise-client-url"),
-		Endpoints:           list(v, "endpoints"),
-		DataDir:             v.GetString("data-dir"),
-		MetricsAddr:         strings.TrimPrefix(v.GetString("metrics-addr"), "http://"),
-		LogLevel:            v.GetString("log-level"),
-		MaxRequestBytes:     v.GetInt("max-request-bytes"),
-		CACert:              v.GetString("cacert"),
-		Cert:                v.GetString("cert"),
-		Key:                 v.GetString("key"),
-		CertFile:            v.GetString("cert-file"),
-		KeyFile:             v.GetString("key-file"),
-		TrustedCAFile:       v.GetString("trusted-ca-file"),
-		ClientCertAuth:      v.GetBool("client-cert-auth"),
-		EmbeddedClientAddr:  v.GetString("embedded-client-addr"),
-		EmbeddedPeerAddr:    v.GetString("embedded-peer-addr"),
-		GossipAddr:          v.GetString("gossip-addr"),
-		TransportAddr:       v.GetString("gossip-transport-addr"),
-		Join:                list(v, "join"),
-		GossipKeyFile:       v.GetString("gossip-key-file"),
-		GossipProfile:       v.GetString("gossip-profile"),
-		InjectLoss:          v.GetFloat64("test-gossip-loss"),
-		InjectDelayMin:      v.GetDuration("test-gossip-delay-min"),
-		InjectDelayMax:      v.GetDuration("test-gossip-delay-max"),
-		FanoutPrefixes:      list(v, "fanout-prefix"),
-		FanoutFeeders:       v.GetInt("fanout-feeders"),
-		LeaseOffload:        v.GetBool("lease-offload"),
-		CarrierLeases:       v.GetInt("carrier-leases"),
-		CarrierTTL:          v.GetInt64("carrier-ttl"),
-		LeaseMinTTL:         v.GetInt64("lease-min-ttl"),
+		Name:                   v.GetString("name"),
+		ListenAddr:             v.GetString("listen-addr"),
+		AdvertiseClientURLs:    list(v, "advertise-client-url"),
+		Endpoints:              list(v, "endpoints"),
+		DataDir:                v.GetString("data-dir"),
+		MetricsAddr:            strings.TrimPrefix(v.GetString("metrics-addr"), "http://"),
+		LogLevel:               v.GetString("log-level"),
+		MaxRequestBytes:        v.GetInt("max-request-bytes"),
+		CACert:                 v.GetString("cacert"),
+		Cert:                   v.GetString("cert"),
+		Key:                    v.GetString("key"),
+		CertFile:               v.GetString("cert-file"),
+		KeyFile:                v.GetString("key-file"),
+		TrustedCAFile:          v.GetString("trusted-ca-file"),
+		ClientCertAuth:         v.GetBool("client-cert-auth"),
+		EmbeddedClientAddr:     v.GetString("embedded-client-addr"),
+		EmbeddedPeerAddr:       v.GetString("embedded-peer-addr"),
+		GossipAddr:             v.GetString("gossip-addr"),
+		TransportAddr:          v.GetString("gossip-transport-addr"),
+		Join:                   list(v, "join"),
+		GossipKeyFile:          v.GetString("gossip-key-file"),
+		GossipProfile:          v.GetString("gossip-profile"),
+		InjectLoss:             v.GetFloat64("test-gossip-loss"),
+		InjectDelayMin:         v.GetDuration("test-gossip-delay-min"),
+		InjectDelayMax:         v.GetDuration("test-gossip-delay-max"),
+		FanoutPrefixes:         list(v, "fanout-prefix"),
+		FanoutFeeders:          v.GetInt("fanout-feeders"),
+		ProgressNotifyInterval: v.GetDuration("watch-progress-notify-interval"),
+		LeaseOffload:           v.GetBool("lease-offload"),
+		CarrierLeases:          v.GetInt("carrier-leases"),
+		CarrierTTL:             v.GetInt64("carrier-ttl"),
+		LeaseMinTTL:            v.GetInt64("lease-min-ttl"),
 	}
 	prefix, err := unescape(v.GetString("reserved-prefix"))
 	if err != nil {

@@ -95,9 +95,13 @@ func run(ctx context.Context, cfg *Config) error {
 		TLS:                 clientTLS,
 		FleetMembers:        members,
 		Offload:             offloadOptions(cfg),
-		Fanout:              proxy.FanoutOptions{Prefixes: cfg.FanoutPrefixes, Feeders: cfg.FanoutFeeders},
-		Bus:                 bus,
-		Logger:              log,
+		Fanout: proxy.FanoutOptions{
+			Prefixes:               cfg.FanoutPrefixes,
+			Feeders:                cfg.FanoutFeeders,
+			ProgressNotifyInterval: cfg.ProgressNotifyInterval,
+		},
+		Bus:    bus,
+		Logger: log,
 	})
 	if err != nil {
 		return err
