@@ -76,24 +76,9 @@ func TestManyWatchStreamsLeaveNothingBehind(t *testing.T) {
 // client's stream must end with an error, not hang.
 func TestWatchEndsWhenUpstreamGoes(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
-	conn, err := grpc.NewClient(e.proxyAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	s, err := pb.NewWatchClient(conn).Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: &pb.WatchCreateRequest{Key: []byte("k")}}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Recv(); err != nil {
-		t.Fatal(err)
-	}
+	s := watchOne(t, e.proxyAddr, "k")
 	e.up.Close()
-	_, err = s.Recv()
+	_, err := s.Recv()
 	if status.Code(err) != codes.Canceled {
 		t.Fatalf("after upstream closed: %v, want code Canceled", err)
 	}
@@ -104,21 +89,7 @@ func TestWatchEndsWhenUpstreamGoes(t *testing.T) {
 func TestClientHalfCloseKeepsAnswers(t *testing.T) {
 	e := startEnv(t)
 	ctx := ctxT(t)
-	conn, err := grpc.NewClient(e.proxyAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	s, err := pb.NewWatchClient(conn).Watch(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: &pb.WatchCreateRequest{Key: []byte("hc")}}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Recv(); err != nil {
-		t.Fatal(err)
-	}
+	s := watchOne(t, e.proxyAddr, "hc")
 	if err := s.CloseSend(); err != nil {
 		t.Fatal(err)
 	}
@@ -144,4 +115,26 @@ func findLeaks(snapshot goleak.Option) error {
 		}
 	}
 	return err
+}
+
+// watchOne opens a raw watch stream to addr, watches key and waits for the
+// created response.
+func watchOne(t *testing.T, addr, key string) grpc.BidiStreamingClient[pb.WatchRequest, pb.WatchResponse] {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	s, err := pb.NewWatchClient(conn).Watch(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: &pb.WatchCreateRequest{Key: []byte(key)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
