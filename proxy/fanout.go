@@ -22,8 +22,11 @@ type FanoutOptions struct {
 	Prefixes []string
 	// Feeders is how many heralds of the fleet hold the upstream watch.
 	Feeders int
-	// Cache tunes the event cache; zero fields take fanout.DefaultConfig's.
-	Cache fanout.Config
+	// WindowEvents, WindowBytes and WindowAge bound the cache's window of
+	// recent events (watches from older revisions catch up from etcd); zero
+	// takes fanout.DefaultConfig's.
+	WindowEvents, WindowBytes int
+	WindowAge                 time.Duration
 	// ProgressNotifyInterval is etcd's --watch-progress-notify-interval for
 	// watches served from the cache (0: etcd's default, 10 minutes).
 	ProgressNotifyInterval time.Duration
@@ -86,8 +89,14 @@ func (h *hub) noteRev(rev int64) {
 
 func newHub(opts FanoutOptions, name string, kv pb.KVClient, wc pb.WatchClient, bus Bus, o *offloader, log *slog.Logger) (*hub, error) {
 	cfg := fanout.DefaultConfig()
-	if opts.Cache.MaxEvents > 0 {
-		cfg = opts.Cache
+	if opts.WindowEvents > 0 {
+		cfg.MaxEvents = opts.WindowEvents
+	}
+	if opts.WindowBytes > 0 {
+		cfg.MaxBytes = opts.WindowBytes
+	}
+	if opts.WindowAge > 0 {
+		cfg.MaxAge = opts.WindowAge
 	}
 	cfg.Prefixes = opts.Prefixes
 	if opts.ProgressNotifyInterval > 0 {

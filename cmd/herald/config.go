@@ -45,6 +45,9 @@ type Config struct {
 	FanoutPrefixes         []string
 	FanoutFeeders          int
 	ProgressNotifyInterval time.Duration
+	WindowEvents           int
+	WindowBytes            int
+	WindowAge              time.Duration
 
 	// Lease offloading.
 	LeaseOffload   bool
@@ -151,6 +154,15 @@ func (c *Config) Validate() error {
 	}
 	if c.ProgressNotifyInterval <= 0 {
 		return &configError{"watch-progress-notify-interval", c.ProgressNotifyInterval, "must be positive"}
+	}
+	if c.WindowEvents < 1 {
+		return &configError{"fanout-window-events", c.WindowEvents, "must be positive"}
+	}
+	if c.WindowBytes < 1<<10 {
+		return &configError{"fanout-window-bytes", c.WindowBytes, "must be at least 1024"}
+	}
+	if c.WindowAge <= 0 {
+		return &configError{"fanout-window-age", c.WindowAge, "must be positive"}
 	}
 	if c.FanoutFeeders < 1 {
 		return &configError{"fanout-feeders", c.FanoutFeeders, "must be at least 1"}

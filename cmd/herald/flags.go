@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/heraldproj/herald/fanout"
 	"github.com/heraldproj/herald/proxy"
 )
 
@@ -52,6 +53,10 @@ func defineFlags(fs *pflag.FlagSet) {
 	fs.Duration("test-gossip-delay-max", 0, "TESTING ONLY: delay each fleet broadcast frame by at most this")
 	fs.StringSlice("fanout-prefix", nil, "key prefixes whose watches the fleet fans out (one or two upstream watches for the whole fleet), comma-separated")
 	fs.Duration("watch-progress-notify-interval", 10*time.Minute, "progress notification interval of watches served from the fan-out cache (etcd's flag of the same name)")
+	window := fanout.DefaultConfig()
+	fs.Int("fanout-window-events", window.MaxEvents, "events the fan-out cache keeps for watches from past revisions")
+	fs.Int("fanout-window-bytes", window.MaxBytes, "bytes of events the fan-out cache keeps")
+	fs.Duration("fanout-window-age", window.MaxAge, "how long the fan-out cache keeps an event")
 	fs.Int("fanout-feeders", 2, "how many heralds of the fleet hold the upstream watch of the fan-out prefixes")
 
 	offload := proxy.DefaultOffloadOptions()
@@ -113,6 +118,9 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		FanoutPrefixes:         list(v, "fanout-prefix"),
 		FanoutFeeders:          v.GetInt("fanout-feeders"),
 		ProgressNotifyInterval: v.GetDuration("watch-progress-notify-interval"),
+		WindowEvents:           v.GetInt("fanout-window-events"),
+		WindowBytes:            v.GetInt("fanout-window-bytes"),
+		WindowAge:              v.GetDuration("fanout-window-age"),
 		LeaseOffload:           v.GetBool("lease-offload"),
 		CarrierLeases:          v.GetInt("carrier-leases"),
 		CarrierTTL:             v.GetInt64("carrier-ttl"),
