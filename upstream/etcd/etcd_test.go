@@ -1,0 +1,73 @@
+package etcd
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestEmbeddedKeepsDataAcrossRestart: `herald` alone must be a working
+// endpoint that keeps its data when restarted.
+func TestEmbeddedKeepsDataAcrossRestart(t *testing.T) {
+	cfg := EmbeddedConfig{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t), LogLevel: "error"}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	emb, err := StartEmbedded(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Dial(Config{Endpoints: []string{emb.Endpoint()}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.KV().Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := c.MemberIDs(ctx)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("member ids %v, %v", ids, err)
+	}
+	c.Close()
+	emb.Close()
+
+	emb, err = StartEmbedded(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	c, err = Dial(Config{Endpoints: []string{emb.Endpoint()}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	resp, err := c.KV().Range(ctx, &pb.RangeRequest{Key: []byte("k")})
+	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v" {
+		t.Fatalf("after restart: %v %v", resp, err)
+	}
+}
+
+func TestDialErrors(t *testing.T) {
+	if _, err := Dial(Config{}); err == nil || !strings.HasPrefix(err.Error(), "etcd: ") {
+		t.Fatalf("no endpoints: %v", err)
+	}
+	_, err := Dial(Config{Endpoints: []string{"127.0.0.1:1"}, CACert: "/does/not/exist.pem"})
+	if err == nil || !strings.Contains(err.Error(), "upstream TLS") {
+		t.Fatalf("missing CA file: %v", err)
+	}
+}
