@@ -17,6 +17,7 @@ type Config struct {
 	Endpoints           []string
 	DataDir             string
 	MetricsAddr         string
+	EnablePprof         bool
 	LogLevel            string
 	MaxRequestBytes     int
 

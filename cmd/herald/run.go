@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -137,7 +138,7 @@ func run(ctx context.Context, cfg *Config) error {
 	}
 
 	if cfg.MetricsAddr != "" {
-		hs, err := serveHTTP(cfg.MetricsAddr, srv, log)
+		hs, err := serveHTTP(cfg.MetricsAddr, srv, cfg.EnablePprof, log)
 		if err != nil {
 			srv.Stop()
 			return err
@@ -202,11 +203,19 @@ func serverTLS(cfg *Config) (*tls.Config, error) {
 	return c, nil
 }
 
-// serveHTTP serves /metrics (Prometheus) and /health (the same JSON as
-// etcd's: {"health":"true","reason":""}, 503 when unhealthy).
-func serveHTTP(addr string, srv *proxy.Server, log *slog.Logger) (*http.Server, error) {
+// serveHTTP serves /metrics (Prometheus), /health (the same JSON as
+// etcd's: {"health":"true","reason":""}, 503 when unhealthy) and, with
+// --enable-pprof, /debug/pprof/ (as etcd does).
+func serveHTTP(addr string, srv *proxy.Server, pprof bool, log *slog.Logger) (*http.Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.Handler())
+	if pprof {
+		mux.HandleFunc("/debug/pprof/", httppprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	}
 	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
 		ok, reason := srv.Healthy()
 		w.Header().Set("Content-Type", "application/json")
