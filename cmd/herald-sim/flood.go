@@ -82,19 +82,6 @@ func runFlood(sc *scenario, seed uint64) *runStats {
 			}
 		}
 	}
-	for b := range sc.broadcasts {
-		for i := range sc.n {
-			if sc.crashed[i] || int32(i) == sc.origin {
-				continue
-			}
-			k := b*sc.n + i
-			if delivered[k] == 0 {
-				st.missed++
-				continue
-			}
-			st.latencies = append(st.latencies, delivered[k]-1)
-			st.hops = append(st.hops, int(hops[k]))
-		}
-	}
+	st.collect(sc, delivered, hops)
 	return st
 }

@@ -38,6 +38,26 @@ type runStats struct {
 	broadcasts int
 }
 
+// collect turns per-(broadcast, member) delivery times (0 = never, else
+// time + 1) and hop counts into a run's latencies, hops and misses; the
+// origin and crashed members do not count.
+func (st *runStats) collect(sc *scenario, delivered []time.Duration, hops []int32) {
+	for b := range sc.broadcasts {
+		for i := range sc.n {
+			if sc.crashed[i] || int32(i) == sc.origin {
+				continue
+			}
+			k := b*sc.n + i
+			if delivered[k] == 0 {
+				st.missed++
+				continue
+			}
+			st.latencies = append(st.latencies, delivered[k]-1)
+			st.hops = append(st.hops, int(hops[k]))
+		}
+	}
+}
+
 func (r *result) add(s *runStats) {
 	r.runs++
 	r.latencies = append(r.latencies, s.latencies...)
