@@ -11,8 +11,8 @@ import (
 )
 
 // resumeCarriers finds this herald's carriers that are still alive upstream
-// (a restart within the carrier TTL) and grants new ones up to the
-// configured number. It returns the live carriers found before granting.
+// (a restart within the carrier TTL), keeps all of them, and grants new ones
+// up to the configured number. It returns the live carriers found before granting.
 func (o *offloader) resumeCarriers(ctx context.Context) (resumed map[int64]bool, err error) {
 	prefix := []byte(fmt.Sprintf("%scarriers/%s/", o.res.prefix, o.name))
 	resp, err := o.kv.Range(internalCtx(ctx), &pb.RangeRequest{Key: prefix, RangeEnd: prefixEnd(prefix)})
@@ -26,7 +26,9 @@ func (o *offloader) resumeCarriers(ctx context.Context) (resumed map[int64]bool,
 		if err != nil {
 			return nil, fmt.Errorf("proxy: check carrier %x: %w", kv.Lease, err)
 		}
-		if ttl.TTL > 0 && len(o.carriers) < o.opts.Carriers {
+		// Every live carrier is kept, even beyond --carrier-leases (it was
+		// lowered): dropping one would let etcd delete live nodes' keys.
+		if ttl.TTL > 0 {
 			o.carriers = append(o.carriers, kv.Lease)
 			resumed[kv.Lease] = true
 		}
