@@ -7,7 +7,7 @@ FUZZTIME      ?= 20s
 UNIT_PKGS      = $(shell $(GO) list ./... | grep -v '/tests')
 
 .DEFAULT_GOAL := help
-.PHONY: help build etcd-bins test test-unit test-integration test-long lint fuzz bench run demo clean
+.PHONY: help build etcd-bins node-client test test-unit test-integration test-long lint fuzz bench run demo clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
@@ -24,10 +24,13 @@ test: test-unit test-integration ## unit tests with -race, then the real-server 
 test-unit: ## unit tests of every package, with the race detector
 	$(GO) test -race -count=1 $(UNIT_PKGS)
 
-test-integration: build etcd-bins ## tests against real etcd, etcdctl and herald processes
+test-integration: build etcd-bins node-client ## tests against real etcd, etcdctl, etcd3 (Node.js) and herald processes
 	$(GO) test -count=1 -timeout 15m ./tests/...
 
-test-long: build etcd-bins ## the long fault and scale runs
+node-client: ## install the Node.js etcd3 client the tests drive (npm, from tests/node/package-lock.json)
+	npm ci --prefix tests/node --no-audit --no-fund
+
+test-long: build etcd-bins node-client ## the long fault and scale runs
 	HERALD_LONG=1 $(GO) test -count=1 -timeout 60m ./tests/...
 
 lint: $(STATICCHECK) ## gofmt, go vet and staticcheck
