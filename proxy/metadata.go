@@ -19,13 +19,11 @@ var forwardedMetadata = []string{
 // outgoing returns ctx carrying, as outgoing metadata, the forwarded keys of
 // the client's incoming metadata.
 func outgoing(ctx context.Context) context.Context {
-	in, ok := metadata.FromIncomingContext(ctx)
-	if !ok {
-		return ctx
-	}
 	var out metadata.MD
 	for _, k := range forwardedMetadata {
-		if v := in.Get(k); len(v) > 0 {
+		// Read key by key: FromIncomingContext would copy the whole map on
+		// every request.
+		if v := metadata.ValueFromIncomingContext(ctx, k); len(v) > 0 {
 			if out == nil {
 				out = metadata.MD{}
 			}

@@ -118,8 +118,7 @@ func internalCtx(ctx context.Context) context.Context {
 // permissions, so authenticated clients are passed through and etcd
 // enforces everything as it does for direct clients.
 func tokenless(ctx context.Context) bool {
-	md, _ := metadata.FromIncomingContext(ctx)
-	return len(md.Get(rpctypes.TokenFieldNameGRPC)) == 0
+	return len(metadata.ValueFromIncomingContext(ctx, rpctypes.TokenFieldNameGRPC)) == 0
 }
 
 // serves reports whether this request gets virtual leases: offloading is
