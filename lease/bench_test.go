@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 )
 
 const benchLeases = 50_000
@@ -15,11 +17,11 @@ func benchTable(b *testing.B, n int) *Table {
 	tab := New(Config{}, &seqIDs{})
 	for i := range n {
 		at := t0.Add(time.Duration(i) * time.Second / time.Duration(n))
-		id, _, err := tab.Grant(NoLease, 10, at)
+		id, _, err := tab.Grant(NoLease, 10, 1, at)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := tab.Attach(id, fmt.Sprintf("/svc/node-%06d", i), at); err != nil {
+		if _, err := tab.Attach(id, fmt.Sprintf("/svc/node-%06d", i), int64(i+1), at); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -70,13 +72,19 @@ func BenchmarkTick(b *testing.B) {
 	})
 }
 
-// BenchmarkBatches splits a 5000-lease rack failure into 128-op txns.
-func BenchmarkBatches(b *testing.B) {
-	expired := rack(5000)
+// BenchmarkDeleteTxns plans a 5000-lease rack failure (one key each) into
+// 127-op txns on two carriers.
+func BenchmarkDeleteTxns(b *testing.B) {
+	ks := NewKeyspace("\x00herald/")
+	var doomed []Expired
+	for i := range 5000 {
+		doomed = append(doomed, Expired{ID: ID(i + 1), Carrier: ID(1 + i%2), Keys: []AttachedKey{{Key: fmt.Sprintf("/svc/node-%06d", i), Rev: int64(i + 10)}}})
+	}
+	fence := func(c ID) *pb.Compare { return ModIs(ks.CarrierKey(c), 5) }
 	b.ReportAllocs()
 	for range b.N {
-		if len(Batches(expired, DefaultMaxOpsPerTxn)) != 79 {
-			b.Fatal("wrong batch count")
+		if n := len(ks.DeleteTxns(doomed, fence, DefaultMaxOpsPerTxn)); n != 120 {
+			b.Fatalf("%d txns", n)
 		}
 	}
 }

@@ -20,6 +20,7 @@ type scriptEnv struct {
 	table *Table
 	base  time.Time
 	now   time.Time
+	rev   int64 // etcd's revision, one per attach or detach unless rev= is given
 }
 
 func newScriptEnv(cfg Config) *scriptEnv {
@@ -52,6 +53,10 @@ func (e *scriptEnv) run(t *testing.T, d *datadriven.TestData) string {
 	d.MaybeScanArgs(t, "id", &id)
 	var key string
 	d.MaybeScanArgs(t, "key", &key)
+	rev := e.rev + 1
+	d.MaybeScanArgs(t, "rev", &rev)
+	var carrier int64 = 9
+	d.MaybeScanArgs(t, "carrier", &carrier)
 	switch d.Cmd {
 	case "reset":
 		var minTTL int64
@@ -70,7 +75,7 @@ func (e *scriptEnv) run(t *testing.T, d *datadriven.TestData) string {
 	case "grant":
 		var ttl int64
 		d.ScanArgs(t, "ttl", &ttl)
-		got, granted, err := e.table.Grant(ID(id), ttl, e.now)
+		got, granted, err := e.table.Grant(ID(id), ttl, ID(carrier), e.now)
 		if err != nil {
 			return "error: " + err.Error()
 		}
@@ -82,19 +87,21 @@ func (e *scriptEnv) run(t *testing.T, d *datadriven.TestData) string {
 		}
 		return fmt.Sprintf("ttl=%d", ttl)
 	case "attach":
-		prev, err := e.table.Attach(ID(id), key, e.now)
+		e.rev = max(e.rev, rev)
+		prev, err := e.table.Attach(ID(id), key, rev, e.now)
 		if err != nil {
 			return "error: " + err.Error()
 		}
 		return fmt.Sprintf("prev=%d", prev)
 	case "detach":
-		return fmt.Sprintf("prev=%d", e.table.Detach(key))
+		e.rev = max(e.rev, rev)
+		return fmt.Sprintf("prev=%d", e.table.Detach(key, rev))
 	case "revoke":
-		keys, err := e.table.Revoke(ID(id))
+		exp, err := e.table.Revoke(ID(id))
 		if err != nil {
 			return "error: " + err.Error()
 		}
-		return "keys=" + fmtKeys(keys)
+		return fmt.Sprintf("carrier=%d keys=%s", exp.Carrier, fmtKeys(exp.Keys))
 	case "timetolive":
 		st := e.table.TimeToLive(ID(id), e.now, d.HasArg("keys"))
 		s := fmt.Sprintf("id=%d ttl=%d granted=%d", st.ID, st.TTL, st.GrantedTTL)
@@ -109,7 +116,7 @@ func (e *scriptEnv) run(t *testing.T, d *datadriven.TestData) string {
 		var out strings.Builder
 		fmt.Fprintf(&out, "%s expired=%d\n", e.at(), len(exp))
 		for _, x := range exp {
-			fmt.Fprintf(&out, "  lease %d keys=%s\n", x.ID, fmtKeys(x.Keys))
+			fmt.Fprintf(&out, "  lease %d carrier=%d keys=%s\n", x.ID, x.Carrier, fmtKeys(x.Keys))
 		}
 		return out.String()
 	case "record":
@@ -121,18 +128,28 @@ func (e *scriptEnv) run(t *testing.T, d *datadriven.TestData) string {
 		if err != nil {
 			d.Fatalf(t, "round trip: %v", err)
 		}
-		return fmt.Sprintf("id=%d ttl=%d owner=%s keys=%s", back.ID, back.TTL, back.Owner, fmtKeys(back.Keys))
+		return fmt.Sprintf("id=%d ttl=%d owner=%s", back.ID, back.TTL, back.Owner)
 	case "restore":
 		var ttl int64
 		d.ScanArgs(t, "ttl", &ttl)
-		var keys []string
-		d.MaybeScanArgs(t, "keys", &keys)
-		if err := e.table.Restore(Record{ID: ID(id), TTL: ttl, Keys: keys, Owner: "h0"}, e.now); err != nil {
+		var names []string
+		d.MaybeScanArgs(t, "keys", &names)
+		var keys []AttachedKey
+		for _, k := range names {
+			name, r, _ := strings.Cut(k, "@")
+			var kr int64
+			fmt.Sscan(r, &kr)
+			keys = append(keys, AttachedKey{Key: name, Rev: kr})
+		}
+		if err := e.table.Restore(Record{ID: ID(id), TTL: ttl, Owner: "h0"}, ID(carrier), keys, e.now); err != nil {
 			return "error: " + err.Error()
 		}
 		return "ok"
 	case "owner":
-		return fmt.Sprintf("lease=%d", e.table.LeaseOf(key))
+		l, r := e.table.LeaseOf(key)
+		return fmt.Sprintf("lease=%d rev=%d", l, r)
+	case "drop-carrier":
+		return fmt.Sprint(e.table.DropCarrier(ID(carrier)))
 	case "next-expiry":
 		at, ok := e.table.NextExpiry()
 		if !ok {
@@ -158,9 +175,16 @@ func (e *scriptEnv) dump() string {
 	fmt.Fprintf(&out, "%s leases=%d keys=%d\n", e.at(), len(ids), len(e.table.owners))
 	for _, id := range ids {
 		l := e.table.leases[id]
-		fmt.Fprintf(&out, "  lease %d ttl=%d expires=t=%s keys=%s\n", id, l.ttl, l.expiresAt.Sub(e.base), fmtKeys(l.sortedKeys()))
+		fmt.Fprintf(&out, "  lease %d ttl=%d carrier=%d expires=t=%s keys=%s\n", id, l.ttl, l.carrier, l.expiresAt.Sub(e.base), fmtKeys(l.sortedKeys()))
 	}
 	return out.String()
 }
 
-func fmtKeys(keys []string) string { return "[" + strings.Join(keys, " ") + "]" }
+// fmtKeys prints keys with their attachment revisions: [/a@3 /b@4].
+func fmtKeys(keys []AttachedKey) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s@%d", k.Key, k.Rev)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}

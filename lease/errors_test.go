@@ -32,10 +32,10 @@ func TestGrantErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tab := New(Config{MinTTL: tc.minTTL}, &seqIDs{next: 100})
-			if _, _, err := tab.Grant(1, 5, t0); err != nil {
+			if _, _, err := tab.Grant(1, 5, 9, t0); err != nil {
 				t.Fatal(err)
 			}
-			id, ttl, err := tab.Grant(tc.id, tc.ttl, t0)
+			id, ttl, err := tab.Grant(tc.id, tc.ttl, 9, t0)
 			if !errors.Is(err, tc.wantErr) || id != tc.wantID || ttl != tc.wantTTL {
 				t.Fatalf("Grant(%d, %d) = %d, %d, %v; want %d, %d, %v", tc.id, tc.ttl, id, ttl, err, tc.wantID, tc.wantTTL, tc.wantErr)
 			}
@@ -45,7 +45,7 @@ func TestGrantErrors(t *testing.T) {
 
 func TestNotFound(t *testing.T) {
 	tab := New(Config{}, &seqIDs{})
-	if _, _, err := tab.Grant(1, 5, t0); err != nil {
+	if _, _, err := tab.Grant(1, 5, 9, t0); err != nil {
 		t.Fatal(err)
 	}
 	later := t0.Add(5 * time.Second) // lease 1 expired, not yet ticked
@@ -55,11 +55,11 @@ func TestNotFound(t *testing.T) {
 	}{
 		{"keepalive unknown", func() error { _, err := tab.KeepAlive(2, t0); return err }},
 		{"keepalive expired", func() error { _, err := tab.KeepAlive(1, later); return err }},
-		{"attach unknown", func() error { _, err := tab.Attach(2, "/k", t0); return err }},
-		{"attach expired", func() error { _, err := tab.Attach(1, "/k", later); return err }},
+		{"attach unknown", func() error { _, err := tab.Attach(2, "/k", 1, t0); return err }},
+		{"attach expired", func() error { _, err := tab.Attach(1, "/k", 1, later); return err }},
 		{"revoke unknown", func() error { _, err := tab.Revoke(2); return err }},
 		{"record unknown", func() error { _, err := tab.Record(2); return err }},
-		{"restore NoLease", func() error { return tab.Restore(Record{TTL: 5}, t0) }},
+		{"restore NoLease", func() error { return tab.Restore(Record{TTL: 5}, 1, nil, t0) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,7 +71,7 @@ func TestNotFound(t *testing.T) {
 	if st := tab.TimeToLive(1, later, true); st.TTL != -1 || st.GrantedTTL != 0 || st.Keys != nil {
 		t.Fatalf("expired TimeToLive = %+v, want TTL -1", st)
 	}
-	if err := tab.Restore(Record{ID: 1, TTL: 5}, t0); !errors.Is(err, ErrLeaseExists) {
+	if err := tab.Restore(Record{ID: 1, TTL: 5}, 1, nil, t0); !errors.Is(err, ErrLeaseExists) {
 		t.Fatalf("restore over existing: %v", err)
 	}
 }

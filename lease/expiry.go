@@ -5,11 +5,12 @@ import (
 	"time"
 )
 
-// Expired is a lease that Tick removed from the table, with the keys that
-// were attached to it (sorted).
+// Expired is a lease that Tick or Revoke removed from the table, with its
+// carrier and the keys that were attached to it (sorted by key).
 type Expired struct {
-	ID   ID
-	Keys []string
+	ID      ID
+	Carrier ID
+	Keys    []AttachedKey
 }
 
 // Tick removes every lease whose expiry is at or before now and returns
@@ -19,7 +20,7 @@ func (t *Table) Tick(now time.Time) []Expired {
 	var out []Expired
 	for len(t.expiry) > 0 && t.expiry[0].expired(now) {
 		l := heap.Pop(&t.expiry).(*virtualLease)
-		out = append(out, Expired{ID: l.id, Keys: t.drop(l)})
+		out = append(out, t.drop(l))
 	}
 	return out
 }

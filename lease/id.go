@@ -74,6 +74,7 @@ func NewIDAllocator(cfg IDConfig, now time.Time) (*IDAllocator, error) {
 	for _, p := range cfg.AvoidPrefixes {
 		taken[p&prefixMask] = true
 	}
+	taken[InternalPrefix(cfg.MemberIDs)] = true // carriers and sessions live there
 	start := int(mix64(cfg.Identity) & prefixMask)
 	for i := range prefixCount {
 		p := (start + i) & prefixMask

@@ -66,6 +66,7 @@ func runModel(t *testing.T, seed uint64, steps int) {
 		t.Helper()
 		t.Fatalf("seed %d step %d %s: got %v, want %v", seed, step, op, got, want)
 	}
+	rev := int64(0) // etcd's revision: every attach and detach is a write
 	for step := range steps {
 		switch op := rng.IntN(100); {
 		case op < 15: // advance; multiples of 250ms so expiries coincide
@@ -75,7 +76,7 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			if rng.IntN(3) == 0 {
 				id = NoLease
 			}
-			gotID, gotTTL, err := tab.Grant(id, ttl, now)
+			gotID, gotTTL, err := tab.Grant(id, ttl, 7, now)
 			wantTTL := max(ttl, 1)
 			if id == NoLease {
 				for id == NoLease || m.leases[id] != nil {
@@ -109,7 +110,8 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			}
 		case op < 70:
 			id, key := pickID(), pickKey()
-			prev, err := tab.Attach(id, key, now)
+			rev++
+			prev, err := tab.Attach(id, key, rev, now)
 			l := m.live(id, now)
 			if l == nil {
 				if err != ErrLeaseNotFound {
@@ -131,12 +133,14 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			if want != NoLease {
 				delete(m.leases[want].keys, key)
 			}
-			if got := tab.Detach(key); got != want {
+			rev++
+			if got := tab.Detach(key, rev); got != want {
 				fail(step, "detach", got, want)
 			}
 		case op < 82:
 			id := pickID()
-			keys, err := tab.Revoke(id)
+			exp, err := tab.Revoke(id)
+			keys := keyNames(exp.Keys)
 			l := m.leases[id]
 			if l == nil {
 				if err != ErrLeaseNotFound {
@@ -152,7 +156,7 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			var want []Expired
 			for id, l := range m.leases {
 				if !now.Before(l.expiry) {
-					want = append(want, Expired{ID: id, Keys: sortedSet(l.keys)})
+					want = append(want, Expired{ID: id, Carrier: 7, Keys: nil})
 				}
 			}
 			slices.SortFunc(want, func(a, b Expired) int {
@@ -161,24 +165,34 @@ func runModel(t *testing.T, seed uint64, steps int) {
 				}
 				return int(a.ID - b.ID)
 			})
+			wantKeys := map[ID][]string{}
 			for _, e := range want {
+				wantKeys[e.ID] = sortedSet(m.leases[e.ID].keys)
 				delete(m.leases, e.ID)
 			}
-			if got := tab.Tick(now); fmt.Sprint(got) != fmt.Sprint(want) {
+			got := tab.Tick(now)
+			if len(got) != len(want) {
 				fail(step, "tick", got, want)
+			}
+			for i := range got {
+				if got[i].ID != want[i].ID || got[i].Carrier != 7 || !slices.Equal(keyNames(got[i].Keys), wantKeys[want[i].ID]) {
+					fail(step, "tick", got, want)
+				}
 			}
 		default:
 			id := pickID()
 			got := tab.TimeToLive(id, now, true)
 			want := TTLStatus{ID: id, TTL: -1}
 			if l := m.live(id, now); l != nil {
-				want = TTLStatus{ID: id, TTL: int64(l.expiry.Sub(now).Seconds()), GrantedTTL: l.ttl, Keys: sortedSet(l.keys)}
-				if want.Keys == nil {
-					want.Keys = []string{}
-				}
+				want = TTLStatus{ID: id, TTL: int64(l.expiry.Sub(now).Seconds()), GrantedTTL: l.ttl}
 			}
+			gotKeys := keyNames(got.Keys)
+			got.Keys = nil
 			if !reflect.DeepEqual(got, want) {
 				fail(step, "timetolive", got, want)
+			}
+			if l := m.live(id, now); l != nil && !slices.Equal(gotKeys, sortedSet(l.keys)) {
+				fail(step, "timetolive keys", gotKeys, sortedSet(l.keys))
 			}
 			var live []ID
 			for id := range m.leases {
@@ -195,4 +209,13 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			fail(step, "len", tab.Len(), len(m.leases))
 		}
 	}
+}
+
+// keyNames drops the revisions.
+func keyNames(keys []AttachedKey) []string {
+	var out []string
+	for _, k := range keys {
+		out = append(out, k.Key)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package lease
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -32,12 +33,13 @@ type Config struct {
 // Tick returns it, its ID stays taken and Revoke still removes it (as in
 // etcd, where an expired lease stays in the lessor until revoked).
 type Table struct {
-	minTTL int64
-	owner  string
-	ids    IDSource
-	leases map[ID]*virtualLease
-	owners map[string]*virtualLease // key → the lease it is attached to
-	expiry expiryHeap
+	minTTL    int64
+	owner     string
+	ids       IDSource
+	leases    map[ID]*virtualLease
+	owners    map[string]*virtualLease // key → the lease it is attached to
+	onCarrier map[ID]int               // carrier → how many leases hang on it
+	expiry    expiryHeap
 }
 
 // virtualLease is one lease's state.
@@ -45,7 +47,8 @@ type virtualLease struct {
 	id        ID
 	ttl       int64 // granted TTL, seconds
 	expiresAt time.Time
-	keys      map[string]struct{}
+	carrier   ID               // the carrier lease its keys hang on upstream
+	keys      map[string]int64 // attached key → attachment revision
 	heapIndex int
 }
 
@@ -55,12 +58,21 @@ func (l *virtualLease) refresh(now time.Time) {
 	l.expiresAt = now.Add(time.Duration(l.ttl) * time.Second)
 }
 
-func (l *virtualLease) sortedKeys() []string {
-	keys := make([]string, 0, len(l.keys))
-	for k := range l.keys {
-		keys = append(keys, k)
+// AttachedKey is a key attached to a lease, with the revision of the Put
+// that attached it (the attachment record's mod revision upstream). A delete
+// of the key is guarded by it: a key written since, by anyone, is not the
+// lease's to delete any more.
+type AttachedKey struct {
+	Key string
+	Rev int64
+}
+
+func (l *virtualLease) sortedKeys() []AttachedKey {
+	keys := make([]AttachedKey, 0, len(l.keys))
+	for k, rev := range l.keys {
+		keys = append(keys, AttachedKey{Key: k, Rev: rev})
 	}
-	slices.Sort(keys)
+	slices.SortFunc(keys, func(a, b AttachedKey) int { return strings.Compare(a.Key, b.Key) })
 	return keys
 }
 
@@ -71,18 +83,20 @@ func New(cfg Config, ids IDSource) *Table {
 		minTTL = DefaultMinTTL
 	}
 	return &Table{
-		minTTL: minTTL,
-		owner:  cfg.Owner,
-		ids:    ids,
-		leases: make(map[ID]*virtualLease),
-		owners: make(map[string]*virtualLease),
+		minTTL:    minTTL,
+		owner:     cfg.Owner,
+		ids:       ids,
+		leases:    make(map[ID]*virtualLease),
+		owners:    make(map[string]*virtualLease),
+		onCarrier: make(map[ID]int),
 	}
 }
 
-// Grant creates a lease with the given TTL in seconds, expiring at now+TTL.
-// id NoLease draws a fresh ID. It returns the ID and the granted TTL (ttl
-// raised to the minimum). Errors: ErrLeaseTTLTooLarge, ErrLeaseExists.
-func (t *Table) Grant(id ID, ttl int64, now time.Time) (ID, int64, error) {
+// Grant creates a lease with the given TTL in seconds, expiring at now+TTL,
+// whose keys will hang on carrier upstream. id NoLease draws a fresh ID. It
+// returns the ID and the granted TTL (ttl raised to the minimum). Errors:
+// ErrLeaseTTLTooLarge, ErrLeaseExists.
+func (t *Table) Grant(id ID, ttl int64, carrier ID, now time.Time) (ID, int64, error) {
 	ttl, err := t.checkTTL(ttl)
 	if err != nil {
 		return NoLease, 0, err
@@ -96,7 +110,7 @@ func (t *Table) Grant(id ID, ttl int64, now time.Time) (ID, int64, error) {
 	} else if t.leases[id] != nil {
 		return NoLease, 0, ErrLeaseExists
 	}
-	t.insert(id, ttl, now)
+	t.insert(id, ttl, carrier, now)
 	return id, ttl, nil
 }
 
@@ -108,13 +122,18 @@ func (t *Table) checkTTL(ttl int64) (int64, error) {
 	return max(ttl, t.minTTL), nil
 }
 
-func (t *Table) insert(id ID, ttl int64, now time.Time) *virtualLease {
-	l := &virtualLease{id: id, ttl: ttl, keys: make(map[string]struct{})}
+func (t *Table) insert(id ID, ttl int64, carrier ID, now time.Time) *virtualLease {
+	l := &virtualLease{id: id, ttl: ttl, carrier: carrier, keys: make(map[string]int64)}
 	l.refresh(now)
 	t.leases[id] = l
+	t.onCarrier[carrier]++
 	t.expiry.push(l)
 	return l
 }
+
+// OnCarrier is the number of leases (expired ones not yet collected
+// included) whose keys hang on carrier.
+func (t *Table) OnCarrier(carrier ID) int { return t.onCarrier[carrier] }
 
 // KeepAlive renews a live lease to a full TTL from now and returns the
 // granted TTL, as etcd's LeaseRenew does. O(log n).
@@ -128,26 +147,58 @@ func (t *Table) KeepAlive(id ID, now time.Time) (int64, error) {
 	return l.ttl, nil
 }
 
-// Revoke removes a lease and returns its keys (sorted) for the caller to
-// delete upstream. A lease that has expired but not yet been collected by
-// Tick can still be revoked.
-func (t *Table) Revoke(id ID) ([]string, error) {
+// Revoke removes a lease and returns it with its keys (sorted) for the
+// caller to delete upstream. A lease that has expired but not yet been
+// collected by Tick can still be revoked.
+func (t *Table) Revoke(id ID) (Expired, error) {
 	l := t.leases[id]
 	if l == nil {
-		return nil, ErrLeaseNotFound
+		return Expired{}, ErrLeaseNotFound
 	}
 	t.expiry.remove(l)
 	return t.drop(l), nil
 }
 
-// drop forgets l and its keys and returns the keys, sorted.
-func (t *Table) drop(l *virtualLease) []string {
+// drop forgets l and its keys and returns them.
+func (t *Table) drop(l *virtualLease) Expired {
 	delete(t.leases, l.id)
+	if t.onCarrier[l.carrier]--; t.onCarrier[l.carrier] <= 0 {
+		delete(t.onCarrier, l.carrier)
+	}
 	keys := l.sortedKeys()
 	for _, k := range keys {
-		delete(t.owners, k)
+		delete(t.owners, k.Key)
 	}
-	return keys
+	return Expired{ID: l.id, Carrier: l.carrier, Keys: keys}
+}
+
+// DropCarrier forgets, without returning their keys, every lease whose keys
+// hang on carrier: etcd expired the carrier (and deleted the keys), or
+// another herald took it over (and now owns the leases). It returns the
+// leases dropped, ascending.
+func (t *Table) DropCarrier(carrier ID) []ID {
+	var ids []ID
+	for id, l := range t.leases {
+		if l.carrier == carrier {
+			ids = append(ids, id)
+		}
+	}
+	sortIDs(ids)
+	for _, id := range ids {
+		l := t.leases[id]
+		t.expiry.remove(l)
+		t.drop(l)
+	}
+	return ids
+}
+
+// CarrierOf returns the carrier of lease id, expired or not, if the table
+// holds it.
+func (t *Table) CarrierOf(id ID) (ID, bool) {
+	if l := t.leases[id]; l != nil {
+		return l.carrier, true
+	}
+	return NoLease, false
 }
 
 // TTLStatus is a LeaseTimeToLive answer.
@@ -159,8 +210,8 @@ type TTLStatus struct {
 	TTL int64
 	// GrantedTTL is the TTL the lease was granted with; 0 when unknown.
 	GrantedTTL int64
-	// Keys are the attached keys, sorted; only when asked for.
-	Keys []string
+	// Keys are the attached keys, sorted by key; only when asked for.
+	Keys []AttachedKey
 }
 
 // TimeToLive answers LeaseTimeToLive. It never fails: an unknown lease

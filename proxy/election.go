@@ -47,7 +47,7 @@ func (s *electionServer) Observe(r *v3electionpb.LeaderRequest, stream grpc.Serv
 	}
 	return relayServerStream(stream, func(ctx context.Context) (grpc.ServerStreamingClient[v3electionpb.LeaderResponse], error) {
 		return s.e.Observe(ctx, r)
-	})
+	}, nil)
 }
 
 func (s *electionServer) Resign(ctx context.Context, r *v3electionpb.ResignRequest) (*v3electionpb.ResignResponse, error) {

@@ -2,14 +2,18 @@ package proxy
 
 import (
 	"context"
+	"errors"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/grpc"
+
+	"github.com/heraldproj/herald/lease"
 )
 
 // kvServer forwards the KV service. With lease offloading on (o != nil),
-// writes that involve virtual leases or the reserved prefix are rewritten
-// (see offload_txn.go) and carriers in answers are shown as virtual leases.
+// writes that involve virtual leases or the reserved keyspace are rewritten
+// (lease.Keyspace.PlanTxn) and carriers in answers are shown as virtual
+// leases.
 type kvServer struct {
 	pb.UnimplementedKVServer
 	kv  pb.KVClient
@@ -21,7 +25,7 @@ type kvServer struct {
 // newest revision shown to a client (for the fan-out's read-your-writes).
 func (s *kvServer) note(h *pb.ResponseHeader) {
 	if s.o != nil {
-		s.o.noteHeader(h)
+		s.o.NoteHeader(h)
 	}
 	if s.hub != nil {
 		s.hub.noteRev(h.GetRevision())
@@ -36,7 +40,7 @@ func (s *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 		if resp, ok := s.hub.rangeLocal(r); ok {
 			fanoutLocalReadsTotal.Inc()
 			if s.o != nil {
-				s.o.translateAll(resp.Kvs)
+				s.o.Translate(ctx, resp.Kvs...)
 			}
 			return resp, nil
 		}
@@ -50,7 +54,7 @@ func (s *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 	}
 	var resp *pb.RangeResponse
 	var err error
-	if s.o.res.overlaps(span{r.Key, r.RangeEnd}) {
+	if s.o.ks.Overlaps(lease.Span{Key: r.Key, End: r.RangeEnd}) {
 		resp, err = s.o.rangeAround(outgoing(ctx), r, read)
 	} else {
 		resp, err = read(outgoing(ctx), r)
@@ -59,76 +63,79 @@ func (s *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 		return nil, err
 	}
 	s.note(resp.Header)
-	s.o.translateAll(resp.Kvs)
+	s.o.Translate(ctx, resp.Kvs...)
 	return resp, nil
 }
 
 func (s *kvServer) RangeStream(r *pb.RangeRequest, stream grpc.ServerStreamingServer[pb.RangeStreamResponse]) error {
-	if s.o != nil && s.o.res.overlaps(span{r.Key, r.RangeEnd}) {
-		// Streamed chunks cannot be merged around the reserved prefix; the
-		// client's unary Range does it.
-		return s.o.res.errReserved()
+	if s.o == nil {
+		return relayServerStream(stream, func(ctx context.Context) (grpc.ServerStreamingClient[pb.RangeStreamResponse], error) {
+			return s.kv.RangeStream(ctx, r)
+		}, nil)
 	}
+	if s.o.ks.Overlaps(lease.Span{Key: r.Key, End: r.RangeEnd}) {
+		// Streamed chunks cannot be merged around the reserved keyspace; the
+		// client's unary Range does it.
+		return errReserved(s.o.ks)
+	}
+	ctx := stream.Context()
 	return relayServerStream(stream, func(ctx context.Context) (grpc.ServerStreamingClient[pb.RangeStreamResponse], error) {
 		return s.kv.RangeStream(ctx, r)
+	}, func(chunk *pb.RangeStreamResponse) {
+		s.o.Translate(ctx, chunk.GetRangeResponse().GetKvs()...)
 	})
 }
 
 func (s *kvServer) Put(ctx context.Context, r *pb.PutRequest) (*pb.PutResponse, error) {
-	if s.o == nil {
+	forward := func() (*pb.PutResponse, error) {
 		resp, err := s.kv.Put(outgoing(ctx), r)
-		if err == nil {
-			s.note(resp.Header)
+		if err != nil {
+			return nil, err
 		}
-		return resp, err
+		s.note(resp.Header)
+		if s.o != nil {
+			s.o.Translate(ctx, resp.PrevKv)
+		}
+		return resp, nil
 	}
-	if !s.o.touchesPut(ctx, r) {
-		return s.forwardPut(ctx, r)
+	if s.o == nil {
+		return forward()
 	}
 	txn := &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestPut{RequestPut: r}}}}
-	resp, plan, err := s.rewritten(ctx, txn)
+	resp, err := s.rewritten(ctx, txn)
 	switch {
 	case err != nil:
 		return nil, err
-	case plan == nil:
-		return s.forwardPut(ctx, r)
+	case resp == nil:
+		return forward()
 	}
 	out := resp.Responses[0].GetResponsePut()
 	out.Header = resp.Header
 	return out, nil
 }
 
-func (s *kvServer) forwardPut(ctx context.Context, r *pb.PutRequest) (*pb.PutResponse, error) {
-	resp, err := s.kv.Put(outgoing(ctx), r)
-	if err != nil {
-		return nil, err
-	}
-	s.note(resp.Header)
-	s.o.translate(resp.PrevKv)
-	return resp, nil
-}
-
 func (s *kvServer) DeleteRange(ctx context.Context, r *pb.DeleteRangeRequest) (*pb.DeleteRangeResponse, error) {
-	if s.o == nil {
-		resp, err := s.kv.DeleteRange(outgoing(ctx), r)
-		if err == nil {
-			s.note(resp.Header)
-		}
-		return resp, err
-	}
-	txn := &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestDeleteRange{RequestDeleteRange: r}}}}
-	resp, plan, err := s.rewritten(ctx, txn)
-	if err != nil {
-		return nil, err
-	}
-	if plan == nil {
+	forward := func() (*pb.DeleteRangeResponse, error) {
 		resp, err := s.kv.DeleteRange(outgoing(ctx), r)
 		if err != nil {
 			return nil, err
 		}
 		s.note(resp.Header)
-		s.o.translateAll(resp.PrevKvs)
+		if s.o != nil {
+			s.o.Translate(ctx, resp.PrevKvs...)
+		}
 		return resp, nil
+	}
+	if s.o == nil {
+		return forward()
+	}
+	txn := &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestDeleteRange{RequestDeleteRange: r}}}}
+	resp, err := s.rewritten(ctx, txn)
+	switch {
+	case err != nil:
+		return nil, err
+	case resp == nil:
+		return forward()
 	}
 	out := resp.Responses[0].GetResponseDeleteRange()
 	out.Header = resp.Header
@@ -136,46 +143,42 @@ func (s *kvServer) DeleteRange(ctx context.Context, r *pb.DeleteRangeRequest) (*
 }
 
 func (s *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, error) {
-	if s.o == nil {
-		resp, err := s.kv.Txn(outgoing(ctx), r)
-		if err == nil {
-			s.note(resp.Header)
+	if s.o != nil {
+		if resp, err := s.rewritten(ctx, r); err != nil || resp != nil {
+			return resp, err
 		}
-		return resp, err
 	}
-	resp, plan, err := s.rewritten(ctx, r)
+	resp, err := s.kv.Txn(outgoing(ctx), r)
 	if err != nil {
 		return nil, err
 	}
-	if plan == nil {
-		if resp, err = s.kv.Txn(outgoing(ctx), r); err != nil {
-			return nil, err
-		}
-		s.note(resp.Header)
-		s.o.translateTxn(resp)
+	s.note(resp.Header)
+	if s.o != nil {
+		s.o.TranslateTxn(ctx, resp)
 	}
 	return resp, nil
 }
 
 // rewritten sends r upstream rewritten, when herald has something to add,
-// and returns the client's answer. A nil plan and nil error mean there was
-// nothing to rewrite: the caller forwards its original request.
-func (s *kvServer) rewritten(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, *txnPlan, error) {
-	up, plan, err := s.o.rewriteTxn(r, s.o.serves(ctx))
-	if err != nil {
-		return nil, nil, err
+// and returns the client's answer. A nil answer and nil error mean there
+// was nothing to rewrite: the caller forwards the client's own request.
+func (s *kvServer) rewritten(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, error) {
+	plan, err := s.o.PlanTxn(internalCtx(ctx), r, s.o.serves(ctx))
+	if errors.Is(err, lease.ErrReserved) {
+		return nil, errReserved(s.o.ks)
 	}
-	if !plan.changed {
-		return nil, nil, nil
-	}
-	resp, err := s.kv.Txn(outgoing(ctx), up)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	if plan.Txn == nil {
+		return nil, nil
+	}
+	resp, err := s.kv.Txn(outgoing(ctx), plan.Txn)
+	if err != nil {
+		return nil, err
 	}
 	s.note(resp.Header)
-	s.o.finishTxn(resp, plan)
-	s.o.translateTxn(resp)
-	return resp, plan, nil
+	return s.o.FinishTxn(ctx, plan, resp)
 }
 
 func (s *kvServer) Compact(ctx context.Context, r *pb.CompactionRequest) (*pb.CompactionResponse, error) {

@@ -2,20 +2,22 @@ package proxy
 
 import (
 	"context"
-	"errors"
-	"io"
-	"sync"
+	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
-	"github.com/heraldproj/herald/lease"
+	"github.com/heraldproj/herald/lease/offload"
 )
 
 // leaseServer serves the Lease service. With offloading on (o != nil), a
-// client without an auth token gets virtual leases that live in herald;
-// requests about any other lease, and every request that carries an auth
-// token, go upstream unchanged.
+// client without an auth token gets virtual leases: Grant creates one owned
+// by this herald; calls about any virtual lease are answered by its owner,
+// here or at the peer the call is forwarded to; calls about other leases,
+// and every call that carries an auth token, go upstream unchanged.
 type leaseServer struct {
 	pb.UnimplementedLeaseServer
 	lease pb.LeaseClient
@@ -29,106 +31,125 @@ func (s *leaseServer) virtual(ctx context.Context) bool {
 
 func (s *leaseServer) LeaseGrant(ctx context.Context, r *pb.LeaseGrantRequest) (*pb.LeaseGrantResponse, error) {
 	if s.virtual(ctx) {
-		return s.o.grant(ctx, r)
+		return s.o.Grant(internalCtx(ctx), r)
 	}
 	return s.lease.LeaseGrant(outgoing(ctx), r)
 }
 
 func (s *leaseServer) LeaseRevoke(ctx context.Context, r *pb.LeaseRevokeRequest) (*pb.LeaseRevokeResponse, error) {
-	if s.virtual(ctx) && s.o.owns(r.ID) {
-		return s.o.revoke(ctx, lease.ID(r.ID))
+	if !s.virtual(ctx) {
+		return s.lease.LeaseRevoke(outgoing(ctx), r)
 	}
-	return s.lease.LeaseRevoke(outgoing(ctx), r)
+	return routed(ctx, s.o, r.ID, routedCall[*pb.LeaseRevokeResponse]{
+		local: func() (*pb.LeaseRevokeResponse, offload.Verdict, error) {
+			return s.o.Revoke(internalCtx(ctx), r.ID)
+		},
+		peer: func(c *grpc.ClientConn) (*pb.LeaseRevokeResponse, error) {
+			return pb.NewLeaseClient(c).LeaseRevoke(s.o.peers.forwardCtx(ctx), r)
+		},
+		upstream: func() (*pb.LeaseRevokeResponse, error) { return s.lease.LeaseRevoke(outgoing(ctx), r) },
+		gone:     func() (*pb.LeaseRevokeResponse, error) { return nil, rpctypes.ErrGRPCLeaseNotFound },
+	})
 }
 
 func (s *leaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLiveRequest) (*pb.LeaseTimeToLiveResponse, error) {
-	if s.virtual(ctx) {
-		if resp, ok := s.o.timeToLive(r); ok {
-			return resp, nil
-		}
+	upstream := func() (*pb.LeaseTimeToLiveResponse, error) {
+		return retryRead(outgoing(ctx), func(ctx context.Context) (*pb.LeaseTimeToLiveResponse, error) {
+			return s.lease.LeaseTimeToLive(ctx, r)
+		})
 	}
-	return retryRead(outgoing(ctx), func(ctx context.Context) (*pb.LeaseTimeToLiveResponse, error) {
-		return s.lease.LeaseTimeToLive(ctx, r)
+	if !s.virtual(ctx) {
+		return upstream()
+	}
+	return routed(ctx, s.o, r.ID, routedCall[*pb.LeaseTimeToLiveResponse]{
+		local: func() (*pb.LeaseTimeToLiveResponse, offload.Verdict, error) {
+			return s.o.TimeToLive(internalCtx(ctx), r)
+		},
+		peer: func(c *grpc.ClientConn) (*pb.LeaseTimeToLiveResponse, error) {
+			return pb.NewLeaseClient(c).LeaseTimeToLive(s.o.peers.forwardCtx(ctx), r)
+		},
+		upstream: upstream,
+		// etcd answers a lease it does not know with TTL -1, not an error.
+		gone: upstream,
 	})
 }
 
 func (s *leaseServer) LeaseLeases(ctx context.Context, r *pb.LeaseLeasesRequest) (*pb.LeaseLeasesResponse, error) {
-	if s.virtual(ctx) {
-		return s.o.leases(ctx, r)
-	}
-	return retryRead(outgoing(ctx), func(ctx context.Context) (*pb.LeaseLeasesResponse, error) {
+	resp, err := retryRead(outgoing(ctx), func(ctx context.Context) (*pb.LeaseLeasesResponse, error) {
 		return s.lease.LeaseLeases(ctx, r)
 	})
+	if err != nil || s.o == nil {
+		return resp, err
+	}
+	if !s.virtual(ctx) {
+		// etcd lists herald's carriers and sessions to an authenticated
+		// client too; they are not the client's.
+		return s.o.HideInternal(resp), nil
+	}
+	return s.o.MergeLeases(internalCtx(ctx), resp)
 }
 
-func (s *leaseServer) LeaseKeepAlive(stream grpc.BidiStreamingServer[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]) error {
-	open := func(ctx context.Context) (grpc.BidiStreamingClient[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse], error) {
-		return s.lease.LeaseKeepAlive(ctx)
-	}
-	if !s.virtual(stream.Context()) {
-		return relayBidi(stream, open, nil)
-	}
-	return s.o.serveKeepAlives(stream, open)
+// routedCall is one lease call, as each route answers it.
+type routedCall[Resp any] struct {
+	local    func() (Resp, offload.Verdict, error)
+	peer     func(*grpc.ClientConn) (Resp, error)
+	upstream func() (Resp, error)
+	gone     func() (Resp, error)
 }
 
-// serveKeepAlives answers keepalives for this herald's virtual leases
-// itself and relays the others over an upstream stream opened on the first
-// one that needs it. Answers from both sides share the client stream.
-func (o *offloader) serveKeepAlives(
-	stream grpc.BidiStreamingServer[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse],
-	open func(context.Context) (grpc.BidiStreamingClient[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse], error),
-) error {
-	ctx, cancel := context.WithCancel(outgoing(stream.Context()))
-	defer cancel()
-	var sendMu sync.Mutex
-	send := func(resp *pb.LeaseKeepAliveResponse) error {
-		sendMu.Lock()
-		defer sendMu.Unlock()
-		return stream.Send(resp)
-	}
+// holdPoll bounds how long a held call waits between two routings when
+// nothing changes.
+const holdPoll = 250 * time.Millisecond
 
-	// Client requests arrive on their own goroutine, so that an upstream
-	// failure ends the stream without waiting for the client's next request.
-	// The intake tracks how far herald has read them (see intake).
-	tracked := o.intake.track()
-	defer tracked.done()
-	reqs, recvErr := receive(ctx, recvTracked(tracked, stream.Recv))
-
-	var up grpc.BidiStreamingClient[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]
-	upErr := make(chan error, 1)
+// routed answers a call about lease id where it belongs: here if this
+// herald holds the lease, at the owner's herald if another one does (a
+// forwarded call is never forwarded again: the forwarder routes it anew),
+// upstream if it is not a virtual lease. While the owner is being replaced
+// the call waits, up to the offloader's hold timeout.
+func routed[Resp any](ctx context.Context, o *offloader, id int64, call routedCall[Resp]) (Resp, error) {
+	var zero Resp
+	deadline := time.Now().Add(o.HoldTimeout())
 	for {
+		changed := o.Changed()
+		resp, v, err := call.local()
+		if v == offload.Answered {
+			return resp, err
+		}
+		if v == offload.NotHeld {
+			route, err := o.Route(internalCtx(ctx), id)
+			if err != nil {
+				return zero, err
+			}
+			switch route.Kind {
+			case offload.RouteLocal:
+				continue // held since the first look
+			case offload.RouteUpstream:
+				return call.upstream()
+			case offload.RouteGone:
+				return call.gone()
+			case offload.RouteForward:
+				if forwarded(ctx) {
+					return zero, errMoved
+				}
+				c, err := o.peers.conn(route.URL)
+				if err != nil {
+					return zero, err
+				}
+				resp, err := call.peer(c)
+				if status.Code(err) != codes.Unavailable {
+					return resp, err
+				}
+				// The owner moved or is going away: route again.
+			}
+		}
+		if time.Now().After(deadline) {
+			return zero, rpctypes.ErrGRPCTimeoutDueToConnectionLost
+		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-upErr:
-			return err
-		case err := <-recvErr:
-			if !errors.Is(err, io.EOF) || up == nil {
-				if errors.Is(err, io.EOF) {
-					return nil
-				}
-				return err
-			}
-			// Half-close: pass it on and let the upstream finish.
-			_ = up.CloseSend()
-			return <-upErr
-		case req := <-reqs:
-			if resp, ok := o.keepAlive(req.ID); ok {
-				if err := send(resp); err != nil {
-					return err
-				}
-				continue
-			}
-			if up == nil {
-				var err error
-				if up, err = open(ctx); err != nil {
-					return err
-				}
-				go func() { upErr <- pump(up.Recv, send) }()
-			}
-			if err := up.Send(req); err != nil {
-				return <-upErr
-			}
+			return zero, status.FromContextError(ctx.Err()).Err()
+		case <-changed:
+		case <-time.After(holdPoll):
 		}
 	}
 }

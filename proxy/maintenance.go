@@ -40,7 +40,7 @@ func (s *maintenanceServer) HashKV(ctx context.Context, r *pb.HashKVRequest) (*p
 func (s *maintenanceServer) Snapshot(r *pb.SnapshotRequest, stream grpc.ServerStreamingServer[pb.SnapshotResponse]) error {
 	return relayServerStream(stream, func(ctx context.Context) (grpc.ServerStreamingClient[pb.SnapshotResponse], error) {
 		return s.m.Snapshot(ctx, r)
-	})
+	}, nil)
 }
 
 func (s *maintenanceServer) MoveLeader(ctx context.Context, r *pb.MoveLeaderRequest) (*pb.MoveLeaderResponse, error) {

@@ -47,29 +47,6 @@ func streamMetrics(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h
 }
 
 var (
-	expiredTotal = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "herald_lease_expired_total",
-		Help: "Virtual leases that expired (revokes not counted).",
-	})
-	deleteTxnsTotal = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "herald_lease_delete_txns_total",
-		Help: "Upstream transactions sent to delete expired or revoked leases' keys.",
-	})
-	virtualLeases = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "herald_lease_virtual_leases",
-		Help: "Virtual leases held by this herald.",
-	})
-	keepalivesAbsorbed = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "herald_lease_keepalives_absorbed_total",
-		Help: "Client keepalives answered by herald without going upstream.",
-	})
-)
-
-func init() {
-	prometheus.MustRegister(expiredTotal, deleteTxnsTotal, virtualLeases, keepalivesAbsorbed)
-}
-
-var (
 	fanoutBatchesTotal = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "herald_fanout_batches_total",
 		Help: "Event batches applied to the fan-out cache (from the fleet or from etcd).",

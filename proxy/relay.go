@@ -80,10 +80,12 @@ func pumpRequests[Req, Resp any](client grpc.BidiStreamingServer[Req, Resp], up 
 	}
 }
 
-// relayServerStream pipes an upstream server-streaming call to the client.
+// relayServerStream pipes an upstream server-streaming call to the client;
+// each, when not nil, may change every answer before it is sent.
 func relayServerStream[Resp any](
 	client grpc.ServerStreamingServer[Resp],
 	open func(context.Context) (grpc.ServerStreamingClient[Resp], error),
+	each func(*Resp),
 ) error {
 	ctx, cancel := context.WithCancel(outgoing(client.Context()))
 	defer cancel()
@@ -91,7 +93,11 @@ func relayServerStream[Resp any](
 	if err != nil {
 		return err
 	}
-	return pump(up.Recv, client.Send)
+	send := client.Send
+	if each != nil {
+		send = func(r *Resp) error { each(r); return client.Send(r) }
+	}
+	return pump(up.Recv, send)
 }
 
 // pump passes what recv yields to send until recv reports the end (nil) or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3election/v3electionpb"
@@ -21,7 +23,9 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/heraldproj/herald/lease/offload"
 	"github.com/heraldproj/herald/upstream"
+	"github.com/heraldproj/herald/upstream/relay"
 )
 
 // grpcOverheadBytes is what etcd adds to --max-request-bytes for its gRPC
@@ -52,8 +56,20 @@ type Options struct {
 	Fanout FanoutOptions
 	// Bus is the fleet's broadcast tree for the fan-out; nil for a herald on
 	// its own.
-	Bus    Bus
-	Logger *slog.Logger
+	Bus Bus
+	// PeerTLS is the client TLS configuration for forwarding lease calls to
+	// peer heralds whose advertised URL is https (nil: system roots, no
+	// client certificate).
+	PeerTLS *tls.Config
+	// RelayToken, when set, lets peer heralds that present it relay their
+	// upstream calls through this herald to RelayUpstream (the direct
+	// connection to etcd) while they are cut off from etcd.
+	RelayToken    string
+	RelayUpstream grpc.ClientConnInterface
+	// Registerer receives the metrics of the lease offloader (nil: they are
+	// not registered, as when several servers run in one test process).
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // Server is herald's gRPC front end.
@@ -122,16 +138,27 @@ func New(opts Options) (*Server, error) {
 	if opts.TLS != nil {
 		gopts = append(gopts, grpc.Creds(credentials.NewTLS(opts.TLS)))
 	}
-	gs := grpc.NewServer(gopts...)
+	var gs *grpc.Server
+	if opts.RelayToken != "" && opts.RelayUpstream != nil {
+		gopts = append(gopts, grpc.UnknownServiceHandler(relay.Handler(opts.RelayUpstream, opts.RelayToken, opts.Logger,
+			relay.WithServices(func() map[string]grpc.ServiceInfo { return gs.GetServiceInfo() }))))
+	}
+	gs = grpc.NewServer(gopts...)
 
 	up := opts.Upstream
 	var o *offloader
 	if opts.Offload.Enabled {
-		if opts.Offload.Carriers <= 0 || opts.Offload.CarrierTTL <= 0 || opts.Offload.ReservedPrefix == "" ||
-			opts.Offload.ExpiryInterval <= 0 || opts.Offload.DeleteBatch <= 0 {
-			return nil, errors.New("proxy: lease offload options incomplete (start from DefaultOffloadOptions)")
+		oo := opts.Offload.Options
+		oo.Name = opts.Name
+		if len(opts.AdvertiseClientURLs) > 0 {
+			oo.URL = opts.AdvertiseClientURLs[0]
 		}
-		o = newOffloader(opts.Offload, opts.Name, up, opts.Logger)
+		off, err := offload.New(oo, offload.Upstream{KV: up.KV(), Lease: up.Lease(), Watch: up.Watch(), Cluster: up.Cluster()},
+			opts.Registerer, opts.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: %w", err)
+		}
+		o = &offloader{Offloader: off, ks: off.Keyspace(), peers: newPeers(opts.Name, opts.PeerTLS)}
 	}
 	members := func() []*pb.Member { return []*pb.Member{selfMember(opts.Name, opts.AdvertiseClientURLs)} }
 	if opts.FleetMembers != nil {
@@ -173,7 +200,7 @@ func New(opts Options) (*Server, error) {
 // offloading, the carrier leases and the virtual leases of a previous run.
 func (s *Server) Start(ctx context.Context) error {
 	if s.offload != nil {
-		err := s.offload.start(ctx, s.cluster)
+		err := s.offload.Start(internalCtx(ctx))
 		if isAuthError(err) {
 			s.log.Warn("lease offloading is off: etcd refuses herald's own writes (auth is enabled and herald has no credentials); leases pass through to etcd", "err", err)
 			err = nil
@@ -186,6 +213,16 @@ func (s *Server) Start(ctx context.Context) error {
 		return s.hub.start(ctx)
 	}
 	return nil
+}
+
+// UpstreamPathChanged tells the long-lived upstream streams (keepalives of
+// the session and carriers, watches) to reopen: new calls now go direct, or
+// through a peer (relaying), and a stream left on a dead path would hang.
+func (s *Server) UpstreamPathChanged(relaying bool) {
+	s.log.Warn("upstream path changed; reopening long-lived streams", "relaying", relaying)
+	if s.offload != nil {
+		s.offload.PathChanged()
+	}
 }
 
 // Serve accepts clients on lis until Stop. It blocks.
@@ -208,7 +245,8 @@ func (s *Server) Stop() {
 
 func (s *Server) stopOffload() {
 	if s.offload != nil {
-		s.offload.close()
+		s.offload.Close()
+		s.offload.peers.Close()
 	}
 	if s.hub != nil {
 		s.hub.close()

@@ -22,7 +22,7 @@ type watchServer struct {
 func (s *watchServer) Watch(stream grpc.BidiStreamingServer[pb.WatchRequest, pb.WatchResponse]) error {
 	var keep func(*pb.WatchResponse) bool
 	if s.o != nil {
-		keep = s.o.watchFilter()
+		keep = s.o.watchFilter(stream.Context())
 	}
 	// The cache does not check etcd permissions: a stream that carries an
 	// auth token is relayed to etcd, which does.
@@ -37,20 +37,21 @@ func (s *watchServer) Watch(stream grpc.BidiStreamingServer[pb.WatchRequest, pb.
 // watchFilter returns the answer filter for one watch stream. An answer
 // whose events were all reserved is dropped, as if those keys did not
 // exist, unless it closes a fragmented answer (the client waits for it).
-func (o *offloader) watchFilter() func(*pb.WatchResponse) bool {
+// Carriers are shown as the keys' virtual leases (waiting, if need be, for
+// the lease index to reach the events' revision).
+func (o *offloader) watchFilter(ctx context.Context) func(*pb.WatchResponse) bool {
 	inFragment := map[int64]bool{}
 	return func(resp *pb.WatchResponse) bool {
 		had := len(resp.Events)
 		events := resp.Events[:0]
 		for _, ev := range resp.Events {
-			if o.res.contains(ev.Kv.Key) {
+			if o.ks.Contains(ev.Kv.Key) {
 				continue
 			}
-			o.translate(ev.Kv)
-			o.translate(ev.PrevKv)
 			events = append(events, ev)
 		}
 		resp.Events = events
+		o.TranslateEvents(ctx, events)
 		wasFragment := inFragment[resp.WatchId]
 		if resp.Fragment {
 			inFragment[resp.WatchId] = true

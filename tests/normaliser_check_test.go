@@ -101,3 +101,14 @@ func TestNormaliserErasesClusterIdentity(t *testing.T) {
 		})
 	}
 }
+
+// TestWithoutRevisions: herald-only revisions are taken out, one at a time,
+// and such a revision itself maps to the client revision before it.
+func TestWithoutRevisions(t *testing.T) {
+	m := withoutRevisions([]int64{5, 9})
+	for in, want := range map[uint64]uint64{1: 1, 4: 4, 5: 4, 6: 5, 8: 7, 9: 7, 10: 8} {
+		if got := m(in); got != want {
+			t.Errorf("map(%d) = %d, want %d", in, got, want)
+		}
+	}
+}

@@ -20,12 +20,17 @@ import (
 // wrong revision or the wrong lease back still differs after normalising. Zero
 // (no lease, no revision) stays 0.
 type normaliser struct {
-	ids map[string]map[uint64]int // kind → value → placeholder number
+	revMap func(uint64) uint64       // nil: revisions as they are
+	ids    map[string]map[uint64]int // kind → value → placeholder number
 }
 
 func newNormaliser() *normaliser {
 	return &normaliser{ids: map[string]map[uint64]int{}}
 }
+
+// mapRevisions makes the normaliser map every revision with f before
+// numbering it.
+func (n *normaliser) mapRevisions(f func(uint64) uint64) { n.revMap = f }
 
 // normaliseRule finds numbers of one kind: group 1 of re is the number, in
 // base 10 or 16. An empty kind erases the number without numbering it.
@@ -130,6 +135,9 @@ func (n *normaliser) placeholder(kind, num string, base int) string {
 	v, err := strconv.ParseUint(num, base, 64)
 	if err != nil {
 		return num
+	}
+	if kind == "REV" && n.revMap != nil {
+		v = n.revMap(v)
 	}
 	if v == 0 {
 		return num

@@ -54,6 +54,7 @@ type Config struct {
 	LeaseOffload   bool
 	CarrierLeases  int
 	CarrierTTL     int64 // seconds
+	SessionTTL     int64 // seconds
 	LeaseMinTTL    int64 // seconds
 	ReservedPrefix string
 }
@@ -174,6 +175,9 @@ func (c *Config) Validate() error {
 		}
 		if c.CarrierTTL < 3 {
 			return &configError{"carrier-ttl", c.CarrierTTL, "must be at least 3 (seconds)"}
+		}
+		if c.SessionTTL < 1 || c.SessionTTL >= c.CarrierTTL {
+			return &configError{"fleet-session-ttl", c.SessionTTL, "must be at least 1 (second) and below --carrier-ttl"}
 		}
 		if c.LeaseMinTTL < 1 {
 			return &configError{"lease-min-ttl", c.LeaseMinTTL, "must be at least 1 (second)"}

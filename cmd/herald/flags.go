@@ -63,7 +63,8 @@ func defineFlags(fs *pflag.FlagSet) {
 	offload := proxy.DefaultOffloadOptions()
 	fs.Bool("lease-offload", offload.Enabled, "hold clients' leases in herald (virtual leases) instead of at etcd")
 	fs.Int("carrier-leases", offload.Carriers, "upstream carrier leases this herald keeps alive for its virtual leases")
-	fs.Int64("carrier-ttl", offload.CarrierTTL, "TTL of the carrier leases in seconds; a herald restarted within it keeps its clients' leases")
+	fs.Int64("carrier-ttl", offload.CarrierTTL, "shortest TTL of the carrier leases in seconds (leases with longer TTLs get carriers of 4, 16, … times it): how long the fleet has at least to adopt a dead herald's leases")
+	fs.Int64("fleet-session-ttl", offload.SessionTTL, "TTL in seconds of the herald's session at etcd: a dead herald's leases wait about this long for a successor")
 	fs.Int64("lease-min-ttl", offload.MinTTL, "smallest virtual lease TTL in seconds (etcd's is 2 at its defaults)")
 	fs.String("reserved-prefix", strings.Trim(strconv.Quote(offload.ReservedPrefix), `"`), "key prefix for herald's lease records upstream, hidden from clients (Go escapes allowed)")
 
@@ -126,6 +127,7 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		LeaseOffload:           v.GetBool("lease-offload"),
 		CarrierLeases:          v.GetInt("carrier-leases"),
 		CarrierTTL:             v.GetInt64("carrier-ttl"),
+		SessionTTL:             v.GetInt64("fleet-session-ttl"),
 		LeaseMinTTL:            v.GetInt64("lease-min-ttl"),
 	}
 	prefix, err := unescape(v.GetString("reserved-prefix"))

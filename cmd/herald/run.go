@@ -12,10 +12,10 @@ import (
 	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 
@@ -81,14 +81,29 @@ func run(ctx context.Context, cfg *Config) error {
 		members func() []proxy.FleetMember
 		bus     proxy.Bus
 	)
+	token, err := relayToken(cfg)
+	if err != nil {
+		return err
+	}
+	var srv *proxy.Server
 	if fleet != nil {
 		defer fleet.Close()
 		members = fleetMembers(fleet)
 		fb := newFleetBus(fleet)
 		defer fb.close()
 		bus = fb
+		sw, err := newRelaySwitch(up.Direct(), fleet, cfg.Name, token, func(relaying bool) {
+			if srv != nil {
+				srv.UpstreamPathChanged(relaying)
+			}
+		}, log)
+		if err != nil {
+			return err
+		}
+		defer sw.Close()
+		up.Route(sw)
 	}
-	srv, err := proxy.New(proxy.Options{
+	srv, err = proxy.New(proxy.Options{
 		Upstream:            up,
 		Name:                cfg.Name,
 		AdvertiseClientURLs: cfg.AdvertiseClientURLs,
@@ -104,8 +119,11 @@ func run(ctx context.Context, cfg *Config) error {
 			WindowBytes:            cfg.WindowBytes,
 			WindowAge:              cfg.WindowAge,
 		},
-		Bus:    bus,
-		Logger: log,
+		Bus:           bus,
+		RelayToken:    token,
+		RelayUpstream: up.Direct(),
+		Registerer:    prometheus.DefaultRegisterer,
+		Logger:     log,
 	})
 	if err != nil {
 		return err
@@ -166,9 +184,9 @@ func offloadOptions(cfg *Config) proxy.OffloadOptions {
 	o := proxy.DefaultOffloadOptions()
 	o.Carriers = cfg.CarrierLeases
 	o.CarrierTTL = cfg.CarrierTTL
+	o.SessionTTL = cfg.SessionTTL
 	o.MinTTL = cfg.LeaseMinTTL
 	o.ReservedPrefix = cfg.ReservedPrefix
-	o.JournalPath = filepath.Join(cfg.DataDir, "virtual-leases.journal")
 	return o
 }
 

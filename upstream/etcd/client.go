@@ -35,10 +35,13 @@ type Config struct {
 	Logger      *slog.Logger
 }
 
-// Client is an upstream.Upstream backed by one clientv3 connection.
+// Client is an upstream.Upstream backed by one clientv3 connection. Its
+// stubs use that connection directly, or the path set with Route (a
+// relay.Switch that goes through a peer herald while etcd is out of reach).
 type Client struct {
-	cli  *clientv3.Client
-	conn *grpc.ClientConn
+	cli    *clientv3.Client
+	direct *grpc.ClientConn
+	conn   grpc.ClientConnInterface
 }
 
 var _ upstream.Upstream = (*Client)(nil)
@@ -68,7 +71,7 @@ func Dial(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd: connect %v: %w", cfg.Endpoints, err)
 	}
-	return &Client{cli: cli, conn: cli.ActiveConnection()}, nil
+	return &Client{cli: cli, direct: cli.ActiveConnection(), conn: cli.ActiveConnection()}, nil
 }
 
 func clientTLS(cfg Config) (*tls.Config, error) {
@@ -96,6 +99,14 @@ func (c *Client) MemberIDs(ctx context.Context) ([]uint64, error) {
 	}
 	return ids, nil
 }
+
+// Direct is the connection to etcd itself, whatever Route says: the relay
+// handler passes peers' calls to it, and the relay's probe checks it.
+func (c *Client) Direct() *grpc.ClientConn { return c.direct }
+
+// Route makes every stub built from now on call through path. Call it
+// before handing the Client to the proxy.
+func (c *Client) Route(path grpc.ClientConnInterface) { c.conn = path }
 
 func (c *Client) KV() pb.KVClient                   { return pb.NewKVClient(c.conn) }
 func (c *Client) Watch() pb.WatchClient             { return pb.NewWatchClient(c.conn) }

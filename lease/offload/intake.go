@@ -1,4 +1,4 @@
-package proxy
+package offload
 
 import (
 	"context"
@@ -24,12 +24,13 @@ type intake struct {
 	wall   func() time.Time
 
 	mu      sync.Mutex
-	streams map[*intakeStream]struct{}
+	streams map[*IntakeStream]struct{}
 	mark    time.Time // the watermark; never goes back
 }
 
-// intakeStream is one client keepalive stream.
-type intakeStream struct {
+// IntakeStream is one client keepalive stream, tracked so that expiry waits
+// for herald to read what the client sent in time.
+type IntakeStream struct {
 	in       *intake
 	inRecv   bool      // a Recv is under way
 	caughtUp time.Time // when the last Recv that had to wait returned
@@ -39,7 +40,7 @@ type intakeStream struct {
 const blockedRecv = 200 * time.Microsecond
 
 func newIntake(maxLag time.Duration, wall func() time.Time) *intake {
-	return &intake{maxLag: maxLag, wall: wall, streams: map[*intakeStream]struct{}{}, mark: wall()}
+	return &intake{maxLag: maxLag, wall: wall, streams: map[*IntakeStream]struct{}{}, mark: wall()}
 }
 
 // now is the table's clock.
@@ -83,22 +84,24 @@ func (in *intake) run(ctx context.Context, interval time.Duration) {
 }
 
 // track registers a stream; the caller wraps each Recv with its recv.
-func (in *intake) track() *intakeStream {
-	s := &intakeStream{in: in, caughtUp: in.wall()}
+func (in *intake) track() *IntakeStream {
+	s := &IntakeStream{in: in, caughtUp: in.wall()}
 	in.mu.Lock()
 	in.streams[s] = struct{}{}
 	in.mu.Unlock()
 	return s
 }
 
-func (s *intakeStream) done() {
+// Done unregisters the stream when the client's stream ends.
+func (s *IntakeStream) Done() {
 	s.in.mu.Lock()
 	delete(s.in.streams, s)
 	s.in.mu.Unlock()
 }
 
-// recv wraps one Recv on the stream.
-func recvTracked[Req any](s *intakeStream, recv func() (*Req, error)) func() (*Req, error) {
+// RecvTracked wraps the stream's Recv so that the intake sees how far
+// herald has read it.
+func RecvTracked[Req any](s *IntakeStream, recv func() (*Req, error)) func() (*Req, error) {
 	return func() (*Req, error) {
 		start := s.in.wall()
 		s.in.mu.Lock()

@@ -1,4 +1,4 @@
-package proxy
+package offload
 
 import (
 	"testing"
@@ -21,8 +21,8 @@ func TestIntakeHoldsTheClockForABackloggedStream(t *testing.T) {
 
 	// Both streams waited for their first request; idle is waiting again
 	// (blocked in Recv), busy is processing what it got.
-	recvTracked(idle, recvAfter(w, time.Second))()
-	recvTracked(busy, recvAfter(w, time.Millisecond))()
+	RecvTracked(idle, recvAfter(w, time.Second))()
+	RecvTracked(busy, recvAfter(w, time.Millisecond))()
 	blockInRecv(in, idle)
 	caughtUp := w.t
 	in.advance()
@@ -31,7 +31,7 @@ func TestIntakeHoldsTheClockForABackloggedStream(t *testing.T) {
 	}
 	// busy now finds requests queued for 3 s: each Recv returns at once.
 	for i := 0; i < 3000; i++ {
-		recvTracked(busy, recvAfter(w, time.Microsecond))()
+		RecvTracked(busy, recvAfter(w, time.Microsecond))()
 		w.add(time.Millisecond) // processing
 	}
 	in.advance()
@@ -46,14 +46,14 @@ func TestIntakeHoldsTheClockForABackloggedStream(t *testing.T) {
 	}
 	// Caught up again and waiting: the clock is the wall; streams that
 	// leave count no more.
-	recvTracked(busy, recvAfter(w, time.Second))()
+	RecvTracked(busy, recvAfter(w, time.Second))()
 	blockInRecv(in, busy)
 	in.advance()
 	if !in.now().Equal(w.t) {
 		t.Fatalf("clock %v after catching up, want %v", in.now(), w.t)
 	}
-	busy.done()
-	idle.done()
+	busy.Done()
+	idle.Done()
 	w.add(time.Second)
 	in.advance()
 	if !in.now().Equal(w.t) {
@@ -63,7 +63,7 @@ func TestIntakeHoldsTheClockForABackloggedStream(t *testing.T) {
 
 // blockInRecv marks a stream as blocked in a Recv, as a goroutine waiting
 // for its client's next request would be.
-func blockInRecv(in *intake, s *intakeStream) {
+func blockInRecv(in *intake, s *IntakeStream) {
 	in.mu.Lock()
 	s.inRecv = true
 	in.mu.Unlock()

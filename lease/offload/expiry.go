@@ -1,0 +1,171 @@
+package offload
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
+	"github.com/heraldproj/herald/lease"
+)
+
+// expireLoop collects expired virtual leases as soon as the table's next
+// deadline passes (checking at least every ExpiryInterval) and deletes their
+// keys upstream. Leases that expire together are deleted together, in as
+// few transactions as etcd's op limit allows. Nothing expires while this
+// herald's session is not confirmed: a herald that was paused must first
+// learn whether it still owns its carriers (if it lost its session, its
+// leases come back with a full TTL under the next claim).
+func (o *Offloader) expireLoop(ctx context.Context) {
+	timer := time.NewTimer(o.opts.ExpiryInterval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		o.intake.advance()
+		var doomed []lease.Expired
+		o.mu.Lock()
+		if o.own.SessionValid(o.wall()) {
+			doomed = o.table.Tick(o.now())
+		}
+		next, ok := o.table.NextExpiry()
+		o.mu.Unlock()
+		if len(doomed) > 0 {
+			o.m.expired.Add(float64(len(doomed)))
+			o.deleteUntilDone(ctx, doomed)
+		}
+		wait := o.opts.ExpiryInterval
+		if ok {
+			// The intake clock trails the wall clock a little; a deadline
+			// just passed is checked again a millisecond later.
+			wait = min(wait, max(time.Until(next), time.Millisecond))
+		}
+		timer.Reset(wait)
+	}
+}
+
+// deleteUntilDone retries deleteUpstream until it succeeds, the carriers
+// are lost to another herald (who finishes the job), or ctx ends: a lease
+// that ended must lose its keys even across an etcd leader change.
+func (o *Offloader) deleteUntilDone(ctx context.Context, doomed []lease.Expired) {
+	b := newBackoff(50*time.Millisecond, 2*time.Second)
+	for {
+		_, _, err := o.deleteUpstream(ctx, doomed)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		o.log.Warn("deleting ended leases' keys failed; retrying", "leases", len(doomed), "err", err)
+		if !b.wait(ctx) {
+			return
+		}
+	}
+}
+
+// deleteUpstream runs the delete plan of doomed leases (lease.DeleteTxns:
+// records first, guarded keys, fenced per carrier). A transaction whose
+// fence fails means another herald owns that carrier now: the carrier is
+// given up and its remaining transactions skipped (fenced reports it).
+// Deleting what is already gone changes nothing, so a retry is safe. It
+// returns the header of the last transaction.
+func (o *Offloader) deleteUpstream(ctx context.Context, doomed []lease.Expired) (hdr *pb.ResponseHeader, fenced bool, err error) {
+	o.mu.Lock()
+	fences := map[lease.ID]*pb.Compare{}
+	for _, d := range doomed {
+		fences[d.Carrier] = o.own.Fence(o.ks, d.Carrier)
+	}
+	o.mu.Unlock()
+	lost := map[lease.ID]bool{}
+	var spared []lease.Expired // keys whose guard failed: written since their attachment
+	for _, dt := range o.ks.DeleteTxns(doomed, func(c lease.ID) *pb.Compare { return fences[c] }, o.opts.MaxTxnOps) {
+		if fences[dt.Carrier] == nil || lost[dt.Carrier] {
+			// Not (or no longer) this herald's carrier: not its to delete.
+			fenced = true
+			continue
+		}
+		resp, err := o.up.KV.Txn(ctx, dt.Txn)
+		if err != nil {
+			return nil, fenced, err
+		}
+		o.m.deleteTxns.Inc()
+		o.NoteHeader(resp.Header)
+		hdr = resp.Header
+		if !resp.Succeeded {
+			lost[dt.Carrier], fenced = true, true
+			o.mu.Lock()
+			if o.own.Owns(dt.Carrier) {
+				o.loseCarrierLocked(dt.Carrier, fmt.Sprintf("a delete found its record changed (revision %d)", resp.Header.Revision))
+			}
+			o.mu.Unlock()
+			continue
+		}
+		for _, g := range dt.Guards {
+			if g.Op < len(resp.Responses) && !resp.Responses[g.Op].GetResponseTxn().GetSucceeded() {
+				spared = append(spared, lease.Expired{ID: g.Lease, Carrier: dt.Carrier, Keys: []lease.AttachedKey{g.Key}})
+			}
+		}
+	}
+	if len(spared) > 0 {
+		if err := o.deleteStillAttached(ctx, spared); err != nil {
+			return hdr, fenced, err
+		}
+	}
+	return hdr, fenced, nil
+}
+
+// deleteStillAttached looks again at keys that a guarded delete spared
+// because they were written after their attachment. A key still on its
+// carrier whose newest attachment up to that write is the ended lease's was
+// rewritten keeping its lease (--ignore-lease, possibly at etcd directly),
+// so it is the lease's and goes, guarded by the revision just read; a key
+// moved to another lease, or off the carrier, stays.
+func (o *Offloader) deleteStillAttached(ctx context.Context, spared []lease.Expired) error {
+	ops := make([]*pb.RequestOp, 0, len(spared))
+	for _, s := range spared {
+		ops = append(ops, &pb.RequestOp{Request: &pb.RequestOp_RequestRange{RequestRange: &pb.RangeRequest{Key: []byte(s.Keys[0].Key)}}})
+	}
+	var again []lease.Expired
+	for start := 0; start < len(ops); start += o.opts.MaxTxnOps {
+		end := min(start+o.opts.MaxTxnOps, len(ops))
+		resp, err := o.up.KV.Txn(ctx, &pb.TxnRequest{Success: ops[start:end]})
+		if err != nil {
+			return err
+		}
+		for i, r := range resp.Responses {
+			s := spared[start+i]
+			kvs := r.GetResponseRange().GetKvs()
+			if len(kvs) != 1 || lease.ID(kvs[0].Lease) != s.Carrier {
+				continue
+			}
+			o.WaitIndex(ctx, kvs[0].ModRevision, translateWait)
+			var owner lease.ID
+			o.idx.read(func(ix *lease.Index) { owner, _ = ix.VirtualLeaseOf(s.Keys[0].Key, kvs[0].ModRevision, s.Carrier) })
+			if owner == s.ID {
+				again = append(again, lease.Expired{ID: s.ID, Carrier: s.Carrier,
+					Keys: []lease.AttachedKey{{Key: s.Keys[0].Key, Rev: kvs[0].ModRevision}}})
+			}
+		}
+	}
+	if len(again) == 0 {
+		return nil
+	}
+	o.mu.Lock()
+	fences := map[lease.ID]*pb.Compare{}
+	for _, d := range again {
+		fences[d.Carrier] = o.own.Fence(o.ks, d.Carrier)
+	}
+	o.mu.Unlock()
+	for _, dt := range o.ks.DeleteTxns(again, func(c lease.ID) *pb.Compare { return fences[c] }, o.opts.MaxTxnOps) {
+		if fences[dt.Carrier] == nil {
+			continue
+		}
+		if _, err := o.up.KV.Txn(ctx, dt.Txn); err != nil {
+			return err
+		}
+		o.m.deleteTxns.Inc()
+	}
+	return nil
+}

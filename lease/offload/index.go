@@ -1,0 +1,188 @@
+package offload
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+
+	"github.com/heraldproj/herald/lease"
+)
+
+// index is this herald's copy of the fleet's lease index (lease.Index) and
+// the lock around it.
+type index struct {
+	ks lease.Keyspace
+	mu sync.RWMutex // guards ix; never held across I/O
+	ix *lease.Index
+}
+
+func newIndex(ks lease.Keyspace) *index {
+	return &index{ks: ks, ix: lease.NewIndex(ks, 0)}
+}
+
+// reloadIndex reads the reserved keyspace from etcd at one revision and
+// installs it as the index.
+func (o *Offloader) reloadIndex(ctx context.Context) error {
+	resp, err := o.up.KV.Range(ctx, &pb.RangeRequest{Key: o.ks.Prefix(), RangeEnd: o.ks.End()})
+	if err != nil {
+		return fmt.Errorf("offload: load the lease index: %w", err)
+	}
+	o.NoteHeader(resp.Header)
+	o.indexLoaded(resp.Header.Revision, resp.Kvs)
+	return nil
+}
+
+func (x *index) rev() int64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.ix.Rev()
+}
+
+// read runs f on the index under the read lock; f must not block.
+func (x *index) read(f func(ix *lease.Index)) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	f(x.ix)
+}
+
+// indexLoaded installs a snapshot of the reserved keyspace (a feed's load or
+// reload) and lets the offloader catch up with it.
+func (o *Offloader) indexLoaded(rev int64, kvs []*mvccpb.KeyValue) {
+	o.idx.mu.Lock()
+	o.idx.ix.Load(rev, kvs)
+	o.idx.mu.Unlock()
+	o.m.indexRev.Set(float64(rev))
+	o.reconcileOwned()
+	o.changed.fire()
+	o.kickTakeover()
+}
+
+// indexApplied applies events of the reserved keyspace, in revision order,
+// through revision rev, then reacts to those that concern this herald as an
+// owner.
+func (o *Offloader) indexApplied(rev int64, events []*mvccpb.Event) {
+	o.idx.mu.Lock()
+	from := o.idx.ix.Rev()
+	o.idx.ix.Apply(rev, events)
+	o.idx.mu.Unlock()
+	o.m.indexRev.Set(float64(rev))
+	fresh := events[:0:0]
+	for _, ev := range events {
+		if ev.Kv != nil && ev.Kv.ModRevision > from {
+			fresh = append(fresh, ev)
+		}
+	}
+	if len(fresh) > 0 {
+		o.ownerEvents(fresh)
+	}
+	o.changed.fire()
+}
+
+// ownerEvents keeps this herald's table in step with what other heralds do
+// to its leases: keys they attach and detach, carriers taken over, session
+// changes that may leave carriers to adopt.
+func (o *Offloader) ownerEvents(events []*mvccpb.Event) {
+	var cleanup []lease.Expired
+	takeover := false
+	now := o.now()
+	o.mu.Lock()
+	for _, ev := range events {
+		p, ok := o.ks.Parse(ev.Kv.Key)
+		if !ok {
+			continue
+		}
+		deleted := ev.Type == mvccpb.DELETE
+		switch p.Kind {
+		case lease.KindSession:
+			takeover = true
+		case lease.KindCarrier:
+			takeover = true
+			if !o.own.Owns(p.ID) {
+				continue
+			}
+			if deleted {
+				o.loseCarrierLocked(p.ID, "its record is gone (the carrier expired at etcd)")
+				continue
+			}
+			if rec, err := lease.DecodeCarrierRecord(ev.Kv.Value); err != nil || rec.Owner != o.opts.Name || rec.Session != o.own.Session() {
+				o.loseCarrierLocked(p.ID, "another herald took it over")
+			}
+		case lease.KindAttachment:
+			if deleted {
+				if l, _ := o.table.LeaseOf(p.Key); l == p.ID {
+					o.table.Detach(p.Key, ev.Kv.ModRevision)
+				}
+				continue
+			}
+			if _, held := o.table.CarrierOf(p.ID); held {
+				if _, err := o.table.Attach(p.ID, p.Key, ev.Kv.ModRevision, now); err == nil {
+					continue
+				}
+			}
+			// A key attached to a lease of a carrier this herald owns, but
+			// the lease is not (or no longer) in the table: if its record
+			// is gone the lease has ended, and the key goes too, as etcd
+			// deletes a key put with a lease that its revoke catches.
+			c := lease.ID(ev.Kv.Lease)
+			if o.own.Owns(c) && !o.hasRecord(p.ID) {
+				cleanup = append(cleanup, lease.Expired{ID: p.ID, Carrier: c,
+					Keys: []lease.AttachedKey{{Key: p.Key, Rev: ev.Kv.ModRevision}}})
+			}
+		}
+	}
+	o.mu.Unlock()
+	if len(cleanup) > 0 {
+		o.log.Info("deleting keys attached to leases that had ended", "keys", len(cleanup))
+		go o.deleteUntilDone(context.Background(), cleanup)
+	}
+	if takeover {
+		o.kickTakeover()
+	}
+}
+
+// hasRecord reports whether the index holds lease id's record.
+func (o *Offloader) hasRecord(id lease.ID) (ok bool) {
+	o.idx.read(func(ix *lease.Index) { _, ok = ix.Lease(id) })
+	return ok
+}
+
+// hasCarriersOf reports whether the index shows carriers claimed by name.
+func (o *Offloader) hasCarriersOf(name string) (found bool) {
+	o.idx.read(func(ix *lease.Index) {
+		for _, c := range ix.Carriers() {
+			if rec, _ := ix.Carrier(c); rec.Owner == name {
+				found = true
+				return
+			}
+		}
+	})
+	return found
+}
+
+// reconcileOwned drops the carriers that a fresh snapshot shows owned by
+// another herald (or gone).
+func (o *Offloader) reconcileOwned() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, c := range o.own.Carriers() {
+		var rec lease.Carrier
+		var ok bool
+		o.idx.read(func(ix *lease.Index) { rec, ok = ix.Carrier(c) })
+		if !ok || rec.Owner != o.opts.Name || rec.Session != o.own.Session() {
+			o.loseCarrierLocked(c, "the index shows it owned by another herald or gone")
+		}
+	}
+}
+
+// WaitIndex waits until the index has reached rev, ctx ends, or timeout
+// passes; it reports whether the index got there.
+func (o *Offloader) WaitIndex(ctx context.Context, rev int64, timeout time.Duration) bool {
+	return o.changed.waitFor(ctx, timeout, func() bool { return o.idx.rev() >= rev })
+}
+
+// IndexRev is the revision through which the lease index is complete.
+func (o *Offloader) IndexRev() int64 { return o.idx.rev() }

@@ -1,0 +1,47 @@
+package offload
+
+import (
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
+	"github.com/heraldproj/herald/lease"
+)
+
+// KeepAlive answers one keepalive for a lease this herald holds. It answers
+// alive only while its session and the lease's carrier are confirmed at
+// etcd (Hold otherwise: a paused or cut-off herald must not vouch for a
+// lease a successor may be about to adopt); a lease that has expired in the
+// table is answered with TTL 0, as etcd's keepalive stream answers an
+// unknown lease.
+func (o *Offloader) KeepAlive(id int64) (*pb.LeaseKeepAliveResponse, Verdict) {
+	// Alive is judged on the intake's clock (a keepalive read late may
+	// still be in time); the new deadline counts from now, when it is read,
+	// never from earlier.
+	mark, wall := o.now(), o.wall()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c, held := o.table.CarrierOf(lease.ID(id))
+	if !held {
+		return nil, NotHeld
+	}
+	if !o.own.Valid(c, wall) {
+		return nil, Hold
+	}
+	ttl, err := o.table.KeepAlive(lease.ID(id), mark)
+	if err != nil {
+		return &pb.LeaseKeepAliveResponse{Header: o.LocalHeader(), ID: id}, Answered
+	}
+	if wall.After(mark) {
+		_, _ = o.table.KeepAlive(lease.ID(id), wall)
+	}
+	o.m.keepalivesAbsorbed.Inc()
+	return &pb.LeaseKeepAliveResponse{Header: o.LocalHeader(), ID: id, TTL: ttl}, Answered
+}
+
+// TrackIntake registers a client keepalive stream with the intake (see
+// intake); the caller wraps the stream's Recv with RecvTracked and calls
+// Done when the stream ends.
+func (o *Offloader) TrackIntake() *IntakeStream { return o.intake.track() }
+
+// Changed is closed at the next change of the index or of ownership: a
+// call told to Hold waits on it, then tries again.
+func (o *Offloader) Changed() <-chan struct{} { return o.changed.C() }

@@ -1,0 +1,77 @@
+package offload
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heraldproj/herald/lease"
+)
+
+// metrics are the offloader's Prometheus metrics, herald_lease_*.
+type metrics struct {
+	expired            prometheus.Counter
+	deleteTxns         prometheus.Counter
+	keepalivesAbsorbed prometheus.Counter
+	takeovers          prometheus.Counter
+	indexRev           prometheus.Gauge
+}
+
+func newMetrics(o *Offloader, reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		expired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_lease_expired_total",
+			Help: "Virtual leases that expired in this herald (revokes not counted).",
+		}),
+		deleteTxns: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_lease_delete_txns_total",
+			Help: "Upstream transactions sent to delete ended leases' keys.",
+		}),
+		keepalivesAbsorbed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_lease_keepalives_absorbed_total",
+			Help: "Client keepalives answered by this herald as the lease's owner, without going upstream.",
+		}),
+		takeovers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_lease_takeovers_total",
+			Help: "Carriers this herald took over from a herald whose session ended.",
+		}),
+		indexRev: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_lease_index_revision",
+			Help: "The etcd revision through which this herald's copy of the fleet's lease index is complete.",
+		}),
+	}
+	if reg == nil {
+		return m
+	}
+	reg.MustRegister(m.expired, m.deleteTxns, m.keepalivesAbsorbed, m.takeovers, m.indexRev,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herald_lease_virtual_leases",
+			Help: "Virtual leases this herald holds as their owner (expired ones not yet collected included).",
+		}, func() float64 { return float64(o.held()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herald_lease_carriers",
+			Help: "Carrier leases this herald owns (its own and those it took over).",
+		}, func() float64 { return float64(o.carrierCount()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herald_lease_fleet_leases",
+			Help: "Virtual leases of the whole fleet, as this herald's lease index lists them.",
+		}, func() (n float64) {
+			o.idx.read(func(ix *lease.Index) { n = float64(ix.NumLeases()) })
+			return n
+		}),
+	)
+	return m
+}
+
+func (o *Offloader) held() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.table == nil {
+		return 0
+	}
+	return o.table.Len()
+}
+
+func (o *Offloader) carrierCount() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.own.Carriers())
+}

@@ -1,0 +1,216 @@
+package offload
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
+	"github.com/heraldproj/herald/lease"
+)
+
+// Upstream is what the offloader needs of etcd: herald's own calls, made
+// with contexts that carry no client metadata.
+type Upstream struct {
+	KV      pb.KVClient
+	Lease   pb.LeaseClient
+	Watch   pb.WatchClient
+	Cluster pb.ClusterClient
+}
+
+// Offloader holds this herald's virtual leases and serves the fleet's: see
+// doc.go. Its methods are safe for concurrent use.
+type Offloader struct {
+	opts Options
+	ks   lease.Keyspace
+	up   Upstream
+	log  *slog.Logger
+	m    *metrics
+
+	intake *intake
+	now    func() time.Time // the table's clock: the intake's watermark
+	wall   func() time.Time
+
+	// mu guards the table, the ownership and the carrier choice. It is never
+	// held across I/O, and never taken while idx.mu is held.
+	mu       sync.Mutex
+	table    *lease.Table
+	own      *lease.Ownership
+	mine     map[int64][]lease.ID // fresh carriers for this herald's grants, by carrier TTL class
+	next     int                  // round robin over a class
+	internal uint16     // the internal lease ID prefix
+
+	noticed    map[lease.ID]time.Time // orphans and when they were first seen; under setup
+	emptySince map[lease.ID]time.Time // adopted carriers without leases, since when; under mu
+
+	idx            *index
+	upstreamLeases leaseSet // lease IDs known to be etcd's own
+
+	// setup serialises what creates or claims upstream state (the session,
+	// carriers, takeovers): I/O, so not under mu.
+	setup sync.Mutex
+
+	header atomic.Pointer[pb.ResponseHeader] // the newest upstream header seen
+	// active is false when offloading could not start (an etcd with auth on
+	// refuses herald's own reads): herald then passes leases through.
+	active atomic.Bool
+
+	kick    chan struct{}   // wakes the takeover loop
+	changed *broadcast      // fires when the index or ownership moved
+	repath  *broadcast      // fires when the upstream path changed (direct, relayed)
+	bg      context.Context // lives from Start to Close: background work
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// New builds an offloader; Start brings it up. reg receives its metrics
+// (nil: none are registered).
+func New(opts Options, up Upstream, reg prometheus.Registerer, log *slog.Logger) (*Offloader, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	o := &Offloader{
+		opts:       opts,
+		ks:         lease.NewKeyspace(opts.ReservedPrefix),
+		up:         up,
+		log:        log.With("area", "lease"),
+		wall:       time.Now,
+		own:        lease.NewOwnership(opts.ClockMargin),
+		emptySince: map[lease.ID]time.Time{},
+		mine:       map[int64][]lease.ID{},
+		kick:       make(chan struct{}, 1),
+		changed:    newBroadcast(),
+		repath:     newBroadcast(),
+	}
+	o.intake = newIntake(max(opts.MaxIntakeLag, time.Second), o.wall)
+	o.now = o.intake.now
+	o.idx = newIndex(o.ks)
+	o.m = newMetrics(o, reg)
+	return o, nil
+}
+
+// Keyspace is the reserved keyspace.
+func (o *Offloader) Keyspace() lease.Keyspace { return o.ks }
+
+// HoldTimeout bounds how long a call waits while its lease's owner is being
+// replaced.
+func (o *Offloader) HoldTimeout() time.Duration { return o.opts.HoldTimeout }
+
+// Active reports whether virtual leases are served.
+func (o *Offloader) Active() bool { return o.active.Load() }
+
+// Start loads the fleet's lease index from etcd, takes back the carriers of
+// a previous run of this herald (same name) that no successor has taken
+// over yet, and starts the background loops: keepalives of the session and
+// carriers, expiry, takeovers and the index's feed.
+func (o *Offloader) Start(ctx context.Context) error {
+	members, err := o.up.Cluster.MemberList(ctx, &pb.MemberListRequest{})
+	if err != nil {
+		return fmt.Errorf("offload: list upstream members: %w", err)
+	}
+	var memberIDs []uint64
+	for _, m := range members.Members {
+		memberIDs = append(memberIDs, m.ID)
+	}
+	o.internal = lease.InternalPrefix(memberIDs)
+	ids, err := lease.NewIDAllocator(lease.IDConfig{
+		MemberIDs: memberIDs, AvoidPrefixes: []uint16{o.internal}, Identity: identityHash(o.opts.Name),
+	}, o.wall())
+	if err != nil {
+		return fmt.Errorf("offload: %w", err)
+	}
+	o.table = lease.New(lease.Config{Owner: o.opts.Name, MinTTL: o.opts.MinTTL}, ids)
+	if err := o.reloadIndex(ctx); err != nil {
+		return err
+	}
+
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	o.bg, o.stop = bg, cancel
+	for _, loop := range []func(context.Context){
+		func(ctx context.Context) { o.intake.run(ctx, 20*time.Millisecond) },
+		o.keepAliveLoop,
+		o.expireLoop,
+		o.takeoverLoop,
+		o.followIndex,
+	} {
+		o.wg.Add(1)
+		go func() { defer o.wg.Done(); loop(bg) }()
+	}
+	o.active.Store(true)
+	// Leases of a previous run come back before clients are served.
+	if o.hasCarriersOf(o.opts.Name) {
+		if err := o.ensureSession(ctx); err != nil {
+			return err
+		}
+		o.takeoverNow(ctx, true)
+	}
+	return nil
+}
+
+// Close stops the loops and revokes the session, so that successors adopt
+// this herald's carriers at once instead of after the session TTL. Carriers
+// are not revoked: their leases live on with the successors.
+func (o *Offloader) Close() {
+	if o.stop == nil {
+		return
+	}
+	o.stop()
+	o.wg.Wait()
+	o.mu.Lock()
+	session := o.own.Session()
+	o.mu.Unlock()
+	if session != lease.NoLease {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if _, err := o.up.Lease.LeaseRevoke(ctx, &pb.LeaseRevokeRequest{ID: int64(session)}); err != nil {
+			o.log.Warn("could not revoke the session; successors take over when it expires", "err", err)
+		}
+	}
+}
+
+// NoteHeader remembers an upstream header, for answers herald gives itself.
+func (o *Offloader) NoteHeader(h *pb.ResponseHeader) {
+	if h == nil {
+		return
+	}
+	for {
+		cur := o.header.Load()
+		if cur != nil && cur.Revision >= h.Revision {
+			return
+		}
+		if o.header.CompareAndSwap(cur, h) {
+			return
+		}
+	}
+}
+
+// LocalHeader is the header of an answer herald gives without asking etcd:
+// the newest etcd header it has seen.
+func (o *Offloader) LocalHeader() *pb.ResponseHeader {
+	if h := o.header.Load(); h != nil {
+		return &pb.ResponseHeader{ClusterId: h.ClusterId, MemberId: h.MemberId, Revision: h.Revision, RaftTerm: h.RaftTerm}
+	}
+	return &pb.ResponseHeader{}
+}
+
+// PathChanged reopens the offloader's long-lived upstream streams (the
+// keepalives of the session and carriers, the index's watch): new calls
+// take the new path (direct to etcd, or relayed through a peer), and a
+// stream left on a dead path would hang until TCP gave up.
+func (o *Offloader) PathChanged() { o.repath.fire() }
+
+// kickTakeover wakes the takeover loop.
+func (o *Offloader) kickTakeover() {
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}

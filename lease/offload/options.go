@@ -1,0 +1,84 @@
+package offload
+
+import (
+	"errors"
+	"time"
+
+	"github.com/heraldproj/herald/lease"
+)
+
+// Options configure lease offloading.
+type Options struct {
+	// Name is this herald's name, unique in the fleet: its session key and
+	// the owner named in its carriers' records.
+	Name string
+	// URL is this herald's advertised client URL, where peers forward the
+	// lease calls of the leases it owns (published in its session).
+	URL string
+	// Carriers is how many carrier leases this herald grants for its own
+	// grants (carriers adopted from dead peers come on top).
+	Carriers int
+	// CarrierTTL is the shortest carrier TTL in seconds (carriers are
+	// refreshed every third of their TTL): leases with longer TTLs hang on
+	// carriers of TTL CarrierTTL × 4^k, never shorter than their own
+	// (lease.CarrierTTLFor). A fleet has at least this long to adopt a dead
+	// herald's carriers.
+	CarrierTTL int64
+	// SessionTTL is the TTL in seconds of the herald's session lease: how
+	// long after its death a herald's leases wait for their successor.
+	SessionTTL int64
+	// MinTTL is the smallest virtual lease TTL in seconds (etcd's is 2 at
+	// its defaults; herald allows 1).
+	MinTTL int64
+	// ReservedPrefix is the key prefix of herald's records upstream.
+	ReservedPrefix string
+	// ExpiryInterval is the longest time between two expiry checks.
+	ExpiryInterval time.Duration
+	// MaxIntakeLag bounds how long expiry waits for herald to catch up on
+	// reading its clients' keepalives (see intake).
+	MaxIntakeLag time.Duration
+	// MaxTxnOps is the upstream's --max-txn-ops.
+	MaxTxnOps int
+	// TakeoverStagger is how long the herald ranked k for an orphaned
+	// carrier waits, k times, before it tries to take the carrier over.
+	TakeoverStagger time.Duration
+	// ClockMargin is taken off every lease validity herald derives from
+	// etcd's answers, for clocks that run at different rates.
+	ClockMargin time.Duration
+	// HoldTimeout bounds how long a lease call waits while its lease's owner
+	// is unknown or being replaced, before herald gives up on it.
+	HoldTimeout time.Duration
+}
+
+// DefaultOptions are the defaults of `herald start` (Name and URL unset).
+func DefaultOptions() Options {
+	return Options{
+		Carriers:        2,
+		CarrierTTL:      15,
+		SessionTTL:      2,
+		MinTTL:          lease.DefaultMinTTL,
+		ReservedPrefix:  "\x00herald/",
+		ExpiryInterval:  100 * time.Millisecond,
+		MaxIntakeLag:    5 * time.Second,
+		MaxTxnOps:       lease.DefaultMaxOpsPerTxn,
+		TakeoverStagger: time.Second,
+		ClockMargin:     100 * time.Millisecond,
+		HoldTimeout:     10 * time.Second,
+	}
+}
+
+func (o Options) validate() error {
+	switch {
+	case o.Name == "":
+		return errors.New("offload: no herald name")
+	case o.Carriers <= 0, o.CarrierTTL <= 0, o.SessionTTL <= 0:
+		return errors.New("offload: carriers, carrier TTL and session TTL must be positive")
+	case o.ReservedPrefix == "":
+		return errors.New("offload: no reserved prefix")
+	case o.ExpiryInterval <= 0, o.MaxTxnOps < 2, o.TakeoverStagger <= 0, o.HoldTimeout <= 0:
+		return errors.New("offload: options incomplete (start from DefaultOptions)")
+	case o.SessionTTL >= o.CarrierTTL:
+		return errors.New("offload: the session TTL must be shorter than the carrier TTL (a dead herald's carriers must outlive its session)")
+	}
+	return nil
+}

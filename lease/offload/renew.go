@@ -1,0 +1,163 @@
+package offload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
+	"github.com/heraldproj/herald/lease"
+)
+
+// errPathChanged ends a stream that must reopen on the new upstream path.
+var errPathChanged = errors.New("offload: the upstream path changed")
+
+// renewTick is how often the renewal loop looks for a lease to renew.
+const renewTick = 100 * time.Millisecond
+
+// keepAliveLoop keeps the session and every owned carrier alive over one
+// keepalive stream: the session every third of its TTL, each carrier every
+// third of its. Every answer is recorded with the time its keepalive was
+// sent (etcd answers in order on a stream), which is what herald's
+// validities count from. A stream that stops answering is reopened (through
+// the upstream's current path: direct, or relayed through a peer).
+func (o *Offloader) keepAliveLoop(ctx context.Context) {
+	b := newBackoff(200*time.Millisecond, 2*time.Second)
+	for ctx.Err() == nil {
+		err := o.renewStream(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, errPathChanged) {
+			b.reset()
+			continue
+		}
+		o.log.Warn("session and carrier keepalive stream failed; reopening", "err", err)
+		if !b.wait(ctx) {
+			return
+		}
+	}
+}
+
+// renewStream runs one keepalive stream until it fails or ctx ends.
+func (o *Offloader) renewStream(ctx context.Context) error {
+	repath := o.repath.C()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ka, err := o.up.Lease.LeaseKeepAlive(ctx)
+	if err != nil {
+		return err
+	}
+	var (
+		mu      sync.Mutex
+		pending = map[lease.ID][]time.Time{} // send times awaiting an answer, per lease
+	)
+	recvErr := make(chan error, 1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			resp, err := ka.Recv()
+			if err != nil {
+				recvErr <- err
+				return
+			}
+			o.NoteHeader(resp.Header)
+			mu.Lock()
+			q := pending[lease.ID(resp.ID)]
+			var sentAt time.Time
+			if len(q) > 0 {
+				sentAt, pending[lease.ID(resp.ID)] = q[0], q[1:]
+			}
+			mu.Unlock()
+			if !sentAt.IsZero() {
+				o.renewed(lease.ID(resp.ID), sentAt, resp.TTL)
+			}
+		}
+	}()
+	defer wg.Wait()
+	defer cancel()
+
+	lastSent := map[lease.ID]time.Time{}
+	stuckAfter := time.Duration(o.opts.SessionTTL) * time.Second / 2
+	t := time.NewTicker(renewTick)
+	defer t.Stop()
+	for {
+		now := o.wall()
+		o.mu.Lock()
+		session, carriers := o.own.Session(), o.own.Carriers()
+		ttls := make(map[lease.ID]int64, len(carriers))
+		for _, c := range carriers {
+			ttls[c] = o.own.CarrierTTL(c)
+		}
+		o.mu.Unlock()
+		due := func(id lease.ID, ttl int64) bool {
+			return now.Sub(lastSent[id]) >= time.Duration(ttl)*time.Second/3
+		}
+		var send []lease.ID
+		if session != lease.NoLease && due(session, o.opts.SessionTTL) {
+			send = append(send, session)
+		}
+		for _, c := range carriers {
+			if due(c, ttls[c]) {
+				send = append(send, c)
+			}
+		}
+		mu.Lock()
+		stuck := false
+		for _, q := range pending {
+			if len(q) > 0 && now.Sub(q[0]) > stuckAfter {
+				stuck = true
+			}
+		}
+		for _, id := range send {
+			pending[id] = append(pending[id], now)
+		}
+		mu.Unlock()
+		if stuck {
+			return errors.New("keepalives unanswered")
+		}
+		for _, id := range send {
+			lastSent[id] = now
+			if err := ka.Send(&pb.LeaseKeepAliveRequest{ID: int64(id)}); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-recvErr:
+			return err
+		case <-repath:
+			return errPathChanged
+		case <-t.C:
+		}
+	}
+}
+
+// renewed records etcd's answer to a keepalive of an internal lease.
+func (o *Offloader) renewed(id lease.ID, sentAt time.Time, ttl int64) {
+	o.mu.Lock()
+	switch {
+	case id == o.own.Session():
+		if ttl <= 0 {
+			o.mu.Unlock()
+			o.loseSession()
+			return
+		}
+		o.own.SessionRenewed(sentAt, ttl)
+	case o.own.Owns(id):
+		if !o.own.CarrierRenewed(id, sentAt, ttl) {
+			o.own.Release(id)
+			n := o.dropCarrierLeasesLocked(id)
+			o.log.Error("carrier lease expired at etcd: its keys are gone, its virtual leases end",
+				"carrier", fmt.Sprintf("%x", uint64(id)), "virtual_leases", n)
+		}
+	}
+	o.mu.Unlock()
+	o.changed.fire()
+}

@@ -1,0 +1,44 @@
+package offload
+
+import (
+	"context"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
+	"github.com/heraldproj/herald/lease"
+)
+
+// Revoke ends a lease this herald holds and deletes its keys upstream
+// before answering, as etcd's revoke does. A lease that fits in one
+// transaction is deleted in one, so the revoke moves etcd's revision once.
+func (o *Offloader) Revoke(ctx context.Context, id int64) (*pb.LeaseRevokeResponse, Verdict, error) {
+	o.mu.Lock()
+	c, held := o.table.CarrierOf(lease.ID(id))
+	if !held {
+		o.mu.Unlock()
+		return nil, NotHeld, nil
+	}
+	if !o.own.Valid(c, o.wall()) {
+		o.mu.Unlock()
+		return nil, Hold, nil
+	}
+	exp, err := o.table.Revoke(lease.ID(id))
+	o.mu.Unlock()
+	if err != nil {
+		return nil, Answered, LeaseError(err)
+	}
+	hdr, fenced, err := o.deleteUpstream(ctx, []lease.Expired{exp})
+	switch {
+	case err != nil:
+		// The lease is gone from the table: finish the deletes in the
+		// background, and tell the client what went wrong.
+		go o.deleteUntilDone(o.bg, []lease.Expired{exp})
+		return nil, Answered, err
+	case fenced:
+		// Another herald owns the carrier now, and the lease with it.
+		return nil, NotHeld, nil
+	}
+	return &pb.LeaseRevokeResponse{Header: hdr}, Answered, nil
+}
+
+func revokeReq(id lease.ID) *pb.LeaseRevokeRequest { return &pb.LeaseRevokeRequest{ID: int64(id)} }

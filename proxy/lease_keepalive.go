@@ -1,0 +1,222 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"google.golang.org/grpc"
+
+	"github.com/heraldproj/herald/lease/offload"
+)
+
+type keepAliveStream = grpc.BidiStreamingClient[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]
+
+func (s *leaseServer) LeaseKeepAlive(stream grpc.BidiStreamingServer[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]) error {
+	open := func(ctx context.Context) (keepAliveStream, error) { return s.lease.LeaseKeepAlive(ctx) }
+	if !s.virtual(stream.Context()) {
+		return relayBidi(stream, open, nil)
+	}
+	return s.o.serveKeepAlives(stream, open)
+}
+
+// kaSession is one client keepalive stream served with virtual leases:
+// each request is answered here when this herald owns the lease, sent on a
+// stream to the owner's herald when another one does, relayed on an
+// upstream stream when the lease is etcd's, and held while its owner is
+// being replaced (clients send again until answered; a held request is
+// tried again at every change, then dropped after the hold timeout).
+// Answers from every side share the client stream.
+type kaSession struct {
+	o    *offloader
+	ctx  context.Context
+	open func(context.Context) (keepAliveStream, error)
+
+	sendMu sync.Mutex
+	client grpc.BidiStreamingServer[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]
+
+	up    keepAliveStream // to etcd, opened on first use
+	upErr chan error
+	owner map[string]keepAliveStream // to owners' heralds, by URL
+	gone  chan string                // URLs of owner streams that ended
+	held  map[int64]time.Time        // lease → when to give up
+	wg    sync.WaitGroup
+}
+
+func (k *kaSession) send(resp *pb.LeaseKeepAliveResponse) error {
+	k.sendMu.Lock()
+	defer k.sendMu.Unlock()
+	return k.client.Send(resp)
+}
+
+// serveKeepAlives runs one client keepalive stream until it ends.
+func (o *offloader) serveKeepAlives(
+	stream grpc.BidiStreamingServer[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse],
+	open func(context.Context) (keepAliveStream, error),
+) error {
+	ctx, cancel := context.WithCancel(outgoing(stream.Context()))
+	defer cancel()
+	k := &kaSession{o: o, ctx: ctx, open: open, client: stream, upErr: make(chan error, 1),
+		owner: map[string]keepAliveStream{}, gone: make(chan string, 8), held: map[int64]time.Time{}}
+	defer k.wg.Wait()
+	defer cancel()
+
+	// Client requests arrive on their own goroutine, so that an upstream
+	// failure ends the stream without waiting for the client's next request.
+	// The intake tracks how far herald has read them (see offload's intake).
+	tracked := o.TrackIntake()
+	defer tracked.Done()
+	reqs, recvErr := receive(ctx, offload.RecvTracked(tracked, stream.Recv))
+
+	retry := time.NewTicker(holdPoll)
+	defer retry.Stop()
+	for {
+		var changed <-chan struct{}
+		if len(k.held) > 0 {
+			changed = o.Changed()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-k.upErr:
+			return err
+		case err := <-recvErr:
+			if !errors.Is(err, io.EOF) {
+				return err
+			}
+			if k.up == nil {
+				return nil
+			}
+			// Half-close: pass it on and let the upstream finish.
+			_ = k.up.CloseSend()
+			return <-k.upErr
+		case url := <-k.gone:
+			delete(k.owner, url)
+		case req := <-reqs:
+			if err := k.handle(req.ID); err != nil {
+				return err
+			}
+		case <-changed:
+			if err := k.retryHeld(); err != nil {
+				return err
+			}
+		case <-retry.C:
+			if err := k.retryHeld(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// retryHeld tries every held request again.
+func (k *kaSession) retryHeld() error {
+	now := time.Now()
+	for id, until := range k.held {
+		delete(k.held, id)
+		if now.After(until) {
+			continue // the client has sent it again by now, or given up
+		}
+		if err := k.handle(id); err != nil {
+			return err
+		}
+		if _, again := k.held[id]; again {
+			k.held[id] = until
+		}
+	}
+	return nil
+}
+
+// handle answers, forwards, relays or holds one keepalive.
+func (k *kaSession) handle(id int64) error {
+	o := k.o
+	resp, v := o.KeepAlive(id)
+	switch v {
+	case offload.Answered:
+		return k.send(resp)
+	case offload.Hold:
+		k.hold(id)
+		return nil
+	}
+	route, err := o.Route(internalCtx(k.ctx), id)
+	if err != nil {
+		k.hold(id) // etcd unreachable for the lookup: try again later
+		return nil
+	}
+	switch route.Kind {
+	case offload.RouteLocal:
+		if resp, v := o.KeepAlive(id); v == offload.Answered {
+			return k.send(resp)
+		}
+		k.hold(id)
+	case offload.RouteHold:
+		k.hold(id)
+	case offload.RouteGone:
+		// etcd's keepalive stream answers a lease it does not know with TTL 0.
+		return k.send(&pb.LeaseKeepAliveResponse{Header: o.LocalHeader(), ID: id})
+	case offload.RouteUpstream:
+		return k.upstream(id)
+	case offload.RouteForward:
+		if forwarded(k.client.Context()) {
+			return nil // the forwarder routes it again on the client's next try
+		}
+		k.toOwner(route.URL, id)
+	}
+	return nil
+}
+
+func (k *kaSession) hold(id int64) {
+	if _, ok := k.held[id]; !ok {
+		k.held[id] = time.Now().Add(k.o.HoldTimeout())
+	}
+}
+
+// upstream relays a keepalive of one of etcd's leases.
+func (k *kaSession) upstream(id int64) error {
+	if k.up == nil {
+		up, err := k.open(k.ctx)
+		if err != nil {
+			return err
+		}
+		k.up = up
+		k.wg.Add(1)
+		go func() { defer k.wg.Done(); k.upErr <- pump(up.Recv, k.send) }()
+	}
+	if err := k.up.Send(&pb.LeaseKeepAliveRequest{ID: id}); err != nil {
+		return <-k.upErr
+	}
+	return nil
+}
+
+// toOwner sends a keepalive on the stream to the owner's herald, opening it
+// on first use. A failing owner stream is dropped (and the request held):
+// the next request routes again.
+func (k *kaSession) toOwner(url string, id int64) {
+	s, ok := k.owner[url]
+	if !ok {
+		c, err := k.o.peers.conn(url)
+		if err == nil {
+			s, err = pb.NewLeaseClient(c).LeaseKeepAlive(k.o.peers.forwardCtx(k.ctx))
+		}
+		if err != nil {
+			k.hold(id)
+			return
+		}
+		k.owner[url] = s
+		k.wg.Add(1)
+		go func() {
+			defer k.wg.Done()
+			_ = pump(s.Recv, k.send)
+			select {
+			case k.gone <- url:
+			case <-k.ctx.Done():
+			}
+		}()
+	}
+	if err := s.Send(&pb.LeaseKeepAliveRequest{ID: id}); err != nil {
+		delete(k.owner, url)
+		k.hold(id)
+	}
+}
