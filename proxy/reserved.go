@@ -6,6 +6,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/heraldproj/herald/fanout"
 )
 
 // reserved is herald's own key range upstream: lease records and carrier
@@ -20,18 +22,8 @@ func newReserved(prefix string) reserved {
 	return reserved{prefix: []byte(prefix), end: prefixEnd([]byte(prefix))}
 }
 
-// prefixEnd is the range end that covers every key with the prefix, as
-// clientv3.GetPrefixRangeEnd computes it.
-func prefixEnd(prefix []byte) []byte {
-	end := bytes.Clone(prefix)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return []byte{0} // all 0xff: to the end of the keyspace
-}
+// prefixEnd is the range end that covers every key with the prefix.
+func prefixEnd(prefix []byte) []byte { return fanout.PrefixEnd(prefix) }
 
 // contains reports whether key lies in the reserved range.
 func (r reserved) contains(key []byte) bool {

@@ -52,11 +52,3 @@ func TestReservedOverlapAndSplit(t *testing.T) {
 		})
 	}
 }
-
-func TestPrefixEnd(t *testing.T) {
-	for in, want := range map[string]string{"a": "b", "a\xff": "b", "\xff\xff": "\x00", "/x/": "/x0"} {
-		if got := string(prefixEnd([]byte(in))); got != want {
-			t.Errorf("prefixEnd(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

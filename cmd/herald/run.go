@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 
+	"github.com/heraldproj/herald/gossip"
 	"github.com/heraldproj/herald/proxy"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
@@ -79,14 +80,14 @@ func run(ctx context.Context, cfg *Config) error {
 	}
 	var (
 		members func() []proxy.FleetMember
-		bus     proxy.Bus
+		topics  proxy.Topics
 	)
 	if fleet != nil {
 		defer fleet.Close()
 		members = fleetMembers(fleet)
-		fb := newFleetBus(fleet)
-		defer fb.close()
-		bus = fb
+		bus := gossip.NewBus(fleet)
+		defer bus.Close()
+		topics = fleetTopics{bus}
 	}
 	srv, err := proxy.New(proxy.Options{
 		Upstream:            up,
@@ -104,7 +105,7 @@ func run(ctx context.Context, cfg *Config) error {
 			WindowBytes:            cfg.WindowBytes,
 			WindowAge:              cfg.WindowAge,
 		},
-		Bus:    bus,
+		Fleet:  topics,
 		Logger: log,
 	})
 	if err != nil {
