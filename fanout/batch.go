@@ -21,8 +21,16 @@ type Batch struct {
 	// carry PrevKv (the feeder watches with prev_kv) except for creations.
 	Events []*mvccpb.Event
 	// ProgressOnly marks an upstream progress notification (no events).
+	// With PrevRev == Rev it is a heartbeat (see Heartbeat).
 	ProgressOnly bool
 }
+
+// Heartbeat reports a progress-only batch with PrevRev == Rev: an idle
+// feeder saying that the chain is complete through Rev and nothing came
+// since its last batch. It moves no receiver on, but one that is behind
+// Rev learns that it missed the chain's last batch (a Gap), which no later
+// batch would tell it on an idle cluster.
+func (b *Batch) Heartbeat() bool { return b.ProgressOnly && b.PrevRev == b.Rev }
 
 // Gap says the cache is complete through From-1 and holds batches that
 // start after To: the revisions From..To (inclusive) are missing. The driver
@@ -34,7 +42,10 @@ type Gap struct {
 
 // Validate checks the chaining invariants that Apply relies on.
 func (b *Batch) Validate() error {
-	if b.PrevRev < 0 || b.Rev <= b.PrevRev {
+	switch {
+	case b.ProgressOnly && (b.PrevRev < 0 || b.Rev < b.PrevRev):
+		return fmt.Errorf("fanout: progress batch revisions prev=%d rev=%d: want 0 <= prev <= rev", b.PrevRev, b.Rev)
+	case !b.ProgressOnly && (b.PrevRev < 0 || b.Rev <= b.PrevRev):
 		return fmt.Errorf("fanout: batch revisions prev=%d rev=%d: want 0 <= prev < rev", b.PrevRev, b.Rev)
 	}
 	if b.ProgressOnly && len(b.Events) > 0 {

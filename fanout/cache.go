@@ -17,21 +17,19 @@ type Cache struct {
 	cfg      Config
 	prefixes []span
 
-	loaded     bool
-	rev        int64 // complete through rev
-	compactRev int64 // upstream compact revision, as last told
+	chain      *Chain // orders the feeder's batches
+	rev        int64  // kv and window are complete through rev (= chain.Rev())
+	compactRev int64  // upstream compact revision, as last told
 	raftTerm   uint64
 	now        time.Time
 
 	kv     kvStore
 	window window
-	held   []Batch // sorted by PrevRev, then Rev; all PrevRev > rev
-	seen   int64   // highest batch Rev received, held or not
 
 	streams []*Stream
 
-	slowCancels, gaps uint64 // for Stats
-	lastAdvance       time.Time
+	slowCancels uint64 // for Stats
+	lastAdvance time.Time
 }
 
 // NewCache returns an empty cache; it serves nothing until Load.
@@ -40,7 +38,7 @@ func NewCache(cfg Config) (*Cache, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Cache{cfg: cfg}
+	c := &Cache{cfg: cfg, chain: NewChain(cfg.MaxHeldBatches)}
 	for _, p := range cfg.Prefixes {
 		c.prefixes = append(c.prefixes, prefixSpan([]byte(p)))
 	}
@@ -61,7 +59,7 @@ func (c *Cache) CompactRev() int64 { return c.compactRev }
 func (c *Cache) WindowStart() int64 { return c.window.start }
 
 // Loaded reports whether a snapshot was loaded.
-func (c *Cache) Loaded() bool { return c.loaded }
+func (c *Cache) Loaded() bool { return c.chain.Loaded() }
 
 // SetIdentity sets the cluster and member IDs that response headers carry
 // (those of the upstream the driver loaded the cache from).
@@ -84,7 +82,7 @@ func (c *Cache) SetRaftTerm(term uint64) { c.raftTerm = term }
 // with compact_revision, as etcd cancels watchers whose history is gone.
 // Held batches that chain on the snapshot are applied.
 func (c *Cache) Load(rev int64, kvs []*mvccpb.KeyValue, compactRev int64) (*Gap, error) {
-	if rev < 0 || (c.loaded && rev < c.rev) {
+	if rev < 0 || (c.Loaded() && rev < c.rev) {
 		return nil, fmt.Errorf("fanout: load at revision %d behind cache revision %d", rev, c.rev)
 	}
 	c.materializeAll() // what watchers already could see stays deliverable
@@ -94,12 +92,13 @@ func (c *Cache) Load(rev int64, kvs []*mvccpb.KeyValue, compactRev int64) (*Gap,
 			c.kv.put(kv)
 		}
 	}
-	c.loaded = true
 	c.rev = rev
 	c.lastAdvance = c.now
 	c.window.reset(rev + 1)
 	c.SetCompactRev(compactRev)
-	c.drainHeld()
+	for _, b := range c.chain.Reset(rev) {
+		c.applyChained(b)
+	}
 	return c.Gap(), nil
 }
 
@@ -110,40 +109,25 @@ func (c *Cache) Load(rev int64, kvs []*mvccpb.KeyValue, compactRev int64) (*Gap,
 // MaxHeldBatches, keeping the nearest) until the gap is filled. Apply returns
 // the open gap, if any, after the batch.
 func (c *Cache) Apply(b Batch) (*Gap, error) {
-	if err := b.Validate(); err != nil {
+	ready, err := c.chain.Offer(b)
+	if err != nil {
 		return c.Gap(), err
 	}
-	c.seen = max(c.seen, b.Rev)
-	if c.loaded && b.Rev <= c.rev {
-		return c.Gap(), nil
+	for _, r := range ready {
+		c.applyChained(r)
 	}
-	if !c.loaded || b.PrevRev > c.rev {
-		if c.loaded {
-			c.gaps++
-		}
-		c.hold(b)
-		return c.Gap(), nil
+	if len(ready) > 0 {
+		c.evict()
 	}
-	c.applyChained(b)
-	c.drainHeld()
-	c.evict()
 	return c.Gap(), nil
 }
 
 // Gap returns the missing revisions that hold back held batches (or, when
 // the held buffer overflowed, that batches were seen up to), or nil.
-func (c *Cache) Gap() *Gap {
-	switch {
-	case !c.loaded:
-		return nil
-	case len(c.held) > 0:
-		return &Gap{From: c.rev + 1, To: c.held[0].PrevRev}
-	case c.seen > c.rev:
-		return &Gap{From: c.rev + 1, To: c.seen}
-	}
-	return nil
-}
+func (c *Cache) Gap() *Gap { return c.chain.Gap() }
 
+// applyChained applies a batch that the chain returned: it follows c.rev
+// and holds no event at or below it.
 func (c *Cache) applyChained(b Batch) {
 	var group []*mvccpb.Event
 	flush := func() {
@@ -153,8 +137,8 @@ func (c *Cache) applyChained(b Batch) {
 		}
 	}
 	for _, ev := range b.Events {
-		if ev.Kv.ModRevision <= c.rev || !c.inPrefixes(ev.Kv.Key) {
-			continue // already applied, or not ours
+		if !c.inPrefixes(ev.Kv.Key) {
+			continue // not ours
 		}
 		if len(group) > 0 && group[0].Kv.ModRevision != ev.Kv.ModRevision {
 			flush()
@@ -165,38 +149,6 @@ func (c *Cache) applyChained(b Batch) {
 	flush()
 	c.rev = b.Rev
 	c.lastAdvance = c.now
-}
-
-func (c *Cache) hold(b Batch) {
-	i := 0
-	for i < len(c.held) && (c.held[i].PrevRev < b.PrevRev || (c.held[i].PrevRev == b.PrevRev && c.held[i].Rev < b.Rev)) {
-		i++
-	}
-	if i < len(c.held) && c.held[i].PrevRev == b.PrevRev && c.held[i].Rev == b.Rev {
-		return // re-delivery
-	}
-	if len(c.held) >= c.cfg.MaxHeldBatches {
-		if i >= len(c.held) {
-			return // farthest ahead: the repair brings it again
-		}
-		c.held = c.held[:len(c.held)-1]
-	}
-	c.held = append(c.held, Batch{})
-	copy(c.held[i+1:], c.held[i:])
-	c.held[i] = b
-}
-
-func (c *Cache) drainHeld() {
-	for len(c.held) > 0 {
-		b := c.held[0]
-		if b.PrevRev > c.rev {
-			return
-		}
-		c.held = c.held[1:]
-		if b.Rev > c.rev {
-			c.applyChained(b)
-		}
-	}
 }
 
 // evict trims the window to its bounds. Watchers get their output first, so
@@ -235,7 +187,7 @@ func (c *Cache) Tick(now time.Time) {
 // end is the single key, "\x00" every key >= key) lies in one fan-out
 // prefix, and the cache is loaded: such requests may be served here.
 func (c *Cache) Covers(key, end []byte) bool {
-	return c.loaded && len(key) > 0 && c.covers(requestSpan(key, end))
+	return c.Loaded() && len(key) > 0 && c.covers(requestSpan(key, end))
 }
 
 func (c *Cache) covers(sp span) bool {

@@ -34,6 +34,7 @@ func TestBatchRoundTrip(t *testing.T) {
 		sampleBatch(),
 		{PrevRev: 0, Rev: 1},
 		{PrevRev: 5, Rev: 1 << 62, ProgressOnly: true},
+		{PrevRev: 7, Rev: 7, ProgressOnly: true}, // a heartbeat
 	} {
 		data, err := b.MarshalBinary()
 		if err != nil {
@@ -87,6 +88,8 @@ func TestBatchValidateRejects(t *testing.T) {
 	}
 	for name, b := range map[string]Batch{
 		"negative prev":    {PrevRev: -1, Rev: 1},
+		"backwards":        {PrevRev: 5, Rev: 4, ProgressOnly: true},
+		"empty, not idle":  {PrevRev: 4, Rev: 4},
 		"event before":     {PrevRev: 2, Rev: 4, Events: []*mvccpb.Event{kv("/a", 2)}},
 		"event after":      {PrevRev: 2, Rev: 4, Events: []*mvccpb.Event{kv("/a", 5)}},
 		"out of order":     {PrevRev: 2, Rev: 5, Events: []*mvccpb.Event{kv("/a", 4), kv("/b", 3)}},

@@ -174,7 +174,7 @@ func (e *scriptEnv) run(t *testing.T, d *datadriven.TestData) string {
 	case "state":
 		c := e.cache
 		return fmt.Sprintf("rev=%d window=[%d..] events=%d bytes=%d compact=%d held=%d%s",
-			c.Rev(), c.WindowStart(), c.window.events, c.window.bytes, c.CompactRev(), len(c.held), fmtGap(c.Gap()))
+			c.Rev(), c.WindowStart(), c.window.events, c.window.bytes, c.CompactRev(), c.chain.Held(), fmtGap(c.Gap()))
 	case "stream":
 		var name string
 		d.ScanArgs(t, "s", &name)

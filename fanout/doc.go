@@ -8,12 +8,17 @@
 // by the driver, e.g. under one mutex; nothing here blocks, sleeps, reads the
 // clock or starts a goroutine):
 //
-//   - The feeder side (gossip/ deliveries, or an upstream repair watch) calls
-//     Cache.Load once with a snapshot, then Cache.Apply for every Batch it
-//     receives, in any order and any number of times. Apply reports a Gap
-//     when a batch is missing; the driver repairs it from a tree neighbour or
-//     an upstream watch and Applies what it gets. SetCompactRev records the
-//     upstream compact revision.
+//   - The feeder side (the feed driver, fanout/feed: fleet deliveries, the
+//     feeder's own watch, an upstream repair watch) calls Cache.Load once
+//     with a snapshot, then Cache.Apply for every Batch it receives, in any
+//     order and any number of times. Apply reports a Gap when a batch is
+//     missing (a heartbeat, Batch.Heartbeat, reveals a lost last batch); the
+//     driver repairs it from an upstream watch and Applies what it gets.
+//     SetCompactRev records the upstream compact revision.
+//   - Chain is the batch-ordering part of the Cache on its own (held
+//     batches, gaps, drain in order), for any other replica fed by chained
+//     batches, e.g. the fleet's lease index. PrefixEnd is etcd's prefix
+//     range end, for the drivers.
 //   - A clock goroutine calls Cache.Tick(now) (age eviction, progress_notify),
 //     once at start and then periodically; the cache has no other clock.
 //   - Feeders encode what they broadcast with Batch.MarshalBinary; receivers
@@ -34,8 +39,8 @@
 //
 // This package owns the cache and the etcd watch/range semantics. It must not
 // touch the network, gRPC, clientv3, memberlist, the clock or global rand, and
-// knows nothing of how batches travel (gossip/) or how streams are served
-// (proxy/). The etcd sources cited in comments are etcd v3.7.3
+// knows nothing of how batches travel (gossip/, fanout/feed) or how streams
+// are served (proxy/). The etcd sources cited in comments are etcd v3.7.3
 // (server/etcdserver/api/v3rpc/watch.go, server/storage/mvcc/*.go,
 // server/etcdserver/txn/range.go).
 package fanout

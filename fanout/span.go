@@ -23,18 +23,22 @@ func requestSpan(key, end []byte) span {
 	return span{start: key, end: end}
 }
 
-// prefixSpan is the range of every key that starts with p
-// (clientv3.GetPrefixRangeEnd).
-func prefixSpan(p []byte) span {
-	end := bytes.Clone(p)
+// PrefixEnd is the range end that covers every key with the prefix, as
+// clientv3.GetPrefixRangeEnd computes it: "\x00" (every key from the
+// prefix on) when the prefix is empty or all 0xff.
+func PrefixEnd(prefix []byte) []byte {
+	end := bytes.Clone(prefix)
 	for i := len(end) - 1; i >= 0; i-- {
 		if end[i] < 0xff {
 			end[i]++
-			return span{start: p, end: end[:i+1]}
+			return end[:i+1]
 		}
 	}
-	return span{start: p, unbounded: true}
+	return []byte{0}
 }
+
+// prefixSpan is the range of every key that starts with p.
+func prefixSpan(p []byte) span { return requestSpan(p, PrefixEnd(p)) }
 
 // empty reports a bounded range with start >= end, which etcd's watch
 // refuses (mvcc ErrEmptyWatcherRange) and its range answers with nothing.

@@ -27,10 +27,10 @@ func (c *Cache) Stats() Stats {
 		CompactRev:   c.compactRev,
 		WindowEvents: c.window.events,
 		WindowBytes:  c.window.bytes,
-		HeldBatches:  len(c.held),
+		HeldBatches:  c.chain.Held(),
 		Streams:      len(c.streams),
 		SlowCancels:  c.slowCancels,
-		Gaps:         c.gaps,
+		Gaps:         c.chain.Gaps(),
 		LastAdvance:  c.lastAdvance,
 	}
 	for _, s := range c.streams {

@@ -201,7 +201,7 @@ func (s *Stream) create(creq *pb.WatchCreateRequest) {
 	}
 	w := newWatcher(id, sp, creq)
 	s.add(w)
-	if !c.loaded || !c.covers(sp) {
+	if !c.Loaded() || !c.covers(sp) {
 		w.state = stateExternal
 		fwd := proto.Clone(creq).(*pb.WatchCreateRequest)
 		fwd.WatchId = id

@@ -13,6 +13,12 @@
 // metadata), deliveries go to the Deliveries channel. Fleet assembles the
 // three layers from one configuration for the daemon and the tests.
 //
+// A Bus carries several topics over a Fleet (one per feed: the fan-out's
+// events, the lease index): payloads are framed with their topic's name,
+// and one goroutine owned by the Bus demultiplexes deliveries to per-topic
+// channels and fans membership changes out to every topic. A Topic
+// satisfies fanout/feed's Bus structurally: this package does not import it.
+//
 // This package must not import memberlist (gossip/membership is its only
 // user), must not put protocol logic in the driver (it belongs in
 // gossip/plumtree, where the simulator runs it too), and knows nothing of

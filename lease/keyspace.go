@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/heraldproj/herald/fanout"
 )
 
 // Keyspace is herald's reserved key range upstream and the layout of the
@@ -135,15 +137,6 @@ func parseHexID(s string) (ID, bool) {
 	return ID(v), err == nil
 }
 
-// PrefixEnd is the range end that covers every key with prefix, as
-// clientv3.GetPrefixRangeEnd computes it.
-func PrefixEnd(prefix []byte) []byte {
-	end := bytes.Clone(prefix)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return []byte{0} // all 0xff: to the end of the keyspace
-}
+// PrefixEnd is the range end that covers every key with prefix
+// (fanout.PrefixEnd, as clientv3.GetPrefixRangeEnd computes it).
+func PrefixEnd(prefix []byte) []byte { return fanout.PrefixEnd(prefix) }

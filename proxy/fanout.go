@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -10,9 +9,9 @@ import (
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"go.etcd.io/etcd/api/v3/mvccpb"
 
 	"github.com/heraldproj/herald/fanout"
+	"github.com/heraldproj/herald/fanout/feed"
 )
 
 // FanoutOptions configure the fleet watch fan-out. No prefixes turns it off.
@@ -20,7 +19,8 @@ type FanoutOptions struct {
 	// Prefixes are the key prefixes whose watches and serializable reads
 	// are served from the fleet's event cache.
 	Prefixes []string
-	// Feeders is how many heralds of the fleet hold the upstream watch.
+	// Feeders is how many heralds of the fleet hold the upstream watch (0:
+	// feed.DefaultFeeders).
 	Feeders int
 	// WindowEvents, WindowBytes and WindowAge bound the cache's window of
 	// recent events (watches from older revisions catch up from etcd); zero
@@ -31,37 +31,32 @@ type FanoutOptions struct {
 	// watches served from the cache (0: etcd's default, 10 minutes).
 	ProgressNotifyInterval time.Duration
 	// RepairDelay is how long a gap may wait for the broadcast tree's own
-	// repair before herald fetches the missing events from etcd.
+	// repair before herald fetches the missing events from etcd (0:
+	// feed.DefaultRepairDelay).
 	RepairDelay time.Duration
 }
 
-// Bus is the fleet's broadcast tree, as the fan-out uses it. A nil Bus is a
-// herald on its own: it is its own feeder.
-type Bus interface {
-	// Broadcast sends payload to every herald of the fleet (this one
-	// included, through Deliveries). It may block briefly.
-	Broadcast(ctx context.Context, payload []byte) error
-	// Deliveries yields every payload broadcast in the fleet, at least once.
-	Deliveries() <-chan []byte
-	// Members names the live heralds, this one included.
-	Members() []string
-	// Changes fires (coalesced) when membership changes.
-	Changes() <-chan struct{}
+// Topics is the fleet's bus as herald's feeds use it: one topic per feed
+// (the fan-out's is "fanout"). gossip.Bus provides it, through cmd/herald.
+type Topics interface {
+	Topic(name string) feed.Bus
 }
 
-// hub drives the fan-out core: it loads the cache, runs the feeder when
-// this herald is one, applies what the fleet broadcasts, repairs gaps from
-// etcd, and serves client watch streams and serializable ranges from the
-// cache. fanout.Cache is a pure state machine; mu serialises every call on
-// it and is never held across I/O.
+// fanoutTopic is the fan-out's topic on the fleet bus.
+const fanoutTopic = "fanout"
+
+// hub serves client watch streams and serializable ranges from the fan-out
+// cache; a feed.Feed keeps the cache current (loads it, feeds the fleet
+// when this herald is a feeder, applies what the fleet broadcasts, repairs
+// gaps). fanout.Cache is a pure state machine; mu serialises every call on
+// it and is never held across I/O. The feed calls the cache through
+// hubSink, which takes mu for each call.
 type hub struct {
-	opts FanoutOptions
-	name string
-	kv   pb.KVClient
-	wc   pb.WatchClient
-	bus  Bus
-	o    *offloader // translates carriers in events, when offloading is on
-	log  *slog.Logger
+	kv      pb.KVClient
+	wc      pb.WatchClient
+	feed    *feed.Feed
+	metrics *feed.Metrics
+	o       *offloader // translates carriers in events, when offloading is on
 
 	mu      sync.Mutex
 	cache   *fanout.Cache
@@ -72,9 +67,9 @@ type hub struct {
 	// as on one etcd member).
 	seen atomic.Int64
 
-	repairKick chan struct{}
-	stop       chan struct{}
-	done       sync.WaitGroup
+	tickCtx  context.Context // the cache clock's; cancelled by close
+	stopTick context.CancelFunc
+	ticking  sync.WaitGroup
 }
 
 // noteRev records a revision relayed to a client.
@@ -87,7 +82,7 @@ func (h *hub) noteRev(rev int64) {
 	}
 }
 
-func newHub(opts FanoutOptions, name string, kv pb.KVClient, wc pb.WatchClient, bus Bus, o *offloader, log *slog.Logger) (*hub, error) {
+func newHub(opts FanoutOptions, name string, kv pb.KVClient, wc pb.WatchClient, fleet Topics, o *offloader, log *slog.Logger) (*hub, error) {
 	cfg := fanout.DefaultConfig()
 	if opts.WindowEvents > 0 {
 		cfg.MaxEvents = opts.WindowEvents
@@ -106,99 +101,51 @@ func newHub(opts FanoutOptions, name string, kv pb.KVClient, wc pb.WatchClient, 
 	if err != nil {
 		return nil, fmt.Errorf("proxy: fan-out: %w", err)
 	}
-	if opts.Feeders <= 0 {
-		opts.Feeders = 2
-	}
-	if opts.RepairDelay <= 0 {
-		opts.RepairDelay = 300 * time.Millisecond
-	}
-	return &hub{
-		opts: opts, name: name, kv: kv, wc: wc, bus: bus, o: o, log: log.With("area", "fanout"),
+	h := &hub{
+		kv: kv, wc: wc, metrics: fanoutFeedMetrics, o: o,
 		cache: cache, streams: map[*hubStream]struct{}{},
-		repairKick: make(chan struct{}, 1), stop: make(chan struct{}),
-	}, nil
+	}
+	h.tickCtx, h.stopTick = context.WithCancel(context.Background())
+	var bus feed.Bus
+	if fleet != nil {
+		bus = fleet.Topic(fanoutTopic)
+	}
+	h.feed, err = feed.New(feed.Config{
+		Name:        name,
+		Topic:       fanoutTopic,
+		Prefixes:    opts.Prefixes,
+		Feeders:     opts.Feeders,
+		RepairDelay: opts.RepairDelay,
+		KV:          kv,
+		Watch:       wc,
+		Bus:         bus,
+		Sink:        hubSink{h},
+		Logger:      log.With("area", "fanout"),
+		Metrics:     fanoutFeedMetrics,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("proxy: fan-out: %w", err)
+	}
+	return h, nil
 }
 
-// start loads the cache from etcd and starts the loops.
+// start loads the cache from etcd and starts the feed and the cache's clock.
+// ctx is Server.Start's, herald's own and never a client's: it carries no
+// client metadata, so the feed's calls need no internalCtx.
 func (h *hub) start(ctx context.Context) error {
-	if err := h.reload(ctx); err != nil {
+	if err := h.feed.Start(ctx); err != nil {
 		return err
 	}
-	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	go func() { <-h.stop; cancel() }()
-	loops := []func(context.Context){h.tickLoop, h.feederLoop, h.repairLoop}
-	if h.bus != nil {
-		loops = append(loops, h.deliveryLoop)
-	}
-	for _, loop := range loops {
-		h.done.Add(1)
-		go func() { defer h.done.Done(); loop(bg) }()
-	}
+	h.ticking.Add(1)
+	go func() { defer h.ticking.Done(); h.tickLoop(h.tickCtx) }()
 	return nil
 }
 
+// close stops the feed and the clock and waits for them.
 func (h *hub) close() {
-	select {
-	case <-h.stop:
-	default:
-		close(h.stop)
-	}
-	h.done.Wait()
-}
-
-// reload reads the fan-out prefixes at one revision and (re)loads the cache.
-func (h *hub) reload(ctx context.Context) error {
-	var (
-		kvs    []*mvccpb.KeyValue
-		rev    int64
-		header *pb.ResponseHeader
-	)
-	for _, p := range h.opts.Prefixes {
-		resp, err := h.kv.Range(internalCtx(ctx), &pb.RangeRequest{Key: []byte(p), RangeEnd: prefixEnd([]byte(p)), Revision: rev})
-		if err != nil {
-			return fmt.Errorf("proxy: fan-out: load %q: %w", p, err)
-		}
-		if rev == 0 {
-			rev, header = resp.Header.Revision, resp.Header
-		}
-		kvs = append(kvs, resp.Kvs...)
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.cache.SetIdentity(header.ClusterId, header.MemberId)
-	h.cache.SetRaftTerm(header.RaftTerm)
-	gap, err := h.cache.Load(rev, kvs, h.cache.CompactRev())
-	if err != nil {
-		return fmt.Errorf("proxy: fan-out: load: %w", err)
-	}
-	h.wakeAllLocked()
-	if gap != nil {
-		h.kickRepair()
-	}
-	h.log.Info("fan-out cache loaded", "revision", rev, "keys", len(kvs))
-	return nil
-}
-
-// apply folds one batch into the cache and wakes the streams.
-func (h *hub) apply(b fanout.Batch) {
-	h.mu.Lock()
-	gap, err := h.cache.Apply(b)
-	h.wakeAllLocked()
-	h.mu.Unlock()
-	fanoutBatchesTotal.Inc()
-	if err != nil {
-		h.log.Warn("fan-out batch refused", "prev", b.PrevRev, "rev", b.Rev, "err", err)
-	}
-	if gap != nil {
-		h.kickRepair()
-	}
-}
-
-func (h *hub) kickRepair() {
-	select {
-	case h.repairKick <- struct{}{}:
-	default:
-	}
+	h.feed.Close()
+	h.stopTick()
+	h.ticking.Wait()
 }
 
 // wakeAllLocked tells every stream that the cache moved.
@@ -221,72 +168,6 @@ func (h *hub) tickLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-	}
-}
-
-// deliveryLoop applies what the fleet broadcasts.
-func (h *hub) deliveryLoop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case payload, ok := <-h.bus.Deliveries():
-			if !ok {
-				return
-			}
-			var b fanout.Batch
-			if err := b.UnmarshalBinary(payload); err != nil {
-				fanoutBadBatchesTotal.Inc()
-				h.log.Warn("undecodable fan-out batch", "err", err)
-				continue
-			}
-			h.apply(b)
-		}
-	}
-}
-
-// repairLoop fetches from etcd the events of a gap that the broadcast tree
-// did not fill within RepairDelay. A gap that etcd has compacted away is
-// repaired by reloading the cache.
-func (h *hub) repairLoop(ctx context.Context) {
-	t := time.NewTicker(h.opts.RepairDelay)
-	defer t.Stop()
-	var since time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-h.repairKick:
-		case <-t.C:
-		}
-		h.mu.Lock()
-		gap, from := h.cache.Gap(), h.cache.Rev()+1
-		h.mu.Unlock()
-		if gap == nil {
-			since = time.Time{}
-			continue
-		}
-		if since.IsZero() {
-			since = time.Now()
-		}
-		if time.Since(since) < h.opts.RepairDelay {
-			continue
-		}
-		fanoutRepairsTotal.Inc()
-		h.log.Info("repairing a fan-out gap from etcd", "from", from, "to", gap.To)
-		err := h.follow(ctx, from, func(b fanout.Batch) bool {
-			h.apply(b)
-			return b.Rev >= gap.To
-		})
-		var compacted errCompacted
-		if errors.As(err, &compacted) {
-			h.setCompactRev(int64(compacted))
-			err = h.reload(ctx)
-		}
-		if err != nil && ctx.Err() == nil {
-			h.log.Warn("fan-out repair failed", "err", err)
-		}
-		since = time.Time{}
 	}
 }
 

@@ -197,7 +197,7 @@ func (h *hub) catchUp(ctx context.Context, cu fanout.CatchUpRequest, out chan<- 
 		if resp, err = w.Recv(); err != nil {
 			break
 		}
-		fanoutUpstreamWatches.Inc()
+		h.metrics.UpstreamResponses.Inc()
 		switch {
 		case resp.CompactRevision > 0:
 			deliver(catchUpMsg{id: cu.WatchID, compactRev: resp.CompactRevision})

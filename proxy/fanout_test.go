@@ -11,57 +11,95 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/proxy"
 )
 
-// memBus is an in-memory broadcast tree for in-process fleets, with
-// injected loss: the transport seam where the tests put their faults.
+// memBus is an in-memory fleet bus for in-process fleets, with injected
+// loss: the transport seam where the tests put their faults. Like
+// gossip.Bus, it carries topics: a payload reaches the heralds that opened
+// its topic.
 type memBus struct {
 	mu      sync.Mutex
-	members map[string]chan []byte
+	members map[string]*memBusMember
 	loss    float64
 	rng     *rand.Rand
-	changes chan struct{}
 }
 
 func newMemBus(loss float64, seed uint64) *memBus {
-	return &memBus{members: map[string]chan []byte{}, loss: loss, rng: rand.New(rand.NewPCG(seed, 1)), changes: make(chan struct{}, 1)}
+	return &memBus{members: map[string]*memBusMember{}, loss: loss, rng: rand.New(rand.NewPCG(seed, 1))}
 }
 
-// join returns the herald's view of the bus.
-func (b *memBus) join(name string) proxy.Bus {
+// join returns the herald's view of the bus, and tells the others.
+func (b *memBus) join(name string) proxy.Topics {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	ch := make(chan []byte, 4096)
-	b.members[name] = ch
-	return &memBusMember{b: b, name: name, ch: ch}
+	m := &memBusMember{b: b, name: name, topics: map[string]*memTopic{}}
+	b.members[name] = m
+	for _, o := range b.members {
+		for _, t := range o.topics {
+			t.changed()
+		}
+	}
+	return m
 }
 
 type memBusMember struct {
-	b    *memBus
-	name string
-	ch   chan []byte
+	b      *memBus
+	name   string
+	topics map[string]*memTopic // guarded by b.mu
 }
 
-func (m *memBusMember) Broadcast(_ context.Context, payload []byte) error {
+func (m *memBusMember) Topic(name string) feed.Bus {
 	m.b.mu.Lock()
 	defer m.b.mu.Unlock()
-	for name, ch := range m.b.members {
-		if name != m.name && m.b.rng.Float64() < m.b.loss {
+	if t := m.topics[name]; t != nil {
+		return t
+	}
+	t := &memTopic{m: m, name: name, ch: make(chan []byte, 4096), changes: make(chan struct{}, 1)}
+	m.topics[name] = t
+	return t
+}
+
+type memTopic struct {
+	m       *memBusMember
+	name    string
+	ch      chan []byte
+	changes chan struct{}
+}
+
+func (t *memTopic) changed() {
+	select {
+	case t.changes <- struct{}{}:
+	default:
+	}
+}
+
+func (t *memTopic) Broadcast(_ context.Context, payload []byte) error {
+	b := t.m.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for name, m := range b.members {
+		dst := m.topics[t.name]
+		if dst == nil {
+			continue // topic not open there
+		}
+		if name != t.m.name && b.rng.Float64() < b.loss {
 			continue // lost on the way
 		}
-		ch <- append([]byte(nil), payload...)
+		dst.ch <- append([]byte(nil), payload...)
 	}
 	return nil
 }
 
-func (m *memBusMember) Deliveries() <-chan []byte { return m.ch }
-func (m *memBusMember) Changes() <-chan struct{}  { return m.b.changes }
-func (m *memBusMember) Members() []string {
-	m.b.mu.Lock()
-	defer m.b.mu.Unlock()
+func (t *memTopic) Deliveries() <-chan []byte { return t.ch }
+func (t *memTopic) Changes() <-chan struct{}  { return t.changes }
+func (t *memTopic) Members() []string {
+	b := t.m.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	var names []string
-	for n := range m.b.members {
+	for n := range b.members {
 		names = append(names, n)
 	}
 	return names
@@ -220,7 +258,7 @@ func TestFanoutFleetRepairsLoss(t *testing.T) {
 		b := bus.join(name)
 		e.startHeraldWith(t, func(o *proxy.Options) {
 			o.Name = name
-			o.Bus = b
+			o.Fleet = b
 			o.Fanout = proxy.FanoutOptions{Prefixes: []string{"/svc/"}, Feeders: 1, RepairDelay: 50 * time.Millisecond}
 		})
 		heralds = append(heralds, e.viaHerald)

@@ -46,33 +46,3 @@ func streamMetrics(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h
 	return err
 }
 
-var (
-	fanoutBatchesTotal = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "herald_fanout_batches_total",
-		Help: "Event batches applied to the fan-out cache (from the fleet or from etcd).",
-	})
-	fanoutBadBatchesTotal = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "herald_fanout_bad_batches_total",
-		Help: "Fan-out batches from the fleet that did not decode.",
-	})
-	fanoutRepairsTotal = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "herald_fanout_repairs_total",
-		Help: "Gaps in the fan-out event chain repaired from etcd.",
-	})
-	fanoutFeeding = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "herald_fanout_feeding",
-		Help: "1 while this herald holds the upstream watch for the fleet.",
-	})
-	fanoutLocalReadsTotal = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "herald_fanout_local_reads_total",
-		Help: "Serializable ranges answered from the fan-out cache.",
-	})
-	fanoutUpstreamWatches = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "herald_fanout_upstream_watch_responses_total",
-		Help: "Watch responses received from etcd by the feeder, repairs and catch-ups.",
-	})
-)
-
-func init() {
-	prometheus.MustRegister(fanoutBatchesTotal, fanoutBadBatchesTotal, fanoutRepairsTotal, fanoutFeeding, fanoutUpstreamWatches, fanoutLocalReadsTotal)
-}

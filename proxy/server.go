@@ -54,9 +54,9 @@ type Options struct {
 	Offload OffloadOptions
 	// Fanout configures the fleet watch fan-out; no prefixes turn it off.
 	Fanout FanoutOptions
-	// Bus is the fleet's broadcast tree for the fan-out; nil for a herald on
-	// its own.
-	Bus Bus
+	// Fleet is the fleet's bus, one topic per feed (the fan-out's is
+	// "fanout", the lease index's "leases"); nil for a herald on its own.
+	Fleet Topics
 	// PeerTLS is the client TLS configuration for forwarding lease calls to
 	// peer heralds whose advertised URL is https (nil: system roots, no
 	// client certificate).
@@ -167,7 +167,7 @@ func New(opts Options) (*Server, error) {
 	var h *hub
 	if len(opts.Fanout.Prefixes) > 0 {
 		var err error
-		if h, err = newHub(opts.Fanout, opts.Name, up.KV(), up.Watch(), opts.Bus, o, opts.Logger); err != nil {
+		if h, err = newHub(opts.Fanout, opts.Name, up.KV(), up.Watch(), opts.Fleet, o, opts.Logger); err != nil {
 			return nil, err
 		}
 	}

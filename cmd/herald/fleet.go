@@ -1,10 +1,10 @@
 package main
 
 import (
-	"context"
 	"hash/fnv"
 	"log/slog"
 
+	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/gossip"
 	"github.com/heraldproj/herald/gossip/membership"
 	"github.com/heraldproj/herald/gossip/plumtree"
@@ -64,77 +64,12 @@ func fleetMembers(f *gossip.Fleet) func() []proxy.FleetMember {
 	}
 }
 
-// fleetBus is the fan-out's view of the fleet: the broadcast tree and the
-// membership.
-type fleetBus struct {
-	f        *gossip.Fleet
-	payloads chan []byte
-	changes  chan struct{}
-	sub      *membership.Subscription
-	done     chan struct{}
-}
+// fleetTopics is the fleet's bus as proxy.Options.Fleet takes it: a
+// gossip.Topic is a feed.Bus, but gossip does not import the feed, so its
+// Topic method returns its own type.
+type fleetTopics struct{ bus *gossip.Bus }
 
-func newFleetBus(f *gossip.Fleet) *fleetBus {
-	b := &fleetBus{f: f, payloads: make(chan []byte, 1024), changes: make(chan struct{}, 1),
-		sub: f.Membership.Subscribe(), done: make(chan struct{})}
-	go func() {
-		for {
-			select {
-			case <-b.done:
-				return
-			case d, ok := <-f.Deliveries():
-				if !ok {
-					return
-				}
-				select {
-				case b.payloads <- d.Payload:
-				case <-b.done:
-					return
-				}
-			}
-		}
-	}()
-	go func() {
-		for {
-			select {
-			case <-b.done:
-				return
-			case _, ok := <-b.sub.C:
-				if !ok {
-					return
-				}
-				select {
-				case b.changes <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
-	return b
-}
-
-func (b *fleetBus) Broadcast(ctx context.Context, payload []byte) error {
-	_, err := b.f.Broadcast(ctx, payload)
-	return err
-}
-
-func (b *fleetBus) Deliveries() <-chan []byte { return b.payloads }
-func (b *fleetBus) Changes() <-chan struct{}  { return b.changes }
-
-func (b *fleetBus) Members() []string {
-	var names []string
-	for _, m := range b.f.Membership.Members() {
-		if !m.Meta.Leaving {
-			names = append(names, m.Name)
-		}
-	}
-	return names
-}
-
-func (b *fleetBus) close() {
-	close(b.done)
-	b.sub.Cancel()
-}
+func (f fleetTopics) Topic(name string) feed.Bus { return f.bus.Topic(name) }
 
 // identitySeed seeds the injected faults per herald, reproducibly.
 func identitySeed(name string) uint64 {

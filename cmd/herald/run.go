@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 
+	"github.com/heraldproj/herald/gossip"
 	"github.com/heraldproj/herald/proxy"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
@@ -79,7 +80,7 @@ func run(ctx context.Context, cfg *Config) error {
 	}
 	var (
 		members func() []proxy.FleetMember
-		bus     proxy.Bus
+		topics  proxy.Topics
 	)
 	token, err := relayToken(cfg)
 	if err != nil {
@@ -89,9 +90,9 @@ func run(ctx context.Context, cfg *Config) error {
 	if fleet != nil {
 		defer fleet.Close()
 		members = fleetMembers(fleet)
-		fb := newFleetBus(fleet)
-		defer fb.close()
-		bus = fb
+		bus := gossip.NewBus(fleet)
+		defer bus.Close()
+		topics = fleetTopics{bus}
 		sw, err := newRelaySwitch(up.Direct(), fleet, cfg.Name, token, func(relaying bool) {
 			if srv != nil {
 				srv.UpstreamPathChanged(relaying)
@@ -119,11 +120,11 @@ func run(ctx context.Context, cfg *Config) error {
 			WindowBytes:            cfg.WindowBytes,
 			WindowAge:              cfg.WindowAge,
 		},
-		Bus:           bus,
+		Fleet:         topics,
 		RelayToken:    token,
 		RelayUpstream: up.Direct(),
 		Registerer:    prometheus.DefaultRegisterer,
-		Logger:     log,
+		Logger:        log,
 	})
 	if err != nil {
 		return err

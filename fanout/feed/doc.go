@@ -1,0 +1,37 @@
+// Package feed keeps a replica of an etcd key range current on every herald
+// of the fleet while etcd sees only a few watchers: the driver of a feed of
+// chained batches (fanout.Batch), for any consumer of them.
+//
+// A Feed loads a snapshot of its prefixes from etcd (Start), then:
+//
+//   - chooses feeders by rendezvous hash over the fleet's membership: the
+//     top Config.Feeders heralds by a hash of (topic, name). A feeder
+//     watches etcd from its replica's revision (one revision of overlap, so
+//     that heartbeats flow on an idle cluster too), cuts what etcd sends
+//     into batches chained by revision — each etcd answer is a cut with one
+//     prefix; with several, a batch ends only at the revision of an answer
+//     to a progress request, an exact cut across prefixes — applies them
+//     and broadcasts them on its topic of the fleet bus; an idle feeder
+//     asks for progress every 500 ms, a heartbeat that lets every herald
+//     see that it misses nothing;
+//   - applies every batch the fleet delivers, in any order, any number of
+//     times (the Sink orders them, e.g. with a fanout.Chain);
+//   - repairs a gap that the broadcast tree has not filled within the
+//     repair delay (300 ms) from an etcd watch of its own, and reloads the
+//     snapshot when etcd has compacted past it.
+//
+// Without a bus, a herald is its own feeder.
+//
+// Who serialises what: the Feed calls its Sink from several goroutines
+// (Start's caller, the delivery loop, the feeder, the repair loop), holds
+// no lock of its own while it does, and never holds one across I/O; the
+// Sink serialises its own state (the fan-out hub under its mutex, the lease
+// index likewise) and must not block on I/O. Every goroutine a Feed starts
+// is stopped and waited for by Close.
+//
+// This package is a driver: it does I/O (etcd's KV and Watch clients, the
+// bus), runs goroutines and reads the clock; the batch format and the
+// ordering logic are the pure core's (fanout). It must not import proxy/,
+// lease/, gossip/ or memberlist: the bus and the sink are interfaces that
+// those packages satisfy structurally.
+package feed

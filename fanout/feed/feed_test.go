@@ -1,0 +1,372 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"google.golang.org/grpc"
+
+	"github.com/heraldproj/herald/fanout"
+)
+
+// TestFeedAlone runs a herald without a fleet: it is its own feeder, its
+// replica follows etcd, and while etcd is idle the heartbeats keep coming.
+func TestFeedAlone(t *testing.T) {
+	checkNoLeaks(t)
+	p := prefix(t.Name())
+	put(t, p+"before", "1")
+	r := newReplica()
+	m, _ := NewMetrics(nil, "test")
+	f := startFeed(t, Config{Name: "h1", Prefixes: []string{p}, Sink: r, Metrics: m})
+	r.mu.Lock()
+	loads := r.loads
+	r.mu.Unlock()
+	if loads != 1 || !slices.Contains(r.content(), p+"before=1") {
+		t.Fatalf("after Start: %d loads, %q", loads, r.content())
+	}
+	waitFor(t, "the herald to feed", f.IsFeeder)
+	rev := workload(t, p, 100, 1)
+	waitConverged(t, "alone", r, rev, p)
+	if value(m.Feeding) != 1 {
+		t.Error("herald_test_feeding is not 1")
+	}
+	// Idle: a heartbeat every 500 ms.
+	before := value(m.Batches)
+	time.Sleep(1600 * time.Millisecond)
+	if n := value(m.Batches) - before; n < 2 {
+		t.Errorf("%g batches in 1.6 s of idleness, want heartbeats", n)
+	}
+	f.Close()
+	if f.IsFeeder() || value(m.Feeding) != 0 {
+		t.Error("still feeding after Close")
+	}
+}
+
+// TestFeedFleetRepairsLoss runs three heralds on a bus that loses 30 % of
+// the batches: every replica follows etcd, the non-feeders repairing from
+// etcd; when the feeder leaves, another takes over and nothing is lost.
+func TestFeedFleetRepairsLoss(t *testing.T) {
+	checkNoLeaks(t)
+	p := prefix(t.Name())
+	bus := newMemBus(7)
+	bus.loss = 0.3
+	names := []string{"h1", "h2", "h3"}
+	feeds, replicas := map[string]*Feed{}, map[string]*replica{}
+	metrics := map[string]*Metrics{}
+	for _, name := range names {
+		replicas[name] = newReplica()
+		metrics[name], _ = NewMetrics(nil, "test")
+		feeds[name] = startFeed(t, Config{
+			Name: name, Prefixes: []string{p}, Feeders: 1, RepairDelay: 50 * time.Millisecond,
+			Bus: bus.join(name), Sink: replicas[name], Metrics: metrics[name],
+		})
+	}
+	feeder := func() []string {
+		var out []string
+		for _, name := range names {
+			if feeds[name].IsFeeder() {
+				out = append(out, name)
+			}
+		}
+		return out
+	}
+	waitFor(t, "one feeder", func() bool { return len(feeder()) == 1 })
+	rev := workload(t, p, 200, 2)
+	for _, name := range names {
+		waitConverged(t, name, replicas[name], rev, p)
+	}
+	var repairs float64
+	for _, m := range metrics {
+		repairs += value(m.Repairs)
+	}
+	if repairs == 0 {
+		t.Error("30 % loss and no repair from etcd")
+	}
+
+	// The feeder goes: another takes over.
+	gone := feeder()[0]
+	feeds[gone].Close()
+	bus.leave(gone)
+	waitFor(t, "a new feeder", func() bool { f := feeder(); return len(f) == 1 && f[0] != gone })
+	rev = workload(t, p, 100, 3)
+	for _, name := range names {
+		if name != gone {
+			waitConverged(t, name+" after the handover", replicas[name], rev, p)
+		}
+	}
+}
+
+// TestFeedHeartbeatRevealsALostLastBatch loses the last batch of a burst on
+// its way to a non-feeder: no later batch comes on an idle cluster, so
+// only the feeder's heartbeat can tell it, and the repair fetches it.
+func TestFeedHeartbeatRevealsALostLastBatch(t *testing.T) {
+	checkNoLeaks(t)
+	p := prefix(t.Name())
+	bus := newMemBus(1)
+	var feeds []*Feed
+	var replicas []*replica
+	for _, name := range []string{"h1", "h2"} {
+		r := newReplica()
+		feeds = append(feeds, startFeed(t, Config{
+			Name: name, Prefixes: []string{p}, Feeders: 1, RepairDelay: 50 * time.Millisecond,
+			Bus: bus.join(name), Sink: r,
+		}))
+		replicas = append(replicas, r)
+	}
+	waitFor(t, "one feeder", func() bool { return feeds[0].IsFeeder() != feeds[1].IsFeeder() })
+	follower := 0
+	if feeds[0].IsFeeder() {
+		follower = 1
+	}
+	rev := put(t, p+"a", "1")
+	waitConverged(t, "before the loss", replicas[follower], rev, p)
+	lost := make(chan struct{})
+	bus.setDrop(func(_ string, b fanout.Batch) bool {
+		if len(b.Events) == 0 {
+			return false
+		}
+		select {
+		case <-lost:
+			return false // only the first
+		default:
+			close(lost)
+			return true
+		}
+	})
+	rev = put(t, p+"b", "2")
+	select {
+	case <-lost:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the batch was never broadcast")
+	}
+	waitConverged(t, "after the loss", replicas[follower], rev, p)
+}
+
+// TestFeedReloadsAfterCompaction makes a non-feeder miss batches that etcd
+// then compacts away: its repair finds them compacted, and it reloads.
+func TestFeedReloadsAfterCompaction(t *testing.T) {
+	checkNoLeaks(t)
+	p := prefix(t.Name())
+	bus := newMemBus(2)
+	var feeds []*Feed
+	var replicas []*replica
+	for _, name := range []string{"h1", "h2"} {
+		r := newReplica()
+		feeds = append(feeds, startFeed(t, Config{
+			Name: name, Prefixes: []string{p}, Feeders: 1, RepairDelay: 2 * time.Second,
+			Bus: bus.join(name), Sink: r,
+		}))
+		replicas = append(replicas, r)
+	}
+	waitFor(t, "one feeder", func() bool { return feeds[0].IsFeeder() != feeds[1].IsFeeder() })
+	follower := 0
+	if feeds[0].IsFeeder() {
+		follower = 1
+	}
+	name := []string{"h1", "h2"}[follower]
+	// The follower gets heartbeats and progress, never events.
+	bus.setDrop(func(to string, b fanout.Batch) bool { return to == name && len(b.Events) > 0 })
+	put(t, p+"a", "1")
+	put(t, p+"b", "2")
+	rev := put(t, p+"c", "3")
+	if _, err := testEtcd.KV().Compact(ctxT(t), &pb.CompactionRequest{Revision: rev}); err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(t, "after the compaction", replicas[follower], rev, p)
+	r := replicas[follower]
+	r.mu.Lock()
+	loads, compact := r.loads, r.compact
+	r.mu.Unlock()
+	if loads != 2 || compact != rev {
+		t.Fatalf("%d loads and compact revision %d, want a reload and %d", loads, compact, rev)
+	}
+}
+
+// TestFeedCutsExactlyAcrossPrefixes feeds two overlapping prefixes and a
+// third: a txn over all of them arrives in one batch, each event once.
+func TestFeedCutsExactlyAcrossPrefixes(t *testing.T) {
+	checkNoLeaks(t)
+	base := prefix(t.Name())
+	a, ab, c := base+"a/", base+"a/b/", base+"c/"
+	r := newReplica()
+	startFeed(t, Config{Name: "h1", Prefixes: []string{a, ab, c}, Sink: r})
+	var rev int64
+	for i := range 30 {
+		v := fmt.Sprint(i)
+		switch i % 3 {
+		case 0:
+			rev = txnPut(t, v, a+"x", ab+"y", c+"z")
+		case 1:
+			rev = put(t, ab+"y", v)
+		case 2:
+			rev = txnPut(t, v, c+"z", a+"x")
+		}
+	}
+	waitConverged(t, "three prefixes", r, rev, a, ab, c)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	batchOf := map[int64]int{} // revision → the batch that had it
+	seen := map[string]bool{}
+	for i, b := range r.applied {
+		for _, ev := range b.Events {
+			id := fmt.Sprintf("%s@%d", ev.Kv.Key, ev.Kv.ModRevision)
+			if seen[id] {
+				t.Errorf("%s applied twice", id)
+			}
+			seen[id] = true
+			if j, ok := batchOf[ev.Kv.ModRevision]; ok && j != i {
+				t.Errorf("revision %d split over batches %d and %d", ev.Kv.ModRevision, j, i)
+			}
+			batchOf[ev.Kv.ModRevision] = i
+		}
+	}
+	if n := len(seen); n != 10*3+10+10*2 {
+		t.Errorf("%d events applied, want 60", n)
+	}
+}
+
+func TestFeederChoice(t *testing.T) {
+	members := []string{"a", "b", "c", "d", "e"}
+	for _, topic := range []string{"fanout", "leases"} {
+		for n := 1; n <= len(members)+1; n++ {
+			var feeders []string
+			for _, m := range members {
+				if isFeeder(topic, m, members, n) {
+					feeders = append(feeders, m)
+				}
+			}
+			if len(feeders) != min(n, len(members)) {
+				t.Errorf("topic %s, %d feeders: %q", topic, n, feeders)
+			}
+		}
+	}
+	// A herald missing from the list counts as a member.
+	if !isFeeder("fanout", "x", nil, 1) {
+		t.Error("a herald alone does not feed")
+	}
+	// The topic salts the ranking: somewhere among a few fleets, two
+	// topics pick different feeders.
+	differ := false
+	for i := range 10 {
+		fleet := []string{fmt.Sprint("h", i), fmt.Sprint("g", i), fmt.Sprint("k", i)}
+		for _, m := range fleet {
+			if isFeeder("fanout", m, fleet, 1) != isFeeder("leases", m, fleet, 1) {
+				differ = true
+			}
+		}
+	}
+	if !differ {
+		t.Error("the topic does not change the feeder choice")
+	}
+}
+
+type failingKV struct{ pb.KVClient }
+
+func (failingKV) Range(context.Context, *pb.RangeRequest, ...grpc.CallOption) (*pb.RangeResponse, error) {
+	return nil, errors.New("etcd is away")
+}
+
+func TestFeedStartFailsWhenTheLoadFails(t *testing.T) {
+	checkNoLeaks(t)
+	f, err := New(Config{Name: "h1", Topic: "fanout", Prefixes: []string{"/x/"}, KV: failingKV{}, Watch: testEtcd.Watch(), Sink: newReplica()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.Start(ctxT(t))
+	if err == nil || !strings.HasPrefix(err.Error(), `feed fanout: load "/x/": `) {
+		t.Fatalf("Start: %v", err)
+	}
+	if err := f.Start(ctxT(t)); err == nil {
+		t.Fatal("a second Start works")
+	}
+	f.Close()
+	f.Close()
+}
+
+func TestConfigIsChecked(t *testing.T) {
+	ok := Config{Name: "h", Topic: "t", Prefixes: []string{"/p/"}, KV: testEtcd.KV(), Watch: testEtcd.Watch(), Sink: newReplica()}
+	if _, err := New(ok); err != nil {
+		t.Fatal(err)
+	}
+	for name, change := range map[string]func(*Config){
+		"no name":      func(c *Config) { c.Name = "" },
+		"no topic":     func(c *Config) { c.Topic = "" },
+		"no prefix":    func(c *Config) { c.Prefixes = nil },
+		"empty prefix": func(c *Config) { c.Prefixes = []string{"/p/", ""} },
+		"no etcd":      func(c *Config) { c.Watch = nil },
+		"no sink":      func(c *Config) { c.Sink = nil },
+	} {
+		c := ok
+		change(&c)
+		if _, err := New(c); err == nil || !strings.HasPrefix(err.Error(), "feed") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestMetricsShareARegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	a, err := NewMetrics(reg, "fanout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewMetrics(reg, "fanout") // a second feed of the same area
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewMetrics(reg, "lease_index"); err != nil {
+		t.Fatal(err)
+	}
+	a.Batches.Inc()
+	b.Batches.Inc()
+	if got := value(b.Batches); got != 2 {
+		t.Fatalf("shared counter = %g", got)
+	}
+	names := map[string]bool{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		names[mf.GetName()] = true
+	}
+	for _, want := range []string{
+		"herald_fanout_batches_total", "herald_fanout_bad_batches_total", "herald_fanout_repairs_total",
+		"herald_fanout_feeding", "herald_fanout_upstream_watch_responses_total", "herald_lease_index_batches_total",
+	} {
+		if !names[want] {
+			t.Errorf("no %s among %v", want, names)
+		}
+	}
+}
+
+// value reads a counter or a gauge.
+func value(c prometheus.Collector) float64 {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil || len(mfs) != 1 || len(mfs[0].GetMetric()) != 1 {
+		panic(fmt.Sprint("reading a metric: ", err))
+	}
+	m := mfs[0].GetMetric()[0]
+	if m.GetCounter() != nil {
+		return m.GetCounter().GetValue()
+	}
+	return m.GetGauge().GetValue()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}

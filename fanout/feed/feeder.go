@@ -1,0 +1,164 @@
+package feed
+
+import (
+	"cmp"
+	"context"
+	"hash/fnv"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/heraldproj/herald/fanout"
+)
+
+// Feeders are chosen deterministically from membership by rendezvous
+// hashing: every herald ranks the live heralds by hash(topic, name) and the
+// first Feeders of them hold the upstream watch. No election round-trips to
+// etcd, and a feeder's death moves the role as soon as membership notices
+// it. Two heralds that briefly both think they feed (during a membership
+// change) only send the same events twice, which the chained, idempotent
+// sink absorbs; a new feeder resumes from its sink's revision, so a
+// handover loses and repeats nothing. The topic salts the hash so that the
+// feeders of different feeds are different heralds, as far as the fleet
+// allows.
+func (f *Feed) shouldFeed() bool {
+	members := []string{f.cfg.Name}
+	if f.cfg.Bus != nil {
+		members = f.cfg.Bus.Members()
+	}
+	return isFeeder(f.cfg.Topic, f.cfg.Name, members, f.cfg.Feeders)
+}
+
+// isFeeder reports whether self ranks among the first n of members (self
+// counts as a member, listed or not).
+func isFeeder(topic, self string, members []string, n int) bool {
+	if !slices.Contains(members, self) {
+		members = append(slices.Clip(members), self)
+	}
+	ranked := slices.Clone(members)
+	slices.SortFunc(ranked, func(a, b string) int {
+		return cmp.Or(cmp.Compare(feederRank(topic, b), feederRank(topic, a)), cmp.Compare(a, b))
+	})
+	return slices.Contains(ranked[:min(n, len(ranked))], self)
+}
+
+// feederRank is a herald's rank for a topic. FNV-1a alone orders names
+// that share a prefix by their last bytes, whatever comes before them (the
+// topic): the finalizer of MurmurHash3 (a bijection) mixes every bit, so
+// each topic ranks the fleet its own way.
+func feederRank(topic, name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte("herald-feeder/" + topic + "/" + name))
+	x := h.Sum64()
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
+}
+
+// feederLoop starts and stops feeding as membership changes (and checks
+// every second, in case a change was coalesced away).
+func (f *Feed) feederLoop(ctx context.Context) {
+	var changes <-chan struct{}
+	if f.cfg.Bus != nil {
+		changes = f.cfg.Bus.Changes()
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var feeder background
+	defer feeder.stop()
+	for {
+		switch want := f.shouldFeed(); {
+		case want && !feeder.running():
+			feeder.start(ctx, f.feed)
+		case !want && feeder.running():
+			feeder.stop()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changes:
+		case <-t.C:
+		}
+	}
+}
+
+// background is one goroutine that can be started and stopped; stop waits
+// for it.
+type background struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func (b *background) running() bool { return b.cancel != nil }
+
+func (b *background) start(ctx context.Context, run func(context.Context)) {
+	ctx, b.cancel = context.WithCancel(ctx)
+	b.wg.Add(1)
+	go func() { defer b.wg.Done(); run(ctx) }()
+}
+
+func (b *background) stop() {
+	if b.cancel != nil {
+		b.cancel()
+		b.wg.Wait()
+		b.cancel = nil
+	}
+}
+
+// feed holds the upstream watch and broadcasts what it returns, until ctx
+// ends; after a failure it resumes from the sink's revision.
+func (f *Feed) feed(ctx context.Context) {
+	f.feeding.Store(true)
+	f.m.Feeding.Set(1)
+	defer func() {
+		f.m.Feeding.Set(0)
+		f.feeding.Store(false)
+	}()
+	f.log.Info("feeding the fleet from etcd")
+	const maxBackoff = 5 * time.Second
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		// From the sink's own revision, not the next one: etcd answers no
+		// progress request while a watch waits for a future revision, and
+		// the feeder's heartbeats must flow on an idle cluster too. The one
+		// revision of overlap is applied once (the sink is idempotent).
+		err := f.follow(ctx, f.cfg.Sink.Rev(), func(b fanout.Batch) bool {
+			f.apply(b)
+			f.broadcast(ctx, b)
+			return false
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		if f.compacted(err) {
+			// The sink fell behind etcd's compaction: reload it, and the
+			// fleet follows through its gap repair.
+			if err = f.reload(ctx); err == nil {
+				continue
+			}
+		}
+		f.log.Warn("feeder watch failed; resuming", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+func (f *Feed) broadcast(ctx context.Context, b fanout.Batch) {
+	if f.cfg.Bus == nil {
+		return
+	}
+	payload, err := b.MarshalBinary()
+	if err == nil {
+		err = f.cfg.Bus.Broadcast(ctx, payload)
+	}
+	if err != nil && ctx.Err() == nil {
+		f.log.Warn("broadcasting a batch failed", "rev", b.Rev, "err", err)
+	}
+}

@@ -1,0 +1,55 @@
+package proxy
+
+import (
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
+	"github.com/heraldproj/herald/fanout"
+	"github.com/heraldproj/herald/fanout/feed"
+)
+
+// hubSink is the fan-out cache as the feed sees it: each call takes the
+// hub's mutex for the cache call alone, and every change wakes the client
+// streams, which then collect what the cache has for them.
+type hubSink struct{ h *hub }
+
+var _ feed.Sink = hubSink{}
+
+func (s hubSink) Load(snap feed.Snapshot) (*fanout.Gap, error) {
+	h := s.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cache.SetIdentity(snap.Header.GetClusterId(), snap.Header.GetMemberId())
+	h.cache.SetRaftTerm(snap.Header.GetRaftTerm())
+	gap, err := h.cache.Load(snap.Rev, snap.KVs, h.cache.CompactRev())
+	h.wakeAllLocked()
+	return gap, err
+}
+
+func (s hubSink) Apply(b fanout.Batch) (*fanout.Gap, error) {
+	h := s.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	gap, err := h.cache.Apply(b)
+	h.wakeAllLocked()
+	return gap, err
+}
+
+func (s hubSink) NoteHeader(hdr *pb.ResponseHeader) {
+	s.h.mu.Lock()
+	s.h.cache.SetRaftTerm(hdr.GetRaftTerm())
+	s.h.mu.Unlock()
+}
+
+func (s hubSink) SetCompactRev(rev int64) { s.h.setCompactRev(rev) }
+
+func (s hubSink) Rev() int64 {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	return s.h.cache.Rev()
+}
+
+func (s hubSink) Gap() *fanout.Gap {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	return s.h.cache.Gap()
+}
