@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"time"
 
-	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/heraldproj/herald/gossip"
 	"github.com/heraldproj/herald/gossip/membership"
+	"github.com/heraldproj/herald/upstream/etcd"
 	"github.com/heraldproj/herald/upstream/relay"
 )
 
@@ -37,42 +32,36 @@ func relayToken(cfg *Config) (string, error) {
 	return relay.Token(key), nil
 }
 
-// newRelaySwitch builds the upstream path that goes through a peer herald
-// while etcd does not answer herald directly (docs/fleet-leases.md, "Relay
-// through a peer").
-func newRelaySwitch(direct grpc.ClientConnInterface, fleet *gossip.Fleet, self, token string, onSwitch func(bool), log *slog.Logger) (*relay.Switch, error) {
-	return relay.New(relay.Config{
-		Direct: direct,
-		Peers: func() []string {
-			var urls []string
-			for _, m := range fleet.Membership.Members() {
-				if m.Name != self && m.MetaErr == nil && m.Meta.GRPCAddr != "" && !m.Meta.Leaving {
-					urls = append(urls, m.Meta.GRPCAddr)
-				}
+// peerURLs lists the client URLs of the fleet's other heralds, for relaying.
+func peerURLs(fleet *gossip.Fleet, self string) func() []string {
+	return func() []string {
+		var urls []string
+		for _, m := range fleet.Membership.Members() {
+			if m.Name != self && m.MetaErr == nil && m.Meta.GRPCAddr != "" && !m.Meta.Leaving {
+				urls = append(urls, m.Meta.GRPCAddr)
 			}
-			return urls
-		},
+		}
+		return urls
+	}
+}
+
+// relayThrough routes up's stubs through a relay.Switch: direct to etcd
+// while etcd answers, through a peer herald otherwise (docs/fleet-leases.md,
+// "Relay through a peer"). Close the Switch after the proxy.
+func relayThrough(up *etcd.Client, fleet *gossip.Fleet, self, token string, onSwitch func(bool), log *slog.Logger) (*relay.Switch, error) {
+	sw, err := relay.New(relay.Config{
+		Direct:        up.Direct(),
+		Peers:         peerURLs(fleet, self),
 		Token:         token,
-		Probe:         directProbe(direct),
+		Probe:         relay.PathProbe(up.Direct()),
 		ProbeInterval: relayProbeInterval,
 		ProbeTimeout:  relayProbeTimeout,
 		OnSwitch:      onSwitch,
-		Logger:        log.With("area", "relay"),
+		Logger:        log,
 	})
-}
-
-// directProbe checks that etcd answers on the direct connection: a
-// serializable count of one key (no raft round, no auth needed to be
-// answered). Any answer from etcd, an error included, proves the path;
-// only a transport failure or a timeout does not.
-func directProbe(direct grpc.ClientConnInterface) func(context.Context) error {
-	kv := pb.NewKVClient(direct)
-	return func(ctx context.Context) error {
-		_, err := kv.Range(ctx, &pb.RangeRequest{Key: []byte("health"), Serializable: true, CountOnly: true})
-		switch status.Code(err) {
-		case codes.OK, codes.PermissionDenied, codes.InvalidArgument, codes.FailedPrecondition, codes.Unauthenticated, codes.OutOfRange:
-			return nil
-		}
-		return err
+	if err != nil {
+		return nil, err
 	}
+	up.Route(sw)
+	return sw, nil
 }

@@ -93,16 +93,15 @@ func run(ctx context.Context, cfg *Config) error {
 		bus := gossip.NewBus(fleet)
 		defer bus.Close()
 		topics = fleetTopics{bus}
-		sw, err := newRelaySwitch(up.Direct(), fleet, cfg.Name, token, func(relaying bool) {
+		sw, err := relayThrough(up, fleet, cfg.Name, token, func(relaying bool) {
 			if srv != nil {
 				srv.UpstreamPathChanged(relaying)
 			}
-		}, log)
+		}, log.With("area", "relay"))
 		if err != nil {
 			return err
 		}
 		defer sw.Close()
-		up.Route(sw)
 	}
 	srv, err = proxy.New(proxy.Options{
 		Upstream:            up,

@@ -104,8 +104,8 @@ func (c *Client) MemberIDs(ctx context.Context) ([]uint64, error) {
 // handler passes peers' calls to it, and the relay's probe checks it.
 func (c *Client) Direct() *grpc.ClientConn { return c.direct }
 
-// Route makes every stub built from now on call through path. Call it
-// before handing the Client to the proxy.
+// Route makes every stub built from now on call through path (a
+// relay.Switch). Call it before handing the Client to the proxy.
 func (c *Client) Route(path grpc.ClientConnInterface) { c.conn = path }
 
 func (c *Client) KV() pb.KVClient                   { return pb.NewKVClient(c.conn) }
