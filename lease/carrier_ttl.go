@@ -19,7 +19,7 @@ func CarrierTTLFor(ttl, base int64) int64 {
 	if c < ttl {
 		return MaxLeaseTTL
 	}
-	return c
+	return min(c, MaxLeaseTTL)
 }
 
 // GrantedTTL is the TTL a grant of ttl seconds gets (raised to the

@@ -40,8 +40,12 @@ func (o *Ownership) until(sentAt time.Time, ttl int64) time.Time {
 }
 
 // SetSession starts tracking a new session lease, granted with ttl seconds
-// by a grant sent at sentAt.
+// by a grant sent at sentAt. Carriers claimed under another session are
+// forgotten (see SessionLost): they must be claimed again under this one.
 func (o *Ownership) SetSession(id ID, sentAt time.Time, ttl int64) {
+	if id != o.session {
+		clear(o.carriers)
+	}
 	o.session = id
 	o.sessionUntil = o.until(sentAt, ttl)
 }

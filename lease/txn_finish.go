@@ -41,6 +41,9 @@ func (p *TxnPlan) Finish(resp *pb.TxnResponse) (*pb.TxnResponse, Outcome, error)
 	return resp, out, nil
 }
 
+// finish strips and merges one level. Responses inside a txn carry the
+// txn's revision in their headers (etcd fills them); a merged response
+// takes its first part's, or the txn's when no part was read.
 func finish(resp *pb.TxnResponse, plan *txnPlan, out *Outcome) {
 	plans := plan.failure
 	if resp.Succeeded {
@@ -60,9 +63,17 @@ func finish(resp *pb.TxnResponse, plan *txnPlan, out *Outcome) {
 		}
 		switch {
 		case p.splitRange != nil:
-			ro.Response = &pb.ResponseOp_ResponseRange{ResponseRange: MergeRanges(p.splitRange, rangeParts(ro.GetResponseTxn()))}
+			merged := MergeRanges(p.splitRange, rangeParts(ro.GetResponseTxn()))
+			if merged.Header == nil {
+				merged.Header = &pb.ResponseHeader{Revision: out.Rev}
+			}
+			ro.Response = &pb.ResponseOp_ResponseRange{ResponseRange: merged}
 		case p.splitDelete:
-			ro.Response = &pb.ResponseOp_ResponseDeleteRange{ResponseDeleteRange: mergeDeletes(ro.GetResponseTxn())}
+			merged := mergeDeletes(ro.GetResponseTxn())
+			if merged.Header == nil {
+				merged.Header = &pb.ResponseHeader{Revision: out.Rev}
+			}
+			ro.Response = &pb.ResponseOp_ResponseDeleteRange{ResponseDeleteRange: merged}
 		case p.nested != nil && ro.GetResponseTxn() != nil:
 			finish(ro.GetResponseTxn(), p.nested, out)
 		}
@@ -78,9 +89,12 @@ func rangeParts(t *pb.TxnResponse) []*pb.RangeResponse {
 }
 
 func mergeDeletes(t *pb.TxnResponse) *pb.DeleteRangeResponse {
-	out := &pb.DeleteRangeResponse{Header: t.GetHeader()}
+	out := &pb.DeleteRangeResponse{}
 	for _, r := range t.GetResponses() {
 		d := r.GetResponseDeleteRange()
+		if out.Header == nil {
+			out.Header = d.GetHeader()
+		}
 		out.Deleted += d.GetDeleted()
 		out.PrevKvs = append(out.PrevKvs, d.GetPrevKvs()...)
 	}

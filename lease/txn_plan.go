@@ -21,7 +21,13 @@ type Resolver interface {
 	CarrierOf(id ID) (carrier ID, ok bool)
 	// AttachedTo returns the virtual lease key hangs on now, if any.
 	AttachedTo(key []byte) (ID, bool)
+	// IsCarrier reports whether id is one of the fleet's carriers.
+	IsCarrier(id ID) bool
 }
+
+// ErrLeaseCompare refuses a txn compare of a key's lease that herald cannot
+// check exactly: other than equality, against a virtual lease.
+var ErrLeaseCompare = errors.New("lease: herald compares a key's lease with a virtual lease only for equality (=) and for one key, not a range")
 
 // A client's Put, DeleteRange or Txn is rewritten into one upstream Txn when
 // herald has something to add to it:
@@ -74,27 +80,35 @@ type opPlan struct {
 	nested *txnPlan
 }
 
-// LeasesIn lists the distinct leases that r's Puts name, in any branch and
-// at any depth: the driver resolves the ones it does not know before
-// planning.
+// LeasesIn lists the distinct leases that r's Puts and lease compares
+// name, in any branch and at any depth: the driver resolves the ones it
+// does not know before planning.
 func LeasesIn(r *pb.TxnRequest) []ID {
 	var ids []ID
-	var walk func(ops []*pb.RequestOp)
-	walk = func(ops []*pb.RequestOp) {
-		for _, op := range ops {
+	add := func(id ID) {
+		if id != NoLease && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	var walk func(t *pb.TxnRequest)
+	walk = func(t *pb.TxnRequest) {
+		for _, c := range t.Compare {
+			if c.Target == pb.Compare_LEASE {
+				add(ID(c.GetLease()))
+			}
+		}
+		for _, op := range slices.Concat(t.Success, t.Failure) {
 			switch u := op.Request.(type) {
 			case *pb.RequestOp_RequestPut:
-				if id := ID(u.RequestPut.Lease); id != NoLease && !u.RequestPut.IgnoreLease && !slices.Contains(ids, id) {
-					ids = append(ids, id)
+				if !u.RequestPut.IgnoreLease {
+					add(ID(u.RequestPut.Lease))
 				}
 			case *pb.RequestOp_RequestTxn:
-				walk(u.RequestTxn.Success)
-				walk(u.RequestTxn.Failure)
+				walk(u.RequestTxn)
 			}
 		}
 	}
-	walk(r.Success)
-	walk(r.Failure)
+	walk(r)
 	return ids
 }
 
@@ -134,6 +148,9 @@ func (k Keyspace) PlanTxn(r *pb.TxnRequest, offload bool, res Resolver) (*TxnPla
 func (p *planner) txn(r *pb.TxnRequest) (*txnPlan, error) {
 	tp := &txnPlan{}
 	var err error
+	if r.Compare, err = p.compares(r.Compare); err != nil {
+		return nil, err
+	}
 	if r.Success, tp.success, err = p.ops(r.Success); err != nil {
 		return nil, err
 	}
@@ -183,9 +200,7 @@ func (p *planner) ops(ops []*pb.RequestOp) ([]*pb.RequestOp, []opPlan, error) {
 				pl.splitRange = rng
 				var sub []*pb.RequestOp
 				for _, part := range p.ks.Around(sp) {
-					q := proto.Clone(rng).(*pb.RangeRequest)
-					q.Key, q.RangeEnd = part.Key, part.End
-					sub = append(sub, &pb.RequestOp{Request: &pb.RequestOp_RequestRange{RequestRange: q}})
+					sub = append(sub, &pb.RequestOp{Request: &pb.RequestOp_RequestRange{RequestRange: PartRequest(rng, part)}})
 				}
 				op.Request = &pb.RequestOp_RequestTxn{RequestTxn: &pb.TxnRequest{Success: sub}}
 				p.changed = true
@@ -254,4 +269,70 @@ func splitDeletes(del *pb.DeleteRangeRequest, parts []Span) []*pb.RequestOp {
 		}}})
 	}
 	return ops
+}
+
+// compares rewrites a txn's compares of a key's lease that name a virtual
+// lease or a carrier, which etcd would judge against the carrier the key
+// hangs on upstream:
+//
+//   - lease(k) = V, V virtual on carrier C: lease(k) = C and V's attachment
+//     of k exists;
+//   - lease(k) = C, C a carrier: never true (no client key has a carrier for
+//     lease), and lease(k) != C always true;
+//   - any other comparison with a virtual lease: ErrLeaseCompare.
+//
+// Compares with other values (0, a lease granted at etcd) mean the same
+// upstream and stay.
+func (p *planner) compares(cmps []*pb.Compare) ([]*pb.Compare, error) {
+	if !p.offload {
+		return cmps, nil
+	}
+	var out []*pb.Compare
+	for i, c := range cmps {
+		if c.Target != pb.Compare_LEASE || c.GetLease() == 0 {
+			if out != nil {
+				out = append(out, c)
+			}
+			continue
+		}
+		v := ID(c.GetLease())
+		carrier, virtual := p.res.CarrierOf(v)
+		isCarrier := !virtual && p.res.IsCarrier(v)
+		if !virtual && !isCarrier {
+			if out != nil {
+				out = append(out, c)
+			}
+			continue
+		}
+		if len(c.RangeEnd) > 0 {
+			return nil, ErrLeaseCompare // over a range: attachments are per key
+		}
+		if out == nil {
+			out = slices.Clone(cmps[:i])
+		}
+		p.changed = true
+		switch {
+		case virtual && c.Result == pb.Compare_EQUAL:
+			out = append(out,
+				&pb.Compare{Key: c.Key, RangeEnd: c.RangeEnd, Target: pb.Compare_LEASE, Result: pb.Compare_EQUAL,
+					TargetUnion: &pb.Compare_Lease{Lease: int64(carrier)}},
+				Exists(p.ks.AttachKey(v, c.Key)))
+		case isCarrier && c.Result == pb.Compare_EQUAL:
+			out = append(out, never(c.Key))
+		case isCarrier && c.Result == pb.Compare_NOT_EQUAL:
+			// Always true: nothing to compare.
+		default:
+			return nil, ErrLeaseCompare
+		}
+	}
+	if out == nil {
+		return cmps, nil
+	}
+	return out, nil
+}
+
+// never is a compare that no key satisfies (a version below zero).
+func never(key []byte) *pb.Compare {
+	return &pb.Compare{Key: key, Target: pb.Compare_VERSION, Result: pb.Compare_LESS,
+		TargetUnion: &pb.Compare_Version{Version: 0}}
 }

@@ -3,9 +3,12 @@ package proxy
 import (
 	"context"
 	"errors"
+	"strings"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/heraldproj/herald/lease"
 )
@@ -164,8 +167,11 @@ func (s *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, 
 // was nothing to rewrite: the caller forwards the client's own request.
 func (s *kvServer) rewritten(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, error) {
 	plan, err := s.o.PlanTxn(internalCtx(ctx), r, s.o.serves(ctx))
-	if errors.Is(err, lease.ErrReserved) {
+	switch {
+	case errors.Is(err, lease.ErrReserved):
 		return nil, errReserved(s.o.ks)
+	case errors.Is(err, lease.ErrLeaseCompare):
+		return nil, status.Error(codes.Unimplemented, "herald: "+strings.TrimPrefix(err.Error(), "lease: "))
 	}
 	if err != nil {
 		return nil, err

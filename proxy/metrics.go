@@ -45,4 +45,3 @@ func streamMetrics(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h
 	requestsTotal.WithLabelValues(info.FullMethod, status.Code(err).String()).Inc()
 	return err
 }
-

@@ -29,8 +29,8 @@ func (o *offloader) rangeAround(ctx context.Context, r *pb.RangeRequest, read fu
 	var got []*pb.RangeResponse
 	rev := r.Revision
 	for _, part := range parts {
-		q := proto.Clone(r).(*pb.RangeRequest)
-		q.Key, q.RangeEnd, q.Revision = part.Key, part.End, rev
+		q := lease.PartRequest(r, part)
+		q.Revision = rev
 		resp, err := read(ctx, q)
 		if err != nil {
 			return nil, err

@@ -153,6 +153,12 @@ func New(opts Options) (*Server, error) {
 		if len(opts.AdvertiseClientURLs) > 0 {
 			oo.URL = opts.AdvertiseClientURLs[0]
 		}
+		if opts.Fleet != nil {
+			oo.Bus = opts.Fleet.Topic("leases")
+		}
+		if opts.Fanout.Feeders > 0 {
+			oo.Feeders = opts.Fanout.Feeders
+		}
 		off, err := offload.New(oo, offload.Upstream{KV: up.KV(), Lease: up.Lease(), Watch: up.Watch(), Cluster: up.Cluster()},
 			opts.Registerer, opts.Logger)
 		if err != nil {

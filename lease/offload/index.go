@@ -2,11 +2,9 @@ package offload
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
-	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 
 	"github.com/heraldproj/herald/lease"
@@ -24,18 +22,6 @@ func newIndex(ks lease.Keyspace) *index {
 	return &index{ks: ks, ix: lease.NewIndex(ks, 0)}
 }
 
-// reloadIndex reads the reserved keyspace from etcd at one revision and
-// installs it as the index.
-func (o *Offloader) reloadIndex(ctx context.Context) error {
-	resp, err := o.up.KV.Range(ctx, &pb.RangeRequest{Key: o.ks.Prefix(), RangeEnd: o.ks.End()})
-	if err != nil {
-		return fmt.Errorf("offload: load the lease index: %w", err)
-	}
-	o.NoteHeader(resp.Header)
-	o.indexLoaded(resp.Header.Revision, resp.Kvs)
-	return nil
-}
-
 func (x *index) rev() int64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -49,35 +35,18 @@ func (x *index) read(f func(ix *lease.Index)) {
 	f(x.ix)
 }
 
-// indexLoaded installs a snapshot of the reserved keyspace (a feed's load or
-// reload) and lets the offloader catch up with it.
-func (o *Offloader) indexLoaded(rev int64, kvs []*mvccpb.KeyValue) {
-	o.idx.mu.Lock()
-	o.idx.ix.Load(rev, kvs)
-	o.idx.mu.Unlock()
+// indexMoved reacts to the index having advanced to rev with events (in
+// revision order), or having been loaded from a snapshot (loaded): this
+// herald's table follows what other heralds did to its leases, and waiters
+// wake. Called by the index's sink, in revision order.
+func (o *Offloader) indexMoved(rev int64, events []*mvccpb.Event, loaded bool) {
 	o.m.indexRev.Set(float64(rev))
-	o.reconcileOwned()
-	o.changed.fire()
-	o.kickTakeover()
-}
-
-// indexApplied applies events of the reserved keyspace, in revision order,
-// through revision rev, then reacts to those that concern this herald as an
-// owner.
-func (o *Offloader) indexApplied(rev int64, events []*mvccpb.Event) {
-	o.idx.mu.Lock()
-	from := o.idx.ix.Rev()
-	o.idx.ix.Apply(rev, events)
-	o.idx.mu.Unlock()
-	o.m.indexRev.Set(float64(rev))
-	fresh := events[:0:0]
-	for _, ev := range events {
-		if ev.Kv != nil && ev.Kv.ModRevision > from {
-			fresh = append(fresh, ev)
-		}
+	if loaded {
+		o.reconcileOwned()
+		o.kickTakeover()
 	}
-	if len(fresh) > 0 {
-		o.ownerEvents(fresh)
+	if len(events) > 0 {
+		o.ownerEvents(events)
 	}
 	o.changed.fire()
 }

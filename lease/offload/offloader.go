@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
+	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/lease"
 )
 
@@ -43,12 +44,14 @@ type Offloader struct {
 	own      *lease.Ownership
 	mine     map[int64][]lease.ID // fresh carriers for this herald's grants, by carrier TTL class
 	next     int                  // round robin over a class
-	internal uint16     // the internal lease ID prefix
+	internal uint16               // the internal lease ID prefix
 
 	noticed    map[lease.ID]time.Time // orphans and when they were first seen; under setup
 	emptySince map[lease.ID]time.Time // adopted carriers without leases, since when; under mu
 
 	idx            *index
+	feed           *feed.Feed // keeps idx current: the fleet's lease index
+	feedMetrics    *feed.Metrics
 	upstreamLeases leaseSet // lease IDs known to be etcd's own
 
 	// setup serialises what creates or claims upstream state (the session,
@@ -94,6 +97,11 @@ func New(opts Options, up Upstream, reg prometheus.Registerer, log *slog.Logger)
 	o.now = o.intake.now
 	o.idx = newIndex(o.ks)
 	o.m = newMetrics(o, reg)
+	fm, err := feed.NewMetrics(reg, "lease_index")
+	if err != nil {
+		return nil, fmt.Errorf("offload: %w", err)
+	}
+	o.feedMetrics = fm
 	return o, nil
 }
 
@@ -128,8 +136,16 @@ func (o *Offloader) Start(ctx context.Context) error {
 		return fmt.Errorf("offload: %w", err)
 	}
 	o.table = lease.New(lease.Config{Owner: o.opts.Name, MinTTL: o.opts.MinTTL}, ids)
-	if err := o.reloadIndex(ctx); err != nil {
-		return err
+	o.feed, err = feed.New(feed.Config{
+		Name: o.opts.Name, Topic: "leases", Prefixes: []string{o.opts.ReservedPrefix},
+		Feeders: o.opts.Feeders, KV: o.up.KV, Watch: o.up.Watch, Bus: o.opts.Bus,
+		Sink: newIndexSink(o), Logger: o.log.With("feed", "leases"), Metrics: o.feedMetrics,
+	})
+	if err != nil {
+		return fmt.Errorf("offload: %w", err)
+	}
+	if err := o.feed.Start(ctx); err != nil {
+		return fmt.Errorf("offload: load the lease index: %w", err)
 	}
 
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -139,7 +155,6 @@ func (o *Offloader) Start(ctx context.Context) error {
 		o.keepAliveLoop,
 		o.expireLoop,
 		o.takeoverLoop,
-		o.followIndex,
 	} {
 		o.wg.Add(1)
 		go func() { defer o.wg.Done(); loop(bg) }()
@@ -164,6 +179,7 @@ func (o *Offloader) Close() {
 	}
 	o.stop()
 	o.wg.Wait()
+	o.feed.Close()
 	o.mu.Lock()
 	session := o.own.Session()
 	o.mu.Unlock()

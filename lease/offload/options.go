@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/lease"
 )
 
@@ -45,6 +46,12 @@ type Options struct {
 	// ClockMargin is taken off every lease validity herald derives from
 	// etcd's answers, for clocks that run at different rates.
 	ClockMargin time.Duration
+	// Bus is the fleet's topic for the lease index ("leases"); nil for a
+	// herald on its own (it watches its reserved keyspace itself).
+	Bus feed.Bus
+	// Feeders is how many heralds of the fleet watch the reserved keyspace
+	// at etcd for everyone.
+	Feeders int
 	// HoldTimeout bounds how long a lease call waits while its lease's owner
 	// is unknown or being replaced, before herald gives up on it.
 	HoldTimeout time.Duration
@@ -64,6 +71,7 @@ func DefaultOptions() Options {
 		TakeoverStagger: time.Second,
 		ClockMargin:     100 * time.Millisecond,
 		HoldTimeout:     10 * time.Second,
+		Feeders:         feed.DefaultFeeders,
 	}
 }
 

@@ -123,24 +123,23 @@ func (o *Offloader) claim(ctx context.Context, c lease.ID, seen lease.Carrier) e
 
 	// Everything recorded on c up to the claim is in the index once it has
 	// reached the claim's revision (nothing can be recorded on c after it
-	// but by this herald).
-	if !o.WaitIndex(ctx, rev, o.opts.HoldTimeout) {
-		if err := o.reloadIndex(ctx); err != nil {
-			return err
-		}
-	}
+	// but by this herald); if the index does not get there, etcd is read.
 	var (
 		records []lease.ID
 		recs    = map[lease.ID]lease.LeaseRecord{}
 		atts    map[lease.ID][]lease.AttachedKey
 	)
-	o.idx.read(func(ix *lease.Index) {
-		records = ix.LeasesOn(c)
-		for _, id := range records {
-			recs[id], _ = ix.Lease(id)
-		}
-		atts = ix.AttachmentsOn(c)
-	})
+	if o.WaitIndex(ctx, rev, o.opts.HoldTimeout) {
+		o.idx.read(func(ix *lease.Index) {
+			records = ix.LeasesOn(c)
+			for _, id := range records {
+				recs[id], _ = ix.Lease(id)
+			}
+			atts = ix.AttachmentsOn(c)
+		})
+	} else if records, recs, atts, err = o.readCarrier(ctx, c); err != nil {
+		return err
+	}
 	now := o.now()
 	restored := 0
 	o.mu.Lock()
@@ -166,4 +165,21 @@ func (o *Offloader) claim(ctx context.Context, c lease.ID, seen lease.Carrier) e
 		o.deleteUntilDone(ctx, orphans)
 	}
 	return nil
+}
+
+// readCarrier reads from etcd what is recorded on carrier c: its leases'
+// records and every attachment on it.
+func (o *Offloader) readCarrier(ctx context.Context, c lease.ID) ([]lease.ID, map[lease.ID]lease.LeaseRecord, map[lease.ID][]lease.AttachedKey, error) {
+	resp, err := o.up.KV.Range(ctx, &pb.RangeRequest{Key: o.ks.Prefix(), RangeEnd: o.ks.End()})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ix := lease.NewIndex(o.ks, 0)
+	ix.Load(resp.Header.Revision, resp.Kvs)
+	records := ix.LeasesOn(c)
+	recs := map[lease.ID]lease.LeaseRecord{}
+	for _, id := range records {
+		recs[id], _ = ix.Lease(id)
+	}
+	return records, recs, ix.AttachmentsOn(c), nil
 }

@@ -29,6 +29,18 @@ func (r *resolver) CarrierOf(id lease.ID) (lease.ID, bool) {
 
 func (r *resolver) AttachedTo(key []byte) (lease.ID, bool) { return r.o.attachedTo(key) }
 
+func (r *resolver) IsCarrier(id lease.ID) bool {
+	r.o.mu.Lock()
+	internal := r.o.internal
+	r.o.mu.Unlock()
+	if lease.IsInternal(id, internal) {
+		return true
+	}
+	var ok bool
+	r.o.idx.read(func(ix *lease.Index) { _, ok = ix.Carrier(id) })
+	return ok
+}
+
 // PlanTxn plans the upstream request for a client's txn (a Put or a
 // DeleteRange comes as a one-op txn). offload says whether virtual leases
 // apply to this client.
@@ -46,11 +58,7 @@ func (o *Offloader) PlanTxn(ctx context.Context, r *pb.TxnRequest, offload bool)
 			res.carriers[id] = c
 		}
 	}
-	plan, err := o.ks.PlanTxn(r, offload, res)
-	if errors.Is(err, lease.ErrReserved) {
-		return nil, err
-	}
-	return plan, err
+	return o.ks.PlanTxn(r, offload, res)
 }
 
 // knownCarrierOf returns the carrier of virtual lease id as this herald's
