@@ -263,24 +263,22 @@ func TestCarrierTTLFor(t *testing.T) {
 	tests := []struct {
 		ttl, base, want int64
 	}{
-		{1, 1, 1},
+		{1, 1, 2},
 		{2, 1, 4},
-		{4, 1, 4},
-		{5, 1, 16},
-		{60, 1, 64},
-		{0, 1, 1},
+		{3, 1, 8}, // 1.5 × 3 = 4.5
+		{4, 1, 8},
+		{5, 15, 15},
+		{10, 15, 15},
+		{11, 15, 30},
+		{60, 15, 120},
+		{0, 15, 15},
 		{-5, 10, 10},
-		{10, 10, 10},
-		{11, 10, 40},
-		{160, 10, 160},
-		{161, 10, 640},
-		{3, 0, 4},  // base ≤ 0: 1
-		{3, -1, 4}, // base ≤ 0: 1
+		{3, 0, 8},  // base ≤ 0: 1
+		{3, -1, 8}, // base ≤ 0: 1
 		{MaxLeaseTTL, 1, MaxLeaseTTL},
 		{MaxLeaseTTL - 1, 1, MaxLeaseTTL},
-		{1 << 30, 1, 1 << 30},
-		{1<<30 + 1, 1, 1 << 32},
-		{5_000_000_000, 1, MaxLeaseTTL},
+		{5_000_000_000, 1, 1 << 33},
+		{6_500_000_000, 1, MaxLeaseTTL}, // 1.5 × it is above 2^33
 	}
 	for _, tc := range tests {
 		got := CarrierTTLFor(tc.ttl, tc.base)
@@ -288,11 +286,12 @@ func TestCarrierTTLFor(t *testing.T) {
 			t.Errorf("CarrierTTLFor(%d, %d) = %d, want %d", tc.ttl, tc.base, got, tc.want)
 		}
 	}
-	// A carrier outlives its leases, by less than four of their TTLs.
-	for _, base := range []int64{1, 2, 3, 10} {
+	// A carrier outlives its leases by at least half their TTL (below
+	// etcd's maximum), and by less than three of their TTLs.
+	for _, base := range []int64{1, 2, 3, 10, 15} {
 		for ttl := int64(1); ttl <= 100_000; ttl = ttl*3/2 + 1 {
 			c := CarrierTTLFor(ttl, base)
-			if c < ttl || c > MaxLeaseTTL || ttl > base && c >= 4*ttl {
+			if 2*c < 3*ttl || c > MaxLeaseTTL || (3*ttl > 2*base && c >= 3*ttl) {
 				t.Fatalf("CarrierTTLFor(%d, %d) = %d", ttl, base, c)
 			}
 		}

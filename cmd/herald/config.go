@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/heraldproj/herald/lease"
 )
 
 // Config is herald's whole configuration, validated, with no trace of the
@@ -173,8 +175,8 @@ func (c *Config) Validate() error {
 		if c.CarrierLeases < 1 || c.CarrierLeases > 64 {
 			return &configError{"carrier-leases", c.CarrierLeases, "must be between 1 and 64"}
 		}
-		if c.CarrierTTL < 3 {
-			return &configError{"carrier-ttl", c.CarrierTTL, "must be at least 3 (seconds)"}
+		if c.CarrierTTL < 3 || c.CarrierTTL > lease.MaxLeaseTTL {
+			return &configError{"carrier-ttl", c.CarrierTTL, "must be between 3 (seconds) and etcd's maximum lease TTL"}
 		}
 		if c.SessionTTL < 1 || c.SessionTTL >= c.CarrierTTL {
 			return &configError{"fleet-session-ttl", c.SessionTTL, "must be at least 1 (second) and below --carrier-ttl"}

@@ -63,7 +63,7 @@ func defineFlags(fs *pflag.FlagSet) {
 	offload := proxy.DefaultOffloadOptions()
 	fs.Bool("lease-offload", offload.Enabled, "hold clients' leases in herald (virtual leases) instead of at etcd")
 	fs.Int("carrier-leases", offload.Carriers, "upstream carrier leases this herald keeps alive for its virtual leases")
-	fs.Int64("carrier-ttl", offload.CarrierTTL, "shortest TTL of the carrier leases in seconds (leases with longer TTLs get carriers of 4, 16, … times it): how long the fleet has at least to adopt a dead herald's leases")
+	fs.Int64("carrier-ttl", offload.CarrierTTL, "shortest TTL of the carrier leases in seconds (a lease hangs on a carrier of 1, 2, 4, … times it, at least 1.5 times its own TTL): how long the fleet has at least to adopt a dead herald's leases")
 	fs.Int64("fleet-session-ttl", offload.SessionTTL, "TTL in seconds of the herald's session at etcd: a dead herald's leases wait about this long for a successor")
 	fs.Int64("lease-min-ttl", offload.MinTTL, "smallest virtual lease TTL in seconds (etcd's is 2 at its defaults)")
 	fs.String("reserved-prefix", strings.Trim(strconv.Quote(offload.ReservedPrefix), `"`), "key prefix for herald's lease records upstream, hidden from clients (Go escapes allowed)")

@@ -20,7 +20,7 @@ const renewTick = 100 * time.Millisecond
 
 // keepAliveLoop keeps the session and every owned carrier alive over one
 // keepalive stream: the session every third of its TTL, each carrier every
-// third of its. Every answer is recorded with the time its keepalive was
+// sixth of its (lease.CarrierTTLFor says why). Every answer is recorded with the time its keepalive was
 // sent (etcd answers in order on a stream), which is what herald's
 // validities count from. A stream that stops answering is reopened (through
 // the upstream's current path: direct, or relayed through a peer).
@@ -95,15 +95,15 @@ func (o *Offloader) renewStream(ctx context.Context) error {
 			ttls[c] = o.own.CarrierTTL(c)
 		}
 		o.mu.Unlock()
-		due := func(id lease.ID, ttl int64) bool {
-			return now.Sub(lastSent[id]) >= time.Duration(ttl)*time.Second/3
+		due := func(id lease.ID, period time.Duration) bool {
+			return now.Sub(lastSent[id]) >= period
 		}
 		var send []lease.ID
-		if session != lease.NoLease && due(session, o.opts.SessionTTL) {
+		if session != lease.NoLease && due(session, time.Duration(o.opts.SessionTTL)*time.Second/3) {
 			send = append(send, session)
 		}
 		for _, c := range carriers {
-			if due(c, ttls[c]) {
+			if due(c, time.Duration(lease.CarrierRenewPeriod(ttls[c])*float64(time.Second))) {
 				send = append(send, c)
 			}
 		}
