@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"time"
 
@@ -48,9 +49,10 @@ func peerURLs(fleet *gossip.Fleet, self string) func() []string {
 // relayThrough routes up's stubs through a relay.Switch: direct to etcd
 // while etcd answers, through a peer herald otherwise (docs/fleet-leases.md,
 // "Relay through a peer"). Close the Switch after the proxy.
-func relayThrough(up *etcd.Client, fleet *gossip.Fleet, self, token string, onSwitch func(bool), log *slog.Logger) (*relay.Switch, error) {
+func relayThrough(up *etcd.Client, fleet *gossip.Fleet, self, token string, peerTLS *tls.Config, onSwitch func(bool), log *slog.Logger) (*relay.Switch, error) {
 	sw, err := relay.New(relay.Config{
 		Direct:        up.Direct(),
+		PeerTLS:       peerTLS,
 		Peers:         peerURLs(fleet, self),
 		Token:         token,
 		Probe:         relay.PathProbe(up.Direct()),

@@ -74,6 +74,10 @@ func run(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	peersTLS, err := peerTLS(cfg)
+	if err != nil {
+		return err
+	}
 	fleet, err := joinFleet(cfg, log)
 	if err != nil {
 		return err
@@ -93,7 +97,7 @@ func run(ctx context.Context, cfg *Config) error {
 		bus := gossip.NewBus(fleet)
 		defer bus.Close()
 		topics = fleetTopics{bus}
-		sw, err := relayThrough(up, fleet, cfg.Name, token, func(relaying bool) {
+		sw, err := relayThrough(up, fleet, cfg.Name, token, peersTLS, func(relaying bool) {
 			if srv != nil {
 				srv.UpstreamPathChanged(relaying)
 			}
@@ -120,6 +124,7 @@ func run(ctx context.Context, cfg *Config) error {
 			WindowAge:              cfg.WindowAge,
 		},
 		Fleet:         topics,
+		PeerTLS:       peersTLS,
 		RelayToken:    token,
 		RelayUpstream: up.Direct(),
 		Registerer:    prometheus.DefaultRegisterer,
@@ -202,6 +207,21 @@ func embeddedLogLevel(level string) string {
 		return "info"
 	}
 	return "error"
+}
+
+// peerTLS is how a herald reaches its peers' https client URLs (forwarded
+// lease calls, relayed calls): it verifies them with --trusted-ca-file and
+// presents its own serving certificate as a client certificate.
+func peerTLS(cfg *Config) (*tls.Config, error) {
+	if cfg.CertFile == "" {
+		return nil, nil
+	}
+	info := transport.TLSInfo{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, TrustedCAFile: cfg.TrustedCAFile}
+	c, err := info.ClientConfig()
+	if err != nil {
+		return nil, &configError{"cert-file", cfg.CertFile, err.Error()}
+	}
+	return c, nil
 }
 
 func serverTLS(cfg *Config) (*tls.Config, error) {
