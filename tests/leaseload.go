@@ -8,7 +8,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
 	"github.com/heraldproj/herald/tests/harness"
 )
@@ -66,6 +65,9 @@ type LeaseLoad struct {
 	// OpTimeout bounds each call (default 10 s); one that takes longer
 	// counts as an error of its node.
 	OpTimeout time.Duration
+	// DialKeepAlive is the clients' gRPC keepalive (default none, as
+	// clientv3's): set it for nodes to leave a paused or cut endpoint.
+	DialKeepAlive DialKeepAlive
 }
 
 // Defaults of LeaseLoad.
@@ -121,9 +123,10 @@ type nodeError struct {
 }
 
 // StartLeaseLoad creates the clients and the watch, then grants, puts and
-// starts keeping alive every node (Parallel at a time) and returns when all
-// have been tried; nodes whose grant or put failed are recorded as errors
-// and never live. The workload is closed when t ends.
+// starts keeping alive every node (Parallel at a time), and returns once
+// every live node has had its first keepalive response. Nodes whose grant,
+// put or first keepalive failed are recorded as errors and are not live.
+// The workload is closed when t ends.
 func StartLeaseLoad(t testing.TB, cfg LeaseLoad) *LeaseLoadRun {
 	t.Helper()
 	cfg = cfg.withDefaults()
@@ -136,7 +139,7 @@ func StartLeaseLoad(t testing.TB, cfg LeaseLoad) *LeaseLoadRun {
 		if cfg.EndpointsFor != nil {
 			eps = cfg.EndpointsFor(c)
 		}
-		r.clients = append(r.clients, newLoadClient(t, eps))
+		r.clients = append(r.clients, newLoadClient(t, eps, cfg.DialKeepAlive))
 	}
 	for i := range cfg.Nodes {
 		n := &leaseNode{idx: i, key: cfg.Prefix + NodeName(i), cli: r.clients[i/cfg.NodesPerClient]}
@@ -144,12 +147,40 @@ func StartLeaseLoad(t testing.TB, cfg LeaseLoad) *LeaseLoadRun {
 		r.byKey[n.key] = n
 	}
 	var err error
-	r.watcher, err = startDeleteWatcher(r.ctx, newLoadClient(t, cfg.WatchEndpoints), cfg.Prefix, r.observeDelete)
+	r.watcher, err = startDeleteWatcher(r.ctx, newLoadClient(t, cfg.WatchEndpoints, cfg.DialKeepAlive), cfg.Prefix, r.observeDelete)
 	if err != nil {
 		t.Fatalf("lease load: %v", err)
 	}
 	r.forEach(r.nodes, r.startNode)
+	// Until its first answer, clientv3 gives a keepalive only its dial
+	// timeout + 1 s, not the TTL: a fault injected before then fails the
+	// node for a reason no real node would meet.
+	if err := harness.Await(startPatience, func() error {
+		if k := r.awaitingFirstKeepAlive(); k > 0 {
+			return fmt.Errorf("%d live nodes without a keepalive response", k)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("lease load: %v", err)
+	}
 	return r
+}
+
+// startPatience bounds StartLeaseLoad's wait for the first keepalive
+// responses; a node that gets none fails within clientv3's first-keepalive
+// timeout (6 s here), so this only turns a hang into a failure.
+const startPatience = 60 * time.Second
+
+func (r *LeaseLoadRun) awaitingFirstKeepAlive() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := 0
+	for _, n := range r.nodes {
+		if n.live && n.keepAlives == 0 {
+			k++
+		}
+	}
+	return k
 }
 
 func (cfg LeaseLoad) withDefaults() LeaseLoad {
@@ -176,9 +207,9 @@ func (cfg LeaseLoad) withDefaults() LeaseLoad {
 
 // newLoadClient is a clientv3 client that the workload closes itself, in
 // Close (harness.Client would close it only when t ends).
-func newLoadClient(t testing.TB, endpoints []string) *clientv3.Client {
+func newLoadClient(t testing.TB, endpoints []string, dialKA DialKeepAlive) *clientv3.Client {
 	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	cli, err := newWorkloadClient(endpoints, dialKA)
 	if err != nil {
 		t.Fatalf("lease load: clientv3.New(%v): %v", endpoints, err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
-	"go.uber.org/zap"
 )
 
 // A lock workload: Holders goroutines, each with its own clientv3 client and
@@ -75,6 +74,9 @@ type LockLoad struct {
 	// counts as an error of the workload. The default is an empty critical
 	// section.
 	Critical func(ctx context.Context, holder, round int) error
+	// DialKeepAlive is the clients' gRPC keepalive (default none, as
+	// clientv3's): set it for holders to leave a paused or cut endpoint.
+	DialKeepAlive DialKeepAlive
 }
 
 // Defaults of LockLoad.
@@ -127,7 +129,7 @@ func RunLockLoad(ctx context.Context, l LockLoad) (*LockResult, error) {
 		}
 	}()
 	for i := range clients {
-		c, err := clientv3.New(clientv3.Config{Endpoints: l.endpoints(i), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+		c, err := newWorkloadClient(l.endpoints(i), l.DialKeepAlive)
 		if err != nil {
 			return nil, fmt.Errorf("lock load: client %d: %w", i, err)
 		}
