@@ -11,5 +11,12 @@
 // through etcd's own gRPC proxy, where some comparisons fail: proof that they
 // can. HERALD_TEST_SHOW_STEPS=1 logs every normalised etcdctl step.
 //
-// All of it is skipped with -short.
+// The fault tests drive workloads that record what clients observed and
+// check it afterwards, each validated against etcd itself (and grpc-proxy):
+// leaseload*.go (nodes holding leases and keys; errors, keys lost, expiry
+// times, an op mix compared with etcd's answers), lockload*.go (holders of a
+// concurrency.Mutex, an Election, `etcdctl lock` and `etcdctl elect`) and
+// history.go (the mutual-exclusion checker of their histories).
+//
+// Every test that starts a process is skipped with -short.
 package tests

@@ -522,16 +522,10 @@ func window(s []string, i int) string {
 	return "\n\t" + strings.Join(s[lo:hi], "\n\t")
 }
 
-// waitUntil polls cond every 50 ms and fails t if it does not hold within d.
+// waitUntil is harness.WaitUntil, the one wait helper of the tests.
 func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	harness.WaitUntil(t, what, d, cond)
 }
 
 // TestFanoutCompleteness runs writers (puts, deletes, range deletes,

@@ -8,6 +8,13 @@
 // when the test ends. It never touches processes it did not start, and it
 // never talks to anything but 127.0.0.1.
 //
+// It also injects the faults a fleet must survive: Proc.Kill (kill -9),
+// Proc.Pause and Proc.Resume (SIGSTOP and SIGCONT: a frozen process keeps its
+// sockets and answers nothing), and TCPProxy, a forwarder that a test puts
+// between a process and the server it dials and then cuts (a silent
+// partition) and restores. WaitUntil and Await are the one way the tests wait
+// for a condition.
+//
 // The model is nats-server's test/test.go: one options struct per server kind
 // whose zero value is a sensible default (EtcdOptions, HeraldOptions).
 //

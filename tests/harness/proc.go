@@ -40,6 +40,7 @@ type Proc struct {
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when the current process has exited
 	waitErr error
+	paused  bool // stopped by Pause and not resumed yet (pause.go)
 }
 
 // newProc starts bin with args and registers its cleanup on t.
@@ -93,7 +94,7 @@ func (p *Proc) start() error {
 	}
 	exited := make(chan struct{})
 	p.mu.Lock()
-	p.cmd, p.exited, p.waitErr = cmd, exited, nil
+	p.cmd, p.exited, p.waitErr, p.paused = cmd, exited, nil, false
 	p.mu.Unlock()
 	go func() {
 		err := cmd.Wait()
@@ -144,7 +145,8 @@ func (p *Proc) ExitCode() int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
-// Kill sends SIGKILL to the process and waits until it is gone.
+// Kill sends SIGKILL to the process (kill -9: no cleanup, no goodbye to
+// its peers; a paused process dies too) and waits until it is gone.
 func (p *Proc) Kill() {
 	p.signalAndWait(syscall.SIGKILL, 0)
 }
@@ -170,6 +172,9 @@ func (p *Proc) signalAndWait(sig syscall.Signal, grace time.Duration) {
 	}
 	exited := p.Exited()
 	p.Signal(sig)
+	// A stopped process would keep sig pending until the grace period
+	// ends; SIGCONT after it lets it handle sig at once.
+	p.continueIfPaused()
 	if sig != syscall.SIGKILL {
 		select {
 		case <-exited:

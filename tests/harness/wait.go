@@ -1,0 +1,47 @@
+package harness
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// waitPoll is how often Await and WaitUntil evaluate their condition.
+const waitPoll = 20 * time.Millisecond
+
+// Await polls cond every 20 ms until it returns nil, and returns cond's last
+// error, with how long it waited, if that does not happen within patience.
+// patience turns a hang into a failure that says what was awaited; it is not
+// a performance threshold, so make it generous. Await and WaitUntil are the
+// one wait helper of the tests: use them instead of a fixed sleep wherever a
+// condition can be observed. Await may run on any goroutine.
+func Await(patience time.Duration, cond func() error) error {
+	deadline := time.Now().Add(patience)
+	for {
+		err := cond()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %v: %w", patience, err)
+		}
+		time.Sleep(waitPoll)
+	}
+}
+
+// WaitUntil is Await for a condition without details: it fails t (Fatalf,
+// from the test's goroutine) if cond does not hold within patience.
+func WaitUntil(t testing.TB, what string, patience time.Duration, cond func() bool) {
+	t.Helper()
+	if err := Await(patience, func() error {
+		if cond() {
+			return nil
+		}
+		return errNotYet
+	}); err != nil {
+		t.Fatalf("%s: not within %v", what, patience)
+	}
+}
+
+var errNotYet = errors.New("condition does not hold")
