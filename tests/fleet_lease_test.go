@@ -11,6 +11,7 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/heraldproj/herald/tests/harness"
 )
@@ -90,101 +91,299 @@ func TestFleetLeaseAnyHerald(t *testing.T) {
 	}
 }
 
-// TestFleetLeaseHeraldKilled: nodes keep leased keys alive through a fleet
-// of three heralds; the herald that owns every lease is killed with SIGKILL.
-// The nodes that go on sending keepalives (to the other heralds) keep their
-// keys; the nodes that stop with it lose theirs after about their TTL from
-// the takeover.
+// fleetPatience bounds each wait of the fleet lease tests: a hang becomes a
+// failure, it is not a threshold.
+const fleetLeasePatience = 90 * time.Second
+
+// waitKeepAlives waits until every node of ll has had two keepalive answers:
+// renewals flow.
+func waitKeepAlives(t *testing.T, ll *LeaseLoadRun, nodes int) {
+	t.Helper()
+	harness.WaitUntil(t, "two keepalive answers for every node", fleetLeasePatience, func() bool {
+		for i := range nodes {
+			if ll.KeepAlives(i) < 2 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestFleetLeaseWorkload: nodes whose clients list the three heralds of a
+// fleet hold leased keys; every lease call (grant, put, keepalive,
+// timetolive with keys, leases, revoke) answers as etcd's, the keys show
+// their virtual lease through every herald, the stopped nodes' keys go and
+// no live node loses one.
+func TestFleetLeaseWorkload(t *testing.T) {
+	skipIfShort(t)
+	t.Parallel()
+	c := harness.StartEtcd(t, harness.EtcdOptions{})
+	fleet := startFleet(t, 3, c.Endpoints())
+	admin := harness.Client(t, c.Endpoints()...)
+	nodes, stop := 150, 15
+	if longRun() {
+		nodes, stop = 1500, 150
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*fleetLeasePatience)
+	defer cancel()
+	ll := StartLeaseLoad(t, LeaseLoad{Endpoints: fleetEndpoints(fleet), WatchEndpoints: c.Endpoints(), Prefix: "/services/fleet/", Nodes: nodes, TTL: 5})
+	waitKeepAlives(t, ll, nodes)
+	ll.CheckAlive(ctx)
+	if err := ll.VerifyKeys(ctx, admin, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range fleet {
+		if err := ll.VerifyKeys(ctx, harness.Client(t, h.Endpoint()), true); err != nil {
+			t.Fatalf("through %s: %v", h.name, err)
+		}
+	}
+	// The op mix through the fleet, compared step by step with etcd's own.
+	if _, err := ll.RunOpMix(ctx, admin, ll.Live()[:30]); err != nil {
+		t.Fatal(err)
+	}
+	var victims []int
+	for i := 0; i < nodes; i += nodes / stop {
+		victims = append(victims, i)
+	}
+	ll.WaitGone(t, ll.Stop(victims...), fleetLeasePatience)
+	ll.CheckAlive(ctx)
+	ll.RevokeAll(ctx)
+	all := make([]int, nodes)
+	for i := range all {
+		all[i] = i
+	}
+	ll.WaitGone(t, all, fleetLeasePatience)
+	r := ll.Report()
+	t.Logf("stopped nodes, TTL 5 s: %s", r.ExpirySummary())
+	if msg := r.Check(); msg != "" {
+		t.Error(msg)
+	}
+}
+
+// TestFleetLeaseLocks: concurrency.Mutex, Election and STM, and etcdctl
+// lock and elect, with clients that list the three heralds: no two holders
+// at once (checked on the recorded history) and no error.
+func TestFleetLeaseLocks(t *testing.T) {
+	skipIfShort(t)
+	t.Parallel()
+	c := harness.StartEtcd(t, harness.EtcdOptions{})
+	fleet := startFleet(t, 3, c.Endpoints())
+	eps := fleetEndpoints(fleet)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*fleetLeasePatience)
+	defer cancel()
+	for _, kind := range []LockKind{MutexLock, ElectionLock} {
+		const holders, rounds = 5, 10
+		res, err := RunLockLoad(ctx, LockLoad{Kind: kind, Endpoints: eps, Name: "/locks/fleet-" + kind.String(), Holders: holders, Rounds: rounds})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg := res.Check(); msg != "" {
+			t.Errorf("%s through the fleet:\n%s", kind, msg)
+		}
+		if res.Acquired != holders*rounds {
+			t.Errorf("%s: %d holds, want %d", kind, res.Acquired, holders*rounds)
+		}
+	}
+	for _, kind := range []LockKind{MutexLock, ElectionLock} {
+		const holders, rounds = 3, 3
+		res := RunEtcdctlLockLoad(t, EtcdctlLockLoad{Kind: kind, Endpoints: eps, Name: "ctl-fleet-" + kind.String(), Holders: holders, Rounds: rounds})
+		if msg := res.Check(); msg != "" {
+			t.Errorf("etcdctl %s through the fleet:\n%s", kind, msg)
+		}
+		if res.Acquired != holders*rounds {
+			t.Errorf("etcdctl %s: %d holds, want %d", kind, res.Acquired, holders*rounds)
+		}
+	}
+	testFleetSTM(t, ctx, eps)
+}
+
+// testFleetSTM: serializable STM increments of one counter by several
+// clients of the fleet sum up exactly.
+func testFleetSTM(t *testing.T, ctx context.Context, eps []string) {
+	const clients, each = 4, 15
+	var wg sync.WaitGroup
+	errs := make(chan error, clients*each)
+	for range clients {
+		cli := harness.Client(t, eps...)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				_, err := concurrency.NewSTM(cli, func(s concurrency.STM) error {
+					var n int
+					fmt.Sscan(s.Get("/stm/counter"), &n)
+					s.Put("/stm/counter", fmt.Sprint(n+1))
+					return nil
+				}, concurrency.WithAbortContext(ctx))
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("STM: %v", err)
+	}
+	got, err := harness.Client(t, eps...).Get(ctx, "/stm/counter")
+	if err != nil || len(got.Kvs) != 1 || string(got.Kvs[0].Value) != fmt.Sprint(clients*each) {
+		t.Errorf("STM counter = %v, %v; want %d", got, err, clients*each)
+	}
+}
+
+// TestFleetLeaseHeraldKilled: nodes whose clients list the three heralds
+// of a fleet hold leased keys (each lease owned by the herald its grant
+// landed on); one herald is killed with SIGKILL, and half of the nodes, on
+// clients of their own, die with it. The nodes that go on (their clients
+// fail over to the other heralds) lose no key and no lease; the dead ones'
+// keys go about a TTL after the takeover. HERALD_LONG=1 runs 3000 nodes
+// (about 1000 owned by the killed herald).
 func TestFleetLeaseHeraldKilled(t *testing.T) {
 	skipIfShort(t)
 	t.Parallel()
 	c := harness.StartEtcd(t, harness.EtcdOptions{})
 	fleet := startFleet(t, 3, c.Endpoints())
-	owner := fleet[0]
-	direct := harness.Client(t, c.Endpoints()...)
-	const nodes, ttl = 40, 6
-	grantVia := harness.Client(t, owner.Endpoint())
-	type node struct {
-		id      clientv3.LeaseID
-		key     string
-		survive bool
+	admin := harness.Client(t, c.Endpoints()...)
+	nodes, perClient := 300, 10
+	if longRun() {
+		nodes, perClient = 3000, 50
 	}
-	var ns []node
-	ctx := ctxT(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*fleetLeasePatience)
+	defer cancel()
+	ll := StartLeaseLoad(t, LeaseLoad{Endpoints: fleetEndpoints(fleet), WatchEndpoints: c.Endpoints(), Prefix: "/services/kill/",
+		Nodes: nodes, NodesPerClient: perClient, TTL: 5})
+	waitKeepAlives(t, ll, nodes)
+	// Every other client is a node host in the dying rack.
+	var dying []int
 	for i := range nodes {
-		g, err := grantVia.Grant(ctx, ttl)
-		if err != nil {
-			t.Fatal(err)
+		if (i/perClient)%2 == 1 {
+			dying = append(dying, i)
 		}
-		k := fmt.Sprintf("failover/%03d", i)
-		if _, err := grantVia.Put(ctx, k, "up", clientv3.WithLease(g.ID)); err != nil {
-			t.Fatal(err)
-		}
-		ns = append(ns, node{id: g.ID, key: k, survive: i%2 == 0})
 	}
-	// The surviving half keeps alive through all three heralds.
-	keeper := harness.Client(t, fleetEndpoints(fleet)...)
-	kctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var wg sync.WaitGroup
-	lost := make(chan clientv3.LeaseID, nodes)
-	for _, n := range ns {
-		if !n.survive {
-			continue
-		}
-		ch, err := keeper.KeepAlive(kctx, n.id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range ch {
-			}
-			if kctx.Err() == nil {
-				lost <- n.id
-			}
-		}()
-	}
-	defer wg.Wait()
-	defer stop()
-	time.Sleep(time.Second)
-	owner.Kill()
+	victim := fleet[0]
+	owned, _ := metricValue(victim.MetricsURL()+"/metrics", "herald_lease_virtual_leases")
+	victim.Kill()
 	killed := time.Now()
-
-	deadline := killed.Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		gone := 0
-		for _, n := range ns {
-			got, err := direct.Get(ctx, n.key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got.Kvs) == 0 {
-				if n.survive {
-					t.Fatalf("%s lost its key %v after the kill, although its keepalives went on", n.key, time.Since(killed))
-				}
-				gone++
-			}
-		}
-		if gone == nodes/2 {
-			t.Logf("the %d stopped nodes' keys were gone %v after the kill", gone, time.Since(killed))
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
+	stopped := ll.Stop(dying...)
+	t.Logf("killed %s, which owned %v of the %d leases; %d nodes died with it", victim.name, owned, nodes, len(stopped))
+	ll.WaitGone(t, stopped, fleetLeasePatience)
+	t.Logf("the dead nodes' keys went (TTL 5 s): %s; the last %v after the kill", ll.Report().ExpirySummary(), time.Since(killed).Round(time.Millisecond))
+	// The survivors kept their leases and keys through it: check once more
+	// after a further TTL.
+	time.Sleep(5 * time.Second)
+	ll.CheckAlive(ctx)
+	if err := ll.VerifyKeys(ctx, admin, false); err != nil {
+		t.Fatal(err)
 	}
-	select {
-	case id := <-lost:
-		t.Fatalf("the keepalive channel of surviving lease %x closed: the client lost its lease", id)
-	default:
+	var takeovers float64
+	for _, h := range fleet[1:] {
+		v, _ := metricValue(h.MetricsURL()+"/metrics", "herald_lease_takeovers_total")
+		takeovers += v
 	}
-	for _, n := range ns {
-		got, err := direct.Get(ctx, n.key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n.survive != (len(got.Kvs) == 1) {
-			t.Errorf("%s: present=%v, want %v", n.key, len(got.Kvs) == 1, n.survive)
-		}
+	if takeovers == 0 {
+		t.Errorf("no herald took over a carrier of the killed one")
+	}
+	r := ll.Report()
+	if msg := r.Check(); msg != "" {
+		t.Errorf("survivors of the kill: %s\nfirst errors: %q", msg, r.ErrorSamples)
+	}
+	if r.Live != nodes-len(stopped) {
+		t.Errorf("%d live nodes, want %d", r.Live, nodes-len(stopped))
 	}
 }
+
+// TestFleetLeaseRelay: each herald of a fleet reaches etcd through a TCP
+// proxy of its own; the one in front of the first herald is cut (a network
+// partition: connections hang). The first herald's nodes keep their leases
+// and keys, and their writes through it keep going: it relays through its
+// peers. When the cut heals, it goes direct again.
+func TestFleetLeaseRelay(t *testing.T) {
+	skipIfShort(t)
+	t.Parallel()
+	c := harness.StartEtcd(t, harness.EtcdOptions{})
+	var proxies []*harness.TCPProxy
+	for range 3 {
+		proxies = append(proxies, harness.StartTCPProxy(t, c.Endpoints()[0]))
+	}
+	fleet := startFleetWith(t, 3, func(i int) []string { return []string{proxies[i].URL()} })
+	admin := harness.Client(t, c.Endpoints()...)
+	const nodes = 60
+	ctx, cancel := context.WithTimeout(context.Background(), 3*fleetLeasePatience)
+	defer cancel()
+	cut := fleet[0]
+	ll := StartLeaseLoad(t, LeaseLoad{Endpoints: []string{cut.Endpoint()}, WatchEndpoints: c.Endpoints(), Prefix: "/services/relay/",
+		Nodes: nodes, TTL: 5})
+	waitKeepAlives(t, ll, nodes)
+	writer := harness.Client(t, cut.Endpoint())
+
+	proxies[0].Cut()
+	harness.WaitUntil(t, "the cut herald relaying", fleetLeasePatience, func() bool {
+		v, ok := metricValue(cut.MetricsURL()+"/metrics", "herald_relay_relaying")
+		return ok && v == 1
+	})
+	// Two TTLs through the cut: the nodes' keepalives keep being answered.
+	for i := range 10 {
+		if _, err := writer.Put(ctx, fmt.Sprintf("/relay/write/%d", i), "v"); err != nil {
+			t.Errorf("a write through the cut herald: %v", err)
+		}
+		time.Sleep(time.Second)
+	}
+	before := make([]int, nodes)
+	for i := range nodes {
+		before[i] = ll.KeepAlives(i)
+	}
+	harness.WaitUntil(t, "keepalives answered during the cut", fleetLeasePatience, func() bool {
+		for i := range nodes {
+			if ll.KeepAlives(i) <= before[i] {
+				return false
+			}
+		}
+		return true
+	})
+	ll.CheckAlive(ctx)
+	if err := ll.VerifyKeys(ctx, admin, false); err != nil {
+		t.Fatal(err)
+	}
+	proxies[0].Restore()
+	harness.WaitUntil(t, "the herald direct again", fleetLeasePatience, func() bool {
+		v, ok := metricValue(cut.MetricsURL()+"/metrics", "herald_relay_relaying")
+		return ok && v == 0
+	})
+	if msg := ll.Report().Check(); msg != "" {
+		t.Error(msg)
+	}
+}
+
+// TestMixedEndpointsWithoutOffload: a client may list a herald and etcd
+// together when the herald holds no leases (--lease-offload=false): its
+// leases are etcd's, and every call works wherever it lands, as through etcd
+// grpc-proxy. (With lease offloading, mixing is not supported: see README.)
+func TestMixedEndpointsWithoutOffload(t *testing.T) {
+	skipIfShort(t)
+	t.Parallel()
+	c := harness.StartEtcd(t, harness.EtcdOptions{})
+	h := harness.StartHerald(t, harness.HeraldOptions{Endpoints: c.Endpoints(), ExtraArgs: []string{"--lease-offload=false"}})
+	eps := []string{h.Endpoint(), c.Endpoints()[0]}
+	admin := harness.Client(t, c.Endpoints()...)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*fleetLeasePatience)
+	defer cancel()
+	ll := StartLeaseLoad(t, LeaseLoad{Endpoints: eps, WatchEndpoints: c.Endpoints(), Prefix: "/services/mixed/", Nodes: 60, TTL: 5})
+	waitKeepAlives(t, ll, 60)
+	ll.CheckAlive(ctx)
+	if _, err := ll.RunOpMix(ctx, admin, ll.Live()[:20]); err != nil {
+		t.Fatal(err)
+	}
+	res, err := RunLockLoad(ctx, LockLoad{Kind: MutexLock, Endpoints: eps, Name: "/locks/mixed", Holders: 4, Rounds: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := res.Check(); msg != "" {
+		t.Error(msg)
+	}
+	ll.RevokeAll(ctx)
+	if msg := ll.Report().Check(); msg != "" {
+		t.Error(msg)
+	}
+}
+

@@ -36,6 +36,13 @@ type fleetHerald struct {
 // lists all n in MemberList and the fleet has a feeder.
 func startFleet(t *testing.T, n int, etcdEndpoints []string, extraArgs ...string) []*fleetHerald {
 	t.Helper()
+	return startFleetWith(t, n, func(int) []string { return etcdEndpoints }, extraArgs...)
+}
+
+// startFleetWith is startFleet with herald i's upstream endpoints from
+// endpoints(i) (e.g. through a TCPProxy of its own).
+func startFleetWith(t *testing.T, n int, endpoints func(i int) []string, extraArgs ...string) []*fleetHerald {
+	t.Helper()
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
@@ -58,7 +65,7 @@ func startFleet(t *testing.T, n int, etcdEndpoints []string, extraArgs ...string
 			args = append(args, "--join", fleet[0].gossipAddr)
 		}
 		args = append(args, extraArgs...)
-		fh.Herald = harness.StartHerald(t, harness.HeraldOptions{Endpoints: etcdEndpoints, Name: fh.name, ExtraArgs: args})
+		fh.Herald = harness.StartHerald(t, harness.HeraldOptions{Endpoints: endpoints(i), Name: fh.name, ExtraArgs: args})
 		fleet = append(fleet, fh)
 	}
 	waitFleetFormed(t, fleet)

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/heraldproj/herald/gossip"
 	"github.com/heraldproj/herald/gossip/membership"
 	"github.com/heraldproj/herald/upstream/etcd"
@@ -65,5 +67,25 @@ func relayThrough(up *etcd.Client, fleet *gossip.Fleet, self, token string, peer
 		return nil, err
 	}
 	up.Route(sw)
+	registerRelayMetrics(sw)
 	return sw, nil
+}
+
+// registerRelayMetrics exports the Switch's state: herald_relay_relaying
+// (1 while new upstream calls go through a peer), the calls by path and the
+// switches.
+func registerRelayMetrics(sw *relay.Switch) {
+	reg := func(c prometheus.Collector) { _ = prometheus.Register(c) } // once per process
+	reg(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "herald_relay_relaying",
+		Help: "1 while new upstream calls go through a peer herald (etcd does not answer directly)."},
+		func() float64 {
+			if sw.Relaying() {
+				return 1
+			}
+			return 0
+		}))
+	reg(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "herald_relay_relayed_calls_total",
+		Help: "Upstream calls sent through a peer herald."}, func() float64 { return float64(sw.Stats().RelayedCalls) }))
+	reg(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "herald_relay_switches_total",
+		Help: "Changes of the upstream path (direct, relayed)."}, func() float64 { return float64(sw.Stats().Switches) }))
 }

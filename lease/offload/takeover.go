@@ -117,13 +117,14 @@ func (o *Offloader) claim(ctx context.Context, c lease.ID, seen lease.Carrier) e
 	if ttl.TTL <= 0 {
 		return nil
 	}
-	o.mu.Lock()
-	o.own.Claim(c, rev, ttl.GrantedTTL, sentAt, ttl.TTL)
-	o.mu.Unlock()
 
-	// Everything recorded on c up to the claim is in the index once it has
-	// reached the claim's revision (nothing can be recorded on c after it
-	// but by this herald); if the index does not get there, etcd is read.
+	// The leases go into the table before the carrier counts as owned:
+	// until then a call about one of them waits (Hold) instead of finding
+	// an owned carrier without the lease (which would read as an ended
+	// lease). Everything recorded on c up to the claim is in the index once
+	// it has reached the claim's revision (nothing can be recorded on c
+	// after it but by this herald); if the index does not get there, etcd
+	// is read.
 	var (
 		records []lease.ID
 		recs    = map[lease.ID]lease.LeaseRecord{}
@@ -152,6 +153,7 @@ func (o *Offloader) claim(ctx context.Context, c lease.ID, seen lease.Carrier) e
 		}
 		restored++
 	}
+	o.own.Claim(c, rev, ttl.GrantedTTL, sentAt, ttl.TTL)
 	o.mu.Unlock()
 	var orphans []lease.Expired
 	for id, keys := range atts {
