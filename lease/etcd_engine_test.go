@@ -52,8 +52,6 @@ func (s *etcdStore) grant(ids ...ID) {
 	}
 }
 
-func (s *etcdStore) revoke(id ID) { delete(s.lessor.LeaseSet, etcdlease.LeaseID(id)) }
-
 // txn runs r as etcd's apply loop would.
 func (s *etcdStore) txn(r *pb.TxnRequest) (*pb.TxnResponse, error) {
 	resp, _, err := etcdtxn.Txn(context.Background(), zap.NewNop(), r, false, s.kv, s.lessor, false)

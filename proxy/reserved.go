@@ -9,9 +9,6 @@ import (
 	"github.com/heraldproj/herald/lease"
 )
 
-// prefixEnd is the range end that covers every key with the prefix.
-func prefixEnd(prefix []byte) []byte { return lease.PrefixEnd(prefix) }
-
 // errReserved is the answer to a client write under the reserved prefix.
 func errReserved(ks lease.Keyspace) error {
 	return status.Error(codes.PermissionDenied, fmt.Sprintf("herald: keys under %q are reserved for herald's lease records", ks.Prefix()))

@@ -386,4 +386,3 @@ func TestMixedEndpointsWithoutOffload(t *testing.T) {
 		t.Error(msg)
 	}
 }
-

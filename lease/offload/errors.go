@@ -35,6 +35,3 @@ const (
 	// for Changed and try again.
 	Hold
 )
-
-// errNoCarrier: no carrier of this herald is confirmed at etcd now.
-var errNoCarrier = errors.New("offload: no carrier lease confirmed at etcd")
