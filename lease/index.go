@@ -64,8 +64,10 @@ type Attachment struct {
 	Deleted int64
 }
 
-// DefaultMaxTombs bounds the deleted attachments an Index remembers.
-const DefaultMaxTombs = 1 << 16
+// DefaultMaxTombs bounds the deleted attachments an Index remembers: enough
+// to translate the prev_kv of a whole rack's expiry (thousands of DELETEs at
+// once) while the watchers receive it, at about 300 bytes each.
+const DefaultMaxTombs = 1 << 14
 
 // NewIndex returns an empty index of the keyspace ks that remembers up to
 // maxTombs deleted attachments (≤ 0: DefaultMaxTombs).
