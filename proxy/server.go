@@ -229,6 +229,9 @@ func (s *Server) UpstreamPathChanged(relaying bool) {
 	if s.offload != nil {
 		s.offload.PathChanged()
 	}
+	if s.hub != nil {
+		s.hub.feed.Reconnect()
+	}
 }
 
 // Serve accepts clients on lis until Stop. It blocks.

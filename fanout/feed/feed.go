@@ -24,6 +24,9 @@ type Feed struct {
 	feeding    atomic.Bool
 	repairKick chan struct{}
 
+	repathMu sync.Mutex    // guards repath
+	repath   chan struct{} // closed by Reconnect
+
 	mu      sync.Mutex // guards started, closed and cancel; never held across I/O
 	started bool
 	closed  bool

@@ -125,13 +125,29 @@ func (f *Feed) feed(ctx context.Context) {
 		// progress request while a watch waits for a future revision, and
 		// the feeder's heartbeats must flow on an idle cluster too. The one
 		// revision of overlap is applied once (the sink is idempotent).
-		err := f.follow(ctx, f.cfg.Sink.Rev(), func(b fanout.Batch) bool {
+		repath := f.repathC()
+		fctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-repath:
+				cancel()
+			case <-fctx.Done():
+			}
+		}()
+		err := f.follow(fctx, f.cfg.Sink.Rev(), func(b fanout.Batch) bool {
 			f.apply(b)
 			f.broadcast(ctx, b)
 			return false
 		})
+		cancel()
 		if ctx.Err() != nil {
 			return
+		}
+		select {
+		case <-repath:
+			backoff = 100 * time.Millisecond
+			continue // reopen at once, on the upstream's new path
+		default:
 		}
 		if f.compacted(err) {
 			// The sink fell behind etcd's compaction: reload it, and the
@@ -161,4 +177,27 @@ func (f *Feed) broadcast(ctx context.Context, b fanout.Batch) {
 	if err != nil && ctx.Err() == nil {
 		f.log.Warn("broadcasting a batch failed", "rev", b.Rev, "err", err)
 	}
+}
+
+// Reconnect ends the feeder's upstream watch, if this herald feeds, so
+// that it reopens at once on the upstream's current path: after herald's
+// upstream switched between etcd and a peer (relay), a watch left on the
+// dead path would hang until TCP gave up. It does not block.
+func (f *Feed) Reconnect() {
+	f.repathMu.Lock()
+	defer f.repathMu.Unlock()
+	if f.repath != nil {
+		close(f.repath)
+	}
+	f.repath = make(chan struct{})
+}
+
+// repathC is closed at the next Reconnect.
+func (f *Feed) repathC() <-chan struct{} {
+	f.repathMu.Lock()
+	defer f.repathMu.Unlock()
+	if f.repath == nil {
+		f.repath = make(chan struct{})
+	}
+	return f.repath
 }

@@ -50,7 +50,7 @@ type Offloader struct {
 	emptySince map[lease.ID]time.Time // adopted carriers without leases, since when; under mu
 
 	idx            *index
-	feed           *feed.Feed // keeps idx current: the fleet's lease index
+	feed           *feed.Feed // keeps idx current: the fleet's lease index; set under mu
 	feedMetrics    *feed.Metrics
 	upstreamLeases leaseSet // lease IDs known to be etcd's own
 
@@ -136,7 +136,7 @@ func (o *Offloader) Start(ctx context.Context) error {
 		return fmt.Errorf("offload: %w", err)
 	}
 	o.table = lease.New(lease.Config{Owner: o.opts.Name, MinTTL: o.opts.MinTTL}, ids)
-	o.feed, err = feed.New(feed.Config{
+	f, err := feed.New(feed.Config{
 		Name: o.opts.Name, Topic: "leases", Prefixes: []string{o.opts.ReservedPrefix},
 		Feeders: o.opts.Feeders, KV: o.up.KV, Watch: o.up.Watch, Bus: o.opts.Bus,
 		Sink: newIndexSink(o), Logger: o.log.With("feed", "leases"), Metrics: o.feedMetrics,
@@ -144,7 +144,10 @@ func (o *Offloader) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("offload: %w", err)
 	}
-	if err := o.feed.Start(ctx); err != nil {
+	o.mu.Lock()
+	o.feed = f
+	o.mu.Unlock()
+	if err := f.Start(ctx); err != nil {
 		return fmt.Errorf("offload: load the lease index: %w", err)
 	}
 
@@ -179,7 +182,10 @@ func (o *Offloader) Close() {
 	}
 	o.stop()
 	o.wg.Wait()
-	o.feed.Close()
+	o.mu.Lock()
+	f := o.feed
+	o.mu.Unlock()
+	f.Close()
 	o.mu.Lock()
 	session := o.own.Session()
 	o.mu.Unlock()
@@ -221,7 +227,15 @@ func (o *Offloader) LocalHeader() *pb.ResponseHeader {
 // keepalives of the session and carriers, the index's watch): new calls
 // take the new path (direct to etcd, or relayed through a peer), and a
 // stream left on a dead path would hang until TCP gave up.
-func (o *Offloader) PathChanged() { o.repath.fire() }
+func (o *Offloader) PathChanged() {
+	o.repath.fire()
+	o.mu.Lock()
+	f := o.feed
+	o.mu.Unlock()
+	if f != nil {
+		f.Reconnect()
+	}
+}
 
 // kickTakeover wakes the takeover loop.
 func (o *Offloader) kickTakeover() {
