@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -384,5 +385,131 @@ func TestMixedEndpointsWithoutOffload(t *testing.T) {
 	ll.RevokeAll(ctx)
 	if msg := ll.Report().Check(); msg != "" {
 		t.Error(msg)
+	}
+}
+
+// TestFleetEventsShowVirtualLeases: keys put with virtual leases through
+// one herald are seen through every herald — in watch events of fan-out
+// and forwarded watches, their prev_kv, Range, RangeStream and Txn answers —
+// with the virtual lease, never a carrier, however fast the events follow
+// the writes.
+func TestFleetEventsShowVirtualLeases(t *testing.T) {
+	skipIfShort(t)
+	t.Parallel()
+	c := harness.StartEtcd(t, harness.EtcdOptions{})
+	fleet := startFleet(t, 3, c.Endpoints())
+	ctx, cancel := context.WithTimeout(context.Background(), fleetLeasePatience)
+	defer cancel()
+	type seen struct {
+		where string
+		key   string
+		lease int64
+	}
+	var (
+		mu   sync.Mutex
+		got  []seen
+		wg   sync.WaitGroup
+		wctx context.Context
+	)
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	for _, h := range fleet {
+		cli := harness.Client(t, h.Endpoint())
+		for _, prefix := range []string{fanoutPrefix + "ev/", "/plain/ev/"} {
+			wch := cli.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithCreatedNotify())
+			<-wch // created
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for resp := range wch {
+					mu.Lock()
+					for _, ev := range resp.Events {
+						got = append(got, seen{h.name + " watch " + prefix, string(ev.Kv.Key), ev.Kv.Lease})
+						if ev.PrevKv != nil {
+							got = append(got, seen{h.name + " prev_kv " + prefix, string(ev.PrevKv.Key), ev.PrevKv.Lease})
+						}
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	writer := harness.Client(t, fleet[0].Endpoint())
+	granted := map[int64]bool{0: true}
+	const rounds = 40
+	for i := range rounds {
+		g, err := writer.Grant(ctx, 60)
+		if err != nil {
+			t.Fatal(err)
+		}
+		granted[int64(g.ID)] = true
+		for _, prefix := range []string{fanoutPrefix + "ev/", "/plain/ev/"} {
+			k := fmt.Sprintf("%s%03d", prefix, i)
+			if _, err := writer.Put(ctx, k, "a", clientv3.WithLease(g.ID)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := writer.Put(ctx, k, "b", clientv3.WithIgnoreLease()); err != nil {
+				t.Fatal(err)
+			}
+			if i%2 == 0 {
+				if _, err := writer.Delete(ctx, k, clientv3.WithPrevKV()); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	for _, h := range fleet {
+		cli := harness.Client(t, h.Endpoint())
+		for _, prefix := range []string{fanoutPrefix + "ev/", "/plain/ev/"} {
+			for _, opts := range [][]clientv3.OpOption{{clientv3.WithPrefix()}, {clientv3.WithPrefix(), clientv3.WithSerializable()}} {
+				resp, err := cli.Get(ctx, prefix, opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(resp.Kvs) != rounds/2 {
+					t.Errorf("Get %s through %s: %d keys, want %d", prefix, h.name, len(resp.Kvs), rounds/2)
+				}
+				for _, kv := range resp.Kvs {
+					mu.Lock()
+					got = append(got, seen{h.name + " get " + prefix, string(kv.Key), kv.Lease})
+					mu.Unlock()
+				}
+			}
+			txn, err := cli.Txn(ctx).Then(clientv3.OpGet(prefix, clientv3.WithPrefix())).Commit()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, kv := range txn.Responses[0].GetResponseRange().Kvs {
+				got = append(got, seen{h.name + " txn " + prefix, string(kv.Key), kv.Lease})
+			}
+		}
+	}
+	// Every event reached every watcher: 2 puts and, for half, a delete,
+	// per key and prefix, on 3 heralds.
+	want := 3 * 2 * (rounds*2 + rounds/2)
+	harness.WaitUntil(t, "every event at every watcher", fleetLeasePatience, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, s := range got {
+			if strings.Contains(s.where, " watch ") {
+				n++
+			}
+		}
+		return n >= want
+	})
+	stopWatch()
+	wg.Wait()
+	bad := 0
+	for _, s := range got {
+		if !granted[s.lease] {
+			bad++
+			if bad <= 10 {
+				t.Errorf("%s: %s shows lease %x, not one the client was granted (a carrier?)", s.where, s.key, s.lease)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d key-values showed a lease the client never had", bad, len(got))
 	}
 }
