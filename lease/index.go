@@ -1,6 +1,7 @@
 package lease
 
 import (
+	"maps"
 	"slices"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -225,14 +226,7 @@ func (i *Index) Session(name string) (Session, bool) {
 }
 
 // Sessions returns the names of the heralds with a live session, sorted.
-func (i *Index) Sessions() []string {
-	names := make([]string, 0, len(i.sessions))
-	for n := range i.sessions {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+func (i *Index) Sessions() []string { return slices.Sorted(maps.Keys(i.sessions)) }
 
 // Carrier returns carrier c's record.
 func (i *Index) Carrier(c ID) (Carrier, bool) {
@@ -241,14 +235,7 @@ func (i *Index) Carrier(c ID) (Carrier, bool) {
 }
 
 // Carriers returns every carrier with a record, ascending.
-func (i *Index) Carriers() []ID {
-	ids := make([]ID, 0, len(i.carriers))
-	for id := range i.carriers {
-		ids = append(ids, id)
-	}
-	sortIDs(ids)
-	return ids
-}
+func (i *Index) Carriers() []ID { return slices.Sorted(maps.Keys(i.carriers)) }
 
 // OwnerOf returns the herald named in carrier c's record and whether that
 // herald still holds the session it claimed c with (live): only then is it
@@ -282,14 +269,7 @@ func (i *Index) Lease(id ID) (LeaseRecord, bool) {
 }
 
 // Leases returns every virtual lease with a record, ascending.
-func (i *Index) Leases() []ID {
-	ids := make([]ID, 0, len(i.records))
-	for id := range i.records {
-		ids = append(ids, id)
-	}
-	sortIDs(ids)
-	return ids
-}
+func (i *Index) Leases() []ID { return slices.Sorted(maps.Keys(i.records)) }
 
 // NumLeases is the number of virtual leases with a record.
 func (i *Index) NumLeases() int { return len(i.records) }
