@@ -1,6 +1,8 @@
 package offload
 
 import (
+	"time"
+
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	"github.com/heraldproj/herald/lease"
@@ -19,12 +21,8 @@ func (o *Offloader) KeepAlive(id int64) (*pb.LeaseKeepAliveResponse, Verdict) {
 	mark, wall := o.now(), o.wall()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	c, held := o.table.CarrierOf(lease.ID(id))
-	if !held {
-		return nil, NotHeld
-	}
-	if !o.own.Valid(c, wall) {
-		return nil, Hold
+	if _, v := o.vouchLocked(lease.ID(id), wall); v != Answered {
+		return nil, v
 	}
 	ttl, err := o.table.KeepAlive(lease.ID(id), mark)
 	if err != nil {
@@ -45,3 +43,18 @@ func (o *Offloader) TrackIntake() *IntakeStream { return o.intake.track() }
 // Changed is closed at the next change of the index or of ownership: a
 // call told to Hold waits on it, then tries again.
 func (o *Offloader) Changed() <-chan struct{} { return o.changed.C() }
+
+// vouchLocked says whether this herald may answer for lease id now: it
+// holds the lease (NotHeld otherwise) and etcd has confirmed its session
+// and the lease's carrier within their TTLs (Hold otherwise). It returns
+// the carrier.
+func (o *Offloader) vouchLocked(id lease.ID, wall time.Time) (lease.ID, Verdict) {
+	c, held := o.table.CarrierOf(id)
+	switch {
+	case !held:
+		return c, NotHeld
+	case !o.own.Valid(c, wall):
+		return c, Hold
+	}
+	return c, Answered
+}

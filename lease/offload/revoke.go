@@ -13,14 +13,10 @@ import (
 // transaction is deleted in one, so the revoke moves etcd's revision once.
 func (o *Offloader) Revoke(ctx context.Context, id int64) (*pb.LeaseRevokeResponse, Verdict, error) {
 	o.mu.Lock()
-	c, held := o.table.CarrierOf(lease.ID(id))
-	if !held {
+	_, v := o.vouchLocked(lease.ID(id), o.wall())
+	if v != Answered {
 		o.mu.Unlock()
-		return nil, NotHeld, nil
-	}
-	if !o.own.Valid(c, o.wall()) {
-		o.mu.Unlock()
-		return nil, Hold, nil
+		return nil, v, nil
 	}
 	exp, err := o.table.Revoke(lease.ID(id))
 	o.mu.Unlock()

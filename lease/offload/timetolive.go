@@ -18,14 +18,10 @@ import (
 // directly) is not listed, as etcd would not list it.
 func (o *Offloader) TimeToLive(ctx context.Context, r *pb.LeaseTimeToLiveRequest) (*pb.LeaseTimeToLiveResponse, Verdict, error) {
 	o.mu.Lock()
-	c, held := o.table.CarrierOf(lease.ID(r.ID))
-	if !held {
+	c, v := o.vouchLocked(lease.ID(r.ID), o.wall())
+	if v != Answered {
 		o.mu.Unlock()
-		return nil, NotHeld, nil
-	}
-	if !o.own.Valid(c, o.wall()) {
-		o.mu.Unlock()
-		return nil, Hold, nil
+		return nil, v, nil
 	}
 	st := o.table.TimeToLive(lease.ID(r.ID), o.now(), r.Keys)
 	o.mu.Unlock()
