@@ -2,6 +2,7 @@ package offload
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -105,6 +106,9 @@ func (o *Offloader) recordGrant(ctx context.Context, chosen int64, rec lease.Rec
 		Success: []*pb.RequestOp{lease.OpPut(key, rec.Encode(), c)},
 		Failure: []*pb.RequestOp{{Request: &pb.RequestOp_RequestRange{RequestRange: &pb.RangeRequest{Key: key, CountOnly: true}}}},
 	})
+	if errors.Is(rpctypes.Error(err), rpctypes.ErrLeaseNotFound) {
+		return nil, errFenced // the carrier expired at etcd: it is not ours to use
+	}
 	if err != nil {
 		return nil, err
 	}
