@@ -73,11 +73,12 @@ func (o *Offloader) Route(ctx context.Context, id int64) (Route, error) {
 		// once it reaches the read's revision.
 		o.WaitIndex(ctx, resp.Header.Revision, o.opts.HoldTimeout)
 	}
-	return o.routeCarrier(rec.Carrier), nil
+	return o.routeCarrier(lid, rec.Carrier), nil
 }
 
-// routeCarrier routes a lease on carrier c that this herald does not hold.
-func (o *Offloader) routeCarrier(c lease.ID) Route {
+// routeCarrier routes lease id on carrier c, which this herald did not hold
+// a moment ago.
+func (o *Offloader) routeCarrier(id, c lease.ID) Route {
 	var (
 		owner     string
 		live, ok  bool
@@ -90,10 +91,16 @@ func (o *Offloader) routeCarrier(c lease.ID) Route {
 			info, haveOwner = s.Info, true
 		}
 	})
+	// Whether this herald owns c and holds the lease is read at once: a
+	// takeover restores a carrier's leases and claims it in one step, and a
+	// lease restored since the caller looked must not read as ended.
 	o.mu.Lock()
 	owns := o.own.Owns(c)
+	_, held := o.table.CarrierOf(id)
 	o.mu.Unlock()
 	switch {
+	case held:
+		return Route{Kind: RouteLocal}
 	case !ok:
 		// No carrier record: the carrier expired (and took the lease's
 		// record with it), or the index is behind a brand new carrier.
