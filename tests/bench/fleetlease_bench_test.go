@@ -56,22 +56,25 @@ func BenchmarkFleetLeaseUpstreamCost(b *testing.B) {
 		"herald; direct: N connections to etcd), a Put of %s<i> with it through the same connection (%d in flight), "+
 		"kept alive every TTL/3 for %v after the last Put (\"registration\" window, from before the first grant); then every "+
 		"keepalive stops and the \"expiry\" window runs until every key's DELETE has reached a watcher of the whole keyspace "+
-		"straight at etcd, plus %v. Heralds run with --fanout-prefix %s and --fanout-feeders 2 (the fan-out feed is on: "+
+		"straight at etcd, plus %v; then %v with nothing happening (\"idle\"). \"active\" is the part of each window "+
+		"spent granting and putting, or from the stop to the last key's DELETE. Heralds run with --fanout-prefix %s and --fanout-feeders 2 (the fan-out feed is on: "+
 		"its feeders watch %s as well as the lease index's watch of the reserved prefix), --fleet-session-ttl at its "+
 		"default (2 s). Fresh etcd and heralds per row pair.\n\n"+
 		"- etcd events: the events (and distinct revisions) that watcher received in the window: every change etcd "+
 		"made, reserved keys included;\n"+
 		"- etcd Watch msgs: the delta of etcd's grpc_server_msg_sent_total{grpc_service=\"etcdserverpb.Watch\"} (every "+
 		"message etcd sent on Watch streams: events, progress, created) minus the responses that watcher received "+
-		"itself; \"− idle\" also subtracts the rate measured over %v with nothing happening (the feeders' progress "+
-		"heartbeats) times the window;\n"+
+		"itself; \"− idle\" also subtracts the idle rate (the feeders' progress heartbeats) times the window;\n"+
 		"- event copies: the delta of etcd_debugging_mvcc_events_total (events handed to watchers, one per watcher "+
 		"that gets it) minus that watcher's events, per etcd event: how many watchers besides it got each event;\n"+
 		"- feeder responses: herald_lease_index_upstream_watch_responses_total and "+
 		"herald_fanout_upstream_watch_responses_total summed over the fleet;\n"+
-		"- etcd CPU: utime+stime of the etcd process over the window (/proc/<pid>/stat, 10 ms ticks).\n"+
+		"- etcd CPU: utime+stime of the etcd process over the window (/proc/<pid>/stat, 10 ms ticks); \"− idle\" subtracts "+
+		"the idle CPU rate times the window;\n"+
+		"- idle etcd requests/s: etcd's grpc_server_msg_received_total, all methods, over the idle window: what the fleet "+
+		"asks of etcd with nothing happening (each herald's session and carrier keepalives and its upstream path probe).\n"+
 		"Direct to etcd has no fleet replica at all (etcd's own leases; no watcher but this one): it is the floor.\n\n",
-		regs, luTTL, luPrefix, luParallel, luHold, luSettle, fanoutPrefix, fanoutPrefix, idleWindow)
+		regs, luTTL, luPrefix, luParallel, luHold, luSettle, idleWindow, fanoutPrefix, fanoutPrefix)
 
 	var all []luPhase
 	for _, n := range sizes {
@@ -99,8 +102,10 @@ type luPhase struct {
 	events     int64  // at the reference watcher
 	revisions  int    // distinct revisions among them
 	watchMsgs  float64
-	idleRate   float64 // etcd Watch msgs/s net of the reference watcher, idle
+	active     time.Duration // granting and putting, or stop → last key's DELETE
+	idle       luIdle
 	copies     float64 // events handed to other watchers
+	requests   float64 // messages etcd received, all methods
 	index      float64 // lease-index feeder responses, fleet
 	fanout     float64 // fan-out feeder responses, fleet
 	etcdCPU    time.Duration
@@ -108,10 +113,18 @@ type luPhase struct {
 	incomplete string // what did not happen, if anything
 }
 
+// luIdle is the rates measured with nothing happening.
+type luIdle struct {
+	watchMsgs float64 // etcd Watch msgs/s net of the reference watcher
+	cpu       float64 // etcd cores
+	requests  float64 // messages/s etcd received, all methods
+}
+
 func newLUTable() *table {
 	return newTable("path", "N", "phase", "items", "etcd events (revisions)", "events / item",
 		"etcd Watch msgs − mine", "msgs / item", "msgs / event", "msgs / event (− idle)", "event copies / event",
-		"lease-index feeder responses / item", "fan-out feeder responses / item", "etcd CPU ms / item", "window")
+		"lease-index feeder responses / item", "fan-out feeder responses / item", "etcd CPU ms / item",
+		"etcd CPU ms / item (− idle)", "window (active)")
 }
 
 func (p luPhase) perItem(v float64) string { return fmt.Sprintf("%.2f", v/float64(p.items)) }
@@ -123,7 +136,16 @@ func (p luPhase) perEvent(v float64) string {
 	return fmt.Sprintf("%.2f", v/float64(p.events))
 }
 
-func (p luPhase) netIdle() float64 { return p.watchMsgs - p.idleRate*p.window.Seconds() }
+func (p luPhase) netIdle() float64 { return p.watchMsgs - p.idle.watchMsgs*p.window.Seconds() }
+
+func (p luPhase) cpuPerItem() string {
+	return fmt.Sprintf("%.2f", float64(p.etcdCPU)/float64(time.Millisecond)/float64(p.items))
+}
+
+func (p luPhase) netCPUPerItem() string {
+	net := p.etcdCPU.Seconds() - p.idle.cpu*p.window.Seconds()
+	return fmt.Sprintf("%.2f", net*1000/float64(p.items))
+}
 
 func (p luPhase) cells() []any {
 	feeder := func(v float64) string {
@@ -134,14 +156,15 @@ func (p luPhase) cells() []any {
 	}
 	return []any{p.path, p.n, p.phase, p.items, fmt.Sprintf("%d (%d)", p.events, p.revisions), p.perItem(float64(p.events)),
 		fmt.Sprintf("%.0f", p.watchMsgs), p.perItem(p.watchMsgs), p.perEvent(p.watchMsgs), p.perEvent(p.netIdle()),
-		p.perEvent(p.copies), feeder(p.index), feeder(p.fanout),
-		fmt.Sprintf("%.2f", float64(p.etcdCPU)/float64(time.Millisecond)/float64(p.items)), secs(p.window)}
+		p.perEvent(p.copies), feeder(p.index), feeder(p.fanout), p.cpuPerItem(), p.netCPUPerItem(),
+		fmt.Sprintf("%s (%s)", secs(p.window), secs(p.active))}
 }
 
 // luSnapshot is every counter the workload reads, at one instant.
 type luSnapshot struct {
 	at                time.Time
 	watchMsgs, copies float64 // etcd's
+	requests          float64 // etcd's grpc_server_msg_received_total, all methods
 	mineMsgs          int64   // the reference watcher's responses
 	mineEvents        int64
 	arrivals          int // recorded arrivals so far
@@ -156,6 +179,9 @@ func (r *racks) luSnapshot(mine *watchFleet) (luSnapshot, error) {
 		return s, err
 	}
 	if s.copies, err = scrape(r.etcd.Member(0).MetricsURL()+"/metrics", metricEventsSent, nil); err != nil {
+		return s, err
+	}
+	if s.requests, err = scrape(r.etcd.Member(0).MetricsURL()+"/metrics", metricMsgReceived, nil); err != nil {
 		return s, err
 	}
 	if s.etcdCPU, err = cpuTime(r.etcd.Member(0).PID()); err != nil {
@@ -184,6 +210,7 @@ func phaseBetween(mine *watchFleet, a, b luSnapshot) luPhase {
 		events:    mineEvents,
 		revisions: len(revs),
 		watchMsgs: (b.watchMsgs - a.watchMsgs) - float64(b.mineMsgs-a.mineMsgs),
+		requests:  b.requests - a.requests,
 		copies:    (b.copies - a.copies) - float64(mineEvents),
 		index:     b.index - a.index,
 		fanout:    b.fanout - a.fanout,
@@ -214,18 +241,10 @@ func runLeaseUpstream(b *testing.B, kind pathKind, n, regs int) []luPhase {
 	defer fleet.close()
 	time.Sleep(time.Second)
 
-	idle0, err := r.luSnapshot(mine)
-	if err != nil {
-		b.Fatal(err)
-	}
-	time.Sleep(idleWindow)
 	s0, err := r.luSnapshot(mine)
 	if err != nil {
 		b.Fatal(err)
 	}
-	idle := phaseBetween(mine, idle0, s0)
-	idleRate := idle.watchMsgs / idle.window.Seconds()
-
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	g := fleet.grant(ctx, regs, luParallel)
@@ -235,20 +254,22 @@ func runLeaseUpstream(b *testing.B, kind pathKind, n, regs int) []luPhase {
 	if err := fleet.putLeasedKeys(ctx, luPrefix, g.ids, luParallel); err != nil {
 		b.Fatalf("%s, N=%d: %v", kind, n, err)
 	}
+	registered := time.Now()
 	time.Sleep(luHold)
 	s1, err := r.luSnapshot(mine)
 	if err != nil {
 		b.Fatal(err)
 	}
 	reg := phaseBetween(mine, s0, s1)
+	reg.active = registered.Sub(s0.at)
 	lostBefore := fleet.counters.lost.Load()
 
 	stop := fleet.stopKeepAlives()
 	deadline := stop.Add(luExpiryWait)
-	gone, _ := mine.deletedKeys(luPrefix)
+	gone, last := mine.deletedKeys(luPrefix)
 	for gone < regs && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
-		gone, _ = mine.deletedKeys(luPrefix)
+		gone, last = mine.deletedKeys(luPrefix)
 	}
 	time.Sleep(luSettle)
 	s2, err := r.luSnapshot(mine)
@@ -256,11 +277,36 @@ func runLeaseUpstream(b *testing.B, kind pathKind, n, regs int) []luPhase {
 		b.Fatal(err)
 	}
 	exp := phaseBetween(mine, s1, s2)
+	exp.active = last.Sub(stop)
+
+	// The idle rates, with the fleet in the state it held during the
+	// workload (sessions and carriers granted).
+	time.Sleep(luSettle)
+	s3, err := r.luSnapshot(mine)
+	if err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(idleWindow)
+	s4, err := r.luSnapshot(mine)
+	if err != nil {
+		b.Fatal(err)
+	}
+	quiet := phaseBetween(mine, s3, s4)
+	idle := luIdle{
+		watchMsgs: quiet.watchMsgs / quiet.window.Seconds(),
+		cpu:       quiet.etcdCPU.Seconds() / quiet.window.Seconds(),
+		requests:  quiet.requests / quiet.window.Seconds(),
+	}
+	fmt.Printf("%s, N=%d, idle after the workload: %.2f Watch msgs/s, %.1f etcd requests/s, %.3f etcd cores\n",
+		kind, n, idle.watchMsgs, idle.requests, idle.cpu)
+	if quiet.events > 0 {
+		fmt.Printf("%s, N=%d: %d etcd events in the idle window\n", kind, n, quiet.events)
+	}
 
 	reg.phase, reg.items = "registration", regs
 	exp.phase, exp.items = "expiry", regs
 	for _, p := range []*luPhase{&reg, &exp} {
-		p.path, p.n, p.idleRate = kind, n, idleRate
+		p.path, p.n, p.idle = kind, n, idle
 	}
 	if lostBefore > 0 {
 		reg.incomplete = fmt.Sprintf("%d leases answered TTL ≤ 0 while kept alive", lostBefore)
@@ -283,7 +329,8 @@ func runLeaseUpstream(b *testing.B, kind pathKind, n, regs int) []luPhase {
 // the largest over the smallest of each column.
 func writeFlatness(rows []luPhase, sizes []int) {
 	t := newTable("phase", "N", "msgs / item", "msgs / event", "msgs / event (− idle)", "event copies / event",
-		"lease-index feeder responses / item", "etcd CPU ms / item", "idle msgs/s")
+		"lease-index feeder responses / item", "etcd CPU ms / item", "etcd CPU ms / item (− idle)",
+		"idle: Watch msgs/s, etcd requests/s, etcd cores")
 	for _, phase := range []string{"registration", "expiry"} {
 		var msgs, perEvent, cpu []float64
 		for _, n := range sizes {
@@ -292,8 +339,8 @@ func writeFlatness(rows []luPhase, sizes []int) {
 					continue
 				}
 				t.add(phase, n, p.perItem(p.watchMsgs), p.perEvent(p.watchMsgs), p.perEvent(p.netIdle()),
-					p.perEvent(p.copies), p.perItem(p.index),
-					fmt.Sprintf("%.2f", float64(p.etcdCPU)/float64(time.Millisecond)/float64(p.items)), fmt.Sprintf("%.2f", p.idleRate))
+					p.perEvent(p.copies), p.perItem(p.index), p.cpuPerItem(), p.netCPUPerItem(),
+					fmt.Sprintf("%.2f, %.1f, %.3f", p.idle.watchMsgs, p.idle.requests, p.idle.cpu))
 				msgs = append(msgs, p.watchMsgs/float64(p.items))
 				cpu = append(cpu, float64(p.etcdCPU)/float64(time.Millisecond)/float64(p.items))
 				if p.events > 0 {
@@ -302,7 +349,7 @@ func writeFlatness(rows []luPhase, sizes []int) {
 			}
 		}
 		if len(msgs) > 1 {
-			t.add(phase, "max ÷ min", spread(msgs), spread(perEvent), "", "", "", spread(cpu), "")
+			t.add(phase, "max ÷ min", spread(msgs), spread(perEvent), "", "", "", spread(cpu), "", "")
 		}
 	}
 	if len(t.rows) == 0 {
