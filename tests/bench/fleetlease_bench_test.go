@@ -71,8 +71,9 @@ func BenchmarkFleetLeaseUpstreamCost(b *testing.B) {
 		"herald_fanout_upstream_watch_responses_total summed over the fleet;\n"+
 		"- etcd CPU: utime+stime of the etcd process over the window (/proc/<pid>/stat, 10 ms ticks); \"− idle\" subtracts "+
 		"the idle CPU rate times the window;\n"+
-		"- idle etcd requests/s: etcd's grpc_server_msg_received_total, all methods, over the idle window: what the fleet "+
-		"asks of etcd with nothing happening (each herald's session and carrier keepalives and its upstream path probe).\n"+
+		"- etcd requests: etcd's grpc_server_msg_received_total, all methods (unary requests and stream messages), minus "+
+		"the idle rate times the window; the idle rate itself is what the fleet asks of etcd with nothing happening (each "+
+		"herald's session and carrier keepalives and its upstream path probe).\n"+
 		"Direct to etcd has no fleet replica at all (etcd's own leases; no watcher but this one): it is the floor.\n\n",
 		regs, luTTL, luPrefix, luParallel, luHold, luSettle, idleWindow, fanoutPrefix, fanoutPrefix)
 
@@ -123,8 +124,8 @@ type luIdle struct {
 func newLUTable() *table {
 	return newTable("path", "N", "phase", "items", "etcd events (revisions)", "events / item",
 		"etcd Watch msgs − mine", "msgs / item", "msgs / event", "msgs / event (− idle)", "event copies / event",
-		"lease-index feeder responses / item", "fan-out feeder responses / item", "etcd CPU ms / item",
-		"etcd CPU ms / item (− idle)", "window (active)")
+		"lease-index feeder responses / item", "fan-out feeder responses / item", "etcd requests / item (− idle)",
+		"etcd CPU ms / item", "etcd CPU ms / item (− idle)", "window (active)")
 }
 
 func (p luPhase) perItem(v float64) string { return fmt.Sprintf("%.2f", v/float64(p.items)) }
@@ -137,6 +138,10 @@ func (p luPhase) perEvent(v float64) string {
 }
 
 func (p luPhase) netIdle() float64 { return p.watchMsgs - p.idle.watchMsgs*p.window.Seconds() }
+
+func (p luPhase) netRequestsPerItem() string {
+	return p.perItem(p.requests - p.idle.requests*p.window.Seconds())
+}
 
 func (p luPhase) cpuPerItem() string {
 	return fmt.Sprintf("%.2f", float64(p.etcdCPU)/float64(time.Millisecond)/float64(p.items))
@@ -156,7 +161,7 @@ func (p luPhase) cells() []any {
 	}
 	return []any{p.path, p.n, p.phase, p.items, fmt.Sprintf("%d (%d)", p.events, p.revisions), p.perItem(float64(p.events)),
 		fmt.Sprintf("%.0f", p.watchMsgs), p.perItem(p.watchMsgs), p.perEvent(p.watchMsgs), p.perEvent(p.netIdle()),
-		p.perEvent(p.copies), feeder(p.index), feeder(p.fanout), p.cpuPerItem(), p.netCPUPerItem(),
+		p.perEvent(p.copies), feeder(p.index), feeder(p.fanout), p.netRequestsPerItem(), p.cpuPerItem(), p.netCPUPerItem(),
 		fmt.Sprintf("%s (%s)", secs(p.window), secs(p.active))}
 }
 
@@ -329,7 +334,7 @@ func runLeaseUpstream(b *testing.B, kind pathKind, n, regs int) []luPhase {
 // the largest over the smallest of each column.
 func writeFlatness(rows []luPhase, sizes []int) {
 	t := newTable("phase", "N", "msgs / item", "msgs / event", "msgs / event (− idle)", "event copies / event",
-		"lease-index feeder responses / item", "etcd CPU ms / item", "etcd CPU ms / item (− idle)",
+		"lease-index feeder responses / item", "etcd requests / item (− idle)", "etcd CPU ms / item", "etcd CPU ms / item (− idle)",
 		"idle: Watch msgs/s, etcd requests/s, etcd cores")
 	for _, phase := range []string{"registration", "expiry"} {
 		var msgs, perEvent, cpu []float64
@@ -339,7 +344,7 @@ func writeFlatness(rows []luPhase, sizes []int) {
 					continue
 				}
 				t.add(phase, n, p.perItem(p.watchMsgs), p.perEvent(p.watchMsgs), p.perEvent(p.netIdle()),
-					p.perEvent(p.copies), p.perItem(p.index), p.cpuPerItem(), p.netCPUPerItem(),
+					p.perEvent(p.copies), p.perItem(p.index), p.netRequestsPerItem(), p.cpuPerItem(), p.netCPUPerItem(),
 					fmt.Sprintf("%.2f, %.1f, %.3f", p.idle.watchMsgs, p.idle.requests, p.idle.cpu))
 				msgs = append(msgs, p.watchMsgs/float64(p.items))
 				cpu = append(cpu, float64(p.etcdCPU)/float64(time.Millisecond)/float64(p.items))
@@ -349,7 +354,7 @@ func writeFlatness(rows []luPhase, sizes []int) {
 			}
 		}
 		if len(msgs) > 1 {
-			t.add(phase, "max ÷ min", spread(msgs), spread(perEvent), "", "", "", spread(cpu), "", "")
+			t.add(phase, "max ÷ min", spread(msgs), spread(perEvent), "", "", "", "", spread(cpu), "", "")
 		}
 	}
 	if len(t.rows) == 0 {
