@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,8 +88,9 @@ func BenchmarkHeraldDeath(b *testing.B) {
 	fmt.Printf("%d nodes, each a lease of TTL %v with one key %s<i>, granted and put through front 0 (direct: etcd), "+
 		"kept alive every TTL/3 (random phase) over %d raw gRPC connections (LeaseKeepAlive streams) that list the %d fronts: "+
 		"front 0 first; a failed stream is reopened 500 ms later on the next front (clientv3's retry wait). "+
-		"After a settle of one TTL, the odd nodes stop keeping alive and front 0 is killed with SIGKILL at the same instant "+
-		"(direct: nothing is killed; the instant is the stop); the even nodes (survivors) go on. herald: 3 heralds in one "+
+		"After a settle of one TTL, every other node of each connection stops keeping alive and front 0 is killed with "+
+		"SIGKILL at the same instant (direct: nothing is killed; the instant is the stop); the others (survivors) go on, "+
+		"over connections that fail over to front 1 or front 2 (half each). herald: 3 heralds in one "+
 		"fleet (--fanout-prefix %s, --fanout-feeders 2, --fleet-session-ttl at its default 2 s); grpc-proxy: 3 `etcd "+
 		"grpc-proxy start`. A watcher of the whole keyspace straight at etcd gives every DELETE, the DELETE of the dead "+
 		"herald's session key and the rewrites of its carrier records (the takeover). \"silent > TTL\": a survivor with no "+
@@ -139,9 +141,12 @@ func runDeath(b *testing.B, kind pathKind, nodes, conns int, ttl time.Duration) 
 	if err := fleet.putLeasedKeys(ctx, deathPrefix, g.ids, deathParallel); err != nil {
 		b.Fatalf("%s: %v", kind, err)
 	}
+	// Node i is on connection i mod conns (grant's round-robin): every other
+	// node of each connection stops, so that each connection, and each
+	// front the connections fail over to, carries survivors.
 	stoppedIDs := map[int64]bool{}
 	for i, id := range g.ids {
-		if i%2 == 1 {
+		if (i/conns)%2 == 1 {
 			stoppedIDs[id] = true
 		}
 	}
@@ -195,6 +200,7 @@ func runDeath(b *testing.B, kind pathKind, nodes, conns int, ttl time.Duration) 
 			res.survivorSilent++
 		}
 	}
+	reportLostSurvivors(kind, fleet.leaseStates(), kill, r.endpoints)
 	var again []time.Duration
 	for _, l := range fleet.leaseStates() {
 		if l.stopped {
@@ -256,6 +262,37 @@ func runDeath(b *testing.B, kind pathKind, nodes, conns int, ttl time.Duration) 
 		fmt.Printf("%s: reference watcher: %s\n", kind, h)
 	}
 	return res
+}
+
+// reportLostSurvivors prints, for the survivors whose lease was answered
+// TTL ≤ 0, how many per connection and front, and the first few lease IDs.
+func reportLostSurvivors(kind pathKind, states []leaseState, kill time.Time, fronts []string) {
+	front := map[string]int{}
+	for i, ep := range fronts {
+		front[hostPort(ep)] = i
+	}
+	type at struct{ conn, front int }
+	counts := map[at]int{}
+	var examples []string
+	for _, l := range states {
+		if l.stopped || !l.lost {
+			continue
+		}
+		counts[at{l.conn, front[l.endpoint]}]++
+		if len(examples) < 5 {
+			examples = append(examples, fmt.Sprintf("%016x (connection %d, front %d, answered TTL 0 at kill %+.3f s, last TTL > 0 at kill %+.3f s)",
+				l.id, l.conn, front[l.endpoint], l.lostAt.Sub(kill).Seconds(), l.answered.Sub(kill).Seconds()))
+		}
+	}
+	if len(counts) == 0 {
+		return
+	}
+	var parts []string
+	for k, n := range counts {
+		parts = append(parts, fmt.Sprintf("connection %d on front %d: %d", k.conn, k.front, n))
+	}
+	slices.Sort(parts)
+	fmt.Printf("%s: survivors answered TTL 0 — %s; e.g. %s\n", kind, strings.Join(parts, ", "), strings.Join(examples, "; "))
 }
 
 // keepLogs copies the processes' logs out of the benchmark's temporary

@@ -73,7 +73,8 @@ type keepAliveFleet struct {
 // lists several endpoints (a client configured with several) uses the first
 // and moves to the next in turn when its stream fails.
 type keepAliveConn struct {
-	conns []*grpc.ClientConn // one per endpoint the client lists
+	targets []string           // the endpoints the client lists (host:port)
+	conns   []*grpc.ClientConn // one per target
 
 	mu       sync.Mutex
 	cur      int                           // the endpoint in use: index into conns
@@ -88,6 +89,7 @@ type keptLease struct {
 	next    time.Time // when the next keepalive is due
 	started bool      // the first keepalive has been sent
 	lost    bool      // answered TTL ≤ 0: no more keepalives
+	lostAt  time.Time // when
 	stopped bool      // stopped on purpose (stopLeases): no more keepalives
 
 	answered       time.Time     // the last answer with TTL > 0
@@ -139,7 +141,7 @@ func dialFleet(endpoints [][]string, n int, ttl time.Duration) (*keepAliveFleet,
 // dialKeepAliveConn dials every target (gRPC connects lazily) and opens the
 // stream on the first.
 func dialKeepAliveConn(ctx context.Context, targets []string) (*keepAliveConn, error) {
-	c := &keepAliveConn{index: map[int64]int{}}
+	c := &keepAliveConn{targets: targets, index: map[int64]int{}}
 	for _, target := range targets {
 		conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
@@ -335,7 +337,7 @@ func (f *keepAliveFleet) recvLoop(c *keepAliveConn) {
 		}
 		c.mu.Lock()
 		if i, ok := c.index[resp.ID]; ok && !c.leases[i].lost {
-			c.leases[i].lost = true
+			c.leases[i].lost, c.leases[i].lostAt = true, time.Now()
 			if f.counters.lost.Add(1) == 1 {
 				f.counters.mu.Lock()
 				f.counters.firstLoss = time.Now()
@@ -459,7 +461,10 @@ func (f *keepAliveFleet) setMark(t time.Time) { f.mark.Store(t.UnixNano()) }
 // leaseState is what a fleet saw of one lease.
 type leaseState struct {
 	id             int64
-	lost           bool          // answered TTL ≤ 0
+	conn           int    // the connection that keeps it alive
+	endpoint       string // that connection's endpoint in use
+	lost           bool   // answered TTL ≤ 0
+	lostAt         time.Time
 	stopped        bool          // stopped by stopLeases
 	answered       time.Time     // the last answer with TTL > 0
 	maxSilence     time.Duration // the longest time between two answers with TTL > 0
@@ -469,11 +474,11 @@ type leaseState struct {
 // leaseStates is the state of every lease the fleet keeps (or kept) alive.
 func (f *keepAliveFleet) leaseStates() []leaseState {
 	var out []leaseState
-	for _, c := range f.conns {
+	for ci, c := range f.conns {
 		c.mu.Lock()
 		for _, l := range c.leases {
-			out = append(out, leaseState{id: l.id, lost: l.lost, stopped: l.stopped, answered: l.answered,
-				maxSilence: l.maxSilence, firstAfterMark: l.firstAfterMark})
+			out = append(out, leaseState{id: l.id, conn: ci, endpoint: c.targets[c.cur], lost: l.lost, lostAt: l.lostAt,
+				stopped: l.stopped, answered: l.answered, maxSilence: l.maxSilence, firstAfterMark: l.firstAfterMark})
 		}
 		c.mu.Unlock()
 	}
