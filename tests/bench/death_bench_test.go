@@ -7,11 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/heraldproj/herald/lease"
 	"github.com/heraldproj/herald/tests/harness"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // The herald-death workload: leased nodes, all granted through the first
@@ -31,10 +34,11 @@ const (
 // The reserved keys a takeover shows at etcd (docs/fleet-leases.md, "The
 // reserved keyspace"): the dead herald's session key is deleted when its
 // session expires, and each of its carrier records is rewritten by the
-// successor.
+// successor; a lease record is attached to its lease's carrier.
 const (
 	reservedSessions = "\x00herald/heralds/"
 	reservedCarriers = "\x00herald/carriers/"
+	reservedRecords  = "\x00herald/leases/"
 )
 
 // BenchmarkHeraldDeath kills (SIGKILL) the front through which every node
@@ -156,6 +160,12 @@ func runDeath(b *testing.B, kind pathKind, nodes, conns int, ttl time.Duration) 
 	}
 	defer mine.close()
 	time.Sleep(ttl)
+	var where *carrierMap
+	if kind == pathHerald {
+		if where, err = readCarriers(ctx, r.etcd.Endpoints()[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
 	if n := fleet.counters.lost.Load(); n > 0 {
 		fmt.Printf("%s: %d leases answered TTL ≤ 0 before the kill\n", kind, n)
 	}
@@ -200,7 +210,12 @@ func runDeath(b *testing.B, kind pathKind, nodes, conns int, ttl time.Duration) 
 			res.survivorSilent++
 		}
 	}
-	reportLostSurvivors(kind, fleet.leaseStates(), kill, r.endpoints)
+	if where != nil {
+		if err := where.readOwners(ctx, r.etcd.Endpoints()[0]); err != nil {
+			fmt.Printf("%s: %v\n", kind, err)
+		}
+	}
+	reportLostSurvivors(kind, fleet.leaseStates(), kill, r.endpoints, where)
 	var again []time.Duration
 	for _, l := range fleet.leaseStates() {
 		if l.stopped {
@@ -266,22 +281,33 @@ func runDeath(b *testing.B, kind pathKind, nodes, conns int, ttl time.Duration) 
 
 // reportLostSurvivors prints, for the survivors whose lease was answered
 // TTL ≤ 0, how many per connection and front, and the first few lease IDs.
-func reportLostSurvivors(kind pathKind, states []leaseState, kill time.Time, fronts []string) {
+// With where (herald), also by the carrier each lease was on before the kill
+// and the herald that owns that carrier at the end.
+func reportLostSurvivors(kind pathKind, states []leaseState, kill time.Time, fronts []string, where *carrierMap) {
 	front := map[string]int{}
 	for i, ep := range fronts {
 		front[hostPort(ep)] = i
 	}
-	type at struct{ conn, front int }
+	type at struct {
+		conn, front int
+		carrier     string
+	}
 	counts := map[at]int{}
+	survivorsAt := map[at]int{}
 	var examples []string
 	for _, l := range states {
-		if l.stopped || !l.lost {
+		if l.stopped {
 			continue
 		}
-		counts[at{l.conn, front[l.endpoint]}]++
+		k := at{l.conn, front[l.endpoint], where.describe(l.id)}
+		survivorsAt[k]++
+		if !l.lost {
+			continue
+		}
+		counts[k]++
 		if len(examples) < 5 {
-			examples = append(examples, fmt.Sprintf("%016x (connection %d, front %d, answered TTL 0 at kill %+.3f s, last TTL > 0 at kill %+.3f s)",
-				l.id, l.conn, front[l.endpoint], l.lostAt.Sub(kill).Seconds(), l.answered.Sub(kill).Seconds()))
+			examples = append(examples, fmt.Sprintf("%016x (connection %d, front %d, %s, answered TTL 0 at kill %+.3f s, last TTL > 0 at kill %+.3f s)",
+				l.id, l.conn, front[l.endpoint], k.carrier, l.lostAt.Sub(kill).Seconds(), l.answered.Sub(kill).Seconds()))
 		}
 	}
 	if len(counts) == 0 {
@@ -289,10 +315,73 @@ func reportLostSurvivors(kind pathKind, states []leaseState, kill time.Time, fro
 	}
 	var parts []string
 	for k, n := range counts {
-		parts = append(parts, fmt.Sprintf("connection %d on front %d: %d", k.conn, k.front, n))
+		parts = append(parts, fmt.Sprintf("connection %d on front %d, %s: %d of %d", k.conn, k.front, k.carrier, n, survivorsAt[k]))
 	}
 	slices.Sort(parts)
-	fmt.Printf("%s: survivors answered TTL 0 — %s; e.g. %s\n", kind, strings.Join(parts, ", "), strings.Join(examples, "; "))
+	fmt.Printf("%s: survivors answered TTL 0 —\n  %s\n  e.g. %s\n", kind, strings.Join(parts, "\n  "), strings.Join(examples, "\n  "))
+}
+
+// carrierMap says which carrier each virtual lease's record was attached to
+// at etcd, and (readOwners) which herald owns each carrier.
+type carrierMap struct {
+	carrier map[int64]int64  // virtual lease → carrier
+	owner   map[int64]string // carrier → owner named in its record
+}
+
+// readCarriers reads every lease record under the reserved prefix.
+func readCarriers(ctx context.Context, endpoint string) (*carrierMap, error) {
+	cli, err := newClient(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	resp, err := cli.Get(ctx, reservedRecords, clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("bench: read lease records: %w", err)
+	}
+	m := &carrierMap{carrier: map[int64]int64{}}
+	for _, kv := range resp.Kvs {
+		id, err := strconv.ParseUint(strings.TrimPrefix(string(kv.Key), reservedRecords), 16, 64)
+		if err != nil {
+			return nil, fmt.Errorf("bench: lease record key %q: %w", kv.Key, err)
+		}
+		m.carrier[int64(id)] = kv.Lease
+	}
+	return m, nil
+}
+
+// readOwners reads every carrier record.
+func (m *carrierMap) readOwners(ctx context.Context, endpoint string) error {
+	cli, err := newClient(endpoint)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	resp, err := cli.Get(ctx, reservedCarriers, clientv3.WithPrefix())
+	if err != nil {
+		return fmt.Errorf("bench: read carrier records: %w", err)
+	}
+	m.owner = map[int64]string{}
+	for _, kv := range resp.Kvs {
+		rec, err := lease.DecodeCarrierRecord(kv.Value)
+		if err != nil {
+			return fmt.Errorf("bench: carrier record %q: %w", kv.Key, err)
+		}
+		m.owner[kv.Lease] = rec.Owner
+	}
+	return nil
+}
+
+// describe names lease id's carrier and its owner ("" without a map).
+func (m *carrierMap) describe(id int64) string {
+	if m == nil {
+		return ""
+	}
+	c, ok := m.carrier[id]
+	if !ok {
+		return "carrier unknown"
+	}
+	return fmt.Sprintf("carrier %016x owned at the end by %s", c, m.owner[c])
 }
 
 // keepLogs copies the processes' logs out of the benchmark's temporary
