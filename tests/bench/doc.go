@@ -25,6 +25,20 @@
 //     prefix, kept alive, a watcher on the prefix through the same path; all
 //     keepalives stop at one instant and the time from that instant to each
 //     DELETE is reported (first, p50, p99, last, count).
+//   - BenchmarkFleetLeaseUpstreamCost: R leased registrations (lease of TTL
+//     3 s, one key under /services/web/, kept alive) spread over a fleet of
+//     N heralds, then left to expire; per registration and per expired lease,
+//     the watch messages etcd sent (grpc_server_msg_sent_total for
+//     etcdserverpb.Watch, minus those of the benchmark's own watcher of the
+//     whole keyspace, which also counts etcd's events), event copies
+//     (etcd_debugging_mvcc_events_total), etcd's CPU and the fleet's feeder
+//     responses, for each N and direct to etcd (the floor).
+//   - BenchmarkHeraldDeath: leased nodes granted through front 0 of three,
+//     over connections that list all three; front 0 is killed with SIGKILL
+//     while half the nodes go on keeping alive and half stop. Survivors' keys
+//     deleted and leases lost, time to the takeover and to the survivors'
+//     next answer, and the stopped nodes' DELETEs, through herald, direct
+//     and through grpc-proxy.
 //
 // Everything is skipped unless HERALD_BENCH=1 (make bench sets it). For a
 // quicker or narrower run (see env.go; the command printed with every table
@@ -32,8 +46,12 @@
 // HERALD_BENCH_CELL (pass-through cell, 3s), HERALD_BENCH_LEASES
 // (10000,50000), HERALD_BENCH_SHAPES (multiplexed,separate),
 // HERALD_BENCH_MUX_CONNS (8), HERALD_BENCH_CONNS (1000), HERALD_BENCH_WINDOW
-// (20s), HERALD_BENCH_MF_LEASES (5000), HERALD_BENCH_MF_CONNS (100), and
-// HERALD_BENCH_HERALD_ARGS (extra herald flags, e.g. --lease-offload=false).
+// (20s), HERALD_BENCH_MF_LEASES (5000), HERALD_BENCH_MF_CONNS (100),
+// HERALD_BENCH_HERALDS (fleet sizes, 3,6,12), HERALD_BENCH_REGISTRATIONS
+// (500), HERALD_BENCH_NODES (herald death: 5000; failure to notification:
+// 50), HERALD_BENCH_TTL (herald death: 10s), HERALD_BENCH_DEATH_CONNS (10),
+// and HERALD_BENCH_HERALD_ARGS (extra herald flags, e.g.
+// --lease-offload=false).
 //
 // The load generator runs in the benchmark process, on the same cores as the
 // servers; its own CPU is reported next to theirs so that readers can judge.

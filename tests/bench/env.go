@@ -16,22 +16,29 @@ const enableEnv = "HERALD_BENCH"
 // The knobs, each with its default. Only the variables actually set are
 // echoed in the reproduce command.
 const (
-	pathsEnv      = "HERALD_BENCH_PATHS"       // comma list of direct,grpc-proxy,herald
-	cellEnv       = "HERALD_BENCH_CELL"        // pass-through: duration of one cell
-	leasesEnv     = "HERALD_BENCH_LEASES"      // keepalive offload: comma list of N
-	connsEnv      = "HERALD_BENCH_CONNS"       // keepalive offload: separate connections
-	muxConnsEnv   = "HERALD_BENCH_MUX_CONNS"   // keepalive offload: multiplexed connections
-	windowEnv     = "HERALD_BENCH_WINDOW"      // keepalive offload: steady window
-	mfLeasesEnv   = "HERALD_BENCH_MF_LEASES"   // mass failure: leases
-	mfConnsEnv    = "HERALD_BENCH_MF_CONNS"    // mass failure: keepalive connections
-	heraldArgsEnv = "HERALD_BENCH_HERALD_ARGS" // extra herald flags, space-separated
-	shapesEnv     = "HERALD_BENCH_SHAPES"      // keepalive offload: multiplexed,separate
-	defaultPaths  = "direct,grpc-proxy,herald" //
+	pathsEnv      = "HERALD_BENCH_PATHS"         // comma list of direct,grpc-proxy,herald
+	cellEnv       = "HERALD_BENCH_CELL"          // pass-through: duration of one cell
+	leasesEnv     = "HERALD_BENCH_LEASES"        // keepalive offload: comma list of N
+	connsEnv      = "HERALD_BENCH_CONNS"         // keepalive offload: separate connections
+	muxConnsEnv   = "HERALD_BENCH_MUX_CONNS"     // keepalive offload: multiplexed connections
+	windowEnv     = "HERALD_BENCH_WINDOW"        // keepalive offload: steady window
+	mfLeasesEnv   = "HERALD_BENCH_MF_LEASES"     // mass failure: leases
+	mfConnsEnv    = "HERALD_BENCH_MF_CONNS"      // mass failure: keepalive connections
+	heraldArgsEnv = "HERALD_BENCH_HERALD_ARGS"   // extra herald flags, space-separated
+	shapesEnv     = "HERALD_BENCH_SHAPES"        // keepalive offload: multiplexed,separate
+	heraldsEnv    = "HERALD_BENCH_HERALDS"       // fleet-lease upstream cost: comma list of fleet sizes N
+	regsEnv       = "HERALD_BENCH_REGISTRATIONS" // fleet-lease upstream cost: leased registrations R
+	ttlEnv        = "HERALD_BENCH_TTL"           // herald death: the nodes' lease TTL
+	deathConnsEnv = "HERALD_BENCH_DEATH_CONNS"   // herald death: client connections the nodes share
+	defaultPaths  = "direct,grpc-proxy,herald"   //
 	defaultCell   = 3 * time.Second
 	defaultWindow = 20 * time.Second
 )
 
-var knobs = []string{pathsEnv, cellEnv, leasesEnv, connsEnv, muxConnsEnv, windowEnv, mfLeasesEnv, mfConnsEnv, heraldArgsEnv, shapesEnv}
+// HERALD_BENCH_NODES (nodesEnv, fleet.go) is shared by failure to
+// notification and herald death, each with its own default.
+var knobs = []string{pathsEnv, cellEnv, leasesEnv, connsEnv, muxConnsEnv, windowEnv, mfLeasesEnv, mfConnsEnv, heraldArgsEnv, shapesEnv,
+	heraldsEnv, regsEnv, ttlEnv, deathConnsEnv}
 
 // skipUnlessEnabled skips b unless HERALD_BENCH=1: these benchmarks start
 // real servers and run for minutes.
@@ -108,7 +115,7 @@ func envDuration(b *testing.B, name string, def time.Duration) time.Duration {
 func reproduceCommand(name string) string {
 	var env []string
 	env = append(env, enableEnv+"=1")
-	for _, k := range knobs {
+	for _, k := range slices.Concat(knobs, fanoutKnobs) {
 		if v := os.Getenv(k); v != "" {
 			env = append(env, fmt.Sprintf("%s=%s", k, shellQuote(v)))
 		}

@@ -60,7 +60,7 @@ func BenchmarkFanoutUpstreamCost(b *testing.B) {
 	events := envInt(b, eventsEnv, defaultEvents)
 	root := harness.RepoRoot(b)
 	harness.Binaries(b)
-	printFanoutRunInfo(os.Stdout, "BenchmarkFanoutUpstreamCost", root)
+	printRunInfo(os.Stdout, "BenchmarkFanoutUpstreamCost", root)
 
 	t := newTable("path", "W", "P", "ranges", "events", "matching watchers / event", "delivered",
 		"etcd Watch msgs", "idle msgs/s", "msgs / event (raw)", "msgs / event (− idle)", "feeder responses / event",
@@ -230,7 +230,7 @@ func BenchmarkFanoutDeliveryLatency(b *testing.B) {
 	changes := envInt(b, changesEnv, defaultChanges)
 	root := harness.RepoRoot(b)
 	harness.Binaries(b)
-	printFanoutRunInfo(os.Stdout, "BenchmarkFanoutDeliveryLatency", root)
+	printRunInfo(os.Stdout, "BenchmarkFanoutDeliveryLatency", root)
 
 	t := newTable("path", "W", "P", "changes", "deliveries", "p50", "p99", "max", "slowest watcher per change: p50",
 		"Put round trip p50", "CPU etcd / fronts / bench")
@@ -335,7 +335,7 @@ func BenchmarkFailureToNotification(b *testing.B) {
 	}
 	root := harness.RepoRoot(b)
 	harness.Binaries(b)
-	printFanoutRunInfo(os.Stdout, "BenchmarkFailureToNotification", root)
+	printRunInfo(os.Stdout, "BenchmarkFailureToNotification", root)
 
 	t := newTable("path", "P", "nodes", "watchers", "DELETEs", "p50", "p99", "max", "min",
 		"at etcd (direct watcher): min / p50 / p99 / max", "before TTL (watchers / etcd)", "keepalives answered TTL ≤ 0", "CPU etcd / fronts / bench")

@@ -5,10 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,32 +43,6 @@ const fanoutPrefix = "/services/"
 // many streams share one connection is P-dependent): a load generator that
 // costs little per watcher.
 const watchersPerStream = 100
-
-// fanoutReproduceCommand is reproduceCommand with the fan-out knobs too.
-func fanoutReproduceCommand(name string) string {
-	cmd := reproduceCommand(name)
-	var env []string
-	for _, k := range fanoutKnobs {
-		if v := os.Getenv(k); v != "" {
-			env = append(env, fmt.Sprintf("%s=%s", k, shellQuote(v)))
-		}
-	}
-	if len(env) == 0 {
-		return cmd
-	}
-	return strings.Replace(cmd, enableEnv+"=1", enableEnv+"=1 "+strings.Join(env, " "), 1)
-}
-
-// printFanoutRunInfo is printRunInfo with the fan-out knobs in the command.
-func printFanoutRunInfo(w io.Writer, benchmark, repoRoot string) {
-	fmt.Fprintf(w, "\n### %s\n\n", benchmark)
-	fmt.Fprintf(w, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(w, "- machine: %s, %d cores (GOMAXPROCS %d)\n", cpuModel(), runtime.NumCPU(), runtime.GOMAXPROCS(0))
-	fmt.Fprintf(w, "- load average at start: %s\n", loadAverage())
-	fmt.Fprintf(w, "- commit: %s\n", commit(repoRoot))
-	fmt.Fprintf(w, "- etcd: %s\n", etcdVersion(repoRoot))
-	fmt.Fprintf(w, "- command: `%s`\n\n", fanoutReproduceCommand(benchmark))
-}
 
 // racks is one etcd member and P fronts of one kind in front of it: P
 // grpc-proxies, a fleet of P heralds, or (direct) P views of etcd itself.
@@ -240,10 +212,12 @@ func (r *racks) pids() []int {
 	return out
 }
 
-// watchMessagesSent is etcd's grpc_server_msg_sent_total for Watch: every
-// message etcd has sent on Watch streams.
+// watchMessagesSent is etcd's grpc_server_msg_sent_total for
+// etcdserverpb.Watch: every message etcd has sent on Watch streams (created,
+// event, progress and cancel responses alike), not counting the gRPC health
+// service's own Watch method.
 func (r *racks) watchMessagesSent() (float64, error) {
-	return scrape(r.etcd.Member(0).MetricsURL()+"/metrics", "grpc_server_msg_sent_total", map[string]string{"grpc_method": "Watch"})
+	return scrape(r.etcd.Member(0).MetricsURL()+"/metrics", metricMsgSent, watchLabels)
 }
 
 // stop ends the fronts and then etcd.
@@ -296,12 +270,13 @@ type arrival struct {
 // watchFleet is a set of watchers opened over raw gRPC Watch streams,
 // watchersPerStream to a stream, spread round-robin over endpoints.
 type watchFleet struct {
-	conns    []*grpc.ClientConn
-	streams  []*watchStream
-	events   atomic.Int64 // events received, all watchers
-	canceled atomic.Int64 // watchers the server cancelled
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	conns     []*grpc.ClientConn
+	streams   []*watchStream
+	responses atomic.Int64 // responses received after the watchers were created, all streams
+	events    atomic.Int64 // events received, all watchers
+	canceled  atomic.Int64 // watchers the server cancelled
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 type watchStream struct {
@@ -410,6 +385,7 @@ func (f *watchFleet) recvLoop(s *watchStream) {
 			s.mu.Unlock()
 			return
 		}
+		f.responses.Add(1)
 		if resp.Canceled {
 			f.canceled.Add(1)
 		}
@@ -453,6 +429,20 @@ func (f *watchFleet) arrivals() []arrival {
 		s.mu.Unlock()
 	}
 	return out
+}
+
+// deletedKeys is how many distinct keys with prefix a recorded DELETE
+// arrived for, and when the last of those first DELETEs arrived.
+func (f *watchFleet) deletedKeys(prefix string) (int, time.Time) {
+	seen := map[string]bool{}
+	var last time.Time
+	for _, a := range f.arrivals() {
+		if a.del && strings.HasPrefix(a.key, prefix) && !seen[a.key] {
+			seen[a.key] = true
+			last = a.at
+		}
+	}
+	return len(seen), last
 }
 
 // health says how many watchers the server cancelled and how many streams

@@ -11,6 +11,7 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -56,6 +57,9 @@ type keepAliveFleet struct {
 	ttl      time.Duration
 	conns    []*keepAliveConn
 	counters keepAliveCounters
+	// mark is a reference instant (UnixNano; 0: none) from which each
+	// lease's first answer is recorded (keptLease.firstAfterMark).
+	mark atomic.Int64
 
 	sendCtx    context.Context
 	stopSend   context.CancelFunc
@@ -65,12 +69,15 @@ type keepAliveFleet struct {
 	receivers  sync.WaitGroup
 }
 
-// keepAliveConn is one client connection of a fleet.
+// keepAliveConn is one client connection of a fleet. A connection that
+// lists several endpoints (a client configured with several) uses the first
+// and moves to the next in turn when its stream fails.
 type keepAliveConn struct {
-	conn  *grpc.ClientConn
-	lease pb.LeaseClient
+	targets []string           // the endpoints the client lists (host:port)
+	conns   []*grpc.ClientConn // one per target
 
 	mu       sync.Mutex
+	cur      int                           // the endpoint in use: index into conns
 	stream   pb.Lease_LeaseKeepAliveClient // replaced when it fails
 	leases   []keptLease
 	index    map[int64]int // lease ID → position in leases
@@ -81,13 +88,23 @@ type keptLease struct {
 	id      int64
 	next    time.Time // when the next keepalive is due
 	started bool      // the first keepalive has been sent
-	lost    bool
+	lost    bool      // answered TTL ≤ 0: no more keepalives
+	lostAt  time.Time // when
+	stopped bool      // stopped on purpose (stopLeases): no more keepalives
+
+	answered       time.Time     // the last answer with TTL > 0
+	maxSilence     time.Duration // the longest time between two answers with TTL > 0
+	firstAfterMark time.Time     // the first answer with TTL > 0 after the fleet's mark
 }
 
-// dialFleet opens n connections to endpoint, each with its LeaseKeepAlive
-// stream open (carrying clientv3's require-leader metadata, as clientv3's
-// lessor does), and starts their send and receive loops.
-func dialFleet(endpoint string, n int, ttl time.Duration) (*keepAliveFleet, error) {
+// dialFleet opens n connections, each with its LeaseKeepAlive stream open
+// (carrying clientv3's require-leader metadata, as clientv3's lessor does),
+// and starts their send and receive loops. Connection i lists the endpoints
+// endpoints[i mod len(endpoints)] and starts on the first of them; when its
+// stream fails it reopens it on the next, the others being taken in an order
+// rotated by i, so that connections that fail over spread over them as
+// clientv3's balancer would spread its clients.
+func dialFleet(endpoints [][]string, n int, ttl time.Duration) (*keepAliveFleet, error) {
 	f := &keepAliveFleet{ttl: ttl}
 	f.sendCtx, f.stopSend = context.WithCancel(context.Background())
 	f.streamsCtx, f.endStreams = context.WithCancel(clientv3.WithRequireLeader(context.Background()))
@@ -96,10 +113,15 @@ func dialFleet(endpoint string, n int, ttl time.Duration) (*keepAliveFleet, erro
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)
 	for i := range n {
+		eps := endpoints[i%len(endpoints)]
+		order := []string{hostPort(eps[0])}
+		for j := range len(eps) - 1 {
+			order = append(order, hostPort(eps[1+(i+j)%(len(eps)-1)]))
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			f.conns[i], errs[i] = dialKeepAliveConn(f.streamsCtx, hostPort(endpoint))
+			f.conns[i], errs[i] = dialKeepAliveConn(f.streamsCtx, order)
 		})
 	}
 	wg.Wait()
@@ -116,18 +138,38 @@ func dialFleet(endpoint string, n int, ttl time.Duration) (*keepAliveFleet, erro
 	return f, nil
 }
 
-func dialKeepAliveConn(ctx context.Context, target string) (*keepAliveConn, error) {
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, fmt.Errorf("bench: dial %s: %w", target, err)
+// dialKeepAliveConn dials every target (gRPC connects lazily) and opens the
+// stream on the first.
+func dialKeepAliveConn(ctx context.Context, targets []string) (*keepAliveConn, error) {
+	c := &keepAliveConn{targets: targets, index: map[int64]int{}}
+	for _, target := range targets {
+		conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			c.closeConns()
+			return nil, fmt.Errorf("bench: dial %s: %w", target, err)
+		}
+		c.conns = append(c.conns, conn)
 	}
-	lc := pb.NewLeaseClient(conn)
-	stream, err := openStream(ctx, lc)
+	stream, err := openStream(ctx, pb.NewLeaseClient(c.conns[0]))
 	if err != nil {
+		c.closeConns()
+		return nil, fmt.Errorf("bench: LeaseKeepAlive stream to %s: %w", targets[0], err)
+	}
+	c.stream = stream
+	return c, nil
+}
+
+func (c *keepAliveConn) closeConns() {
+	for _, conn := range c.conns {
 		conn.Close()
-		return nil, fmt.Errorf("bench: LeaseKeepAlive stream to %s: %w", target, err)
 	}
-	return &keepAliveConn{conn: conn, lease: lc, stream: stream, index: map[int64]int{}}, nil
+}
+
+// current is the connection to the endpoint in use.
+func (c *keepAliveConn) current() *grpc.ClientConn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conns[c.cur]
 }
 
 // openStreamTimeout bounds the opening of a LeaseKeepAlive stream.
@@ -183,7 +225,7 @@ func (f *keepAliveFleet) grant(ctx context.Context, total, parallel int) grantRe
 			defer func() { <-sem }()
 			gctx, cancel := context.WithTimeout(ctx, grantTimeout)
 			defer cancel()
-			resp, err := c.lease.LeaseGrant(gctx, &pb.LeaseGrantRequest{TTL: ttlSeconds})
+			resp, err := pb.NewLeaseClient(c.current()).LeaseGrant(gctx, &pb.LeaseGrantRequest{TTL: ttlSeconds})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -231,7 +273,7 @@ func (f *keepAliveFleet) sendLoop(c *keepAliveConn) {
 		stream := c.stream
 		for i := range c.leases {
 			l := &c.leases[i]
-			if !l.lost && !l.next.After(now) {
+			if !l.lost && !l.stopped && !l.next.After(now) {
 				due = append(due, l.id)
 				l.next = now.Add(f.nextInterval(l))
 				l.started = true
@@ -290,11 +332,12 @@ func (f *keepAliveFleet) recvLoop(c *keepAliveConn) {
 		}
 		if resp.TTL > 0 {
 			f.counters.answered.Add(1)
+			f.recordAnswer(c, resp.ID)
 			continue
 		}
 		c.mu.Lock()
 		if i, ok := c.index[resp.ID]; ok && !c.leases[i].lost {
-			c.leases[i].lost = true
+			c.leases[i].lost, c.leases[i].lostAt = true, time.Now()
 			if f.counters.lost.Add(1) == 1 {
 				f.counters.mu.Lock()
 				f.counters.firstLoss = time.Now()
@@ -305,7 +348,29 @@ func (f *keepAliveFleet) recvLoop(c *keepAliveConn) {
 	}
 }
 
-// reopen opens a new stream for c after retryStreamWait, retrying until it
+// recordAnswer notes an answer with TTL > 0 for lease id: when it came, the
+// longest silence so far, and the first answer after the fleet's mark.
+func (f *keepAliveFleet) recordAnswer(c *keepAliveConn, id int64) {
+	now := time.Now()
+	mark := f.mark.Load()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, ok := c.index[id]
+	if !ok {
+		return
+	}
+	l := &c.leases[i]
+	if !l.answered.IsZero() {
+		l.maxSilence = max(l.maxSilence, now.Sub(l.answered))
+	}
+	l.answered = now
+	if mark != 0 && l.firstAfterMark.IsZero() && now.UnixNano() > mark {
+		l.firstAfterMark = now
+	}
+}
+
+// reopen opens a new stream for c after retryStreamWait, on the next
+// endpoint c lists (the same one if it lists one), retrying until it
 // succeeds or the fleet closes (then it returns nil).
 func (f *keepAliveFleet) reopen(c *keepAliveConn) pb.Lease_LeaseKeepAliveClient {
 	for {
@@ -314,7 +379,11 @@ func (f *keepAliveFleet) reopen(c *keepAliveConn) pb.Lease_LeaseKeepAliveClient 
 			return nil
 		case <-time.After(retryStreamWait):
 		}
-		s, err := openStream(f.streamsCtx, c.lease)
+		c.mu.Lock()
+		c.cur = (c.cur + 1) % len(c.conns)
+		lc := pb.NewLeaseClient(c.conns[c.cur])
+		c.mu.Unlock()
+		s, err := openStream(f.streamsCtx, lc)
 		if err == nil {
 			c.mu.Lock()
 			c.stream = s
@@ -361,8 +430,82 @@ func (f *keepAliveFleet) close() {
 	f.endStreams()
 	for _, c := range f.conns {
 		if c != nil {
-			c.conn.Close()
+			c.closeConns()
 		}
 	}
 	f.receivers.Wait()
 }
+
+// stopLeases stops sending keepalives for the leases for which stop says so
+// (the streams stay open; the other leases go on) and returns how many it
+// stopped.
+func (f *keepAliveFleet) stopLeases(stop func(id int64) bool) int {
+	n := 0
+	for _, c := range f.conns {
+		c.mu.Lock()
+		for i := range c.leases {
+			if l := &c.leases[i]; !l.stopped && stop(l.id) {
+				l.stopped = true
+				n++
+			}
+		}
+		c.mu.Unlock()
+	}
+	return n
+}
+
+// setMark makes t the instant from which each lease's first answer is
+// recorded.
+func (f *keepAliveFleet) setMark(t time.Time) { f.mark.Store(t.UnixNano()) }
+
+// leaseState is what a fleet saw of one lease.
+type leaseState struct {
+	id             int64
+	conn           int    // the connection that keeps it alive
+	endpoint       string // that connection's endpoint in use
+	lost           bool   // answered TTL ≤ 0
+	lostAt         time.Time
+	stopped        bool          // stopped by stopLeases
+	answered       time.Time     // the last answer with TTL > 0
+	maxSilence     time.Duration // the longest time between two answers with TTL > 0
+	firstAfterMark time.Time     // zero if none came after the mark
+}
+
+// leaseStates is the state of every lease the fleet keeps (or kept) alive.
+func (f *keepAliveFleet) leaseStates() []leaseState {
+	var out []leaseState
+	for ci, c := range f.conns {
+		c.mu.Lock()
+		for _, l := range c.leases {
+			out = append(out, leaseState{id: l.id, conn: ci, endpoint: c.targets[c.cur], lost: l.lost, lostAt: l.lostAt,
+				stopped: l.stopped, answered: l.answered, maxSilence: l.maxSilence, firstAfterMark: l.firstAfterMark})
+		}
+		c.mu.Unlock()
+	}
+	return out
+}
+
+// putLeasedKeys puts key prefix+%06d(i) attached to ids[i] for every granted
+// lease (ID ≠ 0), over the connection that granted it (grant's round-robin),
+// at most parallel at a time.
+func (f *keepAliveFleet) putLeasedKeys(ctx context.Context, prefix string, ids []int64, parallel int) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallel)
+	for i, id := range ids {
+		if id == 0 {
+			continue
+		}
+		kv := pb.NewKVClient(f.conns[i%len(f.conns)].current())
+		g.Go(func() error {
+			_, err := kv.Put(ctx, &pb.PutRequest{Key: []byte(leasedKey(prefix, i)), Value: []byte("up"), Lease: id})
+			if err != nil {
+				return fmt.Errorf("bench: put with lease %x: %w", id, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// leasedKey is the key putLeasedKeys attaches to the i-th lease.
+func leasedKey(prefix string, i int) string { return fmt.Sprintf("%s%06d", prefix, i) }

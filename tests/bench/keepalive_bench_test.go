@@ -122,7 +122,7 @@ func runKeepAliveCell(b *testing.B, p pathKind, n, conns int, window time.Durati
 	b.Helper()
 	st := startStack(b, p)
 	defer st.stop()
-	fleet, err := dialFleet(st.front.endpoint, conns, kaTTL)
+	fleet, err := dialFleet([][]string{{st.front.endpoint}}, conns, kaTTL)
 	if err != nil {
 		b.Fatalf("%s: %v", p, err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/heraldproj/herald/tests/harness"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"golang.org/x/sync/errgroup"
 )
 
 // The mass-failure workload: a rack of leases, one key each, that all stop
@@ -76,7 +75,7 @@ func runMassFailure(b *testing.B, p pathKind, n, conns int) mfResult {
 		b.Fatal(err)
 	}
 	defer cli.Close()
-	fleet, err := dialFleet(st.front.endpoint, conns, mfTTL)
+	fleet, err := dialFleet([][]string{{st.front.endpoint}}, conns, mfTTL)
 	if err != nil {
 		b.Fatalf("%s: %v", p, err)
 	}
@@ -88,7 +87,7 @@ func runMassFailure(b *testing.B, p pathKind, n, conns int) mfResult {
 	if g.failed > 0 {
 		b.Fatalf("%s: %d of %d grants failed, first: %v", p, g.failed, n, g.firstErr)
 	}
-	if err := putLeasedKeys(ctx, cli, g.ids); err != nil {
+	if err := fleet.putLeasedKeys(ctx, mfPrefix, g.ids, mfParallel); err != nil {
 		b.Fatalf("%s: %v", p, err)
 	}
 	w, err := watchDeletes(ctx, cli, mfPrefix, n)
@@ -134,22 +133,6 @@ func sinceStop(arrivals []time.Time, stop time.Time) (distribution, int) {
 		since = append(since, at.Sub(stop))
 	}
 	return summarise(since), early
-}
-
-// putLeasedKeys puts one key per lease under mfPrefix, attached to it.
-func putLeasedKeys(ctx context.Context, cli *clientv3.Client, ids []int64) error {
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(mfParallel)
-	for i, id := range ids {
-		g.Go(func() error {
-			_, err := cli.Put(ctx, fmt.Sprintf("%s%06d", mfPrefix, i), "up", clientv3.WithLease(clientv3.LeaseID(id)))
-			if err != nil {
-				return fmt.Errorf("bench: put with lease %x: %w", id, err)
-			}
-			return nil
-		})
-	}
-	return g.Wait()
 }
 
 // deleteWatcher records when each key's first DELETE arrives.

@@ -9,15 +9,23 @@ import (
 	"github.com/heraldproj/herald/tests/harness"
 )
 
-// The etcd counters the lease benchmarks read.
+// The etcd counters the benchmarks read.
 const (
 	metricMsgReceived  = "grpc_server_msg_received_total"
+	metricMsgSent      = "grpc_server_msg_sent_total"
 	metricLeaseRenewed = "etcd_debugging_lease_renewed_total"
+	// metricEventsSent counts events etcd handed to watchers: one per event
+	// and watcher that receives it (mvcc.ReportEventReceived).
+	metricEventsSent = "etcd_debugging_mvcc_events_total"
 )
 
 // keepAliveLabels selects the LeaseKeepAlive stream messages among
 // grpc_server_msg_received_total's series.
 var keepAliveLabels = map[string]string{"grpc_method": "LeaseKeepAlive"}
+
+// watchLabels selects etcd's Watch streams among grpc_server_msg_*_total's
+// series (grpc.health.v1.Health has a Watch method too).
+var watchLabels = map[string]string{"grpc_method": "Watch", "grpc_service": "etcdserverpb.Watch"}
 
 // scrape fetches a Prometheus text page (GET url) and returns the sum of the
 // samples of metric whose labels include every pair in match.

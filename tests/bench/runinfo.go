@@ -117,6 +117,3 @@ func etcdVersion(repoRoot string) string {
 	}
 	return strings.Join(mods, "; ")
 }
-
-// commit is treeAtBuild under the name other benchmarks in this package use.
-func commit(repoRoot string) string { return treeAtBuild(repoRoot) }
