@@ -234,6 +234,13 @@ func (s *Server) UpstreamPathChanged(relaying bool) {
 	}
 }
 
+// UpstreamAnsweredWithin reports whether etcd answered herald's own
+// keepalives (session, carriers) within the last d, on the stream's current
+// path: the relay's probe of the direct path skips its read then.
+func (s *Server) UpstreamAnsweredWithin(d time.Duration) bool {
+	return s.offload != nil && s.offload.AnsweredWithin(d)
+}
+
 // Serve accepts clients on lis until Stop. It blocks.
 func (s *Server) Serve(lis net.Listener) error {
 	go s.health.run()

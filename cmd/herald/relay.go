@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,16 +53,31 @@ func peerURLs(fleet *gossip.Fleet, self string) func() []string {
 // relayThrough routes up's stubs through a relay.Switch: direct to etcd
 // while etcd answers, through a peer herald otherwise (docs/fleet-leases.md,
 // "Relay through a peer"). Close the Switch after the proxy.
-func relayThrough(up *etcd.Client, fleet *gossip.Fleet, self, token string, peerTLS *tls.Config, onSwitch func(bool), log *slog.Logger) (*relay.Switch, error) {
+func relayThrough(up *etcd.Client, fleet *gossip.Fleet, self, token string, peerTLS *tls.Config, answered func(time.Duration) bool, onSwitch func(bool), log *slog.Logger) (*relay.Switch, error) {
+	var relaying atomic.Bool
+	read := relay.PathProbe(up.Direct())
+	probe := func(ctx context.Context) error {
+		// While the path is direct, the session's keepalives (every 667 ms
+		// at the default TTL) run on it: an answer since the last probe is
+		// proof enough, and etcd is spared a read.
+		if !relaying.Load() && answered(relayProbeInterval+relayProbeTimeout) {
+			return nil
+		}
+		return read(ctx)
+	}
+	switched := func(r bool) {
+		relaying.Store(r)
+		onSwitch(r)
+	}
 	sw, err := relay.New(relay.Config{
 		Direct:        up.Direct(),
 		PeerTLS:       peerTLS,
 		Peers:         peerURLs(fleet, self),
 		Token:         token,
-		Probe:         relay.PathProbe(up.Direct()),
+		Probe:         probe,
 		ProbeInterval: relayProbeInterval,
 		ProbeTimeout:  relayProbeTimeout,
-		OnSwitch:      onSwitch,
+		OnSwitch:      switched,
 		Logger:        log,
 	})
 	if err != nil {

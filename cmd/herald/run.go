@@ -12,6 +12,7 @@ import (
 	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -90,15 +91,21 @@ func run(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	var srv *proxy.Server
+	// srv is set once the server exists; the relay's goroutine may ask it
+	// things before.
+	var srvp atomic.Pointer[proxy.Server]
 	if fleet != nil {
 		defer fleet.Close()
 		members = fleetMembers(fleet)
 		bus := gossip.NewBus(fleet)
 		defer bus.Close()
 		topics = fleetTopics{bus}
-		sw, err := relayThrough(up, fleet, cfg.Name, token, peersTLS, func(relaying bool) {
-			if srv != nil {
+		answered := func(d time.Duration) bool {
+			srv := srvp.Load()
+			return srv != nil && srv.UpstreamAnsweredWithin(d)
+		}
+		sw, err := relayThrough(up, fleet, cfg.Name, token, peersTLS, answered, func(relaying bool) {
+			if srv := srvp.Load(); srv != nil {
 				srv.UpstreamPathChanged(relaying)
 			}
 		}, log.With("area", "relay"))
@@ -107,7 +114,7 @@ func run(ctx context.Context, cfg *Config) error {
 		}
 		defer sw.Close()
 	}
-	srv, err = proxy.New(proxy.Options{
+	srv, err := proxy.New(proxy.Options{
 		Upstream:            up,
 		Name:                cfg.Name,
 		AdvertiseClientURLs: cfg.AdvertiseClientURLs,
@@ -133,6 +140,7 @@ func run(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	srvp.Store(srv)
 	startCtx, cancelStart := context.WithTimeout(ctx, time.Minute)
 	err = srv.Start(startCtx)
 	cancelStart()

@@ -58,7 +58,8 @@ type Offloader struct {
 	// carriers, takeovers): I/O, so not under mu.
 	setup sync.Mutex
 
-	header atomic.Pointer[pb.ResponseHeader] // the newest upstream header seen
+	header     atomic.Pointer[pb.ResponseHeader] // the newest upstream header seen
+	lastAnswer atomic.Int64                      // unix nanoseconds of etcd's last keepalive answer
 	// active is false when offloading could not start (an etcd with auth on
 	// refuses herald's own reads): herald then passes leases through.
 	active atomic.Bool

@@ -67,6 +67,7 @@ func (o *Offloader) renewStream(ctx context.Context) error {
 				return
 			}
 			o.NoteHeader(resp.Header)
+			o.lastAnswer.Store(o.wall().UnixNano())
 			mu.Lock()
 			q := pending[lease.ID(resp.ID)]
 			var sentAt time.Time
@@ -160,4 +161,12 @@ func (o *Offloader) renewed(id lease.ID, sentAt time.Time, ttl int64) {
 	}
 	o.mu.Unlock()
 	o.changed.fire()
+}
+
+// AnsweredWithin reports whether etcd answered a keepalive of the session
+// or a carrier within the last d: proof that the path the keepalive stream
+// runs on works, without asking etcd again.
+func (o *Offloader) AnsweredWithin(d time.Duration) bool {
+	last := o.lastAnswer.Load()
+	return last != 0 && o.wall().Sub(time.Unix(0, last)) < d
 }
