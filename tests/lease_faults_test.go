@@ -15,8 +15,9 @@ import (
 )
 
 // Short carriers and sessions, so that the fault tests see carriers expire
-// within seconds: a lease of TTL 2 hangs on a carrier of 3 s.
-var shortCarriers = []string{"--carrier-ttl", "3", "--fleet-session-ttl", "2"}
+// within seconds: a lease of TTL 2 hangs on a carrier of 4 s (the shortest
+// that outlives a 2 s session long enough to be adopted).
+var shortCarriers = []string{"--carrier-ttl", "4", "--fleet-session-ttl", "2"}
 
 // kaAnswer is one keepalive answer received on a raw stream.
 type kaAnswer struct {
@@ -137,7 +138,7 @@ func TestRestartAfterCarrierTTL(t *testing.T) {
 	h := harness.StartHerald(t, harness.HeraldOptions{Endpoints: c.Endpoints(), ExtraArgs: shortCarriers})
 	first := harness.Client(t, h.Endpoint())
 	second := harness.Client(t, c.Endpoints()...)
-	const ttl = 6 // a carrier of 12 s: 3 × 2²
+	const ttl = 5 // a carrier of 8 s: 4 × 2, at least 1.5 × 5
 	s1, err := concurrency.NewSession(first, concurrency.WithTTL(ttl))
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/heraldproj/herald/lease"
+	"github.com/heraldproj/herald/lease/offload"
 )
 
 // Config is herald's whole configuration, validated, with no trace of the
@@ -178,8 +179,8 @@ func (c *Config) Validate() error {
 		if c.CarrierTTL < 3 || c.CarrierTTL > lease.MaxLeaseTTL {
 			return &configError{"carrier-ttl", c.CarrierTTL, "must be between 3 (seconds) and etcd's maximum lease TTL"}
 		}
-		if c.SessionTTL < 1 || c.SessionTTL >= c.CarrierTTL {
-			return &configError{"fleet-session-ttl", c.SessionTTL, "must be at least 1 (second) and below --carrier-ttl"}
+		if c.SessionTTL < 1 || !offload.AdoptionWindowOK(c.CarrierTTL, c.SessionTTL) {
+			return &configError{"fleet-session-ttl", c.SessionTTL, "must be at least 1 (second) and leave a dead herald's carriers time to be adopted: --carrier-ttl minus a sixth of it (at least 1) must exceed it by 1"}
 		}
 		if c.LeaseMinTTL < 1 {
 			return &configError{"lease-min-ttl", c.LeaseMinTTL, "must be at least 1 (second)"}

@@ -160,6 +160,9 @@ func (f *Feed) feed(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-repath:
+			backoff = 100 * time.Millisecond
+			continue // the path changed while the watch failed: at once
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, maxBackoff)

@@ -15,7 +15,11 @@ type backoff struct {
 func newBackoff(min, max time.Duration) *backoff { return &backoff{min: min, max: max, cur: min} }
 
 // wait sleeps for the next delay; false if ctx ended first.
-func (b *backoff) wait(ctx context.Context) bool {
+func (b *backoff) wait(ctx context.Context) bool { return b.waitOr(ctx, nil) }
+
+// waitOr is wait, cut short (and reset) when wake is closed: there is
+// something new to try at once (the upstream path changed).
+func (b *backoff) waitOr(ctx context.Context, wake <-chan struct{}) bool {
 	d := b.cur/2 + rand.N(b.cur/2+1)
 	b.cur = min(2*b.cur, b.max)
 	t := time.NewTimer(d)
@@ -23,6 +27,9 @@ func (b *backoff) wait(ctx context.Context) bool {
 	select {
 	case <-ctx.Done():
 		return false
+	case <-wake:
+		b.reset()
+		return true
 	case <-t.C:
 		return true
 	}

@@ -106,7 +106,7 @@ func (o *Offloader) ownerEvents(events []*mvccpb.Event) {
 	o.mu.Unlock()
 	if len(cleanup) > 0 {
 		o.log.Info("deleting keys attached to leases that had ended", "keys", len(cleanup))
-		go o.deleteUntilDone(context.Background(), cleanup)
+		o.spawn(func(ctx context.Context) { o.deleteUntilDone(ctx, cleanup) })
 	}
 	if takeover {
 		o.kickTakeover()

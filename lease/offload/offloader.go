@@ -67,8 +67,11 @@ type Offloader struct {
 	kick    chan struct{}   // wakes the takeover loop
 	changed *broadcast      // fires when the index or ownership moved
 	repath  *broadcast      // fires when the upstream path changed (direct, relayed)
-	bg      context.Context // lives from Start to Close: background work
+	bg      context.Context // lives until Close: background work
 	stop    context.CancelFunc
+	started atomic.Bool
+	spawnMu sync.Mutex // guards closing, and wg.Add against Close's wg.Wait
+	closing bool
 	wg      sync.WaitGroup
 }
 
@@ -94,6 +97,7 @@ func New(opts Options, up Upstream, reg prometheus.Registerer, log *slog.Logger)
 		changed:    newBroadcast(),
 		repath:     newBroadcast(),
 	}
+	o.bg, o.stop = context.WithCancel(context.Background())
 	o.intake = newIntake(max(opts.MaxIntakeLag, time.Second), o.wall)
 	o.now = o.intake.now
 	o.idx = newIndex(o.ks)
@@ -152,16 +156,14 @@ func (o *Offloader) Start(ctx context.Context) error {
 		return fmt.Errorf("offload: load the lease index: %w", err)
 	}
 
-	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	o.bg, o.stop = bg, cancel
+	o.started.Store(true)
 	for _, loop := range []func(context.Context){
 		func(ctx context.Context) { o.intake.run(ctx, 20*time.Millisecond) },
 		o.keepAliveLoop,
 		o.expireLoop,
 		o.takeoverLoop,
 	} {
-		o.wg.Add(1)
-		go func() { defer o.wg.Done(); loop(bg) }()
+		o.spawn(loop)
 	}
 	o.active.Store(true)
 	// Leases of a previous run come back before clients are served.
@@ -178,9 +180,12 @@ func (o *Offloader) Start(ctx context.Context) error {
 // this herald's carriers at once instead of after the session TTL. Carriers
 // are not revoked: their leases live on with the successors.
 func (o *Offloader) Close() {
-	if o.stop == nil {
+	if !o.started.Load() {
 		return
 	}
+	o.spawnMu.Lock()
+	o.closing = true
+	o.spawnMu.Unlock()
 	o.stop()
 	o.wg.Wait()
 	o.mu.Lock()
@@ -197,6 +202,18 @@ func (o *Offloader) Close() {
 			o.log.Warn("could not revoke the session; successors take over when it expires", "err", err)
 		}
 	}
+}
+
+// spawn runs f on a goroutine until Close, which cancels its context and
+// waits for it. After Close it runs nothing.
+func (o *Offloader) spawn(f func(ctx context.Context)) {
+	o.spawnMu.Lock()
+	defer o.spawnMu.Unlock()
+	if o.closing {
+		return
+	}
+	o.wg.Add(1)
+	go func() { defer o.wg.Done(); f(o.bg) }()
 }
 
 // NoteHeader remembers an upstream header, for answers herald gives itself.

@@ -2,6 +2,7 @@ package offload
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/heraldproj/herald/fanout/feed"
@@ -19,11 +20,12 @@ type Options struct {
 	// Carriers is how many carrier leases this herald grants for its own
 	// grants (carriers adopted from dead peers come on top).
 	Carriers int
-	// CarrierTTL is the shortest carrier TTL in seconds (carriers are
-	// refreshed every third of their TTL): leases with longer TTLs hang on
-	// carriers of TTL CarrierTTL × 4^k, never shorter than their own
-	// (lease.CarrierTTLFor). A fleet has at least this long to adopt a dead
-	// herald's carriers.
+	// CarrierTTL is the shortest carrier TTL in seconds: a lease hangs on a
+	// carrier of TTL CarrierTTL × 2^k, at least 1.5 times its own
+	// (lease.CarrierTTLFor), renewed every sixth of it
+	// (lease.CarrierRenewPeriod). A dead herald's carriers live at least
+	// CarrierTTL minus one renewal period after its death: the fleet's time
+	// to adopt them, which must exceed the session TTL (validate).
 	CarrierTTL int64
 	// SessionTTL is the TTL in seconds of the herald's session lease: how
 	// long after its death a herald's leases wait for their successor.
@@ -85,8 +87,19 @@ func (o Options) validate() error {
 		return errors.New("offload: no reserved prefix")
 	case o.ExpiryInterval <= 0, o.MaxTxnOps < 2, o.TakeoverStagger <= 0, o.HoldTimeout <= 0:
 		return errors.New("offload: options incomplete (start from DefaultOptions)")
-	case o.SessionTTL >= o.CarrierTTL:
-		return errors.New("offload: the session TTL must be shorter than the carrier TTL (a dead herald's carriers must outlive its session)")
+	case !AdoptionWindowOK(o.CarrierTTL, o.SessionTTL):
+		return fmt.Errorf("offload: carrier TTL %d s leaves a dead herald's carriers too little life after its session of %d s ends: "+
+			"it must exceed the session TTL by 1 s plus a carrier's renewal period", o.CarrierTTL, o.SessionTTL)
 	}
 	return nil
+}
+
+// AdoptionWindowOK reports whether carriers of TTL carrierTTL outlive a
+// dead herald's session of sessionTTL by enough for a successor to adopt
+// them: a carrier was last renewed up to one renewal period before the
+// death; the session ends at etcd up to sessionTTL plus etcd's 500 ms
+// expiry tick after it; the takeover takes a few round trips — 1 s is left
+// for the tick and the takeover.
+func AdoptionWindowOK(carrierTTL, sessionTTL int64) bool {
+	return float64(carrierTTL)-lease.CarrierRenewPeriod(carrierTTL) >= float64(sessionTTL)+1
 }

@@ -27,6 +27,7 @@ const renewTick = 100 * time.Millisecond
 func (o *Offloader) keepAliveLoop(ctx context.Context) {
 	b := newBackoff(200*time.Millisecond, 2*time.Second)
 	for ctx.Err() == nil {
+		repath := o.repath.C()
 		err := o.renewStream(ctx)
 		if ctx.Err() != nil {
 			return
@@ -36,7 +37,7 @@ func (o *Offloader) keepAliveLoop(ctx context.Context) {
 			continue
 		}
 		o.log.Warn("session and carrier keepalive stream failed; reopening", "err", err)
-		if !b.wait(ctx) {
+		if !b.waitOr(ctx, repath) {
 			return
 		}
 	}

@@ -28,7 +28,7 @@ func (o *Offloader) Revoke(ctx context.Context, id int64) (*pb.LeaseRevokeRespon
 	case err != nil:
 		// The lease is gone from the table: finish the deletes in the
 		// background, and tell the client what went wrong.
-		go o.deleteUntilDone(o.bg, []lease.Expired{exp})
+		o.spawn(func(ctx context.Context) { o.deleteUntilDone(ctx, []lease.Expired{exp}) })
 		return nil, Answered, err
 	case fenced:
 		// Another herald owns the carrier now, and the lease with it.

@@ -109,12 +109,18 @@ func (o *Offloader) claim(ctx context.Context, c lease.ID, seen lease.Carrier) e
 		return nil // another herald was faster, or the owner came back
 	}
 	rev := resp.Header.Revision
+	// A keepalive, not a TimeToLive: TimeToLive rounds the remaining time
+	// down, so 0 there is a carrier alive for under a second, which must
+	// still be claimed and renewed; a keepalive answered TTL 0 is a carrier
+	// etcd no longer knows.
 	sentAt := o.wall()
-	ttl, err := o.up.Lease.LeaseTimeToLive(ctx, &pb.LeaseTimeToLiveRequest{ID: int64(c)})
+	granted, err := o.keepAliveOnce(ctx, c)
 	if err != nil {
-		return fmt.Errorf("check the carrier: %w", err)
+		return fmt.Errorf("renew the claimed carrier: %w", err)
 	}
-	if ttl.TTL <= 0 {
+	if granted <= 0 {
+		o.log.Warn("a claimed carrier had expired at etcd: its keys are gone",
+			"carrier", fmt.Sprintf("%x", uint64(c)), "owner", seen.Owner)
 		return nil
 	}
 
@@ -153,7 +159,7 @@ func (o *Offloader) claim(ctx context.Context, c lease.ID, seen lease.Carrier) e
 		}
 		restored++
 	}
-	o.own.Claim(c, rev, ttl.GrantedTTL, sentAt, ttl.TTL)
+	o.own.Claim(c, rev, granted, sentAt, granted)
 	o.mu.Unlock()
 	var orphans []lease.Expired
 	for id, keys := range atts {
@@ -184,4 +190,24 @@ func (o *Offloader) readCarrier(ctx context.Context, c lease.ID) ([]lease.ID, ma
 		recs[id], _ = ix.Lease(id)
 	}
 	return records, recs, ix.AttachmentsOn(c), nil
+}
+
+// keepAliveOnce renews lease id once, on a stream of its own, and returns
+// the TTL etcd answered (0: etcd does not know the lease).
+func (o *Offloader) keepAliveOnce(ctx context.Context, id lease.ID) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ka, err := o.up.Lease.LeaseKeepAlive(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := ka.Send(&pb.LeaseKeepAliveRequest{ID: int64(id)}); err != nil {
+		return 0, err
+	}
+	resp, err := ka.Recv()
+	if err != nil {
+		return 0, err
+	}
+	o.NoteHeader(resp.Header)
+	return resp.TTL, nil
 }

@@ -158,6 +158,6 @@ func (o *Offloader) applyOutcome(out lease.Outcome) {
 	}
 	o.mu.Unlock()
 	if len(late) > 0 {
-		go o.deleteUntilDone(o.bg, late)
+		o.spawn(func(ctx context.Context) { o.deleteUntilDone(ctx, late) })
 	}
 }

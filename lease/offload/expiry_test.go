@@ -1,0 +1,76 @@
+package offload
+
+import (
+	"testing"
+	"time"
+
+	"github.com/heraldproj/herald/lease"
+)
+
+// TestExpiryWaitsForAConfirmedSession lets a lease run out in the table of
+// a herald whose session keepalives cannot reach etcd (its unary calls
+// can: a delete would run). The herald deletes nothing while it cannot
+// confirm its session, even after the session expired at etcd; when etcd
+// answers again it learns that the session ended, claims its carrier back
+// under a new session, and the lease comes back with a full TTL. Left
+// alone, it then expires, and its key goes.
+func TestExpiryWaitsForAConfirmedSession(t *testing.T) {
+	f := newFleet(t)
+	// Long carriers: this test cuts the herald off for longer than a
+	// carrier of 6 s is sure to live without renewals (the cut, then the
+	// index's watch backing off before it reconnects).
+	f.opts.CarrierTTL = 12
+	a := f.start("a")
+	ks := a.o.Keyspace()
+
+	id := a.grant(3)
+	c := a.carrierOf(id)
+	k := f.key("k")
+	a.put(k, "v", id)
+	oldSession := a.session()
+
+	a.conn.cut(false, keepAliveMethod, watchMethod)
+	waitUntil(t, "a's session unconfirmed in a's view", func() bool {
+		a.o.mu.Lock()
+		defer a.o.mu.Unlock()
+		return !a.o.own.SessionValid(a.o.wall())
+	})
+	if _, v := a.keepAliveOnce(id); v != Hold {
+		t.Fatalf("keepalive at a, its session unconfirmed: verdict %v, want Hold", v)
+	}
+	waitUntil(t, "a's session expired at etcd", func() bool { return !existsAt(t, ks.SessionKey("a")) })
+	waitUntil(t, "the lease past its deadline in a's table", func() bool {
+		a.o.mu.Lock()
+		defer a.o.mu.Unlock()
+		return a.o.table.TimeToLive(lease.ID(id), a.o.now(), false).TTL == -1
+	})
+	// Many rounds of the expiry loop (every ExpiryInterval) later:
+	mark := a.o.now()
+	waitUntil(t, "a's clock a second further", func() bool { return a.o.now().After(mark.Add(time.Second)) })
+	if !existsAt(t, []byte(k)) || !existsAt(t, ks.RecordKey(lease.ID(id))) {
+		t.Fatal("a deleted an expired lease's key or record while it could not confirm its session")
+	}
+	if !a.holds(id) {
+		t.Fatal("a collected the expired lease while it could not confirm its session")
+	}
+
+	a.conn.heal(false, keepAliveMethod, watchMethod)
+	a.o.PathChanged()
+	waitUntil(t, "a answering the lease's keepalives again", func() bool {
+		ka, v := a.keepAliveOnce(id)
+		return v == Answered && ka.TTL == 3
+	})
+	if !existsAt(t, []byte(k)) {
+		t.Fatal("the lease came back without its key")
+	}
+	if s := a.session(); s == oldSession || s == lease.NoLease {
+		t.Fatalf("a's session %x after the cut, want a new one (the old one, %x, expired)", uint64(s), uint64(oldSession))
+	}
+	if rec, ok := carrierRecordAt(t, ks, c); !ok || rec.Owner != "a" || rec.Session != a.session() {
+		t.Fatalf("carrier record: %+v (found %v), want a under its new session", rec, ok)
+	}
+
+	waitUntil(t, "the lease, left alone, expired with its key", func() bool {
+		return !existsAt(t, []byte(k)) && !existsAt(t, ks.RecordKey(lease.ID(id)))
+	})
+}
