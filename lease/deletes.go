@@ -17,6 +17,10 @@ type DeleteTxn struct {
 	// Guards are the guarded key deletes in it: a guard whose nested txn
 	// did not succeed left its key in place (written since its attachment).
 	Guards []Guard
+	// Records says it deletes lease records: the carrier's keys must wait
+	// until every such txn of the carrier has run (the crash ordering);
+	// txns of one phase may run in any order, or at once.
+	Records bool
 }
 
 // Guard is one guarded key delete of a DeleteTxn.
@@ -29,13 +33,23 @@ type Guard struct {
 // DeleteTxns plans the upstream transactions that remove ended leases (Tick
 // or Revoke output): their records, their keys and the keys' attachments.
 //
-// The one crash ordering: for each carrier, every record of the doomed leases
-// goes first, then the keys, each with its attachment. So
+// The one crash ordering: a lease's record goes no later than its keys.
+// Whole leases are packed into transactions — a lease's record, then each
+// of its keys with its attachment — so a lease that fits in one (up to
+// maxOps/2 − 1 keys: nearly every lease) is deleted whole or not at all; a
+// revoke normally moves etcd's revision once, as etcd's own does. A larger
+// lease has its record deleted in the first phase (Records) and its keys in
+// the second, after every first-phase transaction of its carrier. So
 //
-//   - a Put racing with the expiry fails as soon as the first transaction has
-//     run (every Put with a virtual lease compares the lease's record), and
-//   - a herald that dies between two transactions leaves attachments without a
-//     record, which the restarted herald or its successor deletes (orphans).
+//   - a Put racing with the expiry fails as soon as the lease's record is
+//     gone (every Put with a virtual lease compares it), and
+//   - a herald that dies between two transactions leaves each lease either
+//     whole (its successor adopts it and it expires again) or, for a large
+//     lease, attachments without a record, which the restarted herald or
+//     its successor deletes (orphans).
+//
+// Transactions of one phase are independent of each other: the driver may
+// run them at once.
 //
 // Each key's delete is guarded by mod_revision(key) == its attachment
 // revision, in a nested txn, so a key written since by anyone (moved to
@@ -65,37 +79,86 @@ func (k Keyspace) DeleteTxns(doomed []Expired, fence func(carrier ID) *pb.Compar
 	}
 	var out []DeleteTxn
 	for _, c := range carriers {
-		var ops []*pb.RequestOp
-		guards := map[int]Guard{} // by position in ops
+		first, second := &txnPacker{k: k, carrier: c, fence: fence(c), per: per, records: true},
+			&txnPacker{k: k, carrier: c, fence: fence(c), per: per}
 		for _, e := range byCarrier[c] {
-			ops = append(ops, OpDelete(k.RecordKey(e.ID), nil))
-		}
-		for _, e := range byCarrier[c] {
-			for _, ak := range e.Keys {
-				key := []byte(ak.Key)
-				guards[len(ops)] = Guard{Lease: e.ID, Key: ak}
-				ops = append(ops, guardedDelete(key, c, ak.Rev), OpDelete(k.AttachKey(e.ID, key), nil))
+			ops, guards := k.leaseOps(e)
+			if len(ops) <= per {
+				first.add(ops, guards, true)
+				continue
+			}
+			first.add(ops[:1], nil, true) // the record alone
+			for i := 1; i < len(ops); i += 2 {
+				g := guards[i]
+				g.Op = 0
+				second.add(ops[i:i+2], map[int]Guard{0: g}, false)
 			}
 		}
-		for start := 0; start < len(ops); start += per {
-			n := min(len(ops)-start, per)
-			// A key and its attachment may land in two transactions: a crash
-			// between them leaves an orphan attachment, cleaned up like any.
-			txn := &pb.TxnRequest{Success: ops[start : start+n : start+n]}
-			if f := fence(c); f != nil {
-				txn.Compare = []*pb.Compare{f}
-			}
-			dt := DeleteTxn{Carrier: c, Txn: txn, Ops: n}
-			for i := start; i < start+n; i++ {
-				if g, ok := guards[i]; ok {
-					g.Op = i - start
-					dt.Guards = append(dt.Guards, g)
-				}
-			}
-			out = append(out, dt)
-		}
+		out = append(out, first.done()...)
+		out = append(out, second.done()...)
 	}
 	return out
+}
+
+// leaseOps are a lease's deletes in order: its record, then each key's
+// guarded delete and its attachment's; guards by position.
+func (k Keyspace) leaseOps(e Expired) ([]*pb.RequestOp, map[int]Guard) {
+	ops := []*pb.RequestOp{OpDelete(k.RecordKey(e.ID), nil)}
+	guards := map[int]Guard{}
+	for _, ak := range e.Keys {
+		key := []byte(ak.Key)
+		guards[len(ops)] = Guard{Lease: e.ID, Key: ak}
+		ops = append(ops, guardedDelete(key, e.Carrier, ak.Rev), OpDelete(k.AttachKey(e.ID, key), nil))
+	}
+	return ops, guards
+}
+
+// txnPacker fills transactions of one carrier and phase.
+type txnPacker struct {
+	k       Keyspace
+	carrier ID
+	fence   *pb.Compare
+	per     int
+	records bool
+	out     []DeleteTxn
+	cur     *DeleteTxn
+}
+
+// add puts ops (a unit kept in one transaction: whole starts a new one if
+// they do not fit) with their guards (by position in ops).
+func (p *txnPacker) add(ops []*pb.RequestOp, guards map[int]Guard, whole bool) {
+	if p.cur != nil && whole && p.cur.Ops+len(ops) > p.per {
+		p.flush()
+	}
+	for i, op := range ops {
+		if p.cur != nil && p.cur.Ops == p.per {
+			p.flush()
+		}
+		if p.cur == nil {
+			p.cur = &DeleteTxn{Carrier: p.carrier, Txn: &pb.TxnRequest{}, Records: p.records}
+			if p.fence != nil {
+				p.cur.Txn.Compare = []*pb.Compare{p.fence}
+			}
+		}
+		if g, ok := guards[i]; ok {
+			g.Op = p.cur.Ops
+			p.cur.Guards = append(p.cur.Guards, g)
+		}
+		p.cur.Txn.Success = append(p.cur.Txn.Success, op)
+		p.cur.Ops++
+	}
+}
+
+func (p *txnPacker) flush() {
+	if p.cur != nil {
+		p.out = append(p.out, *p.cur)
+		p.cur = nil
+	}
+}
+
+func (p *txnPacker) done() []DeleteTxn {
+	p.flush()
+	return p.out
 }
 
 // guardedDelete deletes key only if it has not been written since revision

@@ -48,15 +48,14 @@ if mod(carrier(1001)) = 6
 then
   delete record(42)
 `},
-		{"records first, then each key guarded with its attachment", []Expired{
+		{"whole leases: each record, then its keys guarded with their attachments", []Expired{
 			{ID: 42, Carrier: 1001, Keys: []AttachedKey{{"/a", 5}, {"/b", 7}}},
 			{ID: 43, Carrier: 1001, Keys: []AttachedKey{{"/c", 8}}},
 		}, 0, `
-# txn 0 carrier=1001 ops=8 guard@2=42:/a@5 guard@4=42:/b@7 guard@6=43:/c@8
+# txn 0 carrier=1001 ops=8 guard@1=42:/a@5 guard@3=42:/b@7 guard@6=43:/c@8
 if mod(carrier(1001)) = 6
 then
   delete record(42)
-  delete record(43)
   txn
     if mod(/a) = 5
     then
@@ -67,6 +66,7 @@ then
     then
       delete /b
   delete attach(42,/b)
+  delete record(43)
   txn
     if mod(/c) = 8
     then
@@ -91,43 +91,43 @@ then
 			{ID: 42, Carrier: 1001},
 			{ID: 45, Carrier: 1002},
 		}, 0, `
-# txn 0 carrier=1002 ops=4 guard@2=44:/x@3
+# txn 0 carrier=1002 ops=4 guard@1=44:/x@3
 if mod(carrier(1002)) = 9
 then
   delete record(44)
-  delete record(45)
   txn
     if mod(/x) = 3
     then
       delete /x
   delete attach(44,/x)
+  delete record(45)
 # txn 1 carrier=1001 ops=1
 if mod(carrier(1001)) = 6
 then
   delete record(42)
 `},
-		{"split at maxOps-1, a key and its attachment may part", []Expired{
+		{"split at maxOps-1: the records apart, then the keys", []Expired{
 			{ID: 42, Carrier: 1001, Keys: []AttachedKey{{"/a", 5}, {"/b", 7}}},
 		}, 3, `
-# txn 0 carrier=1001 ops=2 guard@1=42:/a@5
+# txn 0 carrier=1001 ops=1
 if mod(carrier(1001)) = 6
 then
   delete record(42)
+# txn 1 carrier=1001 ops=2 guard@0=42:/a@5
+if mod(carrier(1001)) = 6
+then
   txn
     if mod(/a) = 5
     then
       delete /a
-# txn 1 carrier=1001 ops=2 guard@1=42:/b@7
+  delete attach(42,/a)
+# txn 2 carrier=1001 ops=2 guard@0=42:/b@7
 if mod(carrier(1001)) = 6
 then
-  delete attach(42,/a)
   txn
     if mod(/b) = 7
     then
       delete /b
-# txn 2 carrier=1001 ops=1
-if mod(carrier(1001)) = 6
-then
   delete attach(42,/b)
 `},
 		{"carriers never share a txn", []Expired{
@@ -170,10 +170,21 @@ func rack(n, keysPer int, carriers ...ID) []Expired {
 	return out
 }
 
+// bigLease is lease id on carrier with n keys of its own.
+func bigLease(id, carrier ID, n int) Expired {
+	e := Expired{ID: id, Carrier: carrier}
+	for k := range n {
+		e.Keys = append(e.Keys, AttachedKey{Key: fmt.Sprintf("/big/%d/%03d", id, k), Rev: int64(1000 + k)})
+	}
+	return e
+}
+
 // TestDeleteTxnsBounds plans the deletes of whole racks and checks every
 // transaction against etcd's --max-txn-ops rule, the count of transactions,
-// and that the plan, read in order, deletes each carrier's records before
-// any of its keys and each key before its attachment, exactly once.
+// and that the plan, read in order, deletes each lease's record no later
+// than its keys, keeps a lease that fits in one transaction in one, puts a
+// carrier's records-phase txns before its keys-only ones, and deletes each
+// key before its attachment, exactly once.
 func TestDeleteTxnsBounds(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -181,16 +192,21 @@ func TestDeleteTxnsBounds(t *testing.T) {
 		maxOps   int
 		wantTxns int
 	}{
-		// 5000 records + 5000 × (guarded key + attachment) = 15000 ops, 127 a txn.
-		{"5000 leases, one key each, one carrier", rack(5000, 1, 1001), 128, 119},
-		{"default maxOps", rack(5000, 1, 1001), 0, 119},
-		// Per carrier: 1250 + 2500 = 3750 ops → 30 txns.
+		// Whole leases of 3 ops (record, guarded key, attachment), 42 in
+		// 127 ops: ⌈5000/42⌉.
+		{"5000 leases, one key each, one carrier", rack(5000, 1, 1001), 128, 120},
+		{"default maxOps", rack(5000, 1, 1001), 0, 120},
+		// Per carrier: ⌈1250/42⌉ = 30.
 		{"5000 leases over 4 carriers", rack(5000, 1, 1001, 1002, 1003, 1004), 128, 120},
-		// 5000 + 5000×3×2 = 35000 ops → 276 txns.
-		{"5000 leases, three keys each", rack(5000, 3, 1001), 128, 276},
-		// 100 + 200 = 300 ops, 9 a txn → 34 txns.
+		// Leases of 7 ops, 18 in 127: ⌈5000/18⌉.
+		{"5000 leases, three keys each", rack(5000, 3, 1001), 128, 278},
+		// 3 leases in 9 ops: ⌈100/3⌉.
 		{"small maxOps", rack(100, 1, 1001), 10, 34},
+		// A lease larger than a txn: its record first, then its keys.
 		{"maxOps 2: one op a txn", rack(3, 1, 1001), 2, 9},
+		// 3 small leases (9 ops) with the big one's record in one txn, its
+		// 200 key ops in 2 more.
+		{"a lease of 100 keys among small ones", append(rack(3, 1, 1001), bigLease(99, 1001, 100)), 128, 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,11 +216,13 @@ func TestDeleteTxnsBounds(t *testing.T) {
 			}
 			fences := map[ID]int64{1001: 6, 1002: 7, 1003: 8, 1004: 9}
 			txns := testKS.DeleteTxns(tc.doomed, fenceAt(fences), tc.maxOps)
-			if len(txns) != tc.wantTxns {
+			if tc.wantTxns > 0 && len(txns) != tc.wantTxns {
 				t.Fatalf("%d txns, want %d", len(txns), tc.wantTxns)
 			}
 			deleted := map[string]int{} // by fmtKey
-			keysStarted := map[ID]bool{}
+			recordGone := map[ID]bool{}
+			txnOf := map[ID]map[int]bool{} // lease → the txns that touch it
+			secondPhase := map[ID]bool{}   // a carrier's keys-only txns have begun
 			ops := 0
 			for i, d := range txns {
 				if err := etcdOpCount(d.Txn, maxOps); err != nil {
@@ -217,11 +235,15 @@ func TestDeleteTxnsBounds(t *testing.T) {
 					t.Fatalf("txn %d on carrier %d: compares %v", i, d.Carrier, d.Txn.Compare)
 				}
 				ops += d.Ops
+				if !d.Records {
+					secondPhase[d.Carrier] = true
+				} else if secondPhase[d.Carrier] {
+					t.Fatalf("txn %d: a records txn of carrier %d after its keys-only txns", i, d.Carrier)
+				}
 				guards := 0
 				for j, op := range d.Txn.Success {
 					key := op.GetRequestDeleteRange().GetKey()
 					if n := op.GetRequestTxn(); n != nil {
-						keysStarted[d.Carrier] = true
 						key = n.Success[0].GetRequestDeleteRange().Key
 						// Guards name every guarded delete, in order, with
 						// its position, lease and attachment.
@@ -237,12 +259,22 @@ func TestDeleteTxnsBounds(t *testing.T) {
 						}
 					}
 					p, _ := testKS.Parse(key)
+					lid := p.ID
+					if p.Kind == KindUnknown || p.Kind == KindSession || p.Kind == KindCarrier || op.GetRequestTxn() != nil {
+						lid = d.Guards[guards-1].Lease // a client key: its guard names the lease
+					}
 					switch {
-					case p.Kind == KindRecord && keysStarted[d.Carrier]:
-						t.Fatalf("txn %d: record %d deleted after a key of its carrier", i, p.ID)
+					case p.Kind == KindRecord:
+						recordGone[p.ID] = true
+					case !recordGone[lid]:
+						t.Fatalf("txn %d: %s of lease %d deleted before the lease's record", i, key, lid)
 					case p.Kind == KindAttachment && deleted[p.Key] != 1:
 						t.Fatalf("txn %d: attachment of %s deleted before the key", i, p.Key)
 					}
+					if txnOf[lid] == nil {
+						txnOf[lid] = map[int]bool{}
+					}
+					txnOf[lid][i] = true
 					deleted[fmtKey(key)]++
 				}
 				if guards != len(d.Guards) {
@@ -252,6 +284,9 @@ func TestDeleteTxnsBounds(t *testing.T) {
 			want := 0
 			for _, e := range tc.doomed {
 				want += 1 + 2*len(e.Keys)
+				if 1+2*len(e.Keys) <= maxOps-1 && len(txnOf[e.ID]) != 1 {
+					t.Fatalf("lease %d (%d ops) spread over txns %v; it fits in one", e.ID, 1+2*len(e.Keys), txnOf[e.ID])
+				}
 				if k := fmtKey(testKS.RecordKey(e.ID)); deleted[k] != 1 {
 					t.Fatalf("%s deleted %d times", k, deleted[k])
 				}

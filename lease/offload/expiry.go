@@ -3,7 +3,10 @@ package offload
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
@@ -36,7 +39,10 @@ func (o *Offloader) expireLoop(ctx context.Context) {
 		o.mu.Unlock()
 		if len(doomed) > 0 {
 			o.m.expired.Add(float64(len(doomed)))
+			start := o.wall()
 			o.deleteUntilDone(ctx, doomed)
+			o.log.Info("virtual leases expired; their keys are deleted", "leases", len(doomed),
+				"keys", countKeys(doomed), "took", o.wall().Sub(start).Round(time.Millisecond))
 		}
 		wait := o.opts.ExpiryInterval
 		if ok {
@@ -78,21 +84,33 @@ func (o *Offloader) deleteUpstream(ctx context.Context, doomed []lease.Expired) 
 		fences[d.Carrier] = o.own.Fence(o.ks, d.Carrier)
 	}
 	o.mu.Unlock()
-	lost := map[lease.ID]bool{}
-	var spared []lease.Expired // keys whose guard failed: written since their attachment
-	for _, dt := range o.ks.DeleteTxns(doomed, func(c lease.ID) *pb.Compare { return fences[c] }, o.opts.MaxTxnOps) {
-		if fences[dt.Carrier] == nil || lost[dt.Carrier] {
+	var (
+		mu     sync.Mutex
+		lost   = map[lease.ID]bool{}
+		spared []lease.Expired // keys whose guard failed: written since their attachment
+	)
+	run := func(ctx context.Context, dt lease.DeleteTxn) error {
+		mu.Lock()
+		skip := fences[dt.Carrier] == nil || lost[dt.Carrier]
+		if skip {
 			// Not (or no longer) this herald's carrier: not its to delete.
 			fenced = true
-			continue
+		}
+		mu.Unlock()
+		if skip {
+			return nil
 		}
 		resp, err := o.up.KV.Txn(ctx, dt.Txn)
 		if err != nil {
-			return nil, fenced, err
+			return err
 		}
 		o.m.deleteTxns.Inc()
 		o.NoteHeader(resp.Header)
-		hdr = resp.Header
+		mu.Lock()
+		defer mu.Unlock()
+		if hdr == nil || resp.Header.GetRevision() > hdr.GetRevision() {
+			hdr = resp.Header
+		}
 		if !resp.Succeeded {
 			lost[dt.Carrier], fenced = true, true
 			o.mu.Lock()
@@ -100,12 +118,30 @@ func (o *Offloader) deleteUpstream(ctx context.Context, doomed []lease.Expired) 
 				o.loseCarrierLocked(dt.Carrier, fmt.Sprintf("a delete found its record changed (revision %d)", resp.Header.Revision))
 			}
 			o.mu.Unlock()
-			continue
+			return nil
 		}
 		for _, g := range dt.Guards {
 			if g.Op < len(resp.Responses) && !resp.Responses[g.Op].GetResponseTxn().GetSucceeded() {
 				spared = append(spared, lease.Expired{ID: g.Lease, Carrier: dt.Carrier, Keys: []lease.AttachedKey{g.Key}})
 			}
+		}
+		return nil
+	}
+	// Two phases, each a few txns at a time: every record first, then the
+	// keys (the crash ordering of lease.DeleteTxns). A rack's expiry is
+	// dozens of txns; one after the other they would take etcd's round
+	// trip each.
+	txns := o.ks.DeleteTxns(doomed, func(c lease.ID) *pb.Compare { return fences[c] }, o.opts.MaxTxnOps)
+	for _, records := range []bool{true, false} {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(deleteParallel)
+		for _, dt := range txns {
+			if dt.Records == records {
+				g.Go(func() error { return run(gctx, dt) })
+			}
+		}
+		if err := g.Wait(); err != nil {
+			return nil, fenced, err
 		}
 	}
 	if len(spared) > 0 {
@@ -115,6 +151,9 @@ func (o *Offloader) deleteUpstream(ctx context.Context, doomed []lease.Expired) 
 	}
 	return hdr, fenced, nil
 }
+
+// deleteParallel is how many delete txns run at once.
+const deleteParallel = 8
 
 // deleteStillAttached looks again at keys that a guarded delete spared
 // because they were written after their attachment. A key still on its
@@ -168,4 +207,12 @@ func (o *Offloader) deleteStillAttached(ctx context.Context, spared []lease.Expi
 		o.m.deleteTxns.Inc()
 	}
 	return nil
+}
+
+func countKeys(doomed []lease.Expired) int {
+	n := 0
+	for _, d := range doomed {
+		n += len(d.Keys)
+	}
+	return n
 }
