@@ -93,11 +93,14 @@ func (o *Offloader) ownerEvents(events []*mvccpb.Event) {
 				}
 			}
 			// A key attached to a lease of a carrier this herald owns, but
-			// the lease is not (or no longer) in the table: if its record
-			// is gone the lease has ended, and the key goes too, as etcd
-			// deletes a key put with a lease that its revoke catches.
+			// the lease is not (or no longer) in the table: the lease has
+			// ended (a carrier counts as owned only once its leases are in
+			// the table, and a grant enters the table before its record is
+			// written), and the key goes too, as etcd deletes a key put with
+			// a lease that its revoke catches — with the record, if the
+			// lease's own delete had not reached it yet.
 			c := lease.ID(ev.Kv.Lease)
-			if o.own.Owns(c) && !o.hasRecord(p.ID) {
+			if o.own.Owns(c) {
 				cleanup = append(cleanup, lease.Expired{ID: p.ID, Carrier: c,
 					Keys: []lease.AttachedKey{{Key: p.Key, Rev: ev.Kv.ModRevision}}})
 			}
@@ -111,12 +114,6 @@ func (o *Offloader) ownerEvents(events []*mvccpb.Event) {
 	if takeover {
 		o.kickTakeover()
 	}
-}
-
-// hasRecord reports whether the index holds lease id's record.
-func (o *Offloader) hasRecord(id lease.ID) (ok bool) {
-	o.idx.read(func(ix *lease.Index) { _, ok = ix.Lease(id) })
-	return ok
 }
 
 // hasCarriersOf reports whether the index shows carriers claimed by name.
