@@ -73,3 +73,23 @@ func (h *expiryHeap) Pop() any {
 func (h *expiryHeap) push(l *virtualLease)   { heap.Push(h, l) }
 func (h *expiryHeap) fix(l *virtualLease)    { heap.Fix(h, l.heapIndex) }
 func (h *expiryHeap) remove(l *virtualLease) { heap.Remove(h, l.heapIndex) }
+
+// Extend gives by more time to every lease whose expiry falls after from:
+// the leases of a herald that could not vouch for them from from on (see
+// Ownership.SessionRenewed), whose clients' keepalives it held meanwhile. A
+// lease that expired before from stays expired. It returns how many leases
+// it extended. O(n); the heap needs no repair, since the leases it moves
+// all move by the same amount and stay after the ones it does not.
+func (t *Table) Extend(from time.Time, by time.Duration) int {
+	if by <= 0 {
+		return 0
+	}
+	n := 0
+	for _, l := range t.expiry {
+		if l.expiresAt.After(from) {
+			l.expiresAt = l.expiresAt.Add(by)
+			n++
+		}
+	}
+	return n
+}

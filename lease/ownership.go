@@ -17,6 +17,7 @@ type Ownership struct {
 	margin       time.Duration
 	session      ID
 	sessionUntil time.Time
+	blindSince   time.Time // when the session's certain life ran out, while no answer has renewed it yet
 	carriers     map[ID]*ownedCarrier
 }
 
@@ -48,20 +49,48 @@ func (o *Ownership) SetSession(id ID, sentAt time.Time, ttl int64) {
 	}
 	o.session = id
 	o.sessionUntil = o.until(sentAt, ttl)
+	o.blindSince = time.Time{}
 }
 
 // Session is the session lease, NoLease if none.
 func (o *Ownership) Session() ID { return o.session }
 
-// SessionRenewed records a keepalive answer for the session. ttl ≤ 0 means
-// etcd no longer knows it: see SessionLost.
-func (o *Ownership) SessionRenewed(sentAt time.Time, ttl int64) {
-	if ttl <= 0 {
-		return
+// Lapse is a stretch of time during which this herald could not vouch
+// for its leases although its session was alive at etcd all along: from
+// From, when the session's certain life ran out, until an answer renewed
+// it, Length later. The zero Lapse is none.
+type Lapse struct {
+	From   time.Time
+	Length time.Duration
+}
+
+// SessionRenewed records etcd's answer, received at now, to a keepalive of
+// the session sent at sentAt. ttl ≤ 0 means etcd no longer knows the
+// session: see SessionLost.
+//
+// If the session's certain life had run out before now, this answer proves
+// that the session was alive at etcd through the gap (a lease etcd expired
+// is never renewed again), and it returns the Lapse: the time this herald
+// held its clients' keepalives for want of proof, which the caller gives
+// back to the leases (Table.Extend), as etcd's lessor gives its leases a
+// fresh TTL when a new leader takes over. An answer that comes too late to
+// make the session valid at now leaves the lapse open, from its start.
+func (o *Ownership) SessionRenewed(sentAt time.Time, ttl int64, now time.Time) Lapse {
+	if ttl <= 0 || o.session == NoLease {
+		return Lapse{}
+	}
+	if o.blindSince.IsZero() && !now.Before(o.sessionUntil) {
+		o.blindSince = o.sessionUntil
 	}
 	if u := o.until(sentAt, ttl); u.After(o.sessionUntil) {
 		o.sessionUntil = u
 	}
+	if o.blindSince.IsZero() || !now.Before(o.sessionUntil) {
+		return Lapse{}
+	}
+	l := Lapse{From: o.blindSince, Length: now.Sub(o.blindSince)}
+	o.blindSince = time.Time{}
+	return l
 }
 
 // SessionLost forgets the session and every carrier claimed under it (a
@@ -71,7 +100,7 @@ func (o *Ownership) SessionRenewed(sentAt time.Time, ttl int64) {
 func (o *Ownership) SessionLost() []ID {
 	lost := o.Carriers()
 	o.session = NoLease
-	o.sessionUntil = time.Time{}
+	o.sessionUntil, o.blindSince = time.Time{}, time.Time{}
 	clear(o.carriers)
 	return lost
 }

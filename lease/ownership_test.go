@@ -28,19 +28,19 @@ func TestOwnershipSessionValidity(t *testing.T) {
 		{"before the end", nil, 1899 * ms, true},
 		{"at sentAt+TTL-margin", nil, 1900 * ms, false},
 		{"after", nil, 2 * time.Second, false},
-		{"renewal sent later extends", func(o *Ownership) { o.SessionRenewed(at(time.Second), 2) }, 2899 * ms, true},
-		{"renewal extends to its own end only", func(o *Ownership) { o.SessionRenewed(at(time.Second), 2) }, 2900 * ms, false},
+		{"renewal sent later extends", func(o *Ownership) { o.SessionRenewed(at(time.Second), 2, at(time.Second)) }, 2899 * ms, true},
+		{"renewal extends to its own end only", func(o *Ownership) { o.SessionRenewed(at(time.Second), 2, at(time.Second)) }, 2900 * ms, false},
 		{"older renewal answered late does not shorten", func(o *Ownership) {
-			o.SessionRenewed(at(time.Second), 2)
-			o.SessionRenewed(at(500*ms), 2)
+			o.SessionRenewed(at(time.Second), 2, at(time.Second))
+			o.SessionRenewed(at(500*ms), 2, at(500*ms))
 		}, 2899 * ms, true},
-		{"shorter TTL does not shorten", func(o *Ownership) { o.SessionRenewed(at(500*ms), 1) }, 1899 * ms, true},
-		{"ttl 0 changes nothing", func(o *Ownership) { o.SessionRenewed(at(time.Second), 0) }, 1899 * ms, true},
-		{"ttl 0 does not extend", func(o *Ownership) { o.SessionRenewed(at(time.Second), 0) }, 1900 * ms, false},
+		{"shorter TTL does not shorten", func(o *Ownership) { o.SessionRenewed(at(500*ms), 1, at(500*ms)) }, 1899 * ms, true},
+		{"ttl 0 changes nothing", func(o *Ownership) { o.SessionRenewed(at(time.Second), 0, at(time.Second)) }, 1899 * ms, true},
+		{"ttl 0 does not extend", func(o *Ownership) { o.SessionRenewed(at(time.Second), 0, at(time.Second)) }, 1900 * ms, false},
 		{"lost", func(o *Ownership) { o.SessionLost() }, 0, false},
 		{"renewed after lost stays invalid", func(o *Ownership) {
 			o.SessionLost()
-			o.SessionRenewed(at(time.Second), 2)
+			o.SessionRenewed(at(time.Second), 2, at(time.Second))
 		}, time.Second, false},
 		{"new session", func(o *Ownership) {
 			o.SessionLost()
@@ -59,6 +59,56 @@ func TestOwnershipSessionValidity(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestOwnershipSessionLapse(t *testing.T) {
+	// Session of TTL 2 s granted by a grant sent at t0, margin 100 ms:
+	// certainly alive until t0+1.9s.
+	type answer struct{ sent, recv time.Duration }
+	tests := []struct {
+		name    string
+		answers []answer
+		want    Lapse // what the last answer returns
+	}{
+		{"answered in time", []answer{{time.Second, 1100 * ms}}, Lapse{}},
+		{"answered just before the end", []answer{{time.Second, 1899 * ms}}, Lapse{}},
+		{"answered after the end", []answer{{time.Second, 2400 * ms}},
+			Lapse{From: at(1900 * ms), Length: 500 * ms}},
+		{"answered too late to prove now: still open", []answer{{100 * ms, 2500 * ms}}, Lapse{}},
+		{"closed by the next answer, from its start", []answer{{100 * ms, 2500 * ms}, {2 * time.Second, 2600 * ms}},
+			Lapse{From: at(1900 * ms), Length: 700 * ms}},
+		{"closed once", []answer{{time.Second, 2400 * ms}, {2 * time.Second, 2500 * ms}}, Lapse{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := NewOwnership(100 * ms)
+			o.SetSession(77, t0, 2)
+			var got Lapse
+			for _, a := range tc.answers {
+				got = o.SessionRenewed(at(a.sent), 2, at(a.recv))
+			}
+			if got != tc.want {
+				t.Fatalf("lapse %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	t.Run("none once lost", func(t *testing.T) {
+		o := NewOwnership(100 * ms)
+		o.SetSession(77, t0, 2)
+		o.SessionRenewed(at(100*ms), 2, at(2500*ms)) // opens a lapse
+		o.SessionLost()
+		o.SetSession(88, at(3*time.Second), 2)
+		if got := o.SessionRenewed(at(3500*ms), 2, at(3600*ms)); got != (Lapse{}) {
+			t.Fatalf("lapse %+v under a new session, want none (the old session's lapse ended with it)", got)
+		}
+	})
+	t.Run("ttl 0 proves nothing", func(t *testing.T) {
+		o := NewOwnership(100 * ms)
+		o.SetSession(77, t0, 2)
+		if got := o.SessionRenewed(at(time.Second), 0, at(2500*ms)); got != (Lapse{}) {
+			t.Fatalf("lapse %+v from a TTL 0 answer, want none", got)
+		}
+	})
 }
 
 func TestOwnershipNoSession(t *testing.T) {
@@ -88,16 +138,16 @@ func TestOwnershipCarrierValidity(t *testing.T) {
 		{"both alive", nil, 1001, 2 * time.Second, true},
 		{"unclaimed carrier", nil, 1002, 2 * time.Second, false},
 		{"session ended, carrier alive", nil, 1001, 3400 * ms, false},
-		{"carrier ended, session alive", func(o *Ownership) { o.SessionRenewed(at(9*time.Second), 10) }, 1001, 10900 * ms, false},
-		{"carrier just before its end", func(o *Ownership) { o.SessionRenewed(at(9*time.Second), 10) }, 1001, 10899 * ms, true},
+		{"carrier ended, session alive", func(o *Ownership) { o.SessionRenewed(at(9*time.Second), 10, at(9*time.Second)) }, 1001, 10900 * ms, false},
+		{"carrier just before its end", func(o *Ownership) { o.SessionRenewed(at(9*time.Second), 10, at(9*time.Second)) }, 1001, 10899 * ms, true},
 		{"carrier renewed", func(o *Ownership) {
-			o.SessionRenewed(at(9*time.Second), 10)
+			o.SessionRenewed(at(9*time.Second), 10, at(9*time.Second))
 			if !o.CarrierRenewed(1001, at(5*time.Second), 10) {
 				t.Fatal("CarrierRenewed = false")
 			}
 		}, 1001, 14899 * ms, true},
 		{"carrier renewal sent earlier does not shorten", func(o *Ownership) {
-			o.SessionRenewed(at(9*time.Second), 10)
+			o.SessionRenewed(at(9*time.Second), 10, at(9*time.Second))
 			o.CarrierRenewed(1001, at(5*time.Second), 10)
 			o.CarrierRenewed(1001, at(2*time.Second), 10)
 		}, 1001, 14899 * ms, true},
@@ -117,7 +167,7 @@ func TestOwnershipCarrierValidity(t *testing.T) {
 			o := NewOwnership(100 * ms)
 			o.SetSession(77, t0, 2)
 			o.Claim(1001, 6, 10, at(time.Second), 10)
-			o.SessionRenewed(at(1500*ms), 2)
+			o.SessionRenewed(at(1500*ms), 2, at(1500*ms))
 			if tc.steps != nil {
 				tc.steps(o)
 			}
@@ -189,17 +239,17 @@ func TestOwnershipNextExpiry(t *testing.T) {
 		{"session only", nil, 1900 * ms},
 		{"session first", func(o *Ownership) { o.Claim(1001, 6, 10, t0, 10) }, 1900 * ms},
 		{"a carrier first", func(o *Ownership) {
-			o.SessionRenewed(at(10*time.Second), 2)
+			o.SessionRenewed(at(10*time.Second), 2, at(10*time.Second))
 			o.Claim(1001, 6, 10, t0, 10)
 			o.Claim(1002, 7, 10, at(time.Second), 10)
 		}, 9900 * ms},
 		{"released carrier ignored", func(o *Ownership) {
-			o.SessionRenewed(at(10*time.Second), 2)
+			o.SessionRenewed(at(10*time.Second), 2, at(10*time.Second))
 			o.Claim(1001, 6, 10, t0, 10)
 			o.Claim(1002, 7, 10, at(time.Second), 10)
 			o.Release(1001)
 		}, 10900 * ms},
-		{"renewal moves it", func(o *Ownership) { o.SessionRenewed(at(time.Second), 2) }, 2900 * ms},
+		{"renewal moves it", func(o *Ownership) { o.SessionRenewed(at(time.Second), 2, at(time.Second)) }, 2900 * ms},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

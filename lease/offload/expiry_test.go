@@ -1,6 +1,7 @@
 package offload
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +74,76 @@ func TestExpiryWaitsForAConfirmedSession(t *testing.T) {
 	waitUntil(t, "the lease, left alone, expired with its key", func() bool {
 		return !existsAt(t, []byte(k)) && !existsAt(t, ks.RecordKey(lease.ID(id)))
 	})
+}
+
+// TestLapseIsGivenBackToTheLeases holds etcd's answers to the herald's
+// session keepalives (etcd gets the keepalives: the session stays alive)
+// while a client keeps its lease alive through the herald. Once the herald
+// can no longer prove its session it holds the client's keepalives, and
+// the lease runs past its deadline in the table. When the answers arrive
+// they prove the session was alive all along: the lease gets the held time
+// back (as etcd's leases get a fresh TTL at a leader change), its next
+// keepalive is answered with its TTL, not as an ended lease, and its key
+// stays.
+func TestLapseIsGivenBackToTheLeases(t *testing.T) {
+	f := newFleet(t)
+	a := f.start("a")
+	id := a.grant(1)
+	k := f.key("k")
+	a.put(k, "v", id)
+	session := a.session()
+
+	// The client: a keepalive every 300 ms, as long as the test runs.
+	held := make(chan struct{}, 1)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(300 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if _, v := a.keepAliveOnce(id); v == Hold {
+				select {
+				case held <- struct{}{}:
+				default:
+				}
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+
+	a.conn.holdAnswers(keepAliveMethod)
+	select {
+	case <-held:
+	case <-time.After(patience):
+		t.Fatal("the client's keepalives were never held with the session's answers held")
+	}
+	waitUntil(t, "the lease past its deadline in a's table", func() bool {
+		a.o.mu.Lock()
+		defer a.o.mu.Unlock()
+		return a.o.table.TimeToLive(lease.ID(id), a.o.now(), false).TTL == -1
+	})
+	a.conn.releaseAnswers(keepAliveMethod)
+
+	waitUntil(t, "the lease's keepalive answered again", func() bool {
+		_, v := a.keepAliveOnce(id)
+		return v == Answered
+	})
+	if ka, _ := a.keepAliveOnce(id); ka.TTL != 1 {
+		t.Fatalf("keepalive after the lapse answered TTL %d, want 1 (the lease was kept alive throughout)", ka.TTL)
+	}
+	if s := a.session(); s != session {
+		t.Fatalf("a's session %x after the lapse, want %x (it never expired at etcd)", uint64(s), uint64(session))
+	}
+	if !existsAt(t, []byte(k)) {
+		t.Fatal("the key of a lease kept alive throughout was deleted")
+	}
+	if !strings.Contains(a.log.String(), "could not vouch for virtual leases") {
+		t.Fatalf("a's log does not say it extended its leases:\n%s", a.log.String())
+	}
 }

@@ -32,7 +32,9 @@ const patience = 15 * time.Second
 // the streams (the session and carrier keepalives, the index's watch) or
 // both, as a partition from etcd would, and it can hold every Txn at a gate
 // until the test releases it, as a network that delays a write past the
-// moment its fence stops holding.
+// moment its fence stops holding. It can also hold the answers of a stream
+// method: etcd gets the requests and answers them, and the answers wait, as
+// behind an overloaded link or an etcd slow to apply.
 type faultConn struct {
 	cc grpc.ClientConnInterface
 
@@ -42,6 +44,7 @@ type faultConn struct {
 	streams    map[string]*streamsOfCall // by method: ends the open streams at a cut
 	gate       chan struct{}             // non-nil: Txns wait until it is closed
 	gated      atomic.Int64              // Txns that arrived at a gate
+	answers    map[string]chan struct{}  // by method: non-nil holds received messages until closed
 }
 
 // streamsOfCall ends the open streams of one method.
@@ -58,7 +61,8 @@ const (
 )
 
 func newFaultConn(cc grpc.ClientConnInterface) *faultConn {
-	return &faultConn{cc: cc, streamsCut: map[string]bool{}, streams: map[string]*streamsOfCall{}}
+	return &faultConn{cc: cc, streamsCut: map[string]bool{}, streams: map[string]*streamsOfCall{},
+		answers: map[string]chan struct{}{}}
 }
 
 // streamsOfLocked returns the open streams of method.
@@ -107,21 +111,52 @@ func (c *faultConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method
 		cancel()
 		return nil, err
 	}
-	return &cutStream{ClientStream: s, end: func() { stop(); cancel() }}, nil
+	return &cutStream{ClientStream: s, ctx: ctx, end: func() { stop(); cancel() },
+		gate: func() chan struct{} { c.mu.Lock(); defer c.mu.Unlock(); return c.answers[method] }}, nil
 }
 
-// cutStream releases its cut hook when the stream ends.
+// cutStream releases its cut hook when the stream ends, and holds each
+// message it receives while its method's answers are held.
 type cutStream struct {
 	grpc.ClientStream
-	end func()
+	ctx  context.Context
+	end  func()
+	gate func() chan struct{}
 }
 
 func (s *cutStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
 	if err != nil {
 		s.end()
+		return err
 	}
-	return err
+	if g := s.gate(); g != nil {
+		select {
+		case <-g:
+		case <-s.ctx.Done():
+			return status.FromContextError(s.ctx.Err()).Err()
+		}
+	}
+	return nil
+}
+
+// holdAnswers holds every message the streams of method receive from now
+// on (their requests still reach etcd) until releaseAnswers.
+func (c *faultConn) holdAnswers(method string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.answers[method] == nil {
+		c.answers[method] = make(chan struct{})
+	}
+}
+
+func (c *faultConn) releaseAnswers(method string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if g := c.answers[method]; g != nil {
+		close(g)
+		delete(c.answers, method)
+	}
 }
 
 // cut cuts the unary calls (unary) and the streams of the given methods:
@@ -256,6 +291,7 @@ func (f *fleet) start(name string) *node {
 func (n *node) close() {
 	n.closeOnce.Do(func() {
 		n.conn.release()
+		n.conn.releaseAnswers(keepAliveMethod)
 		n.o.Close()
 		n.cli.Close()
 	})

@@ -12,6 +12,7 @@ type metrics struct {
 	deleteTxns         prometheus.Counter
 	keepalivesAbsorbed prometheus.Counter
 	takeovers          prometheus.Counter
+	lapseSeconds       prometheus.Counter
 	indexRev           prometheus.Gauge
 }
 
@@ -33,6 +34,10 @@ func newMetrics(o *Offloader, reg prometheus.Registerer) *metrics {
 			Name: "herald_lease_takeovers_total",
 			Help: "Carriers this herald took over from a herald whose session ended.",
 		}),
+		lapseSeconds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_lease_session_lapse_seconds_total",
+			Help: "Seconds during which this herald held its clients' keepalives because etcd had not yet confirmed its (live) session; its leases' TTLs were extended by them.",
+		}),
 		indexRev: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "herald_lease_index_revision",
 			Help: "The etcd revision through which this herald's copy of the fleet's lease index is complete.",
@@ -41,7 +46,7 @@ func newMetrics(o *Offloader, reg prometheus.Registerer) *metrics {
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m.expired, m.deleteTxns, m.keepalivesAbsorbed, m.takeovers, m.indexRev,
+	reg.MustRegister(m.expired, m.deleteTxns, m.keepalivesAbsorbed, m.takeovers, m.lapseSeconds, m.indexRev,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_lease_virtual_leases",
 			Help: "Virtual leases this herald holds as their owner (expired ones not yet collected included).",

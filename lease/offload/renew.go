@@ -151,7 +151,12 @@ func (o *Offloader) renewed(id lease.ID, sentAt time.Time, ttl int64) {
 			o.loseSession()
 			return
 		}
-		o.own.SessionRenewed(sentAt, ttl)
+		if l := o.own.SessionRenewed(sentAt, ttl, o.wall()); l.Length > 0 {
+			n := o.table.Extend(l.From, l.Length)
+			o.m.lapseSeconds.Add(l.Length.Seconds())
+			o.log.Warn("could not vouch for virtual leases until etcd renewed the session; their TTLs are extended by that time",
+				"unconfirmed_for", l.Length.Round(time.Millisecond), "virtual_leases", n)
+		}
 	case o.own.Owns(id):
 		if !o.own.CarrierRenewed(id, sentAt, ttl) {
 			o.own.Release(id)
