@@ -71,6 +71,20 @@ func runModel(t *testing.T, seed uint64, steps int) {
 		switch op := rng.IntN(100); {
 		case op < 15: // advance; multiples of 250ms so expiries coincide
 			now = now.Add(time.Duration(rng.IntN(7)) * 250 * time.Millisecond)
+			if rng.IntN(4) == 0 { // a lapse given back (Extend), from a recent moment
+				from := now.Add(-time.Duration(rng.IntN(8)) * 250 * time.Millisecond)
+				by := time.Duration(1+rng.IntN(8)) * 250 * time.Millisecond
+				want := 0
+				for _, l := range m.leases {
+					if l.expiry.After(from) {
+						l.expiry = l.expiry.Add(by)
+						want++
+					}
+				}
+				if got := tab.Extend(from, by); got != want {
+					fail(step, "extend", got, want)
+				}
+			}
 		case op < 30:
 			id, ttl := pickID(), int64(rng.IntN(6))-1
 			if rng.IntN(3) == 0 {
@@ -178,6 +192,15 @@ func runModel(t *testing.T, seed uint64, steps int) {
 				if got[i].ID != want[i].ID || got[i].Carrier != 7 || !slices.Equal(keyNames(got[i].Keys), wantKeys[want[i].ID]) {
 					fail(step, "tick", got, want)
 				}
+			}
+			var next time.Time
+			for _, l := range m.leases {
+				if next.IsZero() || l.expiry.Before(next) {
+					next = l.expiry
+				}
+			}
+			if got, ok := tab.NextExpiry(); ok != !next.IsZero() || !got.Equal(next) {
+				fail(step, "next expiry", fmt.Sprint(got, ok), next)
 			}
 		default:
 			id := pickID()

@@ -47,6 +47,7 @@ type virtualLease struct {
 	id        ID
 	ttl       int64 // granted TTL, seconds
 	expiresAt time.Time
+	heapAt    int64            // its key in the expiry heap, UnixNano: ≤ expiresAt, settled lazily
 	carrier   ID               // the carrier lease its keys hang on upstream
 	keys      map[string]int64 // attached key → attachment revision
 	heapIndex int
@@ -125,6 +126,7 @@ func (t *Table) checkTTL(ttl int64) (int64, error) {
 func (t *Table) insert(id ID, ttl int64, carrier ID, now time.Time) *virtualLease {
 	l := &virtualLease{id: id, ttl: ttl, carrier: carrier, keys: make(map[string]int64)}
 	l.refresh(now)
+	l.heapAt = heapKey(l.expiresAt)
 	t.leases[id] = l
 	t.onCarrier[carrier]++
 	t.expiry.push(l)
@@ -136,14 +138,20 @@ func (t *Table) insert(id ID, ttl int64, carrier ID, now time.Time) *virtualLeas
 func (t *Table) OnCarrier(carrier ID) int { return t.onCarrier[carrier] }
 
 // KeepAlive renews a live lease to a full TTL from now and returns the
-// granted TTL, as etcd's LeaseRenew does. O(log n).
+// granted TTL, as etcd's LeaseRenew does. O(1) as a rule: the expiry heap
+// learns of a later deadline only when the old one comes up (see settle);
+// only a renewal that shortens the lease (after Extend, or on a clock
+// behind the last renewal's) moves it in the heap at once.
 func (t *Table) KeepAlive(id ID, now time.Time) (int64, error) {
 	l := t.leases[id]
 	if l == nil || l.expired(now) {
 		return 0, ErrLeaseNotFound
 	}
 	l.refresh(now)
-	t.expiry.fix(l)
+	if k := heapKey(l.expiresAt); k < l.heapAt {
+		l.heapAt = k
+		t.expiry.fix(l)
+	}
 	return l.ttl, nil
 }
 
