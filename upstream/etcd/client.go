@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -66,7 +67,13 @@ func Dial(cfg Config) (*Client, error) {
 		// Keep probing an idle connection, so a dead member is noticed
 		// before the next client request rather than by it.
 		PermitWithoutStream: true,
-		Logger:              zap.NewNop(),
+		// herald calls etcd through the raw stubs, which clientv3's own
+		// call options do not reach: without this, gRPC's default 4 MiB
+		// receive limit would refuse answers that etcd gives (a large
+		// Range, a DeleteRange with prev_kv, a snapshot chunk).
+		// etcdctl's client sets no limit either.
+		DialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32))},
+		Logger:      zap.NewNop(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("etcd: connect %v: %w", cfg.Endpoints, err)
