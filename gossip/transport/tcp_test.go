@@ -89,6 +89,9 @@ func TestTCPSendRecvInOrder(t *testing.T) {
 	if f := recvFrame(t, a); f.From != "b" || string(f.Data) != "back" {
 		t.Fatalf("reverse frame %q from %q", f.Data, f.From)
 	}
+	// The writer counts frames once it has flushed them, which may be
+	// after the peer has read them.
+	eventually(t, "a to count its 100 frames", func() bool { return a.Stats().FramesSent == 100 })
 	if s := a.Stats(); s.FramesSent != 100 || s.FramesRejected != 0 {
 		t.Fatalf("a stats %+v", s)
 	}
