@@ -2,78 +2,111 @@ package proxy
 
 import (
 	"context"
-	"hash/fnv"
 	"slices"
 	"strings"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 )
 
-// clusterServer answers MemberList with herald's own client URLs and
-// forwards membership changes to the upstream cluster.
+// clusterServer forwards the Cluster service to etcd and shows etcd's
+// members with the heralds' client URLs in place of etcd's own.
 //
-// A clientv3 with AutoSyncInterval replaces its endpoints with the client
-// URLs that MemberList returns; if herald passed etcd's list through, such a
-// client would walk past herald straight to etcd. etcd's grpc-proxy answers
-// the same way when it has an advertised client URL.
+// A member's ID, name, peer URLs and learner flag are etcd's, so a member
+// update, remove or promote by an ID taken from the list works. Its client
+// URLs are heralds': a clientv3 with AutoSyncInterval replaces its
+// endpoints with the client URLs that MemberList returns, and with etcd's
+// URLs such a client would walk past herald straight to etcd.
 type clusterServer struct {
 	pb.UnimplementedClusterServer
 	cluster pb.ClusterClient
-	members func() []*pb.Member
+	heralds func() []FleetMember
 }
 
 func (s *clusterServer) MemberList(ctx context.Context, r *pb.MemberListRequest) (*pb.MemberListResponse, error) {
-	// Ask upstream anyway: its header (cluster id, revision, raft term) is
-	// the one a client expects, and an unreachable upstream must show.
 	resp, err := retryRead(outgoing(ctx), func(ctx context.Context) (*pb.MemberListResponse, error) {
 		return s.cluster.MemberList(ctx, r)
 	})
 	if err != nil {
 		return nil, err
 	}
-	resp.Members = s.members()
+	showHeralds(resp.Members, s.heralds())
 	return resp, nil
 }
 
 func (s *clusterServer) MemberAdd(ctx context.Context, r *pb.MemberAddRequest) (*pb.MemberAddResponse, error) {
-	return s.cluster.MemberAdd(outgoing(ctx), r)
+	resp, err := s.cluster.MemberAdd(outgoing(ctx), r)
+	if err == nil {
+		showHeralds(resp.Members, s.heralds())
+	}
+	return resp, err
 }
 
 func (s *clusterServer) MemberRemove(ctx context.Context, r *pb.MemberRemoveRequest) (*pb.MemberRemoveResponse, error) {
-	return s.cluster.MemberRemove(outgoing(ctx), r)
+	resp, err := s.cluster.MemberRemove(outgoing(ctx), r)
+	if err == nil {
+		showHeralds(resp.Members, s.heralds())
+	}
+	return resp, err
 }
 
 func (s *clusterServer) MemberUpdate(ctx context.Context, r *pb.MemberUpdateRequest) (*pb.MemberUpdateResponse, error) {
-	return s.cluster.MemberUpdate(outgoing(ctx), r)
+	resp, err := s.cluster.MemberUpdate(outgoing(ctx), r)
+	if err == nil {
+		showHeralds(resp.Members, s.heralds())
+	}
+	return resp, err
 }
 
 func (s *clusterServer) MemberPromote(ctx context.Context, r *pb.MemberPromoteRequest) (*pb.MemberPromoteResponse, error) {
-	return s.cluster.MemberPromote(outgoing(ctx), r)
+	resp, err := s.cluster.MemberPromote(outgoing(ctx), r)
+	if err == nil {
+		showHeralds(resp.Members, s.heralds())
+	}
+	return resp, err
 }
 
-// selfMember describes one herald as a cluster member: a stable ID derived
-// from its name, no peer URLs, its advertised client URLs.
-func selfMember(name string, clientURLs []string) *pb.Member {
-	h := fnv.New64a()
-	h.Write([]byte("herald/" + name))
-	return &pb.Member{ID: h.Sum64(), Name: name, ClientURLs: clientURLs}
+// showHeralds replaces the client URLs of etcd's started members with the
+// heralds', dealt out in turn: with at least as many heralds as members,
+// member i gets heralds i, i+m, i+2m, … (by name); with fewer, member i
+// gets herald i mod h. Every herald appears and every started member has a
+// client URL, whatever the sizes. A member not started yet (no name, no
+// client URLs) is left as etcd shows it.
+func showHeralds(members []*pb.Member, heralds []FleetMember) {
+	var started []*pb.Member
+	for _, m := range members {
+		if m.Name != "" || len(m.ClientURLs) > 0 {
+			m.ClientURLs = nil
+			started = append(started, m)
+		}
+	}
+	if len(started) == 0 || len(heralds) == 0 {
+		return
+	}
+	for i := range max(len(started), len(heralds)) {
+		m := started[i%len(started)]
+		m.ClientURLs = append(m.ClientURLs, heralds[i%len(heralds)].ClientURLs...)
+	}
+	for _, m := range started {
+		slices.Sort(m.ClientURLs)
+		m.ClientURLs = slices.Compact(m.ClientURLs)
+	}
 }
 
-// FleetMember is a herald of the fleet, as MemberList shows it.
+// FleetMember is a herald of the fleet: its name and advertised client URLs.
 type FleetMember struct {
 	Name       string
 	ClientURLs []string
 }
 
-// fleetAsMembers lists the fleet, sorted by name, with this herald in it
-// even before membership has reported it.
-func fleetAsMembers(self string, selfURLs []string, fleet []FleetMember) []*pb.Member {
-	out := []*pb.Member{selfMember(self, selfURLs)}
+// fleetSorted lists the fleet by name, with this herald in it even before
+// membership has reported it.
+func fleetSorted(self string, selfURLs []string, fleet []FleetMember) []FleetMember {
+	out := []FleetMember{{Name: self, ClientURLs: selfURLs}}
 	for _, m := range fleet {
 		if m.Name != self {
-			out = append(out, selfMember(m.Name, m.ClientURLs))
+			out = append(out, m)
 		}
 	}
-	slices.SortFunc(out, func(a, b *pb.Member) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b FleetMember) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }

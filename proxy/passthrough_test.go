@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -48,24 +49,44 @@ func TestErrorsMatchEtcd(t *testing.T) {
 	}
 }
 
-// TestMemberListShowsHerald checks that herald answers MemberList with its
-// own advertised URL, so clients that sync endpoints keep using herald.
+// TestMemberListShowsHerald: MemberList through herald is etcd's member
+// list (IDs, names, peer URLs) with herald's advertised URL as the client
+// URL, so clients that sync endpoints keep using herald, and a member
+// update by an ID taken from the list works.
 func TestMemberListShowsHerald(t *testing.T) {
 	e := startEnv(t)
-	resp, err := e.viaHerald.MemberList(ctxT(t))
+	ctx := ctxT(t)
+	resp, err := e.viaHerald.MemberList(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(resp.Members) != 1 || resp.Members[0].Name != "herald-test" ||
-		len(resp.Members[0].ClientURLs) != 1 || resp.Members[0].ClientURLs[0] != "http://"+e.proxyAddr {
-		t.Fatalf("members = %+v, want herald-test at http://%s", resp.Members, e.proxyAddr)
-	}
-	direct, err := e.direct.MemberList(ctxT(t))
+	direct, err := e.direct.MemberList(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(resp.Members) != len(direct.Members) {
+		t.Fatalf("%d members through herald, etcd has %d", len(resp.Members), len(direct.Members))
+	}
+	for i, m := range resp.Members {
+		d := direct.Members[i]
+		if m.ID != d.ID || m.Name != d.Name || !slices.Equal(m.PeerURLs, d.PeerURLs) {
+			t.Errorf("member %d through herald %+v, etcd's %+v", i, m, d)
+		}
+		if !slices.Equal(m.ClientURLs, []string{"http://" + e.proxyAddr}) {
+			t.Errorf("member %s shows client URLs %v, want herald's http://%s", m.Name, m.ClientURLs, e.proxyAddr)
+		}
 	}
 	if resp.Header.ClusterId != direct.Header.ClusterId {
 		t.Errorf("cluster id %x, want etcd's %x", resp.Header.ClusterId, direct.Header.ClusterId)
+	}
+
+	m := resp.Members[0]
+	upd, err := e.viaHerald.MemberUpdate(ctx, m.ID, m.PeerURLs)
+	if err != nil {
+		t.Fatalf("member update by the listed ID %x: %v", m.ID, err)
+	}
+	if len(upd.Members) != 1 || !slices.Equal(upd.Members[0].ClientURLs, []string{"http://" + e.proxyAddr}) {
+		t.Errorf("member update answered members %+v, want herald's client URL", upd.Members)
 	}
 }
 

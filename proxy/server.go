@@ -166,9 +166,9 @@ func New(opts Options) (*Server, error) {
 		}
 		o = &offloader{Offloader: off, ks: off.Keyspace(), peers: newPeers(opts.Name, opts.PeerTLS)}
 	}
-	members := func() []*pb.Member { return []*pb.Member{selfMember(opts.Name, opts.AdvertiseClientURLs)} }
+	heralds := func() []FleetMember { return fleetSorted(opts.Name, opts.AdvertiseClientURLs, nil) }
 	if opts.FleetMembers != nil {
-		members = func() []*pb.Member { return fleetAsMembers(opts.Name, opts.AdvertiseClientURLs, opts.FleetMembers()) }
+		heralds = func() []FleetMember { return fleetSorted(opts.Name, opts.AdvertiseClientURLs, opts.FleetMembers()) }
 	}
 	var h *hub
 	if len(opts.Fanout.Prefixes) > 0 {
@@ -180,7 +180,7 @@ func New(opts Options) (*Server, error) {
 	pb.RegisterKVServer(gs, &kvServer{kv: up.KV(), o: o, hub: h})
 	pb.RegisterWatchServer(gs, &watchServer{watch: up.Watch(), o: o, hub: h})
 	pb.RegisterLeaseServer(gs, &leaseServer{lease: up.Lease(), o: o})
-	pb.RegisterClusterServer(gs, &clusterServer{cluster: up.Cluster(), members: members})
+	pb.RegisterClusterServer(gs, &clusterServer{cluster: up.Cluster(), heralds: heralds})
 	pb.RegisterMaintenanceServer(gs, &maintenanceServer{m: up.Maintenance()})
 	pb.RegisterAuthServer(gs, &authServer{auth: up.Auth()})
 	election := &electionServer{e: up.Election()}

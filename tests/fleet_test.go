@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
 	"github.com/heraldproj/herald/tests/harness"
 )
 
@@ -89,7 +91,7 @@ func waitFleetFormed(t *testing.T, fleet []*fleetHerald) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			resp, err := cli.MemberList(ctx)
 			cancel()
-			if err == nil && len(resp.Members) == len(running) {
+			if err == nil && listsHeralds(resp.Members, running) {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -104,6 +106,23 @@ func waitFleetFormed(t *testing.T, fleet []*fleetHerald) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// listsHeralds reports whether members (etcd's, with heralds' client URLs)
+// show exactly the client URLs of the running heralds.
+func listsHeralds(members []*pb.Member, running []*fleetHerald) bool {
+	shown := map[string]bool{}
+	for _, m := range members {
+		for _, u := range m.ClientURLs {
+			shown[u] = true
+		}
+	}
+	for _, h := range running {
+		if !shown[h.Endpoint()] {
+			return false
+		}
+	}
+	return len(shown) == len(running)
 }
 
 // feeders returns the indexes (in fleet) of the running heralds whose

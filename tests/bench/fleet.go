@@ -143,7 +143,7 @@ func (r *racks) waitFleet(p int, within time.Duration) error {
 		ok := true
 		for _, c := range clis {
 			resp, err := c.MemberList(ctx)
-			if err != nil || len(resp.Members) != p {
+			if err != nil || clientURLs(resp.Members) != p {
 				ok = false
 				break
 			}
@@ -472,4 +472,16 @@ func (f *watchFleet) close() {
 		c.Close()
 	}
 	f.wg.Wait()
+}
+
+// clientURLs counts the distinct client URLs of members: through herald,
+// the fleet's heralds.
+func clientURLs(members []*pb.Member) int {
+	seen := map[string]bool{}
+	for _, m := range members {
+		for _, u := range m.ClientURLs {
+			seen[u] = true
+		}
+	}
+	return len(seen)
 }
