@@ -85,6 +85,10 @@ func PartRequest(r *pb.RangeRequest, part Span) *pb.RangeRequest {
 	return q
 }
 
+// StreamableRange reports whether etcd's RangeStream accepts r's options:
+// keys in ascending order, no revision filters.
+func StreamableRange(r *pb.RangeRequest) bool { return defaultOrdering(r) && !revisionFilters(r) }
+
 // defaultOrdering is etcd's IsDefaultOrdering: no order, or ascending keys.
 func defaultOrdering(r *pb.RangeRequest) bool {
 	return r.SortOrder == pb.RangeRequest_NONE ||

@@ -77,9 +77,12 @@ func (s *kvServer) RangeStream(r *pb.RangeRequest, stream grpc.ServerStreamingSe
 		}, nil)
 	}
 	if s.o.ks.Overlaps(lease.Span{Key: r.Key, End: r.RangeEnd}) {
-		// Streamed chunks cannot be merged around the reserved keyspace; the
-		// client's unary Range does it.
-		return errReserved(s.o.ks)
+		open := func(ctx context.Context, r *pb.RangeRequest) (grpc.ServerStreamingClient[pb.RangeStreamResponse], error) {
+			return s.kv.RangeStream(ctx, r)
+		}
+		return s.o.rangeStreamAround(stream, r, open, func(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResponse, error) {
+			return retryRead(ctx, func(ctx context.Context) (*pb.RangeResponse, error) { return s.kv.Range(ctx, r) })
+		})
 	}
 	ctx := stream.Context()
 	return relayServerStream(stream, func(ctx context.Context) (grpc.ServerStreamingClient[pb.RangeStreamResponse], error) {
