@@ -56,7 +56,8 @@ type hub struct {
 	wc      pb.WatchClient
 	feed    *feed.Feed
 	metrics *feed.Metrics
-	o       *offloader // translates carriers in events, when offloading is on
+	o       *offloader  // translates carriers in events, when offloading is on
+	ready   atomic.Bool // the cache is loaded (startup.go); until then watches and reads pass through
 
 	mu      sync.Mutex
 	cache   *fanout.Cache

@@ -39,7 +39,7 @@ func (s *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 	read := func(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResponse, error) {
 		return retryRead(ctx, func(ctx context.Context) (*pb.RangeResponse, error) { return s.kv.Range(ctx, r) })
 	}
-	if s.hub != nil && r.Serializable && tokenless(ctx) {
+	if s.hub != nil && s.hub.ready.Load() && r.Serializable && tokenless(ctx) {
 		if resp, ok := s.hub.rangeLocal(r); ok {
 			fanoutLocalReadsTotal.Inc()
 			if s.o != nil {
@@ -169,6 +169,9 @@ func (s *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, 
 // and returns the client's answer. A nil answer and nil error mean there
 // was nothing to rewrite: the caller forwards the client's own request.
 func (s *kvServer) rewritten(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, error) {
+	if err := s.o.unready(ctx); err != nil && len(lease.LeasesIn(r)) > 0 {
+		return nil, err
+	}
 	plan, err := s.o.PlanTxn(internalCtx(ctx), r, s.o.serves(ctx))
 	switch {
 	case errors.Is(err, lease.ErrReserved):

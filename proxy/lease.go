@@ -30,6 +30,9 @@ func (s *leaseServer) virtual(ctx context.Context) bool {
 }
 
 func (s *leaseServer) LeaseGrant(ctx context.Context, r *pb.LeaseGrantRequest) (*pb.LeaseGrantResponse, error) {
+	if err := s.o.unready(ctx); err != nil {
+		return nil, err
+	}
 	if s.virtual(ctx) {
 		return s.o.Grant(internalCtx(ctx), r)
 	}
@@ -37,6 +40,9 @@ func (s *leaseServer) LeaseGrant(ctx context.Context, r *pb.LeaseGrantRequest) (
 }
 
 func (s *leaseServer) LeaseRevoke(ctx context.Context, r *pb.LeaseRevokeRequest) (*pb.LeaseRevokeResponse, error) {
+	if err := s.o.unready(ctx); err != nil {
+		return nil, err
+	}
 	if !s.virtual(ctx) {
 		return s.lease.LeaseRevoke(outgoing(ctx), r)
 	}
@@ -53,6 +59,9 @@ func (s *leaseServer) LeaseRevoke(ctx context.Context, r *pb.LeaseRevokeRequest)
 }
 
 func (s *leaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLiveRequest) (*pb.LeaseTimeToLiveResponse, error) {
+	if err := s.o.unready(ctx); err != nil {
+		return nil, err
+	}
 	upstream := func() (*pb.LeaseTimeToLiveResponse, error) {
 		return retryRead(outgoing(ctx), func(ctx context.Context) (*pb.LeaseTimeToLiveResponse, error) {
 			return s.lease.LeaseTimeToLive(ctx, r)
@@ -75,6 +84,9 @@ func (s *leaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLive
 }
 
 func (s *leaseServer) LeaseLeases(ctx context.Context, r *pb.LeaseLeasesRequest) (*pb.LeaseLeasesResponse, error) {
+	if err := s.o.unready(ctx); err != nil {
+		return nil, err
+	}
 	resp, err := retryRead(outgoing(ctx), func(ctx context.Context) (*pb.LeaseLeasesResponse, error) {
 		return s.lease.LeaseLeases(ctx, r)
 	})

@@ -17,6 +17,9 @@ type keepAliveStream = grpc.BidiStreamingClient[pb.LeaseKeepAliveRequest, pb.Lea
 
 func (s *leaseServer) LeaseKeepAlive(stream grpc.BidiStreamingServer[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]) error {
 	open := func(ctx context.Context) (keepAliveStream, error) { return s.lease.LeaseKeepAlive(ctx) }
+	if err := s.o.unready(stream.Context()); err != nil {
+		return err
+	}
 	if !s.virtual(stream.Context()) {
 		return relayBidi(stream, open, nil)
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"sync/atomic"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/metadata"
@@ -27,6 +28,9 @@ type offloader struct {
 	*offload.Offloader
 	ks    lease.Keyspace
 	peers *peers
+
+	state   atomic.Int32 // offloadStarting, offloadReady or offloadOff (startup.go)
+	lastErr atomic.Value // string: why the last start failed
 }
 
 // internalCtx marks herald's own upstream calls: no client token.
@@ -47,5 +51,5 @@ func tokenless(ctx context.Context) bool {
 // serves reports whether this request gets virtual leases: offloading is
 // active and the client has no auth token.
 func (o *offloader) serves(ctx context.Context) bool {
-	return o.Active() && tokenless(ctx)
+	return o.state.Load() == offloadReady && o.Active() && tokenless(ctx)
 }

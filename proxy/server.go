@@ -83,6 +83,11 @@ type Server struct {
 
 	election *electionServer
 	lock     *lockServer
+
+	// The background start (startup.go), when Start could not bring
+	// everything up at once.
+	retryStop context.CancelFunc
+	retryDone chan struct{}
 }
 
 // isAuthError reports whether etcd refused a request for want of
@@ -202,25 +207,6 @@ func New(opts Options) (*Server, error) {
 	}, nil
 }
 
-// Start brings up what must run before clients are served: with lease
-// offloading, the carrier leases and the virtual leases of a previous run.
-func (s *Server) Start(ctx context.Context) error {
-	if s.offload != nil {
-		err := s.offload.Start(internalCtx(ctx))
-		if isAuthError(err) {
-			s.log.Warn("lease offloading is off: etcd refuses herald's own writes (auth is enabled and herald has no credentials); leases pass through to etcd", "err", err)
-			err = nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if s.hub != nil {
-		return s.hub.start(ctx)
-	}
-	return nil
-}
-
 // UpstreamPathChanged tells the long-lived upstream streams (keepalives of
 // the session and carriers, watches) to reopen: new calls now go direct, or
 // through a peer (relaying), and a stream left on a dead path would hang.
@@ -260,6 +246,7 @@ func (s *Server) Stop() {
 }
 
 func (s *Server) stopOffload() {
+	s.stopRetrying()
 	if s.offload != nil {
 		s.offload.Close()
 		s.offload.peers.Close()

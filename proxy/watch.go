@@ -26,7 +26,7 @@ func (s *watchServer) Watch(stream grpc.BidiStreamingServer[pb.WatchRequest, pb.
 	}
 	// The cache does not check etcd permissions: a stream that carries an
 	// auth token is relayed to etcd, which does.
-	if s.hub != nil && tokenless(stream.Context()) {
+	if s.hub != nil && s.hub.ready.Load() && tokenless(stream.Context()) {
 		return s.hub.serve(stream, keep)
 	}
 	return relayBidi(stream, func(ctx context.Context) (grpc.BidiStreamingClient[pb.WatchRequest, pb.WatchResponse], error) {

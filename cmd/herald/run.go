@@ -141,7 +141,9 @@ func run(ctx context.Context, cfg *Config) error {
 		return err
 	}
 	srvp.Store(srv)
-	startCtx, cancelStart := context.WithTimeout(ctx, time.Minute)
+	// A first try at what needs etcd (lease offload, fan-out); if etcd is
+	// not ready, herald serves anyway and keeps trying in the background.
+	startCtx, cancelStart := context.WithTimeout(ctx, 10*time.Second)
 	err = srv.Start(startCtx)
 	cancelStart()
 	if err != nil {

@@ -55,8 +55,8 @@ func New(cfg Config) (*Feed, error) {
 
 // Start loads the sink from etcd and starts the loops: the feeder choice
 // (and the feeder's watch when this herald is one), the fleet's deliveries
-// and the repair of gaps. It fails, running nothing, when the load fails.
-// The loops outlive ctx's cancellation (they run until Close) but keep its
+// and the repair of gaps. It fails, running nothing, when the load fails,
+// and may then be called again. The loops outlive ctx's cancellation (they run until Close) but keep its
 // values.
 func (f *Feed) Start(ctx context.Context) error {
 	f.mu.Lock()
@@ -70,6 +70,9 @@ func (f *Feed) Start(ctx context.Context) error {
 		return fmt.Errorf("feed %s: started twice", f.cfg.Topic)
 	}
 	if err := f.reload(ctx); err != nil {
+		f.mu.Lock()
+		f.started = false // nothing was installed: Start may be tried again
+		f.mu.Unlock()
 		return err
 	}
 	f.mu.Lock()

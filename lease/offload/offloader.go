@@ -123,8 +123,28 @@ func (o *Offloader) Active() bool { return o.active.Load() }
 // Start loads the fleet's lease index from etcd, takes back the carriers of
 // a previous run of this herald (same name) that no successor has taken
 // over yet, and starts the background loops: keepalives of the session and
-// carriers, expiry, takeovers and the index's feed.
+// carriers, expiry, takeovers and the index's feed. When it fails (etcd out
+// of reach, a learner, out of space) it may be called again: it resumes
+// where it stopped. Clients get virtual leases only once it has succeeded.
 func (o *Offloader) Start(ctx context.Context) error {
+	if !o.started.Load() {
+		if err := o.load(ctx); err != nil {
+			return err
+		}
+	}
+	// Leases of a previous run come back before clients are served.
+	if o.hasCarriersOf(o.opts.Name) {
+		if err := o.ensureSession(ctx); err != nil {
+			return err
+		}
+		o.takeoverNow(ctx, true)
+	}
+	return nil
+}
+
+// load reads etcd's members and the fleet's lease index, and starts the
+// loops. It changes nothing when it fails.
+func (o *Offloader) load(ctx context.Context) error {
 	members, err := o.up.Cluster.MemberList(ctx, &pb.MemberListRequest{})
 	if err != nil {
 		return fmt.Errorf("offload: list upstream members: %w", err)
@@ -133,24 +153,32 @@ func (o *Offloader) Start(ctx context.Context) error {
 	for _, m := range members.Members {
 		memberIDs = append(memberIDs, m.ID)
 	}
-	o.internal = lease.InternalPrefix(memberIDs)
+	internal := lease.InternalPrefix(memberIDs)
 	ids, err := lease.NewIDAllocator(lease.IDConfig{
-		MemberIDs: memberIDs, AvoidPrefixes: []uint16{o.internal}, Identity: identityHash(o.opts.Name),
+		MemberIDs: memberIDs, AvoidPrefixes: []uint16{internal}, Identity: identityHash(o.opts.Name),
 	}, o.wall())
 	if err != nil {
 		return fmt.Errorf("offload: %w", err)
 	}
-	o.table = lease.New(lease.Config{Owner: o.opts.Name, MinTTL: o.opts.MinTTL}, ids)
-	f, err := feed.New(feed.Config{
-		Name: o.opts.Name, Topic: "leases", Prefixes: []string{o.opts.ReservedPrefix},
-		Feeders: o.opts.Feeders, KV: o.up.KV, Watch: o.up.Watch, Bus: o.opts.Bus,
-		Sink: newIndexSink(o), Logger: o.log.With("feed", "leases"), Metrics: o.feedMetrics,
-	})
-	if err != nil {
-		return fmt.Errorf("offload: %w", err)
+	o.mu.Lock()
+	f := o.feed
+	o.mu.Unlock()
+	if f == nil {
+		f, err = feed.New(feed.Config{
+			Name: o.opts.Name, Topic: "leases", Prefixes: []string{o.opts.ReservedPrefix},
+			Feeders: o.opts.Feeders, KV: o.up.KV, Watch: o.up.Watch, Bus: o.opts.Bus,
+			Sink: newIndexSink(o), Logger: o.log.With("feed", "leases"), Metrics: o.feedMetrics,
+		})
+		if err != nil {
+			return fmt.Errorf("offload: %w", err)
+		}
+		o.mu.Lock()
+		o.feed = f
+		o.mu.Unlock()
 	}
 	o.mu.Lock()
-	o.feed = f
+	o.internal = internal
+	o.table = lease.New(lease.Config{Owner: o.opts.Name, MinTTL: o.opts.MinTTL}, ids)
 	o.mu.Unlock()
 	if err := f.Start(ctx); err != nil {
 		return fmt.Errorf("offload: load the lease index: %w", err)
@@ -166,13 +194,6 @@ func (o *Offloader) Start(ctx context.Context) error {
 		o.spawn(loop)
 	}
 	o.active.Store(true)
-	// Leases of a previous run come back before clients are served.
-	if o.hasCarriersOf(o.opts.Name) {
-		if err := o.ensureSession(ctx); err != nil {
-			return err
-		}
-		o.takeoverNow(ctx, true)
-	}
 	return nil
 }
 

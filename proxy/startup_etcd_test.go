@@ -1,0 +1,66 @@
+package proxy_test
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/heraldproj/herald/proxy"
+	"github.com/heraldproj/herald/upstream/etcd"
+)
+
+// TestStartsBeforeEtcd: a herald whose etcd is not up yet starts and
+// serves; lease calls are Unavailable (not "lease not found") until the
+// offloader comes up, which it does by itself once etcd is there, as does
+// the fan-out.
+func TestStartsBeforeEtcd(t *testing.T) {
+	clientAddr := freeAddr(t)
+	e := &env{etcdURL: "http://" + clientAddr}
+	e.startHeraldWith(t, func(o *proxy.Options) {
+		o.Name, o.Offload = "herald-early", proxy.DefaultOffloadOptions()
+		o.Fanout.Prefixes = []string{"/services/"}
+	})
+	if off, fan := e.srv.Ready(); off || fan {
+		t.Fatalf("ready (offload %v, fan-out %v) with no etcd", off, fan)
+	}
+	ctx := ctxT(t)
+	_, err := e.viaHerald.Grant(ctx, 10)
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("lease grant before etcd: %v, want Unavailable", err)
+	}
+
+	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
+		DataDir: filepath.Join(t.TempDir(), "data"), ClientAddr: clientAddr, PeerAddr: freeAddr(t), LogLevel: "error",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Close)
+	e.direct = newClient(t, emb.Endpoint())
+
+	for off, fan := e.srv.Ready(); !off || !fan; off, fan = e.srv.Ready() {
+		if ctx.Err() != nil {
+			t.Fatalf("not ready once etcd is up (offload %v, fan-out %v)", off, fan)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	l, err := e.viaHerald.Grant(ctx, 10)
+	if err != nil {
+		t.Fatalf("lease grant once etcd is up: %v", err)
+	}
+	if ttl, err := e.direct.TimeToLive(ctx, l.ID); err != nil || ttl.TTL != -1 {
+		t.Fatalf("etcd knows lease %x (TTL %d, %v): it is not virtual", l.ID, ttl.TTL, err)
+	}
+	if _, err := e.viaHerald.Put(ctx, "/services/a", "1", clientv3.WithLease(l.ID)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.viaHerald.Get(ctx, "/services/", clientv3.WithPrefix(), clientv3.WithSerializable())
+	if err != nil || len(got.Kvs) != 1 || got.Kvs[0].Lease != int64(l.ID) {
+		t.Fatalf("serializable read of the fan-out prefix: %v, %v", got, err)
+	}
+}
