@@ -24,12 +24,25 @@ type Config struct {
 	LogLevel            string
 	MaxRequestBytes     int
 
-	// Upstream TLS (etcd grpc-proxy's --cacert, --cert, --key).
-	CACert, Cert, Key string
+	// Upstream TLS (etcd grpc-proxy's --cacert, --cert, --key,
+	// --insecure-skip-tls-verify) and endpoint refresh
+	// (--endpoints-auto-sync-interval).
+	CACert, Cert, Key         string
+	InsecureSkipTLSVerify     bool
+	EndpointsAutoSyncInterval time.Duration
+
 	// Client-facing TLS (etcd's --cert-file, --key-file, --trusted-ca-file,
-	// --client-cert-auth).
+	// --client-cert-auth; grpc-proxy's --client-crl-file, --auto-tls,
+	// --self-signed-cert-validity, --tls-min-version, --tls-max-version,
+	// --listen-cipher-suites). Versions and suites are etcd's names
+	// ("TLS1.2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256").
 	CertFile, KeyFile, TrustedCAFile string
 	ClientCertAuth                   bool
+	ClientCRLFile                    string
+	AutoTLS                          bool
+	SelfSignedCertValidity           uint // years
+	TLSMinVersion, TLSMaxVersion     string
+	CipherSuites                     []string
 
 	// The embedded etcd, used when Endpoints is empty.
 	EmbeddedClientAddr, EmbeddedPeerAddr string
@@ -120,6 +133,9 @@ func (c *Config) Validate() error {
 	if c.TrustedCAFile != "" && c.CertFile == "" {
 		return &configError{"trusted-ca-file", c.TrustedCAFile, "needs --cert-file and --key-file"}
 	}
+	if err := c.validateTLS(); err != nil {
+		return err
+	}
 	if c.GossipAddr != "" {
 		if err := checkHostPort(c.GossipAddr); err != nil {
 			return &configError{"gossip-addr", c.GossipAddr, err.Error()}
@@ -202,7 +218,7 @@ func (c *Config) Validate() error {
 
 // clientScheme is the scheme clients use to reach this herald.
 func (c *Config) clientScheme() string {
-	if c.CertFile != "" {
+	if c.servesTLS() {
 		return "https"
 	}
 	return "http"

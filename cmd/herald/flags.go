@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"go.etcd.io/etcd/client/pkg/v3/tlsutil"
 
 	"github.com/heraldproj/herald/fanout"
 	"github.com/heraldproj/herald/proxy"
@@ -37,11 +38,19 @@ func defineFlags(fs *pflag.FlagSet) {
 	fs.String("cacert", "", "CA bundle to verify the upstream's certificates")
 	fs.String("cert", "", "client certificate for the upstream")
 	fs.String("key", "", "client key for the upstream")
+	fs.Bool("insecure-skip-tls-verify", false, "skip verifying the upstream etcd's TLS certificates; TLS towards etcd even without --cacert (CAUTION: for testing only)")
+	fs.Duration("endpoints-auto-sync-interval", 0, "refresh --endpoints from the upstream's member list this often (0 disables)")
 
 	fs.String("cert-file", "", "certificate served to herald's clients")
 	fs.String("key-file", "", "key of --cert-file")
 	fs.String("trusted-ca-file", "", "CA bundle for client certificates")
 	fs.Bool("client-cert-auth", false, "require client certificates signed by --trusted-ca-file")
+	fs.String("client-crl-file", "", "certificate revocation list (DER) for client certificates; a revoked certificate is refused at the handshake")
+	fs.Bool("auto-tls", false, "serve clients TLS with a generated self-signed certificate (kept in <data-dir>/fixtures/proxy); ignored with --cert-file")
+	fs.Uint("self-signed-cert-validity", 1, "validity of the --auto-tls certificate, in years")
+	fs.String("tls-min-version", string(tlsutil.TLSVersion12), "minimum TLS version served to clients: TLS1.2 or TLS1.3")
+	fs.String("tls-max-version", string(tlsutil.TLSVersionDefault), "maximum TLS version served to clients: TLS1.2 or TLS1.3 (empty defers to Go)")
+	fs.StringSlice("listen-cipher-suites", nil, "TLS cipher suites served to clients, comma-separated Go names (empty: Go's choice; none can be set for TLS1.3)")
 
 	fs.String("gossip-addr", "", "host:port for fleet membership (memberlist); the broadcast transport uses the next port. Empty: no fleet")
 	fs.String("gossip-transport-addr", "", "host:port for the fleet's event broadcast (TCP); default: --gossip-addr's port + 1")
@@ -104,10 +113,16 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		CACert:                 v.GetString("cacert"),
 		Cert:                   v.GetString("cert"),
 		Key:                    v.GetString("key"),
+		InsecureSkipTLSVerify:  v.GetBool("insecure-skip-tls-verify"),
 		CertFile:               v.GetString("cert-file"),
 		KeyFile:                v.GetString("key-file"),
 		TrustedCAFile:          v.GetString("trusted-ca-file"),
 		ClientCertAuth:         v.GetBool("client-cert-auth"),
+		ClientCRLFile:          v.GetString("client-crl-file"),
+		AutoTLS:                v.GetBool("auto-tls"),
+		TLSMinVersion:          v.GetString("tls-min-version"),
+		TLSMaxVersion:          v.GetString("tls-max-version"),
+		CipherSuites:           list(v, "listen-cipher-suites"),
 		EmbeddedClientAddr:     v.GetString("embedded-client-addr"),
 		EmbeddedPeerAddr:       v.GetString("embedded-peer-addr"),
 		GossipAddr:             v.GetString("gossip-addr"),
@@ -135,6 +150,12 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		return nil, &configError{"reserved-prefix", v.GetString("reserved-prefix"), err.Error()}
 	}
 	cfg.ReservedPrefix = prefix
+	if cfg.EndpointsAutoSyncInterval, err = strictDuration(v, "endpoints-auto-sync-interval"); err != nil {
+		return nil, err
+	}
+	if cfg.SelfSignedCertValidity, err = strictUint(v, "self-signed-cert-validity"); err != nil {
+		return nil, err
+	}
 	if len(cfg.AdvertiseClientURLs) == 0 {
 		cfg.AdvertiseClientURLs = []string{cfg.clientScheme() + "://" + cfg.ListenAddr}
 	}
@@ -151,6 +172,28 @@ func unescape(s string) (string, error) {
 		return s, nil
 	}
 	return strconv.Unquote(`"` + strings.ReplaceAll(s, `"`, `\"`) + `"`)
+}
+
+// strictDuration reads a duration setting, refusing what viper would read
+// as 0 ("5", "soon" from the environment or the file).
+func strictDuration(v *viper.Viper, key string) (time.Duration, error) {
+	raw := v.GetString(key)
+	d, err := time.ParseDuration(raw)
+	if err != nil {
+		return 0, &configError{key, raw, "want a duration such as 30s or 5m"}
+	}
+	return d, nil
+}
+
+// strictUint reads a whole number setting, refusing what viper would read
+// as 0 ("-1", "one").
+func strictUint(v *viper.Viper, key string) (uint, error) {
+	raw := v.GetString(key)
+	n, err := strconv.ParseUint(raw, 10, 0)
+	if err != nil {
+		return 0, &configError{key, raw, "want a whole number, 0 or more"}
+	}
+	return uint(n), nil
 }
 
 // list reads a list setting that may come as a YAML list, or as one

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"go.etcd.io/etcd/client/pkg/v3/transport"
 
 	"github.com/heraldproj/herald/gossip"
 	"github.com/heraldproj/herald/proxy"
@@ -58,24 +56,30 @@ func run(ctx context.Context, cfg *Config) error {
 	}
 
 	up, err := etcd.Dial(etcd.Config{
-		Endpoints:       endpoints,
-		CACert:          cfg.CACert,
-		Cert:            cfg.Cert,
-		Key:             cfg.Key,
-		MaxRequestBytes: cfg.MaxRequestBytes + 512*1024,
-		DialTimeout:     5 * time.Second,
-		Logger:          log,
+		Endpoints:          endpoints,
+		CACert:             cfg.CACert,
+		Cert:               cfg.Cert,
+		Key:                cfg.Key,
+		InsecureSkipVerify: cfg.InsecureSkipTLSVerify,
+		AutoSyncInterval:   cfg.EndpointsAutoSyncInterval,
+		MaxRequestBytes:    cfg.MaxRequestBytes + 512*1024,
+		DialTimeout:        5 * time.Second,
+		Logger:             log,
 	})
 	if err != nil {
 		return err
 	}
 	defer up.Close()
 
-	clientTLS, err := serverTLS(cfg)
+	listenTLS, err := listenTLSInfo(cfg, log)
 	if err != nil {
 		return err
 	}
-	peersTLS, err := peerTLS(cfg)
+	clientTLS, err := serverTLS(cfg, listenTLS)
+	if err != nil {
+		return err
+	}
+	peersTLS, err := peerTLS(cfg, listenTLS)
 	if err != nil {
 		return err
 	}
@@ -160,7 +164,7 @@ func run(ctx context.Context, cfg *Config) error {
 	// With virtual leases, v3lock and v3election must run on herald's own
 	// KV and Lease services (etcd would not know the leases). Over client
 	// TLS that would need a client certificate, so they stay forwarded.
-	if cfg.LeaseOffload && cfg.CertFile == "" {
+	if cfg.LeaseOffload && !cfg.servesTLS() {
 		lb, err := etcd.DialLoopback(lis.Addr().String())
 		if err != nil {
 			srv.Stop()
@@ -217,38 +221,6 @@ func embeddedLogLevel(level string) string {
 		return "info"
 	}
 	return "error"
-}
-
-// peerTLS is how a herald reaches its peers' https client URLs (forwarded
-// lease calls, relayed calls): it verifies them with --trusted-ca-file and
-// presents its own serving certificate as a client certificate.
-func peerTLS(cfg *Config) (*tls.Config, error) {
-	if cfg.CertFile == "" {
-		return nil, nil
-	}
-	info := transport.TLSInfo{CertFile: cfg.CertFile, KeyFile: cfg.KeyFile, TrustedCAFile: cfg.TrustedCAFile}
-	c, err := info.ClientConfig()
-	if err != nil {
-		return nil, &configError{"cert-file", cfg.CertFile, err.Error()}
-	}
-	return c, nil
-}
-
-func serverTLS(cfg *Config) (*tls.Config, error) {
-	if cfg.CertFile == "" {
-		return nil, nil
-	}
-	info := transport.TLSInfo{
-		CertFile:       cfg.CertFile,
-		KeyFile:        cfg.KeyFile,
-		TrustedCAFile:  cfg.TrustedCAFile,
-		ClientCertAuth: cfg.ClientCertAuth,
-	}
-	c, err := info.ServerConfig()
-	if err != nil {
-		return nil, &configError{"cert-file", cfg.CertFile, err.Error()}
-	}
-	return c, nil
 }
 
 // serveHTTP serves /metrics (Prometheus), /health (the same JSON as

@@ -18,6 +18,11 @@ type EtcdOptions struct {
 	AuthToken string
 	// ExtraArgs are appended to every member's command line.
 	ExtraArgs []string
+	// ClientCertFile and ClientKeyFile, when set, make every member serve
+	// its clients over TLS with this certificate (etcd's --cert-file and
+	// --key-file; the client URLs are then https://). Health is still
+	// checked on the plain-text metrics URL.
+	ClientCertFile, ClientKeyFile string
 }
 
 // EtcdCluster is a set of etcd processes forming one cluster.
@@ -49,12 +54,16 @@ func StartEtcd(t testing.TB, opts EtcdOptions) *EtcdCluster {
 		t.Fatalf("harness: StartEtcd: Members must be 1 or 3, not %d", n)
 	}
 	dir := t.TempDir()
+	clientScheme := "http"
+	if opts.ClientCertFile != "" {
+		clientScheme = "https"
+	}
 	c := &EtcdCluster{}
 	var initial []string
 	for i := range n {
 		m := &EtcdMember{
 			name:       fmt.Sprintf("m%d", i),
-			clientURL:  "http://" + FreeAddr(t),
+			clientURL:  clientScheme + "://" + FreeAddr(t),
 			peerURL:    "http://" + FreeAddr(t),
 			metricsURL: "http://" + FreeAddr(t),
 		}
@@ -78,6 +87,9 @@ func StartEtcd(t testing.TB, opts EtcdOptions) *EtcdCluster {
 		}
 		if opts.AuthToken != "" {
 			args = append(args, "--auth-token", opts.AuthToken)
+		}
+		if opts.ClientCertFile != "" {
+			args = append(args, "--cert-file", opts.ClientCertFile, "--key-file", opts.ClientKeyFile)
 		}
 		args = append(args, opts.ExtraArgs...)
 		m.Proc = newProc(t, "etcd "+m.name, bins.Etcd, args, filepath.Join(dir, m.name+".log"))
@@ -108,7 +120,8 @@ func (c *EtcdCluster) Size() int { return len(c.members) }
 // Name is the member's etcd --name.
 func (m *EtcdMember) Name() string { return m.name }
 
-// ClientURL is the member's client URL (http://127.0.0.1:PORT).
+// ClientURL is the member's client URL (http://127.0.0.1:PORT, or https://
+// with EtcdOptions.ClientCertFile).
 func (m *EtcdMember) ClientURL() string { return m.clientURL }
 
 // MetricsURL is the base URL that serves /metrics and /health.

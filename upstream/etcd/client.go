@@ -28,6 +28,14 @@ type Config struct {
 	// CACert, Cert and Key configure TLS towards etcd; all empty means
 	// plain text unless an endpoint is https.
 	CACert, Cert, Key string
+	// InsecureSkipVerify accepts any certificate the members present (etcd
+	// grpc-proxy's --insecure-skip-tls-verify); with it alone, herald
+	// speaks TLS to etcd without verifying it.
+	InsecureSkipVerify bool
+	// AutoSyncInterval is how often the endpoints are refreshed from the
+	// cluster's member list (etcd grpc-proxy's
+	// --endpoints-auto-sync-interval); 0 never refreshes them.
+	AutoSyncInterval time.Duration
 	// MaxRequestBytes is the largest request herald accepts and must be able
 	// to forward (etcd's --max-request-bytes plus gRPC overhead).
 	MaxRequestBytes int
@@ -60,6 +68,7 @@ func Dial(cfg Config) (*Client, error) {
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:            cfg.Endpoints,
 		DialTimeout:          cfg.DialTimeout,
+		AutoSyncInterval:     cfg.AutoSyncInterval,
 		DialKeepAliveTime:    10 * time.Second,
 		DialKeepAliveTimeout: 5 * time.Second,
 		TLS:                  tlsCfg,
@@ -81,14 +90,21 @@ func Dial(cfg Config) (*Client, error) {
 	return &Client{cli: cli, direct: cli.ActiveConnection(), conn: cli.ActiveConnection()}, nil
 }
 
+// clientTLS is the TLS configuration towards etcd, nil for plain text. As
+// in etcd grpc-proxy, --insecure-skip-tls-verify alone is enough to turn
+// TLS on, and it overrides --cacert.
 func clientTLS(cfg Config) (*tls.Config, error) {
-	if cfg.CACert == "" && cfg.Cert == "" && cfg.Key == "" {
+	if cfg.CACert == "" && cfg.Cert == "" && cfg.Key == "" && !cfg.InsecureSkipVerify {
 		return nil, nil
 	}
 	info := transport.TLSInfo{TrustedCAFile: cfg.CACert, CertFile: cfg.Cert, KeyFile: cfg.Key}
 	c, err := info.ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("etcd: upstream TLS: %w", err)
+	}
+	c.InsecureSkipVerify = cfg.InsecureSkipVerify
+	if c.InsecureSkipVerify && cfg.Logger != nil {
+		cfg.Logger.Warn("--insecure-skip-tls-verify: the upstream etcd's TLS certificates are not verified; use it for testing only")
 	}
 	return c, nil
 }
