@@ -14,14 +14,7 @@ import (
 func TestLeaseLeasesWithAuthHidesCarriers(t *testing.T) {
 	e := startEnv(t)
 	ctx := ctxT(t)
-	// A virtual lease in use: herald holds a session and a carrier at etcd.
-	l, err := e.viaHerald.Grant(ctx, 30)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.viaHerald.Put(ctx, "leased", "v", clientv3.WithLease(l.ID)); err != nil {
-		t.Fatal(err)
-	}
+	putLeased(t, e, "leased", 30)
 	if _, err := e.direct.UserAdd(ctx, "root", "rootpw"); err != nil {
 		t.Fatal(err)
 	}

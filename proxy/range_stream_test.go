@@ -16,13 +16,7 @@ import (
 func TestRangeStreamAroundReserved(t *testing.T) {
 	e := startEnv(t)
 	ctx := ctxT(t)
-	l, err := e.viaHerald.Grant(ctx, 30)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.viaHerald.Put(ctx, "leased", "v", clientv3.WithLease(l.ID)); err != nil {
-		t.Fatal(err)
-	}
+	putLeased(t, e, "leased", 30)
 	for _, k := range []string{"\x00a", "\x00b", "a", "b", "c"} {
 		if _, err := e.viaHerald.Put(ctx, k, "v-"+k); err != nil {
 			t.Fatal(err)
