@@ -42,8 +42,9 @@ E2E_LIST      ?=
 E2E_TIMEOUT   ?= 5m
 E2E_MODES     ?= grpc-proxy,herald
 E2E_MINIMAL   ?= false
+E2E_LAZY      ?= false
 E2E_WORK      ?= $(or $(TMPDIR),/tmp)/herald-etcd-e2e
-E2E_ARGS       = -work $(E2E_WORK) -run '$(E2E_RUN)' -timeout $(E2E_TIMEOUT) -modes $(E2E_MODES) \
+E2E_ARGS       = -work $(E2E_WORK) -run '$(E2E_RUN)' -timeout $(E2E_TIMEOUT) -modes $(E2E_MODES) -lazy-baseline=$(E2E_LAZY) \
 	-known-failures tests/etcde2e/known-failures.txt
 
 test-etcd-e2e: build etcd-bins ## etcd's e2e suite through grpc-proxy and herald (hours; E2E_RUN=regexp, E2E_LIST=file)

@@ -48,6 +48,8 @@ const (
 	pass status = "PASS"
 	fail status = "FAIL"
 	skip status = "SKIP"
+	// notRun: with -lazy-baseline, grpc-proxy runs only where herald fails.
+	notRun status = "-"
 )
 
 // result is one run of one test.
@@ -61,6 +63,9 @@ type result struct {
 
 // cell is the result as a table shows it.
 func (r result) cell() string {
+	if r.status == notRun {
+		return "-"
+	}
 	s := string(r.status)
 	if len(r.failed) > 0 {
 		s += " (" + strings.Join(r.failed, ",") + ")"
