@@ -22,7 +22,19 @@ func main() {
 		lazy    = flag.Bool("lazy-baseline", false, "run through herald first and through grpc-proxy only if herald fails (about half the time)")
 		minimal = flag.Bool("minimal", false, "E2E_TEST_MINIMAL: common's tests on two cluster configs (1 member; 3 members with TLS) instead of three")
 	)
+	firstErr := flag.Bool("first-error", false, "print the first error line of each test log named as an argument, and exit")
 	flag.Parse()
+	if *firstErr {
+		for _, f := range flag.Args() {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+			fmt.Printf("%s: %s\n", f, firstError(string(b)))
+		}
+		return
+	}
 	if *lazy {
 		*modes = "herald,grpc-proxy"
 	}

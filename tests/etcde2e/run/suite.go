@@ -139,23 +139,20 @@ func failedSubtests(out, name string) []string {
 var (
 	testifyError = regexp.MustCompile(`^\s+Error:\s+(.*)$`)
 	testifyCont  = regexp.MustCompile(`^\s+\t?\s*(\S.*)$`)
+	testifyField = regexp.MustCompile(`^ *\t(Error Trace|Error|Test|Messages):\s*\t`)
 	testLine     = regexp.MustCompile(`^\s+(\w+\.go:\d+: .*)$`)
 	failWords    = regexp.MustCompile(`(?i)fail|error|unexpected|timed? ?out|expected|mismatch|not equal|deadline|panic`)
 )
 
 // firstError is the first line of a failure in a test's output: testify's
-// "Error:" with its next line, or a t.Fatal/t.Error line, or a panic.
+// "Error:" with the line of its message that says most (an "Error: …" line
+// of a failed etcdctl, or else the first), or a t.Fatal/t.Error line, or a
+// panic.
 func firstError(out string) string {
 	lines := strings.Split(out, "\n")
 	for i, l := range lines {
 		if m := testifyError.FindStringSubmatch(l); m != nil {
-			msg := strings.TrimSpace(m[1])
-			if i+1 < len(lines) && !strings.Contains(lines[i+1], "Test:") && !strings.Contains(lines[i+1], "Messages:") {
-				if c := testifyCont.FindStringSubmatch(lines[i+1]); c != nil {
-					msg += " " + strings.TrimSpace(c[1])
-				}
-			}
-			return trim(msg)
+			return trim(strings.TrimSpace(m[1]) + " " + testifyMessage(lines[i+1:]))
 		}
 		if strings.HasPrefix(l, "panic: ") {
 			return trim(l)
@@ -165,6 +162,29 @@ func firstError(out string) string {
 		}
 	}
 	return ""
+}
+
+// testifyMessage picks from the continuation lines of a testify "Error:"
+// the first that reports an error, or else the first.
+func testifyMessage(lines []string) string {
+	first := ""
+	for _, l := range lines {
+		if testifyField.MatchString(l) {
+			break
+		}
+		c := testifyCont.FindStringSubmatch(l)
+		if c == nil {
+			break
+		}
+		msg := strings.TrimSpace(c[1])
+		if first == "" {
+			first = msg
+		}
+		if strings.Contains(msg, "Error: ") || strings.HasPrefix(msg, "rpc error") {
+			return msg
+		}
+	}
+	return first
 }
 
 func trim(s string) string {
