@@ -67,8 +67,10 @@ func (r result) cell() string {
 		return "-"
 	}
 	s := string(r.status)
-	if len(r.failed) > 0 {
-		s += " (" + strings.Join(r.failed, ",") + ")"
+	if subs := strings.Join(r.failed, ","); len(subs) > 0 && len(subs) <= 30 {
+		s += " (" + subs + ")"
+	} else if len(subs) > 0 {
+		s += fmt.Sprintf(" (%d subtests)", len(r.failed))
 	}
 	return fmt.Sprintf("%s %ds", s, int(r.took.Seconds()))
 }
@@ -152,7 +154,7 @@ func firstError(out string) string {
 	lines := strings.Split(out, "\n")
 	for i, l := range lines {
 		if m := testifyError.FindStringSubmatch(l); m != nil {
-			return trim(strings.TrimSpace(m[1]) + " " + testifyMessage(lines[i+1:]))
+			return trim(testifyMessage(strings.TrimSpace(m[1]), lines[i+1:]))
 		}
 		if strings.HasPrefix(l, "panic: ") {
 			return trim(l)
@@ -164,27 +166,51 @@ func firstError(out string) string {
 	return ""
 }
 
-// testifyMessage picks from the continuation lines of a testify "Error:"
-// the first that reports an error, or else the first.
-func testifyMessage(lines []string) string {
-	first := ""
+// testifyMessage picks from a testify "Error:" (its header and
+// continuation lines) the error a failed command printed (etcdctl's "Error: …", a gRPC
+// status's desc), or else the first line.
+func testifyMessage(header string, lines []string) string {
+	block := []string{header}
 	for _, l := range lines {
-		if testifyField.MatchString(l) {
-			break
-		}
 		c := testifyCont.FindStringSubmatch(l)
-		if c == nil {
+		if testifyField.MatchString(l) || c == nil {
 			break
 		}
-		msg := strings.TrimSpace(c[1])
-		if first == "" {
-			first = msg
-		}
-		if strings.Contains(msg, "Error: ") || strings.HasPrefix(msg, "rpc error") {
-			return msg
+		block = append(block, strings.TrimSpace(c[1]))
+	}
+	text := strings.Join(block, "\n")
+	cmd := ""
+	if m := failedCommand.FindStringSubmatch(text); m != nil {
+		cmd = "[" + commandWords(m[1], m[2]) + "] "
+	}
+	for _, re := range []*regexp.Regexp{etcdctlError, grpcDesc} {
+		if m := re.FindStringSubmatch(text); m != nil {
+			return cmd + m[1]
 		}
 	}
-	return first
+	return strings.Join(block[:min(2, len(block))], " ")
+}
+
+var (
+	failedCommand = regexp.MustCompile(`after running \[\S*/(\S+)([^\]]*)\]`)
+	etcdctlError  = regexp.MustCompile(`(?m)^(Error: .+)$`)
+	grpcDesc      = regexp.MustCompile(`desc = ([^"\\\n]+)`)
+)
+
+// commandWords is a failed command without its flags: "etcdctl member
+// remove ca6f".
+func commandWords(name, args string) string {
+	words := []string{name}
+	fields := strings.Fields(args)
+	for i := 0; i < len(fields); i++ {
+		switch f := fields[i]; {
+		case f == "-w":
+			i++
+		case !strings.HasPrefix(f, "-"):
+			words = append(words, f)
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 func trim(s string) string {

@@ -9,7 +9,13 @@ func TestFirstError(t *testing.T) {
 			out: "    auth_test.go:762: \n        \tError Trace:\t/x/auth_test.go:762\n        \tError:      \tReceived unexpected error:\n" +
 				"        \t            \tmatch not found. Set EXPECT_DEBUG for more info\n        \t            \tError: etcdserver: member not found\n" +
 				"        \tTest:       \tTestAuthMemberRemove\n",
-			want: "Received unexpected error: Error: etcdserver: member not found",
+			want: "Error: etcdserver: member not found",
+		},
+		{
+			name: "testify, a failed etcdctl whose error is in its JSON log",
+			out: "        \tError:      \tError \"match not found. Errs: [unexpected exit code [1] after running [/b/etcdctl --endpoints=http://x member remove ca6f -w json]], last lines:\\n{\\\"error\\\":\\\"rpc error: code = NotFound desc = etcdserver: member not found\\\"}\"\n" +
+				"        \t            \tshould not be nil\n",
+			want: "[etcdctl member remove ca6f] etcdserver: member not found",
 		},
 		{
 			name: "t.Fatalf",
