@@ -7,10 +7,10 @@ FUZZTIME      ?= 20s
 UNIT_PKGS      = $(shell $(GO) list ./... | grep -v '/tests')
 
 .DEFAULT_GOAL := help
-.PHONY: help build etcd-bins node-client test test-unit test-integration test-long lint fuzz bench run demo clean
+.PHONY: help build etcd-bins node-client test test-unit test-integration test-long test-etcd-e2e test-etcd-e2e-ci lint fuzz bench run demo clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
 
 build: ## build herald and its tools into bin/
 	$(GO) build -o bin/ ./cmd/...
@@ -30,8 +30,28 @@ test-integration: build etcd-bins node-client ## tests against real etcd, etcdct
 node-client: ## install the Node.js etcd3 client the tests drive (npm, from tests/node/package-lock.json)
 	npm ci --prefix tests/node --no-audit --no-fund
 
-test-long: build etcd-bins node-client ## the long fault and scale runs
+test-long: build etcd-bins node-client ## the long fault and scale runs, then etcd's e2e suite through herald
 	HERALD_LONG=1 $(GO) test -count=1 -timeout 60m ./tests/...
+	$(MAKE) test-etcd-e2e
+
+# etcd's own e2e suite (go.etcd.io/etcd/tests/v3 at the pinned version), each
+# test through etcd grpc-proxy and through herald; see tests/etcde2e/run/doc.go.
+# E2E_RUN=regexp picks tests by pkg.TestName (e.g. E2E_RUN='common\.TestKV|e2e\.TestCtlV3Watch').
+E2E_RUN       ?=
+E2E_LIST      ?=
+E2E_TIMEOUT   ?= 5m
+E2E_MODES     ?= grpc-proxy,herald
+E2E_MINIMAL   ?= false
+E2E_LAZY      ?= false
+E2E_WORK      ?= $(or $(TMPDIR),/tmp)/herald-etcd-e2e
+E2E_ARGS       = -work $(E2E_WORK) -run '$(E2E_RUN)' -timeout $(E2E_TIMEOUT) -modes $(E2E_MODES) -lazy-baseline=$(E2E_LAZY) \
+	-known-failures tests/etcde2e/known-failures.txt
+
+test-etcd-e2e: build etcd-bins ## etcd's e2e suite through grpc-proxy and herald (hours; E2E_RUN=regexp, E2E_LIST=file)
+	$(GO) run ./tests/etcde2e/run $(E2E_ARGS) -minimal=$(E2E_MINIMAL) $(if $(E2E_LIST),-list $(E2E_LIST))
+
+test-etcd-e2e-ci: build etcd-bins ## a few minutes of etcd's e2e suite (tests/etcde2e/ci-subset.txt), 1- and 3-member clusters
+	$(GO) run ./tests/etcde2e/run $(E2E_ARGS) -minimal=true -list tests/etcde2e/ci-subset.txt
 
 lint: $(STATICCHECK) ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
