@@ -56,6 +56,18 @@ func TestPrecedenceFlagEnvFile(t *testing.T) {
 	}
 }
 
+// TestAdvertiseHostPort: as grpc-proxy, herald takes host:port for
+// --advertise-client-url, as a URL with the scheme herald serves.
+func TestAdvertiseHostPort(t *testing.T) {
+	cfg, err := load(t, "--advertise-client-url", "127.0.0.1:2379,https://h:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cfg.AdvertiseClientURLs, ",") != "http://127.0.0.1:2379,https://h:1" {
+		t.Fatalf("advertise-client-url %v", cfg.AdvertiseClientURLs)
+	}
+}
+
 func TestEnvListIsCommaSeparated(t *testing.T) {
 	t.Setenv("HERALD_ENDPOINTS", "http://a:2379,http://b:2379")
 	cfg, err := load(t)
@@ -92,7 +104,7 @@ func TestInvalidSettingsNameTheSetting(t *testing.T) {
 	}{
 		{[]string{"--listen-addr", "nope"}, "--listen-addr"},
 		{[]string{"--endpoints", "ftp://x:1"}, "--endpoints"},
-		{[]string{"--advertise-client-url", "127.0.0.1:2379"}, "--advertise-client-url"},
+		{[]string{"--advertise-client-url", "ftp://127.0.0.1:1"}, "--advertise-client-url"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
 		{[]string{"--name", "a b"}, "--name"},
 		{[]string{"--metrics-addr", "x"}, "--metrics-addr"},

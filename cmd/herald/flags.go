@@ -157,7 +157,14 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		return nil, err
 	}
 	if len(cfg.AdvertiseClientURLs) == 0 {
-		cfg.AdvertiseClientURLs = []string{cfg.clientScheme() + "://" + cfg.ListenAddr}
+		cfg.AdvertiseClientURLs = []string{cfg.ListenAddr}
+	}
+	// grpc-proxy takes host:port as well as URLs; herald's peers need the
+	// scheme, which is the one herald serves.
+	for i, u := range cfg.AdvertiseClientURLs {
+		if !strings.Contains(u, "://") {
+			cfg.AdvertiseClientURLs[i] = cfg.clientScheme() + "://" + u
+		}
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
