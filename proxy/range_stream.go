@@ -17,9 +17,10 @@ import (
 // rangeStreamAround serves a RangeStream whose span covers the reserved
 // keyspace as etcd would stream the range without herald's keys: the parts
 // around the reserved keyspace, one after the other, at the revision of the
-// first, as chunks of keys; then a last chunk with the header, More and the
-// whole range's Count, as etcd's last chunk has them (clientv3 merges the
-// chunks). Sort orders and revision filters, which etcd's RangeStream
+// first, as chunks of keys; then a last chunk with the first part's header
+// (etcd's store revision when the stream began, whatever revision is read),
+// More and the whole range's Count, as etcd's last chunk has them (clientv3
+// merges the chunks). Sort orders and revision filters, which etcd's RangeStream
 // refuses, go to etcd for its error.
 func (o *offloader) rangeStreamAround(
 	client grpc.ServerStreamingServer[pb.RangeStreamResponse],
@@ -62,7 +63,10 @@ func (o *offloader) rangeStreamAround(
 			return err
 		}
 		sent += n
-		header, count, more = last.Header, count+last.Count, last.More
+		count, more = count+last.Count, last.More
+		if header == nil {
+			header = last.Header
+		}
 		if rev == 0 {
 			rev = header.GetRevision()
 		}
@@ -76,7 +80,6 @@ func (o *offloader) rangeStreamAround(
 		}
 		count += resp.Count
 		more = more || resp.Count > 0
-		header = resp.Header
 	}
 	if header == nil { // only reserved keys in range
 		q := &pb.RangeRequest{Key: r.Key, RangeEnd: r.RangeEnd, Revision: rev, Serializable: r.Serializable, CountOnly: true}
@@ -86,9 +89,6 @@ func (o *offloader) rangeStreamAround(
 		}
 		header = resp.Header
 		count = 0
-	}
-	if rev != 0 {
-		header.Revision = rev
 	}
 	return client.Send(&pb.RangeStreamResponse{RangeResponse: &pb.RangeResponse{Header: header, Count: count, More: more}})
 }

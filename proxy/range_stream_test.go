@@ -17,9 +17,14 @@ func TestRangeStreamAroundReserved(t *testing.T) {
 	e := startEnv(t)
 	ctx := ctxT(t)
 	putLeased(t, e, "leased", 30)
+	var past int64
 	for _, k := range []string{"\x00a", "\x00b", "a", "b", "c"} {
-		if _, err := e.viaHerald.Put(ctx, k, "v-"+k); err != nil {
+		put, err := e.viaHerald.Put(ctx, k, "v-"+k)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if k == "a" {
+			past = put.Header.Revision
 		}
 	}
 	whole := []clientv3.OpOption{clientv3.WithFromKey()}
@@ -32,6 +37,7 @@ func TestRangeStreamAroundReserved(t *testing.T) {
 		"count only":                append(whole, clientv3.WithCountOnly()),
 		"keys only":                 append(whole, clientv3.WithKeysOnly()),
 		"serializable":              append(whole, clientv3.WithSerializable()),
+		"at a past revision":        append(whole, clientv3.WithRev(past)),
 		"only reserved keys":        {clientv3.WithPrefix()},
 		"descending (etcd refuses)": append(whole, clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend)),
 	}

@@ -49,9 +49,6 @@ func (c *Config) validateTLS() error {
 		}
 	}
 	if c.ClientCRLFile != "" {
-		if c.TrustedCAFile == "" {
-			return &configError{"client-crl-file", c.ClientCRLFile, "needs --trusted-ca-file: without it clients are asked for no certificate to check"}
-		}
 		if err := checkCRLFile(c.ClientCRLFile); err != nil {
 			return &configError{"client-crl-file", c.ClientCRLFile, err.Error()}
 		}

@@ -109,7 +109,6 @@ func TestInvalidTLSSettingsNameTheSetting(t *testing.T) {
 		{args: append([]string{"--client-crl-file", "/does/not/exist.crl"}, serving...), setting: "--client-crl-file", problem: "no such file"},
 		{args: append([]string{"--client-crl-file", pemCRL}, serving...), setting: "--client-crl-file", problem: "a PEM revocation list"},
 		{args: append([]string{"--client-crl-file", ca.File}, serving...), setting: "--client-crl-file", problem: "not a DER certificate revocation list"},
-		{args: []string{"--client-crl-file", ca.crl(t, "x.crl"), "--cert-file", "s.pem", "--key-file", "s-key.pem"}, setting: "--client-crl-file", problem: "needs --trusted-ca-file"},
 		{args: []string{"--auto-tls", "--self-signed-cert-validity", "0"}, setting: "--self-signed-cert-validity", problem: "greater than 0"},
 		{env: map[string]string{"HERALD_SELF_SIGNED_CERT_VALIDITY": "-1"}, setting: "--self-signed-cert-validity", problem: "whole number"},
 		{args: []string{"--insecure-skip-tls-verify"}, setting: "--insecure-skip-tls-verify", problem: "needs --endpoints"},

@@ -31,6 +31,10 @@ func run(ctx context.Context, cfg *Config) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := newLogger(cfg.LogLevel)
+	if cfg.ClientCRLFile != "" && cfg.TrustedCAFile == "" {
+		// grpc-proxy accepts it too; say that it checks nothing.
+		log.Warn("--client-crl-file has no effect without --trusted-ca-file: clients are asked for no certificate to check")
+	}
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
