@@ -127,7 +127,6 @@ func run(ctx context.Context, cfg *Config) error {
 		Name:                cfg.Name,
 		AdvertiseClientURLs: cfg.AdvertiseClientURLs,
 		MaxRequestBytes:     cfg.MaxRequestBytes,
-		TLS:                 clientTLS,
 		FleetMembers:        members,
 		Offload:             offloadOptions(cfg),
 		Fanout: proxy.FanoutOptions{
@@ -158,18 +157,19 @@ func run(ctx context.Context, cfg *Config) error {
 		return err
 	}
 
-	lis, err := net.Listen("tcp", cfg.ListenAddr)
+	port, err := listenClients(cfg.ListenAddr, clientTLS, srv)
 	if err != nil {
-		return fmt.Errorf("listen on --listen-addr %s: %w", cfg.ListenAddr, err)
+		return err
 	}
+	defer port.close()
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(lis) }()
+	go func() { serveErr <- port.serve(srv, log) }()
 
 	// With virtual leases, v3lock and v3election must run on herald's own
 	// KV and Lease services (etcd would not know the leases). Over client
 	// TLS that would need a client certificate, so they stay forwarded.
 	if cfg.LeaseOffload && !cfg.servesTLS() {
-		lb, err := etcd.DialLoopback(lis.Addr().String())
+		lb, err := etcd.DialLoopback(port.addr().String())
 		if err != nil {
 			srv.Stop()
 			return err
@@ -240,14 +240,7 @@ func serveHTTP(addr string, srv *proxy.Server, pprof bool, log *slog.Logger) (*h
 		mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
 	}
-	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
-		ok, reason := srv.Healthy()
-		w.Header().Set("Content-Type", "application/json")
-		if !ok {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		_ = json.NewEncoder(w).Encode(map[string]string{"health": fmt.Sprint(ok), "reason": reason})
-	})
+	mux.HandleFunc("/health", healthHandler(srv.Healthy))
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on --metrics-addr %s: %w", addr, err)
@@ -259,4 +252,17 @@ func serveHTTP(addr string, srv *proxy.Server, pprof bool, log *slog.Logger) (*h
 		}
 	}()
 	return hs, nil
+}
+
+// healthHandler answers as etcd's /health does: {"health":"true","reason":""},
+// and 503 with the reason when unhealthy.
+func healthHandler(healthy func() (bool, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		ok, reason := healthy()
+		w.Header().Set("Content-Type", "application/json")
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"health": fmt.Sprint(ok), "reason": reason})
+	}
 }

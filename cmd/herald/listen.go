@@ -1,0 +1,82 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/soheilhy/cmux"
+
+	"github.com/heraldproj/herald/proxy"
+)
+
+// clientPort is herald's --listen-addr as etcd grpc-proxy serves it: gRPC
+// and, on the same port, HTTP — /health (etcd through herald), /proxy/health
+// (herald itself), /metrics and /proxy/metrics (herald's metrics). With
+// client TLS, TLS ends at the listener and both protocols run inside it.
+type clientPort struct {
+	mux   cmux.CMux
+	grpc  net.Listener
+	http  *http.Server
+	httpL net.Listener
+}
+
+// listenClients binds --listen-addr. tlsCfg, when set, is the TLS clients
+// get (gRPC then runs without transport credentials of its own).
+func listenClients(addr string, tlsCfg *tls.Config, srv *proxy.Server) (*clientPort, error) {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on --listen-addr %s: %w", addr, err)
+	}
+	var httpMatch cmux.Matcher = cmux.HTTP1()
+	if tlsCfg != nil {
+		tlsCfg = tlsCfg.Clone()
+		// gRPC clients require ALPN "h2"; curl and browsers may use either.
+		tlsCfg.NextProtos = slices.Compact(append([]string{"h2", "http/1.1"}, tlsCfg.NextProtos...))
+		lis = tls.NewListener(lis, tlsCfg)
+		// Inside TLS an HTTP/2 health check looks like gRPC; whatever is not
+		// HTTP/2 is HTTP, as grpc-proxy matches it.
+		httpMatch = cmux.Any()
+	}
+	m := cmux.New(lis)
+	p := &clientPort{mux: m, grpc: m.Match(cmux.HTTP2()), httpL: m.Match(httpMatch)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", http.NotFound)
+	mux.Handle("/metrics", promhttp.Handler())
+	mux.Handle("/proxy/metrics", promhttp.Handler())
+	mux.HandleFunc("/health", healthHandler(srv.Healthy))
+	mux.HandleFunc("/proxy/health", healthHandler(func() (bool, string) { return true, "" }))
+	p.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return p, nil
+}
+
+// serve runs gRPC (srv) and HTTP on the port until close; it returns the
+// first error that is not the port being closed.
+func (p *clientPort) serve(srv *proxy.Server, log *slog.Logger) error {
+	go func() {
+		if err := p.http.Serve(p.httpL); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, cmux.ErrListenerClosed) {
+			log.Warn("HTTP on the client port stopped", "err", err)
+		}
+	}()
+	go func() {
+		if err := p.mux.Serve(); err != nil && !errors.Is(err, net.ErrClosed) {
+			log.Warn("client port stopped accepting", "err", err)
+		}
+	}()
+	return srv.Serve(p.grpc)
+}
+
+// close stops HTTP and the port's listener (gRPC is stopped by its server).
+func (p *clientPort) close() {
+	p.http.Close()
+	p.mux.Close()
+}
+
+// addr is the bound address.
+func (p *clientPort) addr() net.Addr { return p.grpc.Addr() }

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/heraldproj/herald/tests/harness"
+)
+
+// get fetches url and returns the status and body.
+func get(t *testing.T, client *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// TestClientPortServesHTTP: as etcd grpc-proxy, herald answers /health,
+// /proxy/health and /metrics on its client port, next to gRPC, in plain
+// text and inside TLS.
+func TestClientPortServesHTTP(t *testing.T) {
+	up := harness.StartEtcd(t, harness.EtcdOptions{})
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		scheme string
+		client *http.Client
+	}{
+		{"plain", nil, "http", http.DefaultClient},
+		{"auto-tls", []string{"--auto-tls"}, "https", &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := startHerald(t, append([]string{"--endpoints", up.Endpoints()[0]}, tc.args...)...)
+			base := tc.scheme + "://" + addr
+			for _, path := range []string{"/health", "/proxy/health"} {
+				code, body := get(t, tc.client, base+path)
+				var h struct{ Health string }
+				if code != http.StatusOK || json.Unmarshal([]byte(body), &h) != nil || h.Health != "true" {
+					t.Errorf("GET %s: %d %q", path, code, body)
+				}
+			}
+			if code, body := get(t, tc.client, base+"/metrics"); code != http.StatusOK || !strings.Contains(body, "herald_lease_offload_ready") {
+				t.Errorf("GET /metrics: %d, %d bytes without herald's metrics", code, len(body))
+			}
+			if code, _ := get(t, tc.client, base+"/nothing"); code != http.StatusNotFound {
+				t.Errorf("GET /nothing: %d", code)
+			}
+			var tlsCfg *tls.Config
+			if tc.scheme == "https" {
+				tlsCfg = &tls.Config{InsecureSkipVerify: true}
+			}
+			if err := roundTrip(addr, tlsCfg); err != nil {
+				t.Fatalf("gRPC on the same port: %v", err)
+			}
+		})
+	}
+}
