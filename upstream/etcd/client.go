@@ -51,6 +51,9 @@ type Client struct {
 	cli    *clientv3.Client
 	direct *grpc.ClientConn
 	conn   grpc.ClientConnInterface
+
+	stop    chan struct{} // ends logEndpointChanges
+	stopped chan struct{}
 }
 
 var _ upstream.Upstream = (*Client)(nil)
@@ -87,7 +90,16 @@ func Dial(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd: connect %v: %w", cfg.Endpoints, err)
 	}
-	return &Client{cli: cli, direct: cli.ActiveConnection(), conn: cli.ActiveConnection()}, nil
+	c := &Client{cli: cli, direct: cli.ActiveConnection(), conn: cli.ActiveConnection(), stop: make(chan struct{}), stopped: make(chan struct{})}
+	if cfg.AutoSyncInterval > 0 && cfg.Logger != nil {
+		go func() {
+			defer close(c.stopped)
+			c.logEndpointChanges(cfg.AutoSyncInterval, cfg.Logger, c.stop)
+		}()
+	} else {
+		close(c.stopped)
+	}
+	return c, nil
 }
 
 // clientTLS is the TLS configuration towards etcd, nil for plain text. As
@@ -143,4 +155,12 @@ func (c *Client) Election() v3electionpb.ElectionClient {
 func (c *Client) Lock() v3lockpb.LockClient { return v3lockpb.NewLockClient(c.conn) }
 
 // Close closes the connection to etcd.
-func (c *Client) Close() error { return c.cli.Close() }
+func (c *Client) Close() error {
+	select {
+	case <-c.stop:
+	default:
+		close(c.stop)
+	}
+	<-c.stopped
+	return c.cli.Close()
+}

@@ -1,9 +1,13 @@
 package etcd
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,7 +31,9 @@ func TestAutoSyncIntervalRefreshesEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer still.Close()
-	syncing, err := Dial(Config{Endpoints: []string{bare}, DialTimeout: 5 * time.Second, AutoSyncInterval: 50 * time.Millisecond})
+	var logged syncBuffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	syncing, err := Dial(Config{Endpoints: []string{bare}, DialTimeout: 5 * time.Second, AutoSyncInterval: 50 * time.Millisecond, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +42,10 @@ func TestAutoSyncIntervalRefreshesEndpoints(t *testing.T) {
 	err = harness.Await(time.Minute, func() error {
 		if eps := syncing.cli.Endpoints(); !slices.Equal(eps, []string{emb.Endpoint()}) {
 			return fmt.Errorf("endpoints %v, want the member list's %s", eps, emb.Endpoint())
+		}
+		// The new endpoints are logged, as grpc-proxy logs them.
+		if !strings.Contains(logged.String(), "endpoints synced") || !strings.Contains(logged.String(), emb.Endpoint()) {
+			return fmt.Errorf("log %q names no synced endpoint", logged.String())
 		}
 		return nil
 	})
@@ -60,4 +70,22 @@ func TestInsecureSkipVerifyAloneMeansTLS(t *testing.T) {
 	if err != nil || c == nil || !c.InsecureSkipVerify {
 		t.Fatalf("--insecure-skip-tls-verify alone: %+v, %v; want TLS without verification", c, err)
 	}
+}
+
+// syncBuffer is a bytes.Buffer that a logger may write while a test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
