@@ -21,6 +21,11 @@
 //     range end, for the drivers.
 //   - A clock goroutine calls Cache.Tick(now) (age eviction, progress_notify),
 //     once at start and then periodically; the cache has no other clock.
+//   - Feeders are chosen by Feeders / IsFeeder (rendezvous hashing over the
+//     fleet's membership, salted by the feed's topic); a feeder cuts what
+//     its upstream watch sends into chained batches with a Cutter (Events
+//     for each events answer, Progress for each answer to a progress
+//     request, which the Cutter asks for with several prefixes).
 //   - Feeders encode what they broadcast with Batch.MarshalBinary; receivers
 //     decode with Batch.UnmarshalBinary (strict, versioned, fuzzed).
 //   - The hub (fanout/hub) calls Cache.Covers / Cache.Range for
