@@ -7,6 +7,7 @@ import (
 
 	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/fanout/hub"
+	"github.com/heraldproj/herald/internal/fleet"
 )
 
 // FanoutOptions configure the fleet watch fan-out (fanout/hub). No prefixes
@@ -14,11 +15,9 @@ import (
 type FanoutOptions = hub.Options
 
 // Topics is the fleet's bus as herald's feeds use it: one topic per feed
-// (the fan-out's is hub.Topic, the lease index's "leases"). gossip.Bus
-// provides it, through cmd/herald.
-type Topics interface {
-	Topic(name string) feed.Bus
-}
+// (the fan-out's is hub.Topic, the lease index's "leases"). A *gossip.Bus
+// is one.
+type Topics = fleet.Bus
 
 // fanoutMetrics are the fan-out hub's, shared by every hub of the process.
 var fanoutMetrics = func() *hub.Metrics {

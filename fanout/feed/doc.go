@@ -33,7 +33,7 @@
 // bus), runs goroutines and reads the clock; the protocol's decisions are
 // the pure core's (fanout): the feeder choice (fanout.IsFeeder), the
 // cutting of batches (fanout.Cutter), the batch format and the ordering
-// logic. It must not import proxy/,
-// lease/, gossip/ or memberlist: the bus and the sink are interfaces that
-// those packages satisfy structurally.
+// logic. It must not import proxy/, lease/, gossip/ or memberlist: the bus
+// is internal/fleet's Topic, which gossip provides, and the sink an
+// interface that its users satisfy.
 package feed
