@@ -21,17 +21,24 @@
 //     range end, for the drivers.
 //   - A clock goroutine calls Cache.Tick(now) (age eviction, progress_notify),
 //     once at start and then periodically; the cache has no other clock.
+//   - Feeders are chosen by Feeders / IsFeeder (rendezvous hashing over the
+//     fleet's membership, salted by the feed's topic); a feeder cuts what
+//     its upstream watch sends into chained batches with a Cutter (Events
+//     for each events answer, Progress for each answer to a progress
+//     request, which the Cutter asks for with several prefixes).
 //   - Feeders encode what they broadcast with Batch.MarshalBinary; receivers
 //     decode with Batch.UnmarshalBinary (strict, versioned, fuzzed).
-//   - proxy/ calls Cache.Covers / Cache.Range for serializable reads, and per
-//     client watch stream Cache.NewStream, Stream.Handle for every
+//   - The hub (fanout/hub) calls Cache.Covers / Cache.Range for
+//     serializable reads, and per client watch stream Cache.NewStream,
+//     Stream.Handle for every
 //     WatchRequest, Stream.Ready to collect the responses to send and the
 //     upstream work to start (catch-up watches, forwarded watches),
 //     Stream.CatchUp / CatchUpCompacted with what a catch-up watch returns,
 //     and Stream.Close when the client stream ends. After any input the driver
 //     checks Stream.HasReady on the streams it serves. Authentication and
 //     permission checks (etcd's isWatchPermitted, IsRangePermitted) happen in
-//     proxy/ before Handle and Range.
+//     proxy/, which passes streams and reads that carry an auth token
+//     through to etcd.
 //
 // Responses carry complete headers (ClusterID and MemberID from Config,
 // RaftTerm from SetRaftTerm) and belong to the caller, except that byte slices
@@ -40,7 +47,7 @@
 // This package owns the cache and the etcd watch/range semantics. It must not
 // touch the network, gRPC, clientv3, memberlist, the clock or global rand, and
 // knows nothing of how batches travel (gossip/, fanout/feed) or how streams
-// are served (proxy/). The etcd sources cited in comments are etcd v3.7.3
-// (server/etcdserver/api/v3rpc/watch.go, server/storage/mvcc/*.go,
-// server/etcdserver/txn/range.go).
+// are served (fanout/hub, proxy/). The etcd sources cited in comments are
+// etcd v3.7.3 (server/etcdserver/api/v3rpc/watch.go,
+// server/storage/mvcc/*.go, server/etcdserver/txn/range.go).
 package fanout

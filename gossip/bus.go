@@ -8,13 +8,14 @@ import (
 
 	"github.com/heraldproj/herald/gossip/membership"
 	"github.com/heraldproj/herald/gossip/plumtree"
+	"github.com/heraldproj/herald/internal/fleet"
 )
 
 // Bus carries several topics over one broadcast tree: each payload is
 // framed with its topic's name, and one goroutine owned by the Bus hands
 // what the Node delivers to the topic it names. Membership changes reach
 // every topic. The fan-out's feed and the lease index's each use a topic
-// (their feed.Bus).
+// (a fleet.Topic): a *Bus is the fleet.Bus that proxy.Options.Fleet takes.
 //
 // A topic whose consumer falls behind holds the others back, then the Node
 // (which pushes back on its peers): deliveries are never dropped, as the
@@ -76,7 +77,7 @@ func newBus(node busNode, peers Peers, log *slog.Logger) *Bus {
 // deliveries are kept from then on (earlier ones were counted as Unknown).
 // Topic names are constants of the program: Topic panics on a name that is
 // not 1..MaxTopicLen bytes of [a-z0-9._-].
-func (b *Bus) Topic(name string) *Topic {
+func (b *Bus) Topic(name string) fleet.Topic {
 	if !validTopic([]byte(name)) {
 		panic("gossip: invalid bus topic name " + name)
 	}

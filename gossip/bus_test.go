@@ -58,9 +58,9 @@ func receive(t *testing.T, tp *Topic, want int) []string {
 
 func TestBusDemultiplexesTopics(t *testing.T) {
 	_, buses := newBuses(t, 3)
-	fan := []*Topic{buses[0].Topic("fanout"), buses[1].Topic("fanout"), buses[2].Topic("fanout")}
-	leases := []*Topic{buses[0].Topic("leases"), buses[1].Topic("leases")} // not open on 2
-	if buses[0].Topic("fanout") != fan[0] {
+	fan := []*Topic{open(buses[0], "fanout"), open(buses[1], "fanout"), open(buses[2], "fanout")}
+	leases := []*Topic{open(buses[0], "leases"), open(buses[1], "leases")} // not open on 2
+	if open(buses[0], "fanout") != fan[0] {
 		t.Fatal("Topic opened twice")
 	}
 	ctx := context.Background()
@@ -102,7 +102,7 @@ func TestBusDemultiplexesTopics(t *testing.T) {
 
 func TestBusDropsMalformedFrames(t *testing.T) {
 	c, buses := newBuses(t, 2)
-	tp := buses[1].Topic("fanout")
+	tp := open(buses[1], "fanout")
 	bad := [][]byte{
 		{frameVersion},               // truncated header
 		{2, 1, 'a', 'x'},             // unknown version
@@ -118,7 +118,7 @@ func TestBusDropsMalformedFrames(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := buses[0].Topic("fanout").Broadcast(ctx, []byte("ok")); err != nil {
+	if err := open(buses[0], "fanout").Broadcast(ctx, []byte("ok")); err != nil {
 		t.Fatal(err)
 	}
 	if got := receive(t, tp, 1); got[0] != "ok" {
@@ -131,7 +131,7 @@ func TestBusDropsMalformedFrames(t *testing.T) {
 
 func TestBusFansMembershipOut(t *testing.T) {
 	c, buses := newBuses(t, 2)
-	a, b := buses[0].Topic("fanout"), buses[0].Topic("leases")
+	a, b := open(buses[0], "fanout"), open(buses[0], "leases")
 	for _, tp := range []*Topic{a, b} {
 		if got := tp.Members(); !slices.Equal(got, []string{"h00", "h01"}) {
 			t.Fatalf("members %q", got)
@@ -157,8 +157,8 @@ func TestBusFansMembershipOut(t *testing.T) {
 // leave no goroutine (TestMain checks).
 func TestBusCloseWithAStalledTopic(t *testing.T) {
 	_, buses := newBuses(t, 2)
-	stalled := buses[1].Topic("fanout")
-	src := buses[0].Topic("fanout")
+	stalled := open(buses[1], "fanout")
+	src := open(buses[0], "fanout")
 	ctx := context.Background()
 	for i := range cap(stalled.deliveries) + 10 {
 		if err := src.Broadcast(ctx, []byte(fmt.Sprint(i))); err != nil {
@@ -178,7 +178,7 @@ func TestBusCloseWithAStalledTopic(t *testing.T) {
 	buses[1].Close() // idempotent
 	for range stalled.Deliveries() {
 	} // closed: the range ends
-	late := buses[1].Topic("leases")
+	late := open(buses[1], "leases")
 	if _, ok := <-late.Deliveries(); ok {
 		t.Fatal("a topic opened after Close delivers")
 	}
@@ -193,7 +193,7 @@ func TestBusConcurrentUse(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tp := buses[i%2].Topic(fmt.Sprintf("t%d", i%2))
+			tp := open(buses[i%2], fmt.Sprintf("t%d", i%2))
 			for j := range 10 {
 				_ = tp.Broadcast(context.Background(), []byte{byte(j)})
 				_ = tp.Members()
@@ -221,3 +221,6 @@ func FuzzDecodeTopicFrame(f *testing.F) {
 		}
 	})
 }
+
+// open opens a topic of b, as the bus's own type.
+func open(b *Bus, name string) *Topic { return b.Topic(name).(*Topic) }

@@ -16,8 +16,11 @@
 // A Bus carries several topics over a Fleet (one per feed: the fan-out's
 // events, the lease index): payloads are framed with their topic's name,
 // and one goroutine owned by the Bus demultiplexes deliveries to per-topic
-// channels and fans membership changes out to every topic. A Topic
-// satisfies fanout/feed's Bus structurally: this package does not import it.
+// channels and fans membership changes out to every topic. A Bus is the
+// fleet.Bus (internal/fleet) that the feeds and proxy.Options.Fleet take,
+// and Fleet.Heralds lists the fleet as fleet.Members for MemberList: the
+// daemon wires them in without adapters, and this package imports none of
+// their users.
 //
 // This package must not import memberlist (gossip/membership is its only
 // user), must not put protocol logic in the driver (it belongs in

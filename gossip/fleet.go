@@ -13,6 +13,8 @@ import (
 	"github.com/heraldproj/herald/gossip/membership"
 	"github.com/heraldproj/herald/gossip/plumtree"
 	"github.com/heraldproj/herald/gossip/transport"
+
+	"github.com/heraldproj/herald/internal/fleet"
 )
 
 // FleetConfig is everything a herald needs to join the fleet's
@@ -147,6 +149,20 @@ func (f *Fleet) advertiseRoutable(cfg FleetConfig) error {
 		return fmt.Errorf("gossip: %w", err)
 	}
 	return nil
+}
+
+// Heralds lists the fleet's heralds as their clients reach them (for
+// proxy.Options.FleetMembers): members whose metadata decoded, that have a
+// client address and are not leaving. It does not block on the network.
+func (f *Fleet) Heralds() []fleet.Member {
+	var out []fleet.Member
+	for _, m := range f.Membership.Members() {
+		if m.MetaErr != nil || m.Meta.GRPCAddr == "" || m.Meta.Leaving {
+			continue
+		}
+		out = append(out, fleet.Member{Name: m.Name, ClientURLs: []string{m.Meta.GRPCAddr}})
+	}
+	return out
 }
 
 // FaultInjector returns the transport.Faulty wrapper when FleetConfig.Faults

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
+	"github.com/heraldproj/herald/internal/fleet"
 )
 
 // clusterServer forwards the Cluster service to etcd and shows etcd's
@@ -93,10 +95,7 @@ func showHeralds(members []*pb.Member, heralds []FleetMember) {
 }
 
 // FleetMember is a herald of the fleet: its name and advertised client URLs.
-type FleetMember struct {
-	Name       string
-	ClientURLs []string
-}
+type FleetMember = fleet.Member
 
 // fleetSorted lists the fleet by name, with this herald in it even before
 // membership has reported it.

@@ -16,10 +16,11 @@
 // its endpoints from the member list keeps talking to herald; the standard
 // gRPC health service reports whether the upstream answers.
 //
-// The watch fan-out's hub (fanout*.go) serves client watch streams,
-// catch-up watches and serializable ranges from the fan-out cache; keeping
-// that cache current (load, feeders, fleet deliveries, repairs) is the
-// feed's (fanout/feed), on the fleet bus's "fanout" topic.
+// The watch fan-out is the hub's (fanout/hub): once it is ready, the Watch
+// service hands it client streams without an auth token and the KV service
+// asks it for serializable ranges inside the fan-out prefixes; this package
+// builds it (fanout.go), starts it (startup.go) and filters what it sends
+// (lease offloading's watchFilter).
 //
 // gRPC lives only here (and in the upstream adapters). This package must not
 // import clientv3, memberlist, viper or cobra.

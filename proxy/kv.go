@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/heraldproj/herald/fanout/hub"
 	"github.com/heraldproj/herald/lease"
 )
 
@@ -21,7 +22,7 @@ type kvServer struct {
 	pb.UnimplementedKVServer
 	kv  pb.KVClient
 	o   *offloader
-	hub *hub // serves serializable reads inside the fan-out prefixes
+	hub *hub.Hub // serves serializable reads inside the fan-out prefixes
 }
 
 // note records an upstream header: the offloader's newest header, and the
@@ -31,7 +32,7 @@ func (s *kvServer) note(h *pb.ResponseHeader) {
 		s.o.NoteHeader(h)
 	}
 	if s.hub != nil {
-		s.hub.noteRev(h.GetRevision())
+		s.hub.NoteRev(h.GetRevision())
 	}
 }
 
@@ -39,9 +40,8 @@ func (s *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 	read := func(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResponse, error) {
 		return retryRead(ctx, func(ctx context.Context) (*pb.RangeResponse, error) { return s.kv.Range(ctx, r) })
 	}
-	if s.hub != nil && s.hub.ready.Load() && r.Serializable && tokenless(ctx) {
-		if resp, ok := s.hub.rangeLocal(r); ok {
-			fanoutLocalReadsTotal.Inc()
+	if s.hub != nil && s.hub.Ready() && r.Serializable && tokenless(ctx) {
+		if resp, ok := s.hub.RangeLocal(r); ok {
 			if s.o != nil {
 				s.o.Translate(ctx, resp.Kvs...)
 			}
@@ -196,7 +196,7 @@ func (s *kvServer) rewritten(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResp
 func (s *kvServer) Compact(ctx context.Context, r *pb.CompactionRequest) (*pb.CompactionResponse, error) {
 	resp, err := s.kv.Compact(outgoing(ctx), r)
 	if err == nil && s.hub != nil {
-		s.hub.setCompactRev(r.Revision)
+		s.hub.SetCompactRev(r.Revision)
 	}
 	return resp, err
 }

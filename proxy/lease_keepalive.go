@@ -10,6 +10,7 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/grpc"
 
+	"github.com/heraldproj/herald/internal/streams"
 	"github.com/heraldproj/herald/lease/offload"
 )
 
@@ -72,7 +73,7 @@ func (o *offloader) serveKeepAlives(
 	// The intake tracks how far herald has read them (see offload's intake).
 	tracked := o.TrackIntake()
 	defer tracked.Done()
-	reqs, recvErr := receive(ctx, offload.RecvTracked(tracked, stream.Recv))
+	reqs, recvErr := streams.Receive(ctx, offload.RecvTracked(tracked, stream.Recv))
 
 	retry := time.NewTicker(holdPoll)
 	defer retry.Stop()

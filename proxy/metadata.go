@@ -3,35 +3,13 @@ package proxy
 import (
 	"context"
 
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	"google.golang.org/grpc/metadata"
+	"github.com/heraldproj/herald/upstream"
 )
 
-// forwardedMetadata are the request metadata keys that etcd reads. They are
-// copied to the upstream call so that etcd's auth (token), leader checks
-// (hasleader) and version gates (client-api-version) hold through herald.
-var forwardedMetadata = []string{
-	rpctypes.TokenFieldNameGRPC,
-	rpctypes.MetadataRequireLeaderKey,
-	rpctypes.MetadataClientAPIVersionKey,
-}
+// outgoing returns ctx carrying the client metadata that etcd reads, for
+// a call passed on to etcd (upstream.Outgoing).
+func outgoing(ctx context.Context) context.Context { return upstream.Outgoing(ctx) }
 
-// outgoing returns ctx carrying, as outgoing metadata, the forwarded keys of
-// the client's incoming metadata.
-func outgoing(ctx context.Context) context.Context {
-	var out metadata.MD
-	for _, k := range forwardedMetadata {
-		// Read key by key: FromIncomingContext would copy the whole map on
-		// every request.
-		if v := metadata.ValueFromIncomingContext(ctx, k); len(v) > 0 {
-			if out == nil {
-				out = metadata.MD{}
-			}
-			out[k] = v
-		}
-	}
-	if out == nil {
-		return ctx
-	}
-	return metadata.NewOutgoingContext(ctx, out)
-}
+// internalCtx marks herald's own upstream calls: no client token
+// (upstream.Internal).
+func internalCtx(ctx context.Context) context.Context { return upstream.Internal(ctx) }

@@ -33,11 +33,6 @@ type offloader struct {
 	lastErr atomic.Value // string: why the last start failed
 }
 
-// internalCtx marks herald's own upstream calls: no client token.
-func internalCtx(ctx context.Context) context.Context {
-	return metadata.NewOutgoingContext(ctx, metadata.MD{})
-}
-
 // tokenless reports whether a client request carries no auth token. Only
 // such requests use virtual leases and the fan-out cache: with etcd auth on,
 // a Put attached to a carrier would be checked against every key on the

@@ -116,25 +116,3 @@ func pump[Resp any](recv func() (*Resp, error), send func(*Resp) error) error {
 		}
 	}
 }
-
-// receive reads a client stream's requests on a goroutine of its own, so
-// that the caller can wait on them and on other things at once. The
-// goroutine ends with the stream's first error, sent on errs, or with ctx.
-func receive[Req any](ctx context.Context, recv func() (*Req, error)) (reqs <-chan *Req, errs <-chan error) {
-	out, errc := make(chan *Req), make(chan error, 1)
-	go func() {
-		for {
-			req, err := recv()
-			if err != nil {
-				errc <- err
-				return
-			}
-			select {
-			case out <- req:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, errc
-}

@@ -23,6 +23,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/heraldproj/herald/fanout/hub"
 	"github.com/heraldproj/herald/lease/offload"
 	"github.com/heraldproj/herald/upstream"
 	"github.com/heraldproj/herald/upstream/relay"
@@ -77,7 +78,7 @@ type Server struct {
 	grpc    *grpc.Server
 	health  *healthMonitor
 	offload *offloader // nil when lease offloading is off
-	hub     *hub       // nil without fan-out prefixes
+	hub     *hub.Hub   // nil without fan-out prefixes
 	cluster pb.ClusterClient
 	log     *slog.Logger
 
@@ -175,10 +176,10 @@ func New(opts Options) (*Server, error) {
 	if opts.FleetMembers != nil {
 		heralds = func() []FleetMember { return fleetSorted(opts.Name, opts.AdvertiseClientURLs, opts.FleetMembers()) }
 	}
-	var h *hub
+	var h *hub.Hub
 	if len(opts.Fanout.Prefixes) > 0 {
 		var err error
-		if h, err = newHub(opts.Fanout, opts.Name, up.KV(), up.Watch(), opts.Fleet, o, opts.Logger); err != nil {
+		if h, err = newHub(opts); err != nil {
 			return nil, err
 		}
 	}
@@ -216,7 +217,7 @@ func (s *Server) UpstreamPathChanged(relaying bool) {
 		s.offload.PathChanged()
 	}
 	if s.hub != nil {
-		s.hub.feed.Reconnect()
+		s.hub.Reconnect()
 	}
 }
 
@@ -252,7 +253,7 @@ func (s *Server) stopOffload() {
 		s.offload.peers.Close()
 	}
 	if s.hub != nil {
-		s.hub.close()
+		s.hub.Close()
 	}
 }
 

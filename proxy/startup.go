@@ -77,12 +77,11 @@ func (s *Server) startPending(ctx context.Context) bool {
 			s.log.Warn("lease offload cannot start yet; herald serves and retries (virtual-lease calls are Unavailable meanwhile)", "err", err)
 		}
 	}
-	if h := s.hub; h != nil && !h.ready.Load() {
-		if err := h.start(ctx); err != nil {
+	if h := s.hub; h != nil && !h.Ready() {
+		if err := h.Start(ctx); err != nil {
 			up = false
 			s.log.Warn("fan-out cache cannot load yet; watches pass through to etcd while herald retries", "err", err)
 		} else {
-			h.ready.Store(true)
 			fanoutReadyGauge.Set(1)
 			s.log.Info("fan-out is up: watches of the fan-out prefixes are served from the cache")
 		}
@@ -134,6 +133,6 @@ func (o *offloader) unready(ctx context.Context) error {
 // true when it is not configured, or when offloading was turned off).
 func (s *Server) Ready() (offload, fanout bool) {
 	offload = s.offload == nil || s.offload.state.Load() != offloadStarting
-	fanout = s.hub == nil || s.hub.ready.Load()
+	fanout = s.hub == nil || s.hub.Ready()
 	return offload, fanout
 }

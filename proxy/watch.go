@@ -5,10 +5,12 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/grpc"
+
+	"github.com/heraldproj/herald/fanout/hub"
 )
 
 // watchServer relays each client watch stream to an upstream stream of its
-// own, unless the fleet fan-out serves it (fanout.go): then watchers inside
+// own, unless the fleet fan-out serves it (fanout/hub): then watchers inside
 // the fan-out prefixes are served from the fleet's event cache.
 // With lease offloading on, events on herald's reserved keys are dropped
 // and carriers are shown as the keys' virtual leases.
@@ -16,7 +18,7 @@ type watchServer struct {
 	pb.UnimplementedWatchServer
 	watch pb.WatchClient
 	o     *offloader
-	hub   *hub // nil without fan-out prefixes
+	hub   *hub.Hub // nil without fan-out prefixes
 }
 
 func (s *watchServer) Watch(stream grpc.BidiStreamingServer[pb.WatchRequest, pb.WatchResponse]) error {
@@ -26,8 +28,8 @@ func (s *watchServer) Watch(stream grpc.BidiStreamingServer[pb.WatchRequest, pb.
 	}
 	// The cache does not check etcd permissions: a stream that carries an
 	// auth token is relayed to etcd, which does.
-	if s.hub != nil && s.hub.ready.Load() && tokenless(stream.Context()) {
-		return s.hub.serve(stream, keep)
+	if s.hub != nil && s.hub.Ready() && tokenless(stream.Context()) {
+		return s.hub.Serve(stream, keep)
 	}
 	return relayBidi(stream, func(ctx context.Context) (grpc.BidiStreamingClient[pb.WatchRequest, pb.WatchResponse], error) {
 		return s.watch.Watch(ctx)

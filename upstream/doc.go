@@ -7,6 +7,10 @@
 // interfaces for the service-discovery subset. Lease offloading and the
 // watch fan-out hook in above this seam, in proxy/, lease/ and fanout/.
 //
-// This package owns only the interface. It must not import clientv3,
+// Calls across the seam carry their metadata in the context: Outgoing for a
+// client's call passed on (the keys etcd reads, ForwardedMetadata),
+// Internal for herald's own calls (no client token).
+//
+// This package owns only the interface and that metadata. It must not import clientv3,
 // go-zookeeper or memberlist: those live behind the adapters.
 package upstream

@@ -4,12 +4,10 @@ import (
 	"hash/fnv"
 	"log/slog"
 
-	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/gossip"
 	"github.com/heraldproj/herald/gossip/membership"
 	"github.com/heraldproj/herald/gossip/plumtree"
 	"github.com/heraldproj/herald/gossip/transport"
-	"github.com/heraldproj/herald/proxy"
 )
 
 // joinFleet joins the herald fleet when --gossip-addr is set; nil, nil
@@ -49,27 +47,6 @@ func joinFleet(cfg *Config, log *slog.Logger) (*gossip.Fleet, error) {
 	log.Info("joined the herald fleet", "gossip-addr", cfg.GossipAddr, "members", f.Membership.NumMembers())
 	return f, nil
 }
-
-// fleetMembers lists the fleet's heralds for MemberList.
-func fleetMembers(f *gossip.Fleet) func() []proxy.FleetMember {
-	return func() []proxy.FleetMember {
-		var out []proxy.FleetMember
-		for _, m := range f.Membership.Members() {
-			if m.MetaErr != nil || m.Meta.GRPCAddr == "" || m.Meta.Leaving {
-				continue
-			}
-			out = append(out, proxy.FleetMember{Name: m.Name, ClientURLs: []string{m.Meta.GRPCAddr}})
-		}
-		return out
-	}
-}
-
-// fleetTopics is the fleet's bus as proxy.Options.Fleet takes it: a
-// gossip.Topic is a feed.Bus, but gossip does not import the feed, so its
-// Topic method returns its own type.
-type fleetTopics struct{ bus *gossip.Bus }
-
-func (f fleetTopics) Topic(name string) feed.Bus { return f.bus.Topic(name) }
 
 // identitySeed seeds the injected faults per herald, reproducibly.
 func identitySeed(name string) uint64 {

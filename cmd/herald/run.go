@@ -104,10 +104,10 @@ func run(ctx context.Context, cfg *Config) error {
 	var srvp atomic.Pointer[proxy.Server]
 	if fleet != nil {
 		defer fleet.Close()
-		members = fleetMembers(fleet)
+		members = fleet.Heralds
 		bus := gossip.NewBus(fleet)
 		defer bus.Close()
-		topics = fleetTopics{bus}
+		topics = bus
 		answered := func(d time.Duration) bool {
 			srv := srvp.Load()
 			return srv != nil && srv.UpstreamAnsweredWithin(d)

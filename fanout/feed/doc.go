@@ -30,8 +30,10 @@
 // is stopped and waited for by Close.
 //
 // This package is a driver: it does I/O (etcd's KV and Watch clients, the
-// bus), runs goroutines and reads the clock; the batch format and the
-// ordering logic are the pure core's (fanout). It must not import proxy/,
-// lease/, gossip/ or memberlist: the bus and the sink are interfaces that
-// those packages satisfy structurally.
+// bus), runs goroutines and reads the clock; the protocol's decisions are
+// the pure core's (fanout): the feeder choice (fanout.IsFeeder), the
+// cutting of batches (fanout.Cutter), the batch format and the ordering
+// logic. It must not import proxy/, lease/, gossip/ or memberlist: the bus
+// is internal/fleet's Topic, which gossip provides, and the sink an
+// interface that its users satisfy.
 package feed

@@ -232,41 +232,6 @@ func TestFeedCutsExactlyAcrossPrefixes(t *testing.T) {
 	}
 }
 
-func TestFeederChoice(t *testing.T) {
-	members := []string{"a", "b", "c", "d", "e"}
-	for _, topic := range []string{"fanout", "leases"} {
-		for n := 1; n <= len(members)+1; n++ {
-			var feeders []string
-			for _, m := range members {
-				if isFeeder(topic, m, members, n) {
-					feeders = append(feeders, m)
-				}
-			}
-			if len(feeders) != min(n, len(members)) {
-				t.Errorf("topic %s, %d feeders: %q", topic, n, feeders)
-			}
-		}
-	}
-	// A herald missing from the list counts as a member.
-	if !isFeeder("fanout", "x", nil, 1) {
-		t.Error("a herald alone does not feed")
-	}
-	// The topic salts the ranking: somewhere among a few fleets, two
-	// topics pick different feeders.
-	differ := false
-	for i := range 10 {
-		fleet := []string{fmt.Sprint("h", i), fmt.Sprint("g", i), fmt.Sprint("k", i)}
-		for _, m := range fleet {
-			if isFeeder("fanout", m, fleet, 1) != isFeeder("leases", m, fleet, 1) {
-				differ = true
-			}
-		}
-	}
-	if !differ {
-		t.Error("the topic does not change the feeder choice")
-	}
-}
-
 type failingKV struct{ pb.KVClient }
 
 func (failingKV) Range(context.Context, *pb.RangeRequest, ...grpc.CallOption) (*pb.RangeResponse, error) {

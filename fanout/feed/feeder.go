@@ -1,61 +1,23 @@
 package feed
 
 import (
-	"cmp"
 	"context"
-	"hash/fnv"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/heraldproj/herald/fanout"
 )
 
-// Feeders are chosen deterministically from membership by rendezvous
-// hashing: every herald ranks the live heralds by hash(topic, name) and the
-// first Feeders of them hold the upstream watch. No election round-trips to
-// etcd, and a feeder's death moves the role as soon as membership notices
-// it. Two heralds that briefly both think they feed (during a membership
-// change) only send the same events twice, which the chained, idempotent
-// sink absorbs; a new feeder resumes from its sink's revision, so a
-// handover loses and repeats nothing. The topic salts the hash so that the
-// feeders of different feeds are different heralds, as far as the fleet
-// allows.
+// shouldFeed reports whether this herald ranks among the feeders of its
+// topic (fanout.IsFeeder: rendezvous hashing over the fleet's membership).
+// A new feeder resumes from its sink's revision, so a handover loses and
+// repeats nothing.
 func (f *Feed) shouldFeed() bool {
 	members := []string{f.cfg.Name}
 	if f.cfg.Bus != nil {
 		members = f.cfg.Bus.Members()
 	}
-	return isFeeder(f.cfg.Topic, f.cfg.Name, members, f.cfg.Feeders)
-}
-
-// isFeeder reports whether self ranks among the first n of members (self
-// counts as a member, listed or not).
-func isFeeder(topic, self string, members []string, n int) bool {
-	if !slices.Contains(members, self) {
-		members = append(slices.Clip(members), self)
-	}
-	ranked := slices.Clone(members)
-	slices.SortFunc(ranked, func(a, b string) int {
-		return cmp.Or(cmp.Compare(feederRank(topic, b), feederRank(topic, a)), cmp.Compare(a, b))
-	})
-	return slices.Contains(ranked[:min(n, len(ranked))], self)
-}
-
-// feederRank is a herald's rank for a topic. FNV-1a alone orders names
-// that share a prefix by their last bytes, whatever comes before them (the
-// topic): the finalizer of MurmurHash3 (a bijection) mixes every bit, so
-// each topic ranks the fleet its own way.
-func feederRank(topic, name string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte("herald-feeder/" + topic + "/" + name))
-	x := h.Sum64()
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	x *= 0xc4ceb9fe1a85ec53
-	x ^= x >> 33
-	return x
+	return fanout.IsFeeder(f.cfg.Topic, f.cfg.Name, members, f.cfg.Feeders)
 }
 
 // feederLoop starts and stops feeding as membership changes (and checks

@@ -1,16 +1,13 @@
 package feed
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"go.etcd.io/etcd/api/v3/mvccpb"
 
 	"github.com/heraldproj/herald/fanout"
 )
@@ -24,18 +21,13 @@ func (e errCompacted) Error() string {
 }
 
 // follow watches every prefix upstream from revision from, on one stream,
-// and hands emit the events cut into batches chained by revision (the
-// first with PrevRev from-1). With one prefix, each events answer is a cut
-// (a watcher sends revisions in order, and a revision whole): one upstream
-// message per batch. With several, a batch ends at a revision R only when
-// etcd has answered a progress request with R, which it does only once
-// every watcher on the stream has sent everything up to R, so the cut is
-// exact across prefixes at the price of one more message. When nothing was
-// cut for ProgressEvery, follow asks for progress, and etcd's answer is
-// the heartbeat: a progress batch up to etcd's revision, or, when that has
-// not moved, a fanout.Batch.Heartbeat. follow
-// returns when emit returns true, ctx ends, or the watch fails
-// (errCompacted when etcd compacted from).
+// and hands emit the events cut into batches chained by revision, as
+// fanout.Cutter decides (asking etcd for progress when the Cutter waits
+// for it, with several prefixes). When nothing was cut for ProgressEvery,
+// follow asks for progress, and etcd's answer is the heartbeat: a progress
+// batch up to etcd's revision, or, when that has not moved, a
+// fanout.Batch.Heartbeat. follow returns when emit returns true, ctx ends,
+// or the watch fails (errCompacted when etcd compacted from).
 //
 // ctx carries no client metadata (see Config.KV), so the watch needs no
 // stripping of outgoing metadata, unlike proxy's relays.
@@ -89,13 +81,8 @@ func (f *Feed) follow(ctx context.Context, from int64, emit func(fanout.Batch) b
 		}
 	}()
 
-	single := len(f.cfg.Prefixes) == 1
-	prev := from - 1
-	var pending []*mvccpb.Event
-	cut := func(rev int64, hdr *pb.ResponseHeader) bool {
-		// rev == prev (no events) is a heartbeat: fanout.Batch.Heartbeat.
-		b := fanout.Batch{PrevRev: prev, Rev: max(rev, prev), Events: orderEvents(pending), ProgressOnly: len(pending) == 0}
-		pending, prev = nil, b.Rev
+	cutter := fanout.NewCutter(len(f.cfg.Prefixes), from)
+	emitCut := func(b fanout.Batch, hdr *pb.ResponseHeader) bool {
 		lastEmit.Store(time.Now().UnixNano())
 		f.cfg.Sink.NoteHeader(hdr)
 		return emit(b)
@@ -117,49 +104,17 @@ func (f *Feed) follow(ctx context.Context, from int64, emit func(fanout.Batch) b
 		case resp.Created:
 			continue
 		case len(resp.Events) > 0:
-			pending = append(pending, resp.Events...)
-			if single {
-				if cut(resp.Events[len(resp.Events)-1].Kv.ModRevision, resp.Header) {
+			if b, cut := cutter.Events(resp.Events); cut {
+				if emitCut(b, resp.Header) {
 					return nil
 				}
 			} else if err := askProgress(); err != nil {
 				return fmt.Errorf("feed %s: watch: %w", f.cfg.Topic, err)
 			}
 		case resp.WatchId == -1: // the answer to a progress request
-			rev := resp.Header.GetRevision()
-			if rev <= prev && len(pending) == 0 {
-				// Nothing new: a heartbeat, so that a herald that lost
-				// the last batch learns it (no later batch would tell it
-				// on an idle cluster).
-				if cut(prev, resp.Header) {
-					return nil
-				}
-				continue
-			}
-			if cut(rev, resp.Header) {
+			if emitCut(cutter.Progress(resp.Header.GetRevision()), resp.Header) {
 				return nil
 			}
 		}
 	}
-}
-
-// orderEvents puts events from several watchers in revision order, keeping
-// each revision's events in the order etcd sent them, without duplicates
-// (overlapping prefixes see the same event twice).
-func orderEvents(evs []*mvccpb.Event) []*mvccpb.Event {
-	slices.SortStableFunc(evs, func(a, b *mvccpb.Event) int { return cmp.Compare(a.Kv.ModRevision, b.Kv.ModRevision) })
-	out := evs[:0]
-	type id struct {
-		rev int64
-		key string
-	}
-	seen := map[id]bool{}
-	for _, ev := range evs {
-		k := id{ev.Kv.ModRevision, string(ev.Kv.Key)}
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, ev)
-		}
-	}
-	return out
 }

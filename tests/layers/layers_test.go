@@ -72,8 +72,8 @@ var seams = []struct {
 }
 
 // pure cores: state machines with no I/O, goroutines of their own or clocks.
-// These packages exactly: their drivers live below them (fanout/feed, a
-// coming lease/offload) and do I/O.
+// These packages exactly: their drivers live below them (fanout/feed,
+// fanout/hub, lease/offload) and do I/O.
 var pureCores = []string{"lease", "gossip/plumtree", "fanout"}
 
 func isPureCore(p string) bool { return slices.Contains(pureCores, p) }
@@ -147,6 +147,60 @@ func TestEveryPackageHasADocComment(t *testing.T) {
 	for _, p := range listPackages(t) {
 		if strings.TrimSpace(p.Doc) == "" {
 			t.Errorf("%s (%s) has no package comment; add a doc.go", p.ImportPath, p.Dir)
+		}
+	}
+}
+
+// layers, bottom up: a package may import packages of its own layer or of
+// lower ones, never of a higher one. A package belongs to the layer of the
+// longest entry that is it or a folder above it; every package outside
+// tests/ must belong to one.
+var layers = [][]string{
+	// pure cores, the upstream seam's interface, helpers shared by drivers
+	{"fanout", "lease", "gossip/plumtree", "upstream", "internal"},
+	// drivers and adapters: I/O around the cores
+	{"fanout/feed", "fanout/hub", "lease/offload", "gossip", "upstream/etcd", "upstream/relay"},
+	// the gRPC services
+	{"proxy"},
+	// the commands
+	{"cmd"},
+}
+
+// layerOf is p's layer (-1: none).
+func layerOf(p string) int {
+	layer, longest := -1, -1
+	for i, entries := range layers {
+		for _, e := range entries {
+			if under(p, e) && len(e) > longest {
+				layer, longest = i, len(e)
+			}
+		}
+	}
+	return layer
+}
+
+func TestLayersImportDownward(t *testing.T) {
+	for _, p := range listPackages(t) {
+		r := rel(p.ImportPath)
+		if under(r, "tests") {
+			continue
+		}
+		from := layerOf(r)
+		if from < 0 {
+			t.Errorf("%s is in no layer: add it to layers", p.ImportPath)
+			continue
+		}
+		for _, imp := range p.Imports {
+			if !strings.HasPrefix(imp, module+"/") {
+				continue
+			}
+			if under(rel(imp), "tests") {
+				t.Errorf("%s imports %s: only tests may", p.ImportPath, imp)
+				continue
+			}
+			if to := layerOf(rel(imp)); to > from {
+				t.Errorf("%s (layer %d, %v) imports %s (layer %d, %v): imports go downward", p.ImportPath, from, layers[from], imp, to, layers[to])
+			}
 		}
 	}
 }

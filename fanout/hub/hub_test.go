@@ -1,19 +1,121 @@
-package proxy_test
+package hub_test
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/heraldproj/herald/fanout/feed"
-	"github.com/heraldproj/herald/proxy"
+	"github.com/heraldproj/herald/fanout/hub"
+	"github.com/heraldproj/herald/tests/harness"
+	"github.com/heraldproj/herald/upstream/etcd"
 )
+
+// TestMain checks, with goleak, that every goroutine the package started
+// (hubs, their streams, the servers and etcd members of the tests) is gone.
+func TestMain(m *testing.M) { harness.VerifyTestMain(m) }
+
+// metrics are the hubs' of this test process, registered nowhere.
+var metrics = func() *hub.Metrics {
+	m, err := hub.NewMetrics(nil)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
+
+// env is one real etcd member (embedded, in this process) and a client of it.
+type env struct {
+	etcdURL string
+	direct  *clientv3.Client
+}
+
+func newClient(t *testing.T, endpoint string) *clientv3.Client {
+	t.Helper()
+	c, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func startEtcd(t *testing.T) *env {
+	t.Helper()
+	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
+		DataDir:    filepath.Join(t.TempDir(), "data"),
+		ClientAddr: harness.FreeAddr(t),
+		PeerAddr:   harness.FreeAddr(t),
+		LogLevel:   "error",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Close)
+	return &env{etcdURL: emb.Endpoint(), direct: newClient(t, emb.Endpoint())}
+}
+
+// watchServer is the Watch service of a herald as proxy/ serves it once
+// the hub is ready: every stream is the hub's.
+type watchServer struct {
+	pb.UnimplementedWatchServer
+	h *hub.Hub
+}
+
+func (s watchServer) Watch(stream pb.Watch_WatchServer) error { return s.h.Serve(stream, nil) }
+
+// startHub starts a hub in front of the env's etcd, loads it, serves its
+// Watch service on a port of its own, and returns a client of that port.
+func (e *env) startHub(t *testing.T, name string, bus feed.Bus, opts hub.Options) *clientv3.Client {
+	t.Helper()
+	up, err := etcd.Dial(etcd.Config{Endpoints: []string{e.etcdURL}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { up.Close() })
+	h, err := hub.New(hub.Config{
+		Options: opts, Name: name, KV: up.KV(), Watch: up.Watch(), Bus: bus,
+		Metrics: metrics, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	if !h.Ready() {
+		t.Fatal("hub not ready after Start")
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	pb.RegisterWatchServer(gs, watchServer{h: h})
+	served := make(chan struct{})
+	go func() { defer close(served); _ = gs.Serve(lis) }()
+	t.Cleanup(func() { gs.Stop(); <-served })
+	return newClient(t, lis.Addr().String())
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
 
 // memBus is an in-memory fleet bus for in-process fleets, with injected
 // loss: the transport seam where the tests put their faults. Like
@@ -31,7 +133,7 @@ func newMemBus(loss float64, seed uint64) *memBus {
 }
 
 // join returns the herald's view of the bus, and tells the others.
-func (b *memBus) join(name string) proxy.Topics {
+func (b *memBus) join(name string) *memBusMember {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	m := &memBusMember{b: b, name: name, topics: map[string]*memTopic{}}
@@ -226,14 +328,11 @@ func TestFanoutWatchesMatchEtcd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.startHeraldWith(t, func(o *proxy.Options) {
-		o.Name = "h"
-		o.Fanout = proxy.FanoutOptions{Prefixes: []string{"/svc/"}}
-	})
+	viaHerald := e.startHub(t, "h", nil, hub.Options{Prefixes: []string{"/svc/"}})
 	direct, via := map[string]*recorder{}, map[string]*recorder{}
 	for _, w := range watchSpecs {
 		direct[w.name] = record(ctx, e.direct.Watch(ctx, w.key, w.opts(start.Header.Revision)...))
-		via[w.name] = record(ctx, e.viaHerald.Watch(ctx, w.key, w.opts(start.Header.Revision)...))
+		via[w.name] = record(ctx, viaHerald.Watch(ctx, w.key, w.opts(start.Header.Revision)...))
 	}
 	workload(t, e.direct, 300, 1)
 	compareStreams(t, direct, via)
@@ -255,13 +354,8 @@ func TestFanoutFleetRepairsLoss(t *testing.T) {
 	bus := newMemBus(0.2, 7)
 	var heralds []*clientv3.Client
 	for _, name := range []string{"h1", "h2"} {
-		b := bus.join(name)
-		e.startHeraldWith(t, func(o *proxy.Options) {
-			o.Name = name
-			o.Fleet = b
-			o.Fanout = proxy.FanoutOptions{Prefixes: []string{"/svc/"}, Feeders: 1, RepairDelay: 50 * time.Millisecond}
-		})
-		heralds = append(heralds, e.viaHerald)
+		b := bus.join(name).Topic(hub.Topic)
+		heralds = append(heralds, e.startHub(t, name, b, hub.Options{Prefixes: []string{"/svc/"}, Feeders: 1, RepairDelay: 50 * time.Millisecond}))
 	}
 	direct, via := map[string]*recorder{}, map[string]*recorder{}
 	for _, w := range watchSpecs {

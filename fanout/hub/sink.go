@@ -1,4 +1,4 @@
-package proxy
+package hub
 
 import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -7,14 +7,14 @@ import (
 	"github.com/heraldproj/herald/fanout/feed"
 )
 
-// hubSink is the fan-out cache as the feed sees it: each call takes the
+// sink is the fan-out cache as the feed sees it: each call takes the
 // hub's mutex for the cache call alone, and every change wakes the client
 // streams, which then collect what the cache has for them.
-type hubSink struct{ h *hub }
+type sink struct{ h *Hub }
 
-var _ feed.Sink = hubSink{}
+var _ feed.Sink = sink{}
 
-func (s hubSink) Load(snap feed.Snapshot) (*fanout.Gap, error) {
+func (s sink) Load(snap feed.Snapshot) (*fanout.Gap, error) {
 	h := s.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -25,7 +25,7 @@ func (s hubSink) Load(snap feed.Snapshot) (*fanout.Gap, error) {
 	return gap, err
 }
 
-func (s hubSink) Apply(b fanout.Batch) (*fanout.Gap, error) {
+func (s sink) Apply(b fanout.Batch) (*fanout.Gap, error) {
 	h := s.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -34,21 +34,21 @@ func (s hubSink) Apply(b fanout.Batch) (*fanout.Gap, error) {
 	return gap, err
 }
 
-func (s hubSink) NoteHeader(hdr *pb.ResponseHeader) {
+func (s sink) NoteHeader(hdr *pb.ResponseHeader) {
 	s.h.mu.Lock()
 	s.h.cache.SetRaftTerm(hdr.GetRaftTerm())
 	s.h.mu.Unlock()
 }
 
-func (s hubSink) SetCompactRev(rev int64) { s.h.setCompactRev(rev) }
+func (s sink) SetCompactRev(rev int64) { s.h.SetCompactRev(rev) }
 
-func (s hubSink) Rev() int64 {
+func (s sink) Rev() int64 {
 	s.h.mu.Lock()
 	defer s.h.mu.Unlock()
 	return s.h.cache.Rev()
 }
 
-func (s hubSink) Gap() *fanout.Gap {
+func (s sink) Gap() *fanout.Gap {
 	s.h.mu.Lock()
 	defer s.h.mu.Unlock()
 	return s.h.cache.Gap()

@@ -1,29 +1,29 @@
-package proxy
+package hub
 
 import (
 	"context"
 	"errors"
 	"io"
-	"sync"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
-	"google.golang.org/grpc"
 
 	"github.com/heraldproj/herald/fanout"
+	"github.com/heraldproj/herald/internal/streams"
+	"github.com/heraldproj/herald/upstream"
 )
 
-// hubStream is one client watch stream served by the hub. Watchers inside
+// stream is one client watch stream served by the hub. Watchers inside
 // the fan-out prefixes are served from the cache; the others (the engine
 // reserves their ids) are forwarded over one upstream stream opened on
 // demand; watchers that start before the cache's window catch up from an
 // upstream watch of their own and then switch to the cache.
-type hubStream struct {
-	s      *fanout.Stream // guarded by hub.mu
+type stream struct {
+	s      *fanout.Stream // guarded by Hub.mu
 	notify chan struct{}
 }
 
-func (s *hubStream) wake() {
+func (s *stream) wake() {
 	select {
 	case s.notify <- struct{}{}:
 	default:
@@ -39,12 +39,16 @@ type catchUpMsg struct {
 	err        error
 }
 
-// serve runs one client watch stream until the client goes away.
-func (h *hub) serve(client grpc.BidiStreamingServer[pb.WatchRequest, pb.WatchResponse], keep func(*pb.WatchResponse) bool) error {
+// Serve runs one client watch stream until the client goes away (it
+// blocks as long). keep, when set, filters what is sent to the client (it
+// may rewrite a response in place: the hub sends the response it kept and
+// no longer uses it). Serve does not check permissions: a stream that
+// carries an auth token belongs with etcd.
+func (h *Hub) Serve(client pb.Watch_WatchServer, keep func(*pb.WatchResponse) bool) error {
 	ctx, cancel := context.WithCancel(client.Context())
 	defer cancel()
 
-	hs := &hubStream{notify: make(chan struct{}, 1)}
+	hs := &stream{notify: make(chan struct{}, 1)}
 	h.mu.Lock()
 	hs.s = h.cache.NewStream()
 	h.streams[hs] = struct{}{}
@@ -56,7 +60,7 @@ func (h *hub) serve(client grpc.BidiStreamingServer[pb.WatchRequest, pb.WatchRes
 		h.mu.Unlock()
 	}()
 
-	reqs, recvErr := receive(ctx, client.Recv)
+	reqs, recvErr := streams.Receive(ctx, client.Recv)
 
 	fw := &forwarder{ctx: ctx, wc: h.wc}
 	catchUps := map[int64]context.CancelFunc{}
@@ -73,7 +77,7 @@ func (h *hub) serve(client grpc.BidiStreamingServer[pb.WatchRequest, pb.WatchRes
 		}
 		return client.Send(resp)
 	}
-	// drain does what the engine asks; it never holds hub.mu while sending.
+	// drain does what the engine asks; it never holds Hub.mu while sending.
 	drain := func() error {
 		h.mu.Lock()
 		if !hs.s.HasReady() {
@@ -174,7 +178,7 @@ func (h *hub) serve(client grpc.BidiStreamingServer[pb.WatchRequest, pb.WatchRes
 // is complete: the last event's revision for an events answer (etcd never
 // splits a revision across unfragmented answers), or the header revision
 // of the answer to a progress request (sent only once the watch is synced).
-func (h *hub) catchUp(ctx context.Context, cu fanout.CatchUpRequest, out chan<- catchUpMsg) {
+func (h *Hub) catchUp(ctx context.Context, cu fanout.CatchUpRequest, out chan<- catchUpMsg) {
 	deliver := func(m catchUpMsg) bool {
 		select {
 		case out <- m:
@@ -183,7 +187,7 @@ func (h *hub) catchUp(ctx context.Context, cu fanout.CatchUpRequest, out chan<- 
 			return false
 		}
 	}
-	ctx, cancel := context.WithCancel(internalCtx(ctx))
+	ctx, cancel := context.WithCancel(upstream.Internal(ctx))
 	defer cancel()
 	w, err := h.wc.Watch(ctx)
 	if err == nil {
@@ -197,13 +201,13 @@ func (h *hub) catchUp(ctx context.Context, cu fanout.CatchUpRequest, out chan<- 
 		if resp, err = w.Recv(); err != nil {
 			break
 		}
-		h.metrics.UpstreamResponses.Inc()
+		h.metrics.Feed.UpstreamResponses.Inc()
 		switch {
 		case resp.CompactRevision > 0:
 			deliver(catchUpMsg{id: cu.WatchID, compactRev: resp.CompactRevision})
 			return
 		case resp.Canceled:
-			err = errors.New("proxy: catch-up watch canceled: " + resp.CancelReason)
+			err = errors.New("hub: catch-up watch canceled: " + resp.CancelReason)
 		case resp.Created:
 			err = w.Send(progress)
 		case len(resp.Events) > 0:
@@ -222,50 +226,3 @@ func (h *hub) catchUp(ctx context.Context, cu fanout.CatchUpRequest, out chan<- 
 		deliver(catchUpMsg{id: cu.WatchID, err: err})
 	}
 }
-
-// forwarder is the upstream stream for a client stream's watchers outside
-// the fan-out prefixes, opened on first use.
-type forwarder struct {
-	ctx  context.Context
-	wc   pb.WatchClient
-	once sync.Once
-	up   grpc.BidiStreamingClient[pb.WatchRequest, pb.WatchResponse]
-	resp chan *pb.WatchResponse
-	err  chan error
-}
-
-func (f *forwarder) send(req *pb.WatchRequest) error {
-	var openErr error
-	f.once.Do(func() {
-		f.resp, f.err = make(chan *pb.WatchResponse), make(chan error, 1)
-		f.up, openErr = f.wc.Watch(outgoing(f.ctx))
-		if openErr != nil {
-			return
-		}
-		go func() {
-			for {
-				r, err := f.up.Recv()
-				if err != nil {
-					f.err <- err
-					return
-				}
-				select {
-				case f.resp <- r:
-				case <-f.ctx.Done():
-					return
-				}
-			}
-		}()
-	})
-	if openErr != nil {
-		return openErr
-	}
-	if f.up == nil {
-		return errors.New("proxy: upstream watch stream failed to open")
-	}
-	return f.up.Send(req)
-}
-
-// responses and errs are nil (never ready) until the stream is open.
-func (f *forwarder) responses() <-chan *pb.WatchResponse { return f.resp }
-func (f *forwarder) errs() <-chan error                  { return f.err }

@@ -1,4 +1,4 @@
-package proxy
+package hub
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/heraldproj/herald/upstream"
 )
 
 // catchUpWait bounds how long a new watch waits for the cache to reach the
@@ -24,7 +26,7 @@ const catchUpWait = time.Second
 //   - with a start revision, it first learns whether etcd has compacted it,
 //     and etcd's compact revision if so, so that the engine answers with
 //     etcd's compacted cancel rather than history from its window.
-func (h *hub) prepareCreate(ctx context.Context, req *pb.WatchRequest) *pb.WatchRequest {
+func (h *Hub) prepareCreate(ctx context.Context, req *pb.WatchRequest) *pb.WatchRequest {
 	creq := req.GetCreateRequest()
 	if creq == nil {
 		return req
@@ -60,9 +62,9 @@ func (h *hub) prepareCreate(ctx context.Context, req *pb.WatchRequest) *pb.Watch
 // count at that revision fails with ErrCompacted exactly when start is
 // below etcd's compact revision) and, if so, finds that revision by
 // bisection and records it.
-func (h *hub) learnCompaction(ctx context.Context, key []byte, start int64) {
+func (h *Hub) learnCompaction(ctx context.Context, key []byte, start int64) {
 	compacted := func(rev int64) (bool, error) {
-		_, err := h.kv.Range(internalCtx(ctx), &pb.RangeRequest{Key: key, Revision: rev, CountOnly: true, Serializable: true})
+		_, err := h.kv.Range(upstream.Internal(ctx), &pb.RangeRequest{Key: key, Revision: rev, CountOnly: true, Serializable: true})
 		if err == nil {
 			return false, nil
 		}
@@ -95,5 +97,5 @@ func (h *hub) learnCompaction(ctx context.Context, key []byte, start int64) {
 			hi = mid
 		}
 	}
-	h.setCompactRev(hi)
+	h.SetCompactRev(hi)
 }

@@ -1,0 +1,36 @@
+// Package hub is the watch fan-out's driver on each herald: it serves
+// client watch streams and serializable ranges of the fan-out prefixes
+// from the event cache (fanout.Cache), which a feed (fanout/feed) keeps
+// current on the fleet bus's "fanout" topic (Topic).
+//
+// What the gRPC services (proxy/) call:
+//
+//   - New, then Start to load the cache from etcd (it may fail and be
+//     retried); Ready reports that it has loaded. Until then the caller
+//     passes watches and serializable reads through to etcd. Close stops
+//     the feed and the cache's clock.
+//   - Serve runs one client Watch stream: watchers inside the fan-out
+//     prefixes from the cache (create.go makes them start where etcd would:
+//     after the newest revision this herald relayed, or with etcd's compact
+//     revision), watchers that start before the cache's window catch up
+//     from an upstream watch of their own, the others forwarded over one
+//     upstream stream with the client's metadata (forward.go).
+//   - RangeLocal answers a serializable Range from the cache; NoteRev
+//     records a revision relayed to a client (read your writes);
+//     SetCompactRev records a compaction; Reconnect reopens the feed's
+//     upstream streams when the upstream path changes.
+//
+// The hub shows events and ranges as etcd stores them: the caller filters
+// and translates them (Serve's keep function; lease offloading shows
+// carrier leases as virtual ones there).
+//
+// Concurrency: one mutex serialises every call on the cache and its
+// streams and is never held across I/O (sink.go is the feed's way in).
+// Every goroutine the hub starts is stopped by Close (the clock) or ends
+// with its client stream (catch-ups, the forwarder, the reader).
+//
+// This package is a driver: it does I/O through etcd's KV and Watch
+// clients and reads the clock; the watch semantics are the pure core's
+// (fanout). It must not import proxy/, lease/, gossip/, gRPC directly (it
+// uses the etcd API's stream types), clientv3 or memberlist.
+package hub

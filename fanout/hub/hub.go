@@ -1,0 +1,226 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
+	"github.com/heraldproj/herald/fanout"
+	"github.com/heraldproj/herald/fanout/feed"
+)
+
+// Options configure the fleet watch fan-out. No prefixes turns it off.
+type Options struct {
+	// Prefixes are the key prefixes whose watches and serializable reads
+	// are served from the fleet's event cache.
+	Prefixes []string
+	// Feeders is how many heralds of the fleet hold the upstream watch (0:
+	// feed.DefaultFeeders).
+	Feeders int
+	// WindowEvents, WindowBytes and WindowAge bound the cache's window of
+	// recent events (watches from older revisions catch up from etcd); zero
+	// takes fanout.DefaultConfig's.
+	WindowEvents, WindowBytes int
+	WindowAge                 time.Duration
+	// ProgressNotifyInterval is etcd's --watch-progress-notify-interval for
+	// watches served from the cache (0: etcd's default, 10 minutes).
+	ProgressNotifyInterval time.Duration
+	// RepairDelay is how long a gap may wait for the broadcast tree's own
+	// repair before herald fetches the missing events from etcd (0:
+	// feed.DefaultRepairDelay).
+	RepairDelay time.Duration
+}
+
+// Topic is the fan-out's topic on the fleet bus.
+const Topic = "fanout"
+
+// Config is what a Hub is built from: what to serve (Options) and what to
+// serve it with.
+type Config struct {
+	Options
+	// Name is this herald's name in the fleet (the feeders are chosen by it).
+	Name string
+	// KV and Watch are etcd's clients. The hub's own calls on them carry
+	// upstream.Internal metadata; watches it forwards for a client carry
+	// the client's (upstream.Outgoing).
+	KV    pb.KVClient
+	Watch pb.WatchClient
+	// Bus is the fleet bus's Topic topic; nil for a herald on its own,
+	// which is then its own feeder.
+	Bus feed.Bus
+	// Metrics are shared by every hub of the process (NewMetrics).
+	Metrics *Metrics
+	Logger  *slog.Logger
+}
+
+// Hub serves client watch streams and serializable ranges from the fan-out
+// cache; a feed.Feed keeps the cache current (loads it, feeds the fleet
+// when this herald is a feeder, applies what the fleet broadcasts, repairs
+// gaps). fanout.Cache is a pure state machine; mu serialises every call on
+// it and is never held across I/O. The feed calls the cache through
+// sink, which takes mu for each call.
+type Hub struct {
+	kv      pb.KVClient
+	wc      pb.WatchClient
+	feed    *feed.Feed
+	metrics *Metrics
+	ready   atomic.Bool // the cache is loaded (Start); until then the caller passes watches and reads through
+
+	mu      sync.Mutex
+	cache   *fanout.Cache
+	streams map[*stream]struct{}
+
+	// seen is the newest revision this herald has relayed to a client: a
+	// watch created afterwards must not start before it (read your writes,
+	// as on one etcd member).
+	seen atomic.Int64
+
+	tickCtx  context.Context // the cache clock's; cancelled by Close
+	stopTick context.CancelFunc
+	ticking  sync.WaitGroup
+}
+
+// New builds a hub; Start loads it.
+func New(cfg Config) (*Hub, error) {
+	if cfg.KV == nil || cfg.Watch == nil || cfg.Metrics == nil {
+		return nil, errors.New("hub: KV, Watch and Metrics are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts := cfg.Options
+	fc := fanout.DefaultConfig()
+	if opts.WindowEvents > 0 {
+		fc.MaxEvents = opts.WindowEvents
+	}
+	if opts.WindowBytes > 0 {
+		fc.MaxBytes = opts.WindowBytes
+	}
+	if opts.WindowAge > 0 {
+		fc.MaxAge = opts.WindowAge
+	}
+	fc.Prefixes = opts.Prefixes
+	if opts.ProgressNotifyInterval > 0 {
+		fc.ProgressInterval = opts.ProgressNotifyInterval
+	}
+	cache, err := fanout.NewCache(fc)
+	if err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
+	h := &Hub{
+		kv: cfg.KV, wc: cfg.Watch, metrics: cfg.Metrics,
+		cache: cache, streams: map[*stream]struct{}{},
+	}
+	h.tickCtx, h.stopTick = context.WithCancel(context.Background())
+	h.feed, err = feed.New(feed.Config{
+		Name:        cfg.Name,
+		Topic:       Topic,
+		Prefixes:    opts.Prefixes,
+		Feeders:     opts.Feeders,
+		RepairDelay: opts.RepairDelay,
+		KV:          cfg.KV,
+		Watch:       cfg.Watch,
+		Bus:         cfg.Bus,
+		Sink:        sink{h},
+		Logger:      cfg.Logger.With("area", "fanout"),
+		Metrics:     cfg.Metrics.Feed,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
+	return h, nil
+}
+
+// Start loads the cache from etcd and starts the feed and the cache's
+// clock; once it succeeds the hub is Ready. Until then the caller passes
+// watches and serializable reads through to etcd, and may call Start again.
+// ctx is herald's own, never a client's: it carries no client metadata, so
+// the feed's calls need no upstream.Internal.
+func (h *Hub) Start(ctx context.Context) error {
+	if err := h.feed.Start(ctx); err != nil {
+		return err
+	}
+	h.ticking.Add(1)
+	go func() { defer h.ticking.Done(); h.tickLoop(h.tickCtx) }()
+	h.ready.Store(true)
+	return nil
+}
+
+// Ready reports whether Start has loaded the cache. It does not block.
+func (h *Hub) Ready() bool { return h.ready.Load() }
+
+// Close stops the feed and the clock and waits for them. Client streams
+// that Serve still runs end with their clients.
+func (h *Hub) Close() {
+	h.feed.Close()
+	h.stopTick()
+	h.ticking.Wait()
+}
+
+// Reconnect tells the feed to reopen its upstream streams (the upstream
+// path changed). It does not block.
+func (h *Hub) Reconnect() { h.feed.Reconnect() }
+
+// NoteRev records a revision relayed to a client. It does not block.
+func (h *Hub) NoteRev(rev int64) {
+	for {
+		cur := h.seen.Load()
+		if rev <= cur || h.seen.CompareAndSwap(cur, rev) {
+			return
+		}
+	}
+}
+
+// SetCompactRev records etcd's compact revision (a Compact went through).
+func (h *Hub) SetCompactRev(rev int64) {
+	h.mu.Lock()
+	h.cache.SetCompactRev(rev)
+	h.mu.Unlock()
+}
+
+// RangeLocal answers a serializable Range from the cache when the cache
+// covers its range (false: ask etcd). It does not block on I/O. Answers
+// show carrier leases as etcd stores them: translating them is the
+// caller's.
+func (h *Hub) RangeLocal(r *pb.RangeRequest) (*pb.RangeResponse, bool) {
+	h.mu.Lock()
+	if !h.cache.Covers(r.Key, r.RangeEnd) {
+		h.mu.Unlock()
+		return nil, false
+	}
+	resp, ok := h.cache.Range(r)
+	h.mu.Unlock()
+	if ok {
+		h.metrics.LocalReads.Inc()
+	}
+	return resp, ok
+}
+
+// wakeAllLocked tells every stream that the cache moved.
+func (h *Hub) wakeAllLocked() {
+	for s := range h.streams {
+		s.wake()
+	}
+}
+
+func (h *Hub) tickLoop(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		h.mu.Lock()
+		h.cache.Tick(time.Now())
+		h.wakeAllLocked()
+		h.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

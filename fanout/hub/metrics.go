@@ -1,0 +1,41 @@
+package hub
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heraldproj/herald/fanout/feed"
+)
+
+// Metrics are a hub's: the fan-out feed's (herald_fanout_batches_total,
+// _bad_batches_total, _repairs_total, _feeding,
+// _upstream_watch_responses_total, the last with the hub's catch-up
+// watches) and herald_fanout_local_reads_total. Every hub of a process
+// shares one set.
+type Metrics struct {
+	Feed       *feed.Metrics
+	LocalReads prometheus.Counter
+}
+
+// NewMetrics creates the hub's metrics and registers them with reg (nil:
+// not registered).
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	fm, err := feed.NewMetrics(reg, "fanout")
+	if err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
+	m := &Metrics{
+		Feed: fm,
+		LocalReads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_fanout_local_reads_total",
+			Help: "Serializable ranges answered from the fan-out cache.",
+		}),
+	}
+	if reg != nil {
+		if err := reg.Register(m.LocalReads); err != nil {
+			return nil, fmt.Errorf("hub: %w", err)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,42 @@
+package upstream
+
+import (
+	"context"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/metadata"
+)
+
+// ForwardedMetadata are the request metadata keys that etcd reads. They are
+// copied to the upstream call so that etcd's auth (token), leader checks
+// (hasleader) and version gates (client-api-version) hold through herald.
+var ForwardedMetadata = []string{
+	rpctypes.TokenFieldNameGRPC,
+	rpctypes.MetadataRequireLeaderKey,
+	rpctypes.MetadataClientAPIVersionKey,
+}
+
+// Outgoing returns ctx carrying, as outgoing metadata, the forwarded keys
+// of the client's incoming metadata: a client's call passed on to etcd.
+func Outgoing(ctx context.Context) context.Context {
+	var out metadata.MD
+	for _, k := range ForwardedMetadata {
+		// Read key by key: FromIncomingContext would copy the whole map on
+		// every request.
+		if v := metadata.ValueFromIncomingContext(ctx, k); len(v) > 0 {
+			if out == nil {
+				out = metadata.MD{}
+			}
+			out[k] = v
+		}
+	}
+	if out == nil {
+		return ctx
+	}
+	return metadata.NewOutgoingContext(ctx, out)
+}
+
+// Internal marks herald's own upstream calls: no client token.
+func Internal(ctx context.Context) context.Context {
+	return metadata.NewOutgoingContext(ctx, metadata.MD{})
+}
