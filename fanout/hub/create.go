@@ -42,20 +42,34 @@ func (h *Hub) prepareCreate(ctx context.Context, req *pb.WatchRequest) *pb.Watch
 		return req
 	}
 	target := h.seen.Load()
-	for deadline := time.Now().Add(catchUpWait); ; time.Sleep(2 * time.Millisecond) {
-		h.mu.Lock()
-		rev := h.cache.Rev()
-		h.mu.Unlock()
-		if rev >= target {
-			return req
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			break
-		}
+	if h.reaches(ctx, target, catchUpWait) {
+		return req
 	}
 	out := proto.Clone(req).(*pb.WatchRequest)
 	out.GetCreateRequest().StartRevision = target + 1
 	return out
+}
+
+// reaches waits, up to within, for the cache to reach revision target,
+// woken each time the cache moves; false if it did not.
+func (h *Hub) reaches(ctx context.Context, target int64, within time.Duration) bool {
+	timeout := time.NewTimer(within)
+	defer timeout.Stop()
+	for {
+		h.mu.Lock()
+		rev, moved := h.cache.Rev(), h.moved
+		h.mu.Unlock()
+		if rev >= target {
+			return true
+		}
+		select {
+		case <-moved:
+		case <-timeout.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // learnCompaction asks etcd whether start is compacted (a serializable

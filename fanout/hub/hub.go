@@ -75,6 +75,7 @@ type Hub struct {
 	mu      sync.Mutex
 	cache   *fanout.Cache
 	streams map[*stream]struct{}
+	moved   chan struct{} // closed (and replaced) whenever the cache may have moved
 
 	// seen is the newest revision this herald has relayed to a client: a
 	// watch created afterwards must not start before it (read your writes,
@@ -115,7 +116,7 @@ func New(cfg Config) (*Hub, error) {
 	}
 	h := &Hub{
 		kv: cfg.KV, wc: cfg.Watch, metrics: cfg.Metrics,
-		cache: cache, streams: map[*stream]struct{}{},
+		cache: cache, streams: map[*stream]struct{}{}, moved: make(chan struct{}),
 	}
 	h.tickCtx, h.stopTick = context.WithCancel(context.Background())
 	h.feed, err = feed.New(feed.Config{
@@ -202,11 +203,14 @@ func (h *Hub) RangeLocal(r *pb.RangeRequest) (*pb.RangeResponse, bool) {
 	return resp, ok
 }
 
-// wakeAllLocked tells every stream that the cache moved.
+// wakeAllLocked tells every stream, and every watch create waiting for a
+// revision (prepareCreate), that the cache moved.
 func (h *Hub) wakeAllLocked() {
 	for s := range h.streams {
 		s.wake()
 	}
+	close(h.moved)
+	h.moved = make(chan struct{})
 }
 
 func (h *Hub) tickLoop(ctx context.Context) {
