@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -74,42 +75,52 @@ func (h *Hub) reaches(ctx context.Context, target int64, within time.Duration) b
 
 // learnCompaction asks etcd whether start is compacted (a serializable
 // count at that revision fails with ErrCompacted exactly when start is
-// below etcd's compact revision) and, if so, finds that revision by
-// bisection and records it.
+// below etcd's compact revision) and, if so, learns etcd's compact revision
+// from one watch create at start, which etcd cancels with it, and records
+// it.
 func (h *Hub) learnCompaction(ctx context.Context, key []byte, start int64) {
-	compacted := func(rev int64) (bool, error) {
-		_, err := h.kv.Range(upstream.Internal(ctx), &pb.RangeRequest{Key: key, Revision: rev, CountOnly: true, Serializable: true})
-		if err == nil {
-			return false, nil
-		}
-		if errors.Is(rpctypes.Error(err), rpctypes.ErrCompacted) {
-			return true, nil
-		}
-		return false, err
-	}
 	h.mu.Lock()
 	known := h.cache.CompactRev()
-	hi := h.cache.Rev()
 	h.mu.Unlock()
 	if start < known {
 		return
 	}
-	if c, err := compacted(start); err != nil || !c {
+	_, err := h.kv.Range(upstream.Internal(ctx), &pb.RangeRequest{Key: key, Revision: start, CountOnly: true, Serializable: true})
+	if !errors.Is(rpctypes.Error(err), rpctypes.ErrCompacted) {
 		return
 	}
-	// lo is compacted, hi is not (the cache holds it, so etcd does).
-	lo := start
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		c, err := compacted(mid)
+	if rev, err := h.compactRevision(ctx, key, start); err == nil {
+		h.SetCompactRev(rev)
+	}
+}
+
+// compactRevision creates a watch at a compacted revision start and returns
+// the compact revision etcd cancels it with.
+func (h *Hub) compactRevision(ctx context.Context, key []byte, start int64) (int64, error) {
+	ctx, cancel := context.WithTimeout(upstream.Internal(ctx), compactionWait)
+	defer cancel()
+	ws, err := h.wc.Watch(ctx)
+	if err != nil {
+		return 0, err
+	}
+	create := &pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: &pb.WatchCreateRequest{Key: key, StartRevision: start}}}
+	if err := ws.Send(create); err != nil {
+		return 0, err
+	}
+	for {
+		resp, err := ws.Recv()
 		if err != nil {
-			return
+			return 0, err
 		}
-		if c {
-			lo = mid
-		} else {
-			hi = mid
+		if resp.CompactRevision > 0 {
+			return resp.CompactRevision, nil
+		}
+		if resp.Canceled {
+			return 0, fmt.Errorf("hub: etcd cancelled a watch at compacted revision %d without its compact revision: %s", start, resp.CancelReason)
 		}
 	}
-	h.SetCompactRev(hi)
 }
+
+// compactionWait bounds compactRevision (etcd answers a watch at a
+// compacted revision within its next sync of unsynced watchers, 100 ms).
+const compactionWait = 5 * time.Second
