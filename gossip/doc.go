@@ -22,6 +22,11 @@
 // daemon wires them in without adapters, and this package imports none of
 // their users.
 //
+// Lock order: Bus.mu is the package's only mutex, and a leaf: deliver
+// waits for a topic's consumer only after releasing it, and changed's
+// sends under it do not block. docs/lock-order.md lists every package's
+// order.
+//
 // This package must not import memberlist (gossip/membership is its only
 // user), must not put protocol logic in the driver (it belongs in
 // gossip/plumtree, where the simulator runs it too), and knows nothing of

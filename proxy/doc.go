@@ -22,6 +22,15 @@
 // builds it (fanout.go), starts it (startup.go) and filters what it sends
 // (lease offloading's watchFilter).
 //
+// Lock order: the package's mutexes are leaves that never nest: peers.mu
+// (peers.go; never held while a connection is closed), healthMonitor.mu
+// (health.go) and kaSession.sendMu (lease_keepalive.go). sendMu is held
+// across the client stream's Send on purpose: the keepalive loop and the
+// pumps from the upstream and owners' streams all answer on it, and gRPC
+// allows one sender at a time. No lock of this package is held while
+// calling the offloader or the hub. docs/lock-order.md lists every
+// package's order.
+//
 // gRPC lives only here (and in the upstream adapters). This package must not
 // import clientv3, memberlist, viper or cobra.
 package proxy

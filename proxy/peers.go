@@ -40,6 +40,9 @@ func (p *peers) forwardCtx(ctx context.Context) context.Context {
 	return metadata.AppendToOutgoingContext(outgoing(ctx), forwardedKey, p.self)
 }
 
+// errPeersClosed is conn's answer after Close: herald is shutting down.
+var errPeersClosed = status.Error(codes.Unavailable, "herald: shutting down")
+
 // peers are the gRPC connections to other heralds' client ports, by URL,
 // for forwarding lease calls to their owners. A connection is made on first
 // use and kept until Close.
@@ -47,8 +50,12 @@ type peers struct {
 	self string
 	tls  *tls.Config // for https:// peers; nil uses the system roots
 
-	mu    sync.Mutex
-	conns map[string]*grpc.ClientConn
+	// mu guards conns and closed. It is a leaf, and never held while a
+	// connection is closed (closing waits for the connection's goroutines);
+	// grpc.NewClient, called under it, does no I/O.
+	mu     sync.Mutex
+	conns  map[string]*grpc.ClientConn
+	closed bool // by Close: a handler still running gets no new connection
 }
 
 func newPeers(self string, tlsCfg *tls.Config) *peers {
@@ -59,6 +66,9 @@ func newPeers(self string, tlsCfg *tls.Config) *peers {
 func (p *peers) conn(rawURL string) (*grpc.ClientConn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return nil, errPeersClosed
+	}
 	if c, ok := p.conns[rawURL]; ok {
 		return c, nil
 	}
@@ -92,12 +102,15 @@ func (p *peers) dialTarget(rawURL string) (string, credentials.TransportCredenti
 	return u.Host, insecure.NewCredentials(), nil
 }
 
-// Close closes every connection.
+// Close closes every connection; conn makes none after it. A handler that
+// gRPC's Stop did not wait for may still ask for one.
 func (p *peers) Close() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for u, c := range p.conns {
+	p.closed = true
+	conns := p.conns
+	p.conns = map[string]*grpc.ClientConn{}
+	p.mu.Unlock()
+	for _, c := range conns {
 		c.Close()
-		delete(p.conns, u)
 	}
 }

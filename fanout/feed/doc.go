@@ -22,6 +22,15 @@
 //
 // Without a bus, a herald is its own feeder.
 //
+// Lock order: the Feed's mutexes are leaves that never nest, and none is
+// held while the Feed calls its Sink, so a sink's own locks (Hub.mu, the
+// lease index's indexSink.seq) are never taken under one of them.
+// Feed.mu (started, closed, cancel) and Feed.repathMu (the repath channel)
+// are never held across I/O. follow's sendMu is held across the watch
+// stream's Send on purpose: gRPC allows one sender at a time, and the
+// heartbeat and the watch loop both send; nothing else is taken under it.
+// docs/lock-order.md lists every package's order.
+//
 // Who serialises what: the Feed calls its Sink from several goroutines
 // (Start's caller, the delivery loop, the feeder, the repair loop), holds
 // no lock of its own while it does, and never holds one across I/O; the

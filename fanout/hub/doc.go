@@ -26,6 +26,14 @@
 //
 // Concurrency: one mutex serialises every call on the cache and its
 // streams and is never held across I/O (sink.go is the feed's way in).
+//
+// Lock order: Hub.mu is the package's only mutex (a stream has none of its
+// own: its fanout.Stream is guarded by Hub.mu), and a leaf. Under it the
+// streams are woken without blocking (stream.wake) and the moved channel
+// is closed; it is never held across an etcd call or a client's Send, and
+// the feed calls sink holding no lock of its own. A forwarder's sync.Once
+// opens the upstream watch on the client stream's goroutine alone.
+// docs/lock-order.md lists every package's order.
 // Every goroutine the hub starts is stopped by Close (the clock) or ends
 // with its client stream (catch-ups, the forwarder, the reader).
 //

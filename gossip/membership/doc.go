@@ -22,4 +22,19 @@
 // with:
 //
 //	head -c 32 /dev/urandom | base64 > fleet.key
+//
+// # Lock order
+//
+//	Membership.closeMu → memberlist's locks → metaDelegate.mu, view.mu, subscribers.mu
+//
+// memberlist calls the delegates (NodeMeta; NotifyJoin, NotifyLeave,
+// NotifyUpdate) under its node lock, from its own goroutines and from
+// UpdateNode and Leave, so no lock of this package is held while calling
+// memberlist (UpdateMeta sets the metadata, then calls UpdateNode).
+// metaDelegate.mu, view.mu and subscribers.mu are leaves and never nest (an
+// event updates the view, then publishes); subscribers.mu sends to
+// subscriptions without blocking. closeMu makes Close idempotent and is
+// held, by design, across the leave's network I/O (bounded by Close's
+// timeout): a second Close waits for the first. docs/lock-order.md lists
+// every package's order.
 package membership

@@ -48,6 +48,17 @@
 //
 //	magic "hg" | version 1 | type (1 hello, 2 data) | seq uint64 | length uint32 | payload | HMAC-SHA256(header ‖ payload)
 //
+// # Lock order
+//
+// Each transport has one mutex, a leaf: TCP.mu (peers, connections,
+// closed), Network.mu (memnet's endpoints, and each MemTransport's closed)
+// and Faulty.mu (cuts, the delay queue). Faulty.mu is released before the
+// wrapped transport's Send or Close, so it never nests with that
+// transport's lock. None is held across a read, a write, a dial or a
+// blocking channel send (Send enqueues without blocking); TCP.mu is held
+// while Close and track close sockets, which does not block.
+// docs/lock-order.md lists every package's order.
+//
 // # Metrics
 //
 // Stats fields map to the metric names herald_gossip_frames_sent_total,

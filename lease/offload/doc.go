@@ -30,10 +30,32 @@
 // memberlist or broadcast tree (the index arrives through a feed), no
 // viper/cobra. Its upstream calls carry contexts without client metadata.
 //
-// # Locks
+// # Lock order
+//
+//	indexSink.seq → Offloader.mu → index.mu
+//	Offloader.setup → Offloader.mu → index.mu
 //
 // Offloader.mu guards the table, the ownership and the carrier choice;
-// index.mu guards the index. The order is mu, then index.mu; neither is
-// held across I/O. setup serialises the creation and claiming of upstream
-// state (session, carriers, takeovers) and is taken before mu.
+// index.mu (index.go) guards the index. mu may be taken before index.mu
+// (reconcileOwned), never after: a function given to index.read must not
+// take mu.
+//
+// indexSink.seq (index_sink.go) is taken by the feed's calls into the
+// sink and keeps the owner's reactions in revision order: under it the
+// sink takes index.mu for the index alone, releases it, then reacts
+// (indexMoved, which takes mu). setup serialises what creates or claims
+// upstream state (the session, carriers, takeovers, retiring carriers).
+// seq and setup are both outermost and never held together; nothing under
+// seq takes setup, so setup's holder may wait for the index (WaitIndex).
+//
+// Leaves, taken under the locks above but holding none: intake.mu (the
+// table's clock: o.now() under mu), broadcast.mu (changed and repath;
+// fired under mu and seq), spawnMu (spawn under seq), leaseSet.mu, and
+// renewStream's pending-sends mutex. deleteUpstream's own results mutex is
+// taken before mu (a carrier found lost).
+//
+// setup is the one lock held across etcd calls and waits, by design.
+// None of seq, mu, index.mu or the leaves is held across an etcd call or a
+// blocking channel send (kickTakeover and broadcast.fire do not block).
+// docs/lock-order.md lists every package's order.
 package offload

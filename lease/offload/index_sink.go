@@ -18,7 +18,8 @@ type indexSink struct {
 	o *Offloader
 	// seq keeps the reactions in revision order: the feed calls the sink
 	// from several goroutines. It is taken before Offloader.mu (and so
-	// before index.mu): the outermost lock of the package.
+	// before index.mu): an outermost lock of the package, like
+	// Offloader.setup, with which it is never held (doc.go, Lock order).
 	seq   sync.Mutex
 	chain *fanout.Chain // guarded by index.mu
 }

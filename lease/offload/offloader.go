@@ -55,7 +55,9 @@ type Offloader struct {
 	upstreamLeases leaseSet // lease IDs known to be etcd's own
 
 	// setup serialises what creates or claims upstream state (the session,
-	// carriers, takeovers): I/O, so not under mu.
+	// carriers, takeovers): I/O, so not under mu. It is taken before mu and
+	// index.mu, never under a lock, and is the one lock of the package held
+	// across etcd calls (doc.go, Lock order).
 	setup sync.Mutex
 
 	header     atomic.Pointer[pb.ResponseHeader] // the newest upstream header seen

@@ -25,4 +25,10 @@
 // connections it dials to peers. It does not know the fleet: peers' URLs
 // come from a function the caller supplies. It does not wire itself into
 // herald: cmd/herald and proxy/ do that.
+//
+// Lock order: peerPool.mu (peers.go) is the package's only mutex, and a
+// leaf. It is never held while a connection is closed or while the
+// caller's peer list is read; grpc.NewClient, called under it, does no
+// I/O. Switch keeps its state in atomics. docs/lock-order.md lists every
+// package's order.
 package relay
