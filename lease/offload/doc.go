@@ -54,7 +54,8 @@
 // renewStream's pending-sends mutex. deleteUpstream's own results mutex is
 // taken before mu (a carrier found lost).
 //
-// setup is the one lock held across etcd calls and waits, by design.
+// setup is the one lock held across etcd calls and waits, by design; a
+// grant waiting for it gives up at its deadline (setup_lock.go).
 // None of seq, mu, index.mu or the leaves is held across an etcd call or a
 // blocking channel send (kickTakeover and broadcast.fire do not block).
 // docs/lock-order.md lists every package's order.

@@ -19,8 +19,10 @@ const grantAttempts = 3
 // class, on the first grant that needs them (a herald that grants nothing
 // writes nothing upstream).
 func (o *Offloader) prepare(ctx context.Context, class int64) error {
-	o.setup.Lock()
-	defer o.setup.Unlock()
+	if err := o.setup.lock(ctx); err != nil {
+		return err
+	}
+	defer o.setup.unlock()
 	if err := o.ensureSession(ctx); err != nil {
 		return err
 	}

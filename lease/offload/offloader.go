@@ -57,8 +57,9 @@ type Offloader struct {
 	// setup serialises what creates or claims upstream state (the session,
 	// carriers, takeovers): I/O, so not under mu. It is taken before mu and
 	// index.mu, never under a lock, and is the one lock of the package held
-	// across etcd calls (doc.go, Lock order).
-	setup sync.Mutex
+	// across etcd calls (doc.go, Lock order); a grant waiting for it gives
+	// up at its deadline.
+	setup setupLock
 
 	header     atomic.Pointer[pb.ResponseHeader] // the newest upstream header seen
 	lastAnswer atomic.Int64                      // unix nanoseconds of etcd's last keepalive answer
@@ -88,6 +89,7 @@ func New(opts Options, up Upstream, reg prometheus.Registerer, log *slog.Logger)
 	}
 	o := &Offloader{
 		opts:       opts,
+		setup:      newSetupLock(),
 		ks:         lease.NewKeyspace(opts.ReservedPrefix),
 		up:         up,
 		log:        log.With("area", "lease"),

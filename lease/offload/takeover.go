@@ -37,8 +37,10 @@ func (o *Offloader) takeoverLoop(ctx context.Context) {
 // successor whose turn has come; ownOnly limits it to carriers that name
 // this herald (a restart taking back its own).
 func (o *Offloader) takeoverNow(ctx context.Context, ownOnly bool) {
-	o.setup.Lock()
-	defer o.setup.Unlock()
+	if o.setup.lock(ctx) != nil {
+		return
+	}
+	defer o.setup.unlock()
 	var (
 		orphans    []lease.ID
 		seen       = map[lease.ID]lease.Carrier{}
