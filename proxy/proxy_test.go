@@ -84,7 +84,7 @@ func (e *env) startHerald(t *testing.T, name string, offload proxy.OffloadOption
 // startHeraldWith starts a herald whose options set adjusts.
 func (e *env) startHeraldWith(t *testing.T, set func(*proxy.Options)) {
 	t.Helper()
-	up, err := etcd.Dial(etcd.Config{Endpoints: []string{e.etcdURL}, DialTimeout: 5 * time.Second, MaxRequestBytes: proxy.DefaultMaxRequestBytes + 512*1024})
+	up, err := etcd.Dial(etcd.Config{Endpoints: []string{e.etcdURL}, DialTimeout: 5 * time.Second, MaxRequestBytes: proxy.MaxRequestBytesWithOverhead(proxy.DefaultMaxRequestBytes)})
 	if err != nil {
 		t.Fatal(err)
 	}
