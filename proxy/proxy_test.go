@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/heraldproj/herald/proxy"
+	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
 
@@ -25,16 +26,6 @@ type env struct {
 	srv       *proxy.Server
 	direct    *clientv3.Client
 	viaHerald *clientv3.Client
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func newClient(t *testing.T, endpoint string) *clientv3.Client {
@@ -62,8 +53,8 @@ func startEtcd(t *testing.T) *env {
 	t.Helper()
 	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
 		DataDir:    filepath.Join(t.TempDir(), "data"),
-		ClientAddr: freeAddr(t),
-		PeerAddr:   freeAddr(t),
+		ClientAddr: harness.FreeAddr(t),
+		PeerAddr:   harness.FreeAddr(t),
 		LogLevel:   "error",
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/heraldproj/herald/proxy"
+	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
 
@@ -19,7 +20,7 @@ import (
 // offloader comes up, which it does by itself once etcd is there, as does
 // the fan-out.
 func TestStartsBeforeEtcd(t *testing.T) {
-	clientAddr := freeAddr(t)
+	clientAddr := harness.FreeAddr(t)
 	e := &env{etcdURL: "http://" + clientAddr}
 	e.startHeraldWith(t, func(o *proxy.Options) {
 		o.Name, o.Offload = "herald-early", proxy.DefaultOffloadOptions()
@@ -35,7 +36,7 @@ func TestStartsBeforeEtcd(t *testing.T) {
 	}
 
 	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
-		DataDir: filepath.Join(t.TempDir(), "data"), ClientAddr: clientAddr, PeerAddr: freeAddr(t), LogLevel: "error",
+		DataDir: filepath.Join(t.TempDir(), "data"), ClientAddr: clientAddr, PeerAddr: harness.FreeAddr(t), LogLevel: "error",
 	})
 	if err != nil {
 		t.Fatal(err)

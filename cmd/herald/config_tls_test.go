@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 func TestTLSFlagDefaultsAreGRPCProxys(t *testing.T) {
@@ -27,8 +29,8 @@ func TestTLSFlagDefaultsAreGRPCProxys(t *testing.T) {
 }
 
 func TestTLSFlagsFromFileEnvAndFlags(t *testing.T) {
-	ca := newTestCA(t, "ca")
-	crl := ca.crl(t, "revoked.crl")
+	ca := harness.NewCA(t, "ca")
+	crl := ca.CRL(t, "revoked.crl")
 	file := filepath.Join(t.TempDir(), "herald.yaml")
 	yaml := strings.Join([]string{
 		"endpoints: [https://10.0.0.1:2379]",
@@ -92,8 +94,8 @@ func TestAutoTLSAdvertisesHTTPS(t *testing.T) {
 }
 
 func TestInvalidTLSSettingsNameTheSetting(t *testing.T) {
-	ca := newTestCA(t, "ca")
-	pemCRL := writePEM(t, filepath.Join(t.TempDir(), "crl.pem"), "X509 CRL", readFile(t, ca.crl(t, "list.crl")))
+	ca := harness.NewCA(t, "ca")
+	pemCRL := harness.WritePEM(t, filepath.Join(t.TempDir(), "crl.pem"), "X509 CRL", readFile(t, ca.CRL(t, "list.crl")))
 	serving := []string{"--cert-file", "s.pem", "--key-file", "s-key.pem", "--trusted-ca-file", ca.File}
 	cases := []struct {
 		env     map[string]string
@@ -109,7 +111,7 @@ func TestInvalidTLSSettingsNameTheSetting(t *testing.T) {
 		{args: append([]string{"--client-crl-file", "/does/not/exist.crl"}, serving...), setting: "--client-crl-file", problem: "no such file"},
 		{args: append([]string{"--client-crl-file", pemCRL}, serving...), setting: "--client-crl-file", problem: "a PEM revocation list"},
 		{args: append([]string{"--client-crl-file", ca.File}, serving...), setting: "--client-crl-file", problem: "not a DER certificate revocation list"},
-		{args: []string{"--client-crl-file", ca.crl(t, "x.crl"), "--cert-file", "s.pem", "--key-file", "s-key.pem"}, setting: "--client-crl-file", problem: "needs --trusted-ca-file"},
+		{args: []string{"--client-crl-file", ca.CRL(t, "x.crl"), "--cert-file", "s.pem", "--key-file", "s-key.pem"}, setting: "--client-crl-file", problem: "needs --trusted-ca-file"},
 		{args: []string{"--auto-tls", "--self-signed-cert-validity", "0"}, setting: "--self-signed-cert-validity", problem: "greater than 0"},
 		{env: map[string]string{"HERALD_SELF_SIGNED_CERT_VALIDITY": "-1"}, setting: "--self-signed-cert-validity", problem: "whole number"},
 		{args: []string{"--insecure-skip-tls-verify"}, setting: "--insecure-skip-tls-verify", problem: "needs --endpoints"},

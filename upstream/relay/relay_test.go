@@ -17,6 +17,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestRelayedUnaryCallsAnswerAsEtcd: with the direct path cut, Put and
@@ -349,7 +351,7 @@ func TestCallerGoneEndsUpstreamStream(t *testing.T) {
 	if _, err := w.Recv(); status.Code(err) != codes.Canceled {
 		t.Fatalf("after cancel: %v", err)
 	}
-	waitFor(t, "etcd to end the relayed watch stream", func() bool { return watchStreams(t) <= before })
+	harness.WaitUntil(t, "etcd to end the relayed watch stream", harness.DefaultPatience, func() bool { return watchStreams(t) <= before })
 }
 
 // watchStreams reads etcd's gauge of open watch streams; the embedded
