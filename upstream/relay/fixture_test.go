@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // waitLimit bounds every wait of these tests; it is a hang detector, not a
@@ -227,7 +229,7 @@ type fixture struct {
 func newFixture(t *testing.T, adjust ...func(*Config)) *fixture {
 	t.Helper()
 	addr := etcdAddr(t)
-	verifyNoLeaks(t)
+	harness.VerifyNoLeaks(t, harness.EmbeddedEtcdLifetime...)
 	f := &fixture{clock: newStepClock(), switched: make(chan bool, 16)}
 	f.etcd = dial(t, addr)
 	f.fwd = startForwarder(t, addr)

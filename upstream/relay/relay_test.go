@@ -328,7 +328,7 @@ func TestRelayedCallsInParallel(t *testing.T) {
 
 // TestCallerGoneEndsUpstreamStream: when the relaying herald abandons a
 // relayed watch, the peer's stream to etcd ends too (etcd's own gauge of
-// watch streams says so), and no goroutine is left (verifyNoLeaks).
+// watch streams says so), and no goroutine is left (harness.VerifyNoLeaks).
 func TestCallerGoneEndsUpstreamStream(t *testing.T) {
 	f := newFixture(t)
 	f.cutDirect(t)

@@ -92,7 +92,7 @@ type probeFixture struct {
 
 func newProbeFixture(t *testing.T) *probeFixture {
 	t.Helper()
-	verifyNoLeaks(t)
+	harness.VerifyNoLeaks(t, harness.EmbeddedEtcdLifetime...)
 	f := &probeFixture{clock: newStepClock()}
 	f.setOutcome(nil)
 	f.setPeers()
@@ -269,7 +269,7 @@ func TestPeerDialerRefusesBadURLs(t *testing.T) {
 }
 
 func TestNewRefusesIncompleteConfig(t *testing.T) {
-	verifyNoLeaks(t)
+	harness.VerifyNoLeaks(t, harness.EmbeddedEtcdLifetime...)
 	direct := dial(t, closedAddr(t))
 	good := Config{
 		Direct: direct,
