@@ -47,6 +47,18 @@ type Config struct {
 	MemberID  uint64
 }
 
+// DefaultMaxRequestBytes is etcd's default --max-request-bytes (1.5 MiB),
+// and GRPCOverheadBytes what etcd adds to --max-request-bytes for its gRPC
+// message limit (ServerConfig.MaxRequestBytesWithOverhead). They are
+// stated here, in the lowest package that needs them (a fragment of a
+// watch response must fit that limit), and derived everywhere else
+// (proxy.DefaultMaxRequestBytes, proxy.MaxRequestBytesWithOverhead), so
+// that herald's limits cannot drift apart.
+const (
+	DefaultMaxRequestBytes = 1536 * 1024
+	GRPCOverheadBytes      = 512 * 1024
+)
+
 // DefaultConfig returns the defaults: etcd's progress interval (10 min) and
 // request limit (1.5 MiB + 512 KiB), etcd's watchBatchMaxRevs (1000), and a
 // window of 100k events / 64 MiB / 10 min.
@@ -57,7 +69,7 @@ func DefaultConfig() Config {
 		MaxAge:             10 * time.Minute,
 		MaxHeldBatches:     4096,
 		ProgressInterval:   10 * time.Minute,
-		MaxResponseBytes:   int(1.5*(1<<20)) + 512*1024,
+		MaxResponseBytes:   DefaultMaxRequestBytes + GRPCOverheadBytes,
 		MaxPendingBytes:    8 << 20,
 		MaxRevsPerResponse: 1000,
 	}

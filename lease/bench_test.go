@@ -83,7 +83,7 @@ func BenchmarkDeleteTxns(b *testing.B) {
 	fence := func(c ID) *pb.Compare { return ModIs(ks.CarrierKey(c), 5) }
 	b.ReportAllocs()
 	for range b.N {
-		if n := len(ks.DeleteTxns(doomed, fence, DefaultMaxOpsPerTxn)); n != 120 {
+		if n, want := len(ks.DeleteTxns(doomed, fence, DefaultMaxOpsPerTxn)), 2*oneKeyLeaseTxns(2500, DefaultMaxOpsPerTxn); n != want {
 			b.Fatalf("%d txns", n)
 		}
 	}

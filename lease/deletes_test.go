@@ -179,6 +179,15 @@ func bigLease(id, carrier ID, n int) Expired {
 	return e
 }
 
+// oneKeyLeaseTxns is how many transactions DeleteTxns needs for n leases
+// of one key each on one carrier, with maxOps-1 operations a transaction:
+// whole leases of 3 ops (record, guarded key, attachment). The count
+// follows etcd's op limit, whatever DefaultMaxOpsPerTxn becomes.
+func oneKeyLeaseTxns(n, maxOps int) int {
+	per := (maxOps - 1) / 3
+	return (n + per - 1) / per
+}
+
 // TestDeleteTxnsBounds plans the deletes of whole racks and checks every
 // transaction against etcd's --max-txn-ops rule, the count of transactions,
 // and that the plan, read in order, deletes each lease's record no later
@@ -195,7 +204,7 @@ func TestDeleteTxnsBounds(t *testing.T) {
 		// Whole leases of 3 ops (record, guarded key, attachment), 42 in
 		// 127 ops: ⌈5000/42⌉.
 		{"5000 leases, one key each, one carrier", rack(5000, 1, 1001), 128, 120},
-		{"default maxOps", rack(5000, 1, 1001), 0, 120},
+		{"default maxOps", rack(5000, 1, 1001), 0, oneKeyLeaseTxns(5000, DefaultMaxOpsPerTxn)},
 		// Per carrier: ⌈1250/42⌉ = 30.
 		{"5000 leases over 4 carriers", rack(5000, 1, 1001, 1002, 1003, 1004), 128, 120},
 		// Leases of 7 ops, 18 in 127: ⌈5000/18⌉.

@@ -16,18 +16,8 @@ import (
 
 	"github.com/heraldproj/herald/lease"
 	"github.com/heraldproj/herald/proxy"
+	"github.com/heraldproj/herald/tests/harness"
 )
-
-// waitFor polls cond every 50 ms until it holds or 20 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
 
 func exists(t *testing.T, c *clientv3.Client, key string) bool {
 	t.Helper()
@@ -154,7 +144,7 @@ func TestExpiryDeletesExactlyTheLeasesKeys(t *testing.T) {
 
 	w := e.viaHerald.Watch(ctx, "/x/", clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithFilterPut())
 	var deleted []string
-	waitFor(t, "the lease's keys to be deleted", func() bool { return !exists(t, e.direct, "/x/1") && !exists(t, e.direct, "/x/2") })
+	harness.WaitUntil(t, "the lease's keys to be deleted", harness.DefaultPatience, func() bool { return !exists(t, e.direct, "/x/1") && !exists(t, e.direct, "/x/2") })
 	for len(deleted) < 2 {
 		select {
 		case wr := <-w:

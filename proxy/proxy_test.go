@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/heraldproj/herald/proxy"
+	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
 
@@ -25,16 +26,6 @@ type env struct {
 	srv       *proxy.Server
 	direct    *clientv3.Client
 	viaHerald *clientv3.Client
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func newClient(t *testing.T, endpoint string) *clientv3.Client {
@@ -62,8 +53,8 @@ func startEtcd(t *testing.T) *env {
 	t.Helper()
 	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
 		DataDir:    filepath.Join(t.TempDir(), "data"),
-		ClientAddr: freeAddr(t),
-		PeerAddr:   freeAddr(t),
+		ClientAddr: harness.FreeAddr(t),
+		PeerAddr:   harness.FreeAddr(t),
 		LogLevel:   "error",
 	})
 	if err != nil {
@@ -84,7 +75,7 @@ func (e *env) startHerald(t *testing.T, name string, offload proxy.OffloadOption
 // startHeraldWith starts a herald whose options set adjusts.
 func (e *env) startHeraldWith(t *testing.T, set func(*proxy.Options)) {
 	t.Helper()
-	up, err := etcd.Dial(etcd.Config{Endpoints: []string{e.etcdURL}, DialTimeout: 5 * time.Second, MaxRequestBytes: proxy.DefaultMaxRequestBytes + 512*1024})
+	up, err := etcd.Dial(etcd.Config{Endpoints: []string{e.etcdURL}, DialTimeout: 5 * time.Second, MaxRequestBytes: proxy.MaxRequestBytesWithOverhead(proxy.DefaultMaxRequestBytes)})
 	if err != nil {
 		t.Fatal(err)
 	}

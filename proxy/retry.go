@@ -6,6 +6,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/heraldproj/herald/internal/backoff"
 )
 
 // readRetries bounds how often a read is tried again after the upstream
@@ -18,17 +20,18 @@ const readRetries = 5
 // Unavailable, the retries run out or ctx ends. Only requests that change
 // nothing may go through it.
 func retryRead[Resp any](ctx context.Context, read func(context.Context) (Resp, error)) (Resp, error) {
-	backoff := 25 * time.Millisecond
+	var b *backoff.Backoff // made on the first retry: reads are a hot path
 	for attempt := 0; ; attempt++ {
 		resp, err := read(ctx)
 		if err == nil || status.Code(err) != codes.Unavailable || attempt == readRetries {
 			return resp, err
 		}
-		select {
-		case <-ctx.Done():
-			return resp, err
-		case <-time.After(backoff):
+		if b == nil {
+			// 25 ms, doubling every retry: the last step is 25 ms << (readRetries-1).
+			b = backoff.New(25*time.Millisecond, 25*time.Millisecond<<(readRetries-1))
 		}
-		backoff *= 2
+		if !b.Wait(ctx) {
+			return resp, err
+		}
 	}
 }

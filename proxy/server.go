@@ -23,19 +23,23 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/heraldproj/herald/fanout"
 	"github.com/heraldproj/herald/fanout/hub"
 	"github.com/heraldproj/herald/lease/offload"
 	"github.com/heraldproj/herald/upstream"
 	"github.com/heraldproj/herald/upstream/relay"
 )
 
-// grpcOverheadBytes is what etcd adds to --max-request-bytes for its gRPC
-// receive limit; herald uses the same sum, so a request that etcd's gRPC
-// layer would refuse is refused by herald's with the same message.
-const grpcOverheadBytes = 512 * 1024
+// MaxRequestBytesWithOverhead is etcd's gRPC receive limit for a
+// --max-request-bytes of n (etcd's function of the same name). herald's
+// own gRPC limit is the same sum, so a request that etcd's gRPC layer would
+// refuse is refused by herald's with the same message, and herald's
+// upstream connection must be able to send that much.
+func MaxRequestBytesWithOverhead(n int) int { return n + fanout.GRPCOverheadBytes }
 
-// DefaultMaxRequestBytes is etcd's default --max-request-bytes.
-const DefaultMaxRequestBytes = 1536 * 1024
+// DefaultMaxRequestBytes is etcd's default --max-request-bytes (stated
+// once, in fanout, whose watch responses must fit the same limit).
+const DefaultMaxRequestBytes = fanout.DefaultMaxRequestBytes
 
 // Options configure a Server.
 type Options struct {
@@ -128,7 +132,7 @@ func New(opts Options) (*Server, error) {
 	}
 	// The same limits and keepalive policy as an etcd member's client port.
 	gopts := []grpc.ServerOption{
-		grpc.MaxRecvMsgSize(opts.MaxRequestBytes + grpcOverheadBytes),
+		grpc.MaxRecvMsgSize(MaxRequestBytesWithOverhead(opts.MaxRequestBytes)),
 		grpc.MaxSendMsgSize(math.MaxInt32),
 		grpc.MaxConcurrentStreams(math.MaxUint32),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second}),
@@ -138,7 +142,7 @@ func New(opts Options) (*Server, error) {
 		// stack through the proxy's call chain (gRPC falls back to a new
 		// goroutine when every worker is busy, e.g. with long streams).
 		grpc.NumStreamWorkers(uint32(8 * runtime.GOMAXPROCS(0))),
-		grpc.ChainUnaryInterceptor(unaryMetrics),
+		grpc.ChainUnaryInterceptor(unaryMetrics, contextErrors),
 		grpc.ChainStreamInterceptor(streamMetrics),
 	}
 	if opts.TLS != nil {

@@ -2,12 +2,13 @@ package proxy
 
 import (
 	"context"
-	"math/rand/v2"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/heraldproj/herald/internal/backoff"
 )
 
 // herald serves clients whatever state etcd is in when it starts: out of
@@ -92,22 +93,14 @@ func (s *Server) startPending(ctx context.Context) bool {
 // retryStart calls startPending with a growing, jittered pause (0.5 s to
 // 5 s) until everything is up or ctx ends.
 func (s *Server) retryStart(ctx context.Context) {
-	pause := 500 * time.Millisecond
-	for {
-		t := time.NewTimer(pause/2 + rand.N(pause/2+1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	b := backoff.New(500*time.Millisecond, 5*time.Second)
+	for b.Wait(ctx) {
 		attempt, cancel := context.WithTimeout(ctx, 30*time.Second)
 		up := s.startPending(attempt)
 		cancel()
 		if up || ctx.Err() != nil {
 			return
 		}
-		pause = min(2*pause, 5*time.Second)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/heraldproj/herald/proxy"
+	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
 
@@ -19,7 +20,7 @@ import (
 // offloader comes up, which it does by itself once etcd is there, as does
 // the fan-out.
 func TestStartsBeforeEtcd(t *testing.T) {
-	clientAddr := freeAddr(t)
+	clientAddr := harness.FreeAddr(t)
 	e := &env{etcdURL: "http://" + clientAddr}
 	e.startHeraldWith(t, func(o *proxy.Options) {
 		o.Name, o.Offload = "herald-early", proxy.DefaultOffloadOptions()
@@ -35,7 +36,7 @@ func TestStartsBeforeEtcd(t *testing.T) {
 	}
 
 	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
-		DataDir: filepath.Join(t.TempDir(), "data"), ClientAddr: clientAddr, PeerAddr: freeAddr(t), LogLevel: "error",
+		DataDir: filepath.Join(t.TempDir(), "data"), ClientAddr: clientAddr, PeerAddr: harness.FreeAddr(t), LogLevel: "error",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -59,8 +60,18 @@ func TestStartsBeforeEtcd(t *testing.T) {
 	if _, err := e.viaHerald.Put(ctx, "/services/a", "1", clientv3.WithLease(l.ID)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := e.viaHerald.Get(ctx, "/services/", clientv3.WithPrefix(), clientv3.WithSerializable())
-	if err != nil || len(got.Kvs) != 1 || got.Kvs[0].Lease != int64(l.ID) {
-		t.Fatalf("serializable read of the fan-out prefix: %v, %v", got, err)
+	// The fan-out cache follows etcd through its watch: a serializable read
+	// served from it may trail the put by a moment, as etcd's own does on a
+	// member that has not applied it yet. What must hold is that it comes.
+	var got *clientv3.GetResponse
+	harness.WaitUntil(t, "the put in a serializable read of the fan-out prefix", harness.DefaultPatience, func() bool {
+		got, err = e.viaHerald.Get(ctx, "/services/", clientv3.WithPrefix(), clientv3.WithSerializable())
+		if err != nil {
+			t.Fatalf("serializable read of the fan-out prefix: %v", err)
+		}
+		return len(got.Kvs) > 0
+	})
+	if len(got.Kvs) != 1 || got.Kvs[0].Lease != int64(l.ID) {
+		t.Fatalf("serializable read of the fan-out prefix: %v, want /services/a with lease %x", got.Kvs, l.ID)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/heraldproj/herald/proxy"
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestServesInFrontOfALearner: in front of a learner member (which answers
@@ -85,7 +86,7 @@ func TestServesInFrontOfALearner(t *testing.T) {
 func startLearner(t *testing.T, e *env) string {
 	t.Helper()
 	ctx := ctxT(t)
-	peer, client := url.URL{Scheme: "http", Host: freeAddr(t)}, url.URL{Scheme: "http", Host: freeAddr(t)}
+	peer, client := url.URL{Scheme: "http", Host: harness.FreeAddr(t)}, url.URL{Scheme: "http", Host: harness.FreeAddr(t)}
 	added, err := e.direct.MemberAddAsLearner(ctx, []string{peer.String()})
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
-	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.uber.org/goleak"
@@ -13,6 +12,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestManyWatchStreamsLeaveNothingBehind opens thousands of watch streams
@@ -67,7 +68,7 @@ func TestManyWatchStreamsLeaveNothingBehind(t *testing.T) {
 	// The client vanishes: streams cancelled, connection dropped.
 	cancel()
 	conn.Close()
-	if err := findLeaks(before); err != nil {
+	if err := harness.FindLeaks(before); err != nil {
 		t.Fatalf("goroutines left after %d streams ended: %v", streams, err)
 	}
 }
@@ -102,19 +103,6 @@ func TestClientHalfCloseKeepsAnswers(t *testing.T) {
 			t.Fatalf("event %d after half-close: %v %v", i, resp, err)
 		}
 	}
-}
-
-// findLeaks waits up to 10 s for goroutines started since the snapshot to
-// end (goleak's own retries last about a second, less than an upstream
-// stream needs to be torn down under -race on two cores).
-func findLeaks(snapshot goleak.Option) error {
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if err = goleak.Find(snapshot); err == nil {
-			return nil
-		}
-	}
-	return err
 }
 
 // watchOne opens a raw watch stream to addr, watches key and waits for the

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 func TestTLSFlagDefaultsAreGRPCProxys(t *testing.T) {
@@ -27,8 +29,8 @@ func TestTLSFlagDefaultsAreGRPCProxys(t *testing.T) {
 }
 
 func TestTLSFlagsFromFileEnvAndFlags(t *testing.T) {
-	ca := newTestCA(t, "ca")
-	crl := ca.crl(t, "revoked.crl")
+	ca := harness.NewCA(t, "ca")
+	crl := ca.CRL(t, "revoked.crl")
 	file := filepath.Join(t.TempDir(), "herald.yaml")
 	yaml := strings.Join([]string{
 		"endpoints: [https://10.0.0.1:2379]",
@@ -92,8 +94,8 @@ func TestAutoTLSAdvertisesHTTPS(t *testing.T) {
 }
 
 func TestInvalidTLSSettingsNameTheSetting(t *testing.T) {
-	ca := newTestCA(t, "ca")
-	pemCRL := writePEM(t, filepath.Join(t.TempDir(), "crl.pem"), "X509 CRL", readFile(t, ca.crl(t, "list.crl")))
+	ca := harness.NewCA(t, "ca")
+	pemCRL := harness.WritePEM(t, filepath.Join(t.TempDir(), "crl.pem"), "X509 CRL", readFile(t, ca.CRL(t, "list.crl")))
 	serving := []string{"--cert-file", "s.pem", "--key-file", "s-key.pem", "--trusted-ca-file", ca.File}
 	cases := []struct {
 		env     map[string]string

@@ -66,7 +66,7 @@ func run(ctx context.Context, cfg *Config) error {
 		Key:                cfg.Key,
 		InsecureSkipVerify: cfg.InsecureSkipTLSVerify,
 		AutoSyncInterval:   cfg.EndpointsAutoSyncInterval,
-		MaxRequestBytes:    cfg.MaxRequestBytes + 512*1024,
+		MaxRequestBytes:    proxy.MaxRequestBytesWithOverhead(cfg.MaxRequestBytes),
 		DialTimeout:        5 * time.Second,
 		Logger:             log,
 	})

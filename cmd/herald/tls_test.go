@@ -112,24 +112,6 @@ func handshake(addr string, cfg *tls.Config) (tls.ConnectionState, error) {
 	return state, err
 }
 
-// clientTLS trusts ca and, given a certificate, presents it.
-func clientTLS(t *testing.T, ca *testCA, cert *issued) *tls.Config {
-	t.Helper()
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(readFile(t, ca.File)) {
-		t.Fatal("bad CA file")
-	}
-	cfg := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
-	if cert != nil {
-		pair, err := tls.LoadX509KeyPair(cert.CertFile, cert.KeyFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Certificates = []tls.Certificate{pair}
-	}
-	return cfg
-}
-
 func wantRefused(t *testing.T, what string, err error, reason string) {
 	t.Helper()
 	if err == nil {
@@ -142,27 +124,27 @@ func wantRefused(t *testing.T, what string, err error, reason string) {
 
 func TestClientCRLFileRefusesRevokedCertificates(t *testing.T) {
 	up := harness.StartEtcd(t, harness.EtcdOptions{})
-	ca := newTestCA(t, "ca")
-	server := ca.issue(t, "herald")
-	good, revoked := ca.issue(t, "good"), ca.issue(t, "revoked")
-	crl := ca.crl(t, "clients.crl", revoked.Serial)
+	ca := harness.NewCA(t, "ca")
+	server := ca.Issue(t, "herald")
+	good, revoked := ca.Issue(t, "good"), ca.Issue(t, "revoked")
+	crl := ca.CRL(t, "clients.crl", revoked.Serial)
 	addr := startHerald(t, "--endpoints", up.Endpoints()[0],
 		"--cert-file", server.CertFile, "--key-file", server.KeyFile,
 		"--trusted-ca-file", ca.File, "--client-cert-auth", "--client-crl-file", crl)
 
-	if err := roundTrip(addr, clientTLS(t, ca, &good)); err != nil {
+	if err := roundTrip(addr, ca.ClientTLS(t, &good)); err != nil {
 		t.Fatalf("an unrevoked client certificate: %v", err)
 	}
-	_, err := handshake(addr, clientTLS(t, ca, &revoked))
+	_, err := handshake(addr, ca.ClientTLS(t, &revoked))
 	wantRefused(t, "a revoked client certificate", err, "bad certificate")
 
 	// herald reads the list at each handshake, as etcd does: a new list
 	// applies to the next connection.
-	next := ca.crl(t, "next.crl", revoked.Serial, good.Serial)
+	next := ca.CRL(t, "next.crl", revoked.Serial, good.Serial)
 	if err := os.Rename(next, crl); err != nil {
 		t.Fatal(err)
 	}
-	_, err = handshake(addr, clientTLS(t, ca, &good))
+	_, err = handshake(addr, ca.ClientTLS(t, &good))
 	wantRefused(t, "a certificate revoked since", err, "bad certificate")
 }
 
@@ -194,8 +176,8 @@ func TestAutoTLSServesASelfSignedCertificate(t *testing.T) {
 }
 
 func TestInsecureSkipTLSVerifyReachesAnUnverifiableEtcd(t *testing.T) {
-	unknownCA := newTestCA(t, "unknown-ca")
-	cert := unknownCA.issue(t, "etcd")
+	unknownCA := harness.NewCA(t, "unknown-ca")
+	cert := unknownCA.Issue(t, "etcd")
 	up := harness.StartEtcd(t, harness.EtcdOptions{ClientCertFile: cert.CertFile, ClientKeyFile: cert.KeyFile})
 	endpoint := up.Endpoints()[0]
 	if !strings.HasPrefix(endpoint, "https://") {
@@ -214,37 +196,37 @@ func TestInsecureSkipTLSVerifyReachesAnUnverifiableEtcd(t *testing.T) {
 
 func TestTLSVersionAndCipherLimits(t *testing.T) {
 	up := harness.StartEtcd(t, harness.EtcdOptions{})
-	ca := newTestCA(t, "ca")
-	server := ca.issue(t, "herald")
+	ca := harness.NewCA(t, "ca")
+	server := ca.Issue(t, "herald")
 	serving := []string{"--endpoints", up.Endpoints()[0], "--cert-file", server.CertFile, "--key-file", server.KeyFile}
 
 	only13 := startHerald(t, append(serving, "--tls-min-version", "TLS1.3")...)
-	old := clientTLS(t, ca, nil)
+	old := ca.ClientTLS(t, nil)
 	old.MaxVersion = tls.VersionTLS12
 	_, err := handshake(only13, old)
 	wantRefused(t, "a TLS1.2 client against --tls-min-version TLS1.3", err, "protocol version not supported")
-	if err := roundTrip(only13, clientTLS(t, ca, nil)); err != nil {
+	if err := roundTrip(only13, ca.ClientTLS(t, nil)); err != nil {
 		t.Fatalf("a TLS1.3 client against --tls-min-version TLS1.3: %v", err)
 	}
 
 	const suite = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" // the test CA's keys are ECDSA
 	only12 := startHerald(t, append(serving, "--tls-max-version", "TLS1.2", "--listen-cipher-suites", suite)...)
-	recent := clientTLS(t, ca, nil)
+	recent := ca.ClientTLS(t, nil)
 	recent.MinVersion = tls.VersionTLS13
 	_, err = handshake(only12, recent)
 	wantRefused(t, "a TLS1.3 client against --tls-max-version TLS1.2", err, "protocol version not supported")
-	other := clientTLS(t, ca, nil)
+	other := ca.ClientTLS(t, nil)
 	other.CipherSuites = []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384}
 	_, err = handshake(only12, other)
 	wantRefused(t, "a client without the --listen-cipher-suites suite", err, "handshake failure")
-	state, err := handshake(only12, clientTLS(t, ca, nil))
+	state, err := handshake(only12, ca.ClientTLS(t, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if state.Version != tls.VersionTLS12 || tls.CipherSuiteName(state.CipherSuite) != suite {
 		t.Fatalf("negotiated %s with %s; want TLS1.2 with %s", tls.VersionName(state.Version), tls.CipherSuiteName(state.CipherSuite), suite)
 	}
-	if err := roundTrip(only12, clientTLS(t, ca, nil)); err != nil {
+	if err := roundTrip(only12, ca.ClientTLS(t, nil)); err != nil {
 		t.Fatalf("a default client against --tls-max-version TLS1.2: %v", err)
 	}
 }

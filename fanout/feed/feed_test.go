@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/heraldproj/herald/fanout"
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestFeedAlone runs a herald without a fleet: it is its own feeder, its
@@ -31,7 +32,7 @@ func TestFeedAlone(t *testing.T) {
 	if loads != 1 || !slices.Contains(r.content(), p+"before=1") {
 		t.Fatalf("after Start: %d loads, %q", loads, r.content())
 	}
-	waitFor(t, "the herald to feed", f.IsFeeder)
+	harness.WaitUntil(t, "the herald to feed", harness.DefaultPatience, f.IsFeeder)
 	rev := workload(t, p, 100, 1)
 	waitConverged(t, "alone", r, rev, p)
 	if value(m.Feeding) != 1 {
@@ -77,7 +78,7 @@ func TestFeedFleetRepairsLoss(t *testing.T) {
 		}
 		return out
 	}
-	waitFor(t, "one feeder", func() bool { return len(feeder()) == 1 })
+	harness.WaitUntil(t, "one feeder", harness.DefaultPatience, func() bool { return len(feeder()) == 1 })
 	rev := workload(t, p, 200, 2)
 	for _, name := range names {
 		waitConverged(t, name, replicas[name], rev, p)
@@ -94,7 +95,7 @@ func TestFeedFleetRepairsLoss(t *testing.T) {
 	gone := feeder()[0]
 	feeds[gone].Close()
 	bus.leave(gone)
-	waitFor(t, "a new feeder", func() bool { f := feeder(); return len(f) == 1 && f[0] != gone })
+	harness.WaitUntil(t, "a new feeder", harness.DefaultPatience, func() bool { f := feeder(); return len(f) == 1 && f[0] != gone })
 	rev = workload(t, p, 100, 3)
 	for _, name := range names {
 		if name != gone {
@@ -120,7 +121,7 @@ func TestFeedHeartbeatRevealsALostLastBatch(t *testing.T) {
 		}))
 		replicas = append(replicas, r)
 	}
-	waitFor(t, "one feeder", func() bool { return feeds[0].IsFeeder() != feeds[1].IsFeeder() })
+	harness.WaitUntil(t, "one feeder", harness.DefaultPatience, func() bool { return feeds[0].IsFeeder() != feeds[1].IsFeeder() })
 	follower := 0
 	if feeds[0].IsFeeder() {
 		follower = 1
@@ -165,7 +166,7 @@ func TestFeedReloadsAfterCompaction(t *testing.T) {
 		}))
 		replicas = append(replicas, r)
 	}
-	waitFor(t, "one feeder", func() bool { return feeds[0].IsFeeder() != feeds[1].IsFeeder() })
+	harness.WaitUntil(t, "one feeder", harness.DefaultPatience, func() bool { return feeds[0].IsFeeder() != feeds[1].IsFeeder() })
 	follower := 0
 	if feeds[0].IsFeeder() {
 		follower = 1
@@ -325,13 +326,4 @@ func value(c prometheus.Collector) float64 {
 		return m.GetCounter().GetValue()
 	}
 	return m.GetGauge().GetValue()
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }

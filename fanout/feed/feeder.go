@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/heraldproj/herald/fanout"
+	"github.com/heraldproj/herald/internal/backoff"
 )
 
 // shouldFeed reports whether this herald ranks among the feeders of its
@@ -80,8 +81,7 @@ func (f *Feed) feed(ctx context.Context) {
 		f.feeding.Store(false)
 	}()
 	f.log.Info("feeding the fleet from etcd")
-	const maxBackoff = 5 * time.Second
-	backoff := 100 * time.Millisecond
+	b := backoff.New(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
 		// From the sink's own revision, not the next one: etcd answers no
 		// progress request while a watch waits for a future revision, and
@@ -107,7 +107,7 @@ func (f *Feed) feed(ctx context.Context) {
 		}
 		select {
 		case <-repath:
-			backoff = 100 * time.Millisecond
+			b.Reset()
 			continue // reopen at once, on the upstream's new path
 		default:
 		}
@@ -119,15 +119,10 @@ func (f *Feed) feed(ctx context.Context) {
 			}
 		}
 		f.log.Warn("feeder watch failed; resuming", "err", err)
-		select {
-		case <-ctx.Done():
+		// A path change while the watch failed cuts the pause short.
+		if !b.WaitOr(ctx, repath) {
 			return
-		case <-repath:
-			backoff = 100 * time.Millisecond
-			continue // the path changed while the watch failed: at once
-		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, maxBackoff)
 	}
 }
 

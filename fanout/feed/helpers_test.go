@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/heraldproj/herald/fanout"
+	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
 
@@ -36,8 +36,16 @@ func TestMain(m *testing.M) {
 			panic(err)
 		}
 		defer os.RemoveAll(dir)
+		clientAddr, err := harness.TakeFreeAddr()
+		if err != nil {
+			panic(err)
+		}
+		peerAddr, err := harness.TakeFreeAddr()
+		if err != nil {
+			panic(err)
+		}
 		emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
-			DataDir: filepath.Join(dir, "data"), ClientAddr: freeAddr(), PeerAddr: freeAddr(), LogLevel: "error",
+			DataDir: filepath.Join(dir, "data"), ClientAddr: clientAddr, PeerAddr: peerAddr, LogLevel: "error",
 		})
 		if err != nil {
 			panic(err)
@@ -50,15 +58,6 @@ func TestMain(m *testing.M) {
 		defer testEtcd.Close()
 		return m.Run()
 	}())
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // prefix returns a prefix no other test (or run) uses.

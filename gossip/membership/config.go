@@ -46,7 +46,8 @@ type Config struct {
 	// EventBuffer is the capacity of each subscriber's channel (default 256).
 	EventBuffer int
 	// RejoinInterval is the first wait between join attempts while no seed
-	// answers (default 1 s, doubling up to 30 s).
+	// answers (default 1 s, doubling up to 30 s, each wait jittered
+	// down to as little as half: internal/backoff).
 	RejoinInterval time.Duration
 	Logger         *slog.Logger // nil discards
 }

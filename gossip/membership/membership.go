@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
+	"github.com/heraldproj/herald/internal/backoff"
 )
 
 // Membership is this herald's view of the fleet. All methods are safe for
@@ -86,8 +88,9 @@ func (m *Membership) join() error {
 
 func (m *Membership) rejoinLoop() {
 	defer m.wg.Done()
-	wait := m.cfg.RejoinInterval
+	b := backoff.New(m.cfg.RejoinInterval, 30*time.Second)
 	for {
+		wait := b.Next()
 		t := time.NewTimer(wait)
 		select {
 		case <-m.stop:
@@ -99,8 +102,7 @@ func (m *Membership) rejoinLoop() {
 		if err == nil {
 			return
 		}
-		m.log.Debug("membership: rejoin failed", "err", err, "next", wait)
-		wait = min(2*wait, 30*time.Second)
+		m.log.Debug("membership: rejoin failed", "err", err, "waited", wait)
 	}
 }
 

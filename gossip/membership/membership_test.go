@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // memberlist's Shutdown does not wait for an in-flight probe, which sits on
@@ -35,18 +37,6 @@ func startMember(t *testing.T, name string, key []byte, seeds ...string) *Member
 	}
 	t.Cleanup(func() { _ = m.Close(time.Second) })
 	return m
-}
-
-// eventually polls cond until it holds; the deadline only bounds a hang.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func nextEvent(t *testing.T, sub *Subscription, want EventType, name string) Event {
@@ -78,7 +68,7 @@ func TestJoinMetadataUpdateLeave(t *testing.T) {
 		t.Fatalf("join event carries meta %+v", e.Member.Meta)
 	}
 	nextEvent(t, sub, Join, "h3")
-	eventually(t, "3 members everywhere", func() bool {
+	harness.WaitUntil(t, "3 members everywhere", harness.DefaultPatience, func() bool {
 		return a.NumMembers() == 3 && b.NumMembers() == 3 && c.NumMembers() == 3
 	})
 
@@ -94,7 +84,7 @@ func TestJoinMetadataUpdateLeave(t *testing.T) {
 		t.Fatalf("close h2: %v", err)
 	}
 	nextEvent(t, sub, Leave, "h2")
-	eventually(t, "h2 gone from h1's view", func() bool { return a.NumMembers() == 2 })
+	harness.WaitUntil(t, "h2 gone from h1's view", harness.DefaultPatience, func() bool { return a.NumMembers() == 2 })
 
 	// A crash: memberlist stops without leaving; the failure detector notices.
 	crash(t, c)

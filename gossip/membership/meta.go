@@ -4,15 +4,18 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/hashicorp/memberlist"
 )
 
-// MaxMetaSize is memberlist's limit on a node's metadata (MetaMaxSize).
-const MaxMetaSize = 512
+// MaxMetaSize is memberlist's limit on a node's metadata: taken from
+// memberlist, which drops a larger one.
+const MaxMetaSize = memberlist.MetaMaxSize
 
 const metaVersion = 1
 
 // ErrMetaTooLarge is returned when a Meta does not fit in MaxMetaSize bytes.
-var ErrMetaTooLarge = errors.New("membership: metadata exceeds 512 bytes")
+var ErrMetaTooLarge = fmt.Errorf("membership: metadata exceeds %d bytes", MaxMetaSize)
 
 // Meta is what a herald tells the fleet about itself. It travels in
 // memberlist's alive messages, so it is small and changes rarely.

@@ -24,7 +24,7 @@
 // fragmentation and congestion control.
 //
 // A connection that breaks is redialled on the next frame, with exponential
-// backoff between failed dials; frames sent while a peer is unreachable wait
+// backoff, jittered, between failed dials; frames sent while a peer is unreachable wait
 // in its queue or are dropped, and the protocol repairs them. An idle
 // connection is closed after TCPConfig.IdleTimeout.
 //

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"github.com/heraldproj/herald/internal/backoff"
 )
 
 // peer owns the outbound connection to one address: one goroutine takes
@@ -22,7 +24,7 @@ type peer struct {
 	mac     hash.Hash
 	seq     uint64
 	buf     []byte
-	backoff time.Duration
+	backoff *backoff.Backoff // between failed dials; reset by a connect
 }
 
 func (p *peer) run() {
@@ -48,8 +50,9 @@ func (p *peer) run() {
 			if err := p.connect(); err != nil {
 				t.stats.dialsFailed.Add(1)
 				t.stats.lost.Add(1)
-				t.log.Debug("transport: dial failed", "peer", p.addr, "err", err, "backoff", p.backoff)
-				if !p.sleepBackoff() {
+				pause := p.backoff.Next()
+				t.log.Debug("transport: dial failed", "peer", p.addr, "err", err, "backoff", pause)
+				if !p.sleep(pause) {
 					return
 				}
 				continue
@@ -125,7 +128,7 @@ func (p *peer) connect() error {
 	}
 	c.SetDeadline(time.Time{})
 	p.conn, p.w, p.mac, p.seq = c, bufio.NewWriterSize(c, 64<<10), mac, 0
-	p.backoff = 0
+	p.backoff.Reset()
 	return nil
 }
 
@@ -136,16 +139,10 @@ func (p *peer) disconnect() {
 	}
 }
 
-// sleepBackoff waits before the next dial, doubling the wait each time.
-// It reports false if the transport closed meanwhile.
-func (p *peer) sleepBackoff() bool {
-	cfg := p.t.cfg
-	if p.backoff == 0 {
-		p.backoff = cfg.MinBackoff
-	} else {
-		p.backoff = min(2*p.backoff, cfg.MaxBackoff)
-	}
-	tm := time.NewTimer(p.backoff)
+// sleep waits d before the next dial. It reports false if the transport
+// closed meanwhile.
+func (p *peer) sleep(d time.Duration) bool {
+	tm := time.NewTimer(d)
 	defer tm.Stop()
 	select {
 	case <-tm.C:

@@ -8,6 +8,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/heraldproj/herald/internal/backoff"
 )
 
 // TCPConfig configures a TCP transport.
@@ -24,9 +26,12 @@ type TCPConfig struct {
 	// connection is then dropped and redialled (default 10 s).
 	WriteTimeout     time.Duration
 	HandshakeTimeout time.Duration // for an inbound hello (default 5 s)
-	MinBackoff       time.Duration // first wait after a failed dial (default 50 ms)
-	MaxBackoff       time.Duration // default 5 s
-	IdleTimeout      time.Duration // an unused peer connection is closed after this (default 2 min)
+	// MinBackoff is the first step of the wait after a failed dial
+	// (default 50 ms), MaxBackoff its ceiling (default 5 s); each wait is
+	// drawn between half and all of its step (internal/backoff).
+	MinBackoff  time.Duration
+	MaxBackoff  time.Duration
+	IdleTimeout time.Duration // an unused peer connection is closed after this (default 2 min)
 	// MaxInbound bounds open inbound connections, authenticated or not, so
 	// that a host outside the fleet cannot exhaust file descriptors
 	// (default 4096); further connections are closed on accept.
@@ -137,7 +142,7 @@ func (t *TCP) Send(to string, frame []byte) error {
 	}
 	p := t.peers[to]
 	if p == nil {
-		p = &peer{t: t, addr: to, q: make(chan []byte, t.cfg.QueueLen)}
+		p = &peer{t: t, addr: to, q: make(chan []byte, t.cfg.QueueLen), backoff: backoff.New(t.cfg.MinBackoff, t.cfg.MaxBackoff)}
 		t.peers[to] = p
 		t.wg.Add(1)
 		go p.run()

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -49,18 +51,6 @@ func recvFrame(t *testing.T, tr Transport) Frame {
 	return Frame{}
 }
 
-// eventually polls cond; the deadline only bounds a hang.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func noFrame(t *testing.T, tr Transport) {
 	t.Helper()
 	select {
@@ -91,7 +81,7 @@ func TestTCPSendRecvInOrder(t *testing.T) {
 	}
 	// The writer counts frames once it has flushed them, which may be
 	// after the peer has read them.
-	eventually(t, "a to count its 100 frames", func() bool { return a.Stats().FramesSent == 100 })
+	harness.WaitUntil(t, "a to count its 100 frames", harness.DefaultPatience, func() bool { return a.Stats().FramesSent == 100 })
 	if s := a.Stats(); s.FramesSent != 100 || s.FramesRejected != 0 {
 		t.Fatalf("a stats %+v", s)
 	}
@@ -103,7 +93,7 @@ func TestTCPForgedKeyRejected(t *testing.T) {
 	if err := forger.Send(b.Addr(), []byte("forged")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "forged hello rejected", func() bool { return b.Stats().FramesRejected >= 1 })
+	harness.WaitUntil(t, "forged hello rejected", harness.DefaultPatience, func() bool { return b.Stats().FramesRejected >= 1 })
 	honest := newTCP(t, "c", fleetKey)
 	if err := honest.Send(b.Addr(), []byte("honest")); err != nil {
 		t.Fatal(err)
@@ -158,7 +148,7 @@ func TestTCPCorruptedByteRejected(t *testing.T) {
 		if _, err := r.c.Write(append(f, next...)); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "corrupted frame rejected", func() bool { return b.Stats().FramesRejected == uint64(i+1) })
+		harness.WaitUntil(t, "corrupted frame rejected", harness.DefaultPatience, func() bool { return b.Stats().FramesRejected == uint64(i+1) })
 	}
 	noFrame(t, b)
 	if got := b.Stats().FramesReceived; got != 0 {
@@ -174,7 +164,7 @@ func TestTCPTruncatedFrameRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.c.Close()
-	eventually(t, "truncated frame rejected", func() bool { return b.Stats().FramesRejected == 1 })
+	harness.WaitUntil(t, "truncated frame rejected", harness.DefaultPatience, func() bool { return b.Stats().FramesRejected == 1 })
 	noFrame(t, b)
 }
 
@@ -188,7 +178,7 @@ func TestTCPReplayRejected(t *testing.T) {
 	if got := recvFrame(t, b); string(got.Data) != "once" {
 		t.Fatalf("got %q", got.Data)
 	}
-	eventually(t, "replayed frame rejected", func() bool { return b.Stats().FramesRejected == 1 })
+	harness.WaitUntil(t, "replayed frame rejected", harness.DefaultPatience, func() bool { return b.Stats().FramesRejected == 1 })
 	noFrame(t, b)
 
 	// A frame recorded on one connection is refused on another (new nonce).
@@ -196,7 +186,7 @@ func TestTCPReplayRejected(t *testing.T) {
 	if _, err := r2.c.Write(f); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "cross-connection replay rejected", func() bool { return b.Stats().FramesRejected == 2 })
+	harness.WaitUntil(t, "cross-connection replay rejected", harness.DefaultPatience, func() bool { return b.Stats().FramesRejected == 2 })
 	noFrame(t, b)
 }
 
@@ -296,7 +286,7 @@ func TestTCPIdlePeerRetired(t *testing.T) {
 		t.Fatal(err)
 	}
 	recvFrame(t, b)
-	eventually(t, "idle peer retired", func() bool {
+	harness.WaitUntil(t, "idle peer retired", harness.DefaultPatience, func() bool {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		return len(a.peers) == 0 && len(a.conns) == 0

@@ -10,6 +10,7 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
+	"github.com/heraldproj/herald/internal/backoff"
 	"github.com/heraldproj/herald/lease"
 )
 
@@ -58,14 +59,14 @@ func (o *Offloader) expireLoop(ctx context.Context) {
 // are lost to another herald (who finishes the job), or ctx ends: a lease
 // that ended must lose its keys even across an etcd leader change.
 func (o *Offloader) deleteUntilDone(ctx context.Context, doomed []lease.Expired) {
-	b := newBackoff(50*time.Millisecond, 2*time.Second)
+	b := backoff.New(50*time.Millisecond, 2*time.Second)
 	for {
 		_, _, err := o.deleteUpstream(ctx, doomed)
 		if err == nil || ctx.Err() != nil {
 			return
 		}
 		o.log.Warn("deleting ended leases' keys failed; retrying", "leases", len(doomed), "err", err)
-		if !b.wait(ctx) {
+		if !b.Wait(ctx) {
 			return
 		}
 	}

@@ -235,7 +235,7 @@ var fleetN atomic.Int64
 func newFleet(t *testing.T) *fleet {
 	t.Helper()
 	etcdUp(t)
-	verifyNoLeaks(t)
+	harness.VerifyNoLeaks(t, harness.EmbeddedEtcdLifetime...)
 	opts := DefaultOptions()
 	// Carriers of 6 s outlive a dead herald's session (2 s, plus etcd's
 	// expiry tick) by seconds, whatever the phase of their renewals

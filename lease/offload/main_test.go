@@ -9,7 +9,6 @@ import (
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"go.uber.org/goleak"
 
 	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream/etcd"
@@ -64,7 +63,7 @@ func etcdUp(t *testing.T) *etcd.Client {
 // TestMain runs the tests and then checks, with goleak, that every
 // goroutine the package started is gone, the shared member's included.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(withEtcd{m}, knownBackground...)
+	harness.VerifyTestMain(withEtcd{m})
 }
 
 // withEtcd runs the tests, stops the shared member, and waits for the
@@ -85,51 +84,7 @@ func (w withEtcd) Run() int {
 		os.RemoveAll(shared.dir)
 	}
 	if code == 0 {
-		_ = findLeaks() // the verdict is VerifyTestMain's
+		_ = harness.FindLeaks() // the verdict is VerifyTestMain's
 	}
 	return code
-}
-
-// knownBackground are goroutines that libraries start once per process and
-// never end; they are not leaks of the code under test (the list of
-// tests/harness.VerifyTestMain).
-var knownBackground = []goleak.Option{
-	goleak.IgnoreTopFunction("google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"),
-	goleak.IgnoreTopFunction("go.opencensus.io/stats/view.(*worker).start"),
-	goleak.IgnoreAnyFunction("google.golang.org/grpc/internal/resolver/dns.(*dnsResolver).watcher"),
-}
-
-// etcdLifetime are goroutines of the shared member that live as long as it
-// does but may start during a test (its handlers of new connections);
-// TestMain checks that they end with the member.
-var etcdLifetime = []goleak.Option{
-	goleak.IgnoreAnyFunction("go.etcd.io/etcd/server/v3/embed.(*serveCtx).startHandler.func1"),
-	goleak.IgnoreAnyFunction("go.etcd.io/etcd/server/v3/embed.(*Etcd).startHandler.func1"),
-	goleak.IgnoreAnyFunction("go.etcd.io/etcd/server/v3/etcdserver/api/v3rpc.monitorLeader.func1"),
-}
-
-// findLeaks waits up to 10 s for goroutines to end and returns goleak's
-// last finding.
-func findLeaks(opts ...goleak.Option) error {
-	opts = append(append([]goleak.Option{}, knownBackground...), opts...)
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if err = goleak.Find(opts...); err == nil {
-			return nil
-		}
-	}
-	return err
-}
-
-// verifyNoLeaks fails t if goroutines started during the test are still
-// running once every other cleanup of the test has run (the Offloaders'
-// Close among them). Call it first.
-func verifyNoLeaks(t *testing.T) {
-	t.Helper()
-	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() {
-		if err := findLeaks(append(etcdLifetime, before)...); err != nil {
-			t.Errorf("goroutines left by the test: %v", err)
-		}
-	})
 }

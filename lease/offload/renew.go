@@ -9,6 +9,7 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
+	"github.com/heraldproj/herald/internal/backoff"
 	"github.com/heraldproj/herald/lease"
 )
 
@@ -25,7 +26,7 @@ const renewTick = 100 * time.Millisecond
 // validities count from. A stream that stops answering is reopened (through
 // the upstream's current path: direct, or relayed through a peer).
 func (o *Offloader) keepAliveLoop(ctx context.Context) {
-	b := newBackoff(200*time.Millisecond, 2*time.Second)
+	b := backoff.New(200*time.Millisecond, 2*time.Second)
 	for ctx.Err() == nil {
 		repath := o.repath.C()
 		err := o.renewStream(ctx)
@@ -33,11 +34,11 @@ func (o *Offloader) keepAliveLoop(ctx context.Context) {
 			return
 		}
 		if errors.Is(err, errPathChanged) {
-			b.reset()
+			b.Reset()
 			continue
 		}
 		o.log.Warn("session and carrier keepalive stream failed; reopening", "err", err)
-		if !b.waitOr(ctx, repath) {
+		if !b.WaitOr(ctx, repath) {
 			return
 		}
 	}

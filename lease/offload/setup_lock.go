@@ -1,10 +1,6 @@
 package offload
 
-import (
-	"context"
-
-	"google.golang.org/grpc/status"
-)
+import "context"
 
 // setupLock is a mutex whose Lock gives up when the caller's context ends:
 // it is held across etcd calls (a takeover may retry deletes for as long as
@@ -14,14 +10,14 @@ type setupLock chan struct{}
 
 func newSetupLock() setupLock { return make(setupLock, 1) }
 
-// lock takes the lock, or returns the context's error as a gRPC status
-// (DeadlineExceeded or Canceled) if ctx ends first.
+// lock takes the lock, or returns the context's error if ctx ends first
+// (the front end answers it as DeadlineExceeded or Canceled).
 func (l setupLock) lock(ctx context.Context) error {
 	select {
 	case l <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return status.FromContextError(ctx.Err()).Err()
+		return ctx.Err()
 	}
 }
 

@@ -2,14 +2,12 @@ package offload
 
 import (
 	"context"
+	"errors"
 	"testing"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // TestSetupLockGivesUpWithTheContext: a caller waiting behind a held setup
-// lock returns with its context's end (as a gRPC status), and takes the
+// lock returns with its context's end , and takes the
 // lock once it is free.
 func TestSetupLockGivesUpWithTheContext(t *testing.T) {
 	l := newSetupLock()
@@ -18,7 +16,7 @@ func TestSetupLockGivesUpWithTheContext(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := l.lock(ctx); status.Code(err) != codes.Canceled {
+	if err := l.lock(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("lock while held, context cancelled: %v; want Canceled", err)
 	}
 	l.unlock()

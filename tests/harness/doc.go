@@ -15,6 +15,11 @@
 // partition) and restores. WaitUntil and Await are the one way the tests wait
 // for a condition.
 //
+// It is also the one home of the helpers that every package's unit tests
+// share: FreeAddr (and TakeFreeAddr for a TestMain), WaitUntil and Await
+// with DefaultPatience, and CA, the certificates of TLS tests. Unit tests
+// may import it: it imports no herald package.
+//
 // The model is nats-server's test/test.go: one options struct per server kind
 // whose zero value is a sensible default (EtcdOptions, HeraldOptions).
 //

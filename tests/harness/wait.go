@@ -7,6 +7,11 @@ import (
 	"time"
 )
 
+// DefaultPatience is a wait's bound for tests that have no reason to pick
+// another: long enough that a slow, shared CI machine under -race never
+// reaches it, so that reaching it means a hang.
+const DefaultPatience = 30 * time.Second
+
 // waitPoll is how often Await and WaitUntil evaluate their condition.
 const waitPoll = 20 * time.Millisecond
 

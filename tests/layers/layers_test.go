@@ -2,24 +2,120 @@ package layers
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
 
 const module = "github.com/heraldproj/herald"
 
+// rule is one line of herald's dependency rules. It binds the packages
+// that match in and not except; they must not import what matches deny,
+// and, when std is set, nothing outside the standard library but what
+// matches allow. A pure rule also reads their (non-test) code: no clock,
+// sleep, timer, goroutine or global random source there.
+//
+// A pattern is a path inside the module (in, except) or an import path
+// (deny, allow); "x/..." matches x and everything below it, "..." every
+// package of the module, anything else that path only.
+type rule struct {
+	why    string
+	in     []string
+	except []string
+	deny   []string
+	std    bool
+	allow  []string
+	pure   bool
+}
+
+// pureCores are the state machines with no I/O, goroutines or clocks of
+// their own (STYLE.md, "cores without I/O"); their drivers live beside
+// them (lease/offload, fanout/feed, gossip) and do the I/O.
+var pureCores = []string{"lease", "gossip/plumtree", "fanout"}
+
+// wireTypes are what a pure core may import besides the standard library:
+// etcd's wire types, protobuf, and the other pure cores.
+var wireTypes = append([]string{
+	"go.etcd.io/etcd/api/v3/etcdserverpb",
+	"go.etcd.io/etcd/api/v3/mvccpb",
+	"google.golang.org/protobuf/proto",
+}, prefixed(pureCores)...)
+
+// rules is the one table of herald's dependency rules.
+var rules = []rule{
+	// One seam per dependency (STYLE.md 2).
+	{why: "clientv3 lives behind the upstream seam",
+		in: []string{"..."}, except: []string{"upstream/...", "tests/..."}, deny: []string{"go.etcd.io/etcd/client/v3/..."}},
+	{why: "go-zookeeper lives behind the upstream seam",
+		in: []string{"..."}, except: []string{"upstream/..."}, deny: []string{"github.com/go-zookeeper/zk/..."}},
+	{why: "memberlist lives in gossip/membership only",
+		in: []string{"..."}, except: []string{"gossip/membership"}, deny: []string{"github.com/hashicorp/memberlist/..."}},
+	{why: "viper and cobra live in cmd/ only: they produce a plain, validated Config",
+		in: []string{"..."}, except: []string{"cmd/..."}, deny: []string{"github.com/spf13/viper/...", "github.com/spf13/cobra/..."}},
+	{why: "gRPC lives in the front end, the upstream adapters and the gossip transport",
+		in: []string{"..."}, except: []string{"proxy/...", "upstream/...", "tests/...", "gossip/transport"}, deny: []string{"google.golang.org/grpc/..."}},
+	{why: "etcd's server packages live behind the upstream seam (and in the front end's election and lock services)",
+		in: []string{"..."}, except: []string{"upstream/...", "proxy/...", "tests/..."}, deny: []string{"go.etcd.io/etcd/server/v3/..."}},
+
+	// Pure cores (STYLE.md 1).
+	{why: "a pure core does no I/O and imports only etcd's wire types and other pure cores",
+		in: pureCores, std: true, allow: wireTypes, pure: true,
+		deny: []string{"net/...", "os/...", "syscall", "log/...", "io/...", "sync/...", "crypto/rand"}},
+	{why: "the fan-out core draws no random numbers at all: its output is a function of its input",
+		in: []string{"fanout"}, deny: []string{"math/rand/..."}},
+
+	// The layers of gossip/: the transport and membership seams and the
+	// protocol do not know each other; the driver (gossip) wires them.
+	{why: "the gossip transport knows neither the protocol nor membership nor their driver",
+		in: []string{"gossip/transport"}, deny: prefixed([]string{"gossip", "gossip/plumtree/...", "gossip/membership/..."})},
+	{why: "gossip membership knows neither the transport nor the protocol",
+		in: []string{"gossip/membership"}, deny: prefixed([]string{"gossip/transport/...", "gossip/plumtree/..."})},
+	{why: "the broadcast-tree protocol knows neither the transport nor membership",
+		in: []string{"gossip/plumtree"}, deny: prefixed([]string{"gossip/transport/...", "gossip/membership/..."})},
+
+	// Shared helpers are leaves.
+	{why: "internal/ helpers are shared by every layer, so they import only the standard library",
+		in: []string{"internal/..."}, std: true},
+}
+
+func prefixed(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		out[i] = module + "/" + p
+	}
+	return out
+}
+
+// match reports whether path matches one of patterns (see rule).
+func match(path string, patterns ...string) bool {
+	for _, p := range patterns {
+		if base, ok := strings.CutSuffix(p, "..."); ok {
+			base = strings.TrimSuffix(base, "/")
+			if base == "" || path == base || strings.HasPrefix(path, base+"/") {
+				return true
+			}
+		} else if path == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (r rule) binds(rel string) bool { return match(rel, r.in...) && !match(rel, r.except...) }
+
 type pkg struct {
 	ImportPath string
 	Dir        string
 	Doc        string
 	Imports    []string
-	Name       string
+	GoFiles    []string
 }
 
 func listPackages(t *testing.T) []pkg {
@@ -48,98 +144,104 @@ func listPackages(t *testing.T) []pkg {
 // rel is a package's path inside the module ("" for the root).
 func rel(p string) string { return strings.TrimPrefix(strings.TrimPrefix(p, module), "/") }
 
-func under(p string, dirs ...string) bool {
-	for _, d := range dirs {
-		if p == d || strings.HasPrefix(p, d+"/") {
-			return true
-		}
+// standard reports whether an import path is in the standard library: its
+// first element has no dot.
+func standard(imp string) bool {
+	first, _, _ := strings.Cut(imp, "/")
+	return !strings.Contains(first, ".")
+}
+
+func TestDependencyRules(t *testing.T) {
+	pkgs := listPackages(t)
+	for _, r := range rules {
+		t.Run(r.why, func(t *testing.T) {
+			bound := 0
+			for _, p := range pkgs {
+				if !r.binds(rel(p.ImportPath)) {
+					continue
+				}
+				bound++
+				for _, imp := range p.Imports {
+					if match(imp, r.deny...) {
+						t.Errorf("%s imports %s", p.ImportPath, imp)
+					} else if r.std && !standard(imp) && !match(imp, r.allow...) {
+						t.Errorf("%s imports %s, outside the standard library and %v", p.ImportPath, imp, r.allow)
+					}
+				}
+				if r.pure {
+					checkPure(t, p)
+				}
+			}
+			// A rule that binds nothing is stale: a package moved or was
+			// renamed, and the rule would pass forever.
+			for _, in := range r.in {
+				if !slices.ContainsFunc(pkgs, func(p pkg) bool { return match(rel(p.ImportPath), in) }) {
+					t.Errorf("no package matches %q: update the rule", in)
+				}
+			}
+			if bound == 0 {
+				t.Error("the rule binds no package")
+			}
+		})
 	}
-	return false
 }
 
-// seams: an import (by path prefix) and where it may be imported directly.
-var seams = []struct {
-	imp     string
-	allowed []string
-}{
-	{"go.etcd.io/etcd/client/v3", []string{"upstream", "tests"}},
-	{"github.com/go-zookeeper/zk", []string{"upstream"}},
-	{"github.com/hashicorp/memberlist", []string{"gossip/membership"}},
-	{"github.com/spf13/viper", []string{"cmd"}},
-	{"github.com/spf13/cobra", []string{"cmd"}},
-	{"google.golang.org/grpc", []string{"proxy", "upstream", "tests", "gossip/transport"}},
-	{"go.etcd.io/etcd/server/v3", []string{"upstream", "proxy", "tests"}},
-}
+// impureTime and impureRand are what a pure core must not reach for: the
+// clock, sleeps, timers, and the global random source (an injected
+// *rand.Rand is fine).
+var (
+	impureTime = []string{"Now", "Since", "Until", "Sleep", "After", "AfterFunc", "Tick", "NewTimer", "NewTicker"}
+	impureRand = []string{"Int", "IntN", "Intn", "Int32", "Int32N", "Int64", "Int64N", "Uint32", "Uint64", "Uint64N",
+		"UintN", "Float32", "Float64", "Perm", "Shuffle", "N", "ExpFloat64", "NormFloat64", "Seed"}
+)
 
-// pure cores: state machines with no I/O, goroutines of their own or clocks.
-// These packages exactly: their drivers live below them (fanout/feed,
-// fanout/hub, lease/offload) and do I/O.
-var pureCores = []string{"lease", "gossip/plumtree", "fanout"}
-
-func isPureCore(p string) bool { return slices.Contains(pureCores, p) }
-
-var ioImports = []string{"net", "os", "os/exec", "syscall", "log", "log/slog", "google.golang.org/grpc"}
-
-// impure are calls a pure core must not make: the clock, sleeps, timers,
-// goroutines and the global random source (an injected *rand.Rand is fine).
-var impure = regexp.MustCompile(`\btime\.(Now|Since|Until|Sleep|After|AfterFunc|Tick|NewTimer|NewTicker)\(|^\s*go\s+(func\b|[A-Za-z_.]+\()|\brand\.(Int|IntN|Intn|Int64|Int64N|Uint32|Uint64|Float64|Float32|Perm|Shuffle|N|ExpFloat64|NormFloat64)\(`)
-
-func TestPureCoresDoNoIO(t *testing.T) {
-	checked := 0
-	found := map[string]bool{}
-	for _, p := range listPackages(t) {
-		if !isPureCore(rel(p.ImportPath)) {
-			continue
-		}
-		found[rel(p.ImportPath)] = true
-		files, err := filepath.Glob(filepath.Join(p.Dir, "*.go"))
+// checkPure reads p's non-test code for goroutines, the clock and the
+// global random source.
+func checkPure(t *testing.T, p pkg) {
+	t.Helper()
+	fset := token.NewFileSet()
+	for _, name := range p.GoFiles {
+		f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
+		// The names this file gives the time and math/rand packages.
+		timeName, randName := "", ""
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			local := filepath.Base(path)
+			if path == "math/rand/v2" {
+				local = "rand"
 			}
-			src, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
+			if imp.Name != nil {
+				local = imp.Name.Name
 			}
-			checked++
-			for i, line := range strings.Split(string(src), "\n") {
-				code, _, _ := strings.Cut(line, "//")
-				if impure.MatchString(code) {
-					t.Errorf("%s:%d: a pure core must not do this: %s", f, i+1, strings.TrimSpace(line))
-				}
-			}
-		}
-	}
-	if checked == 0 {
-		t.Fatal("no pure-core source found; the test checks nothing")
-	}
-	for _, c := range pureCores {
-		if !found[c] {
-			t.Errorf("pure core %s not found: update pureCores", c)
-		}
-	}
-}
-
-func TestImportsStayBehindTheirSeams(t *testing.T) {
-	for _, p := range listPackages(t) {
-		r := rel(p.ImportPath)
-		for _, imp := range p.Imports {
-			for _, s := range seams {
-				if (imp == s.imp || strings.HasPrefix(imp, s.imp+"/")) && !under(r, s.allowed...) {
-					t.Errorf("%s imports %s; only %v may", p.ImportPath, imp, s.allowed)
-				}
-			}
-			if isPureCore(r) {
-				for _, bad := range ioImports {
-					if imp == bad || strings.HasPrefix(imp, bad+"/") {
-						t.Errorf("%s is a pure core but imports %s", p.ImportPath, imp)
-					}
-				}
+			switch path {
+			case "time":
+				timeName = local
+			case "math/rand", "math/rand/v2":
+				randName = local
 			}
 		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.GoStmt:
+				t.Errorf("%s: a pure core starts no goroutine", fset.Position(n.Pos()))
+			case *ast.SelectorExpr:
+				id, ok := n.X.(*ast.Ident)
+				if !ok {
+					break
+				}
+				if id.Name == timeName && slices.Contains(impureTime, n.Sel.Name) ||
+					id.Name == randName && slices.Contains(impureRand, n.Sel.Name) {
+					t.Errorf("%s: a pure core must not use %s.%s", fset.Position(n.Pos()), id.Name, n.Sel.Name)
+				}
+			}
+			return true
+		})
+	}
+	if len(p.GoFiles) == 0 {
+		t.Errorf("%s: no source to check", p.ImportPath)
 	}
 }
 
@@ -149,6 +251,16 @@ func TestEveryPackageHasADocComment(t *testing.T) {
 			t.Errorf("%s (%s) has no package comment; add a doc.go", p.ImportPath, p.Dir)
 		}
 	}
+}
+
+// under reports whether p is one of dirs or inside one.
+func under(p string, dirs ...string) bool {
+	for _, d := range dirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // layers, bottom up: a package may import packages of its own layer or of

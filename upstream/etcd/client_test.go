@@ -19,7 +19,7 @@ import (
 // URLs from the member list. The endpoint is given as a bare host:port, so
 // the refreshed list (http://host:port) differs from it.
 func TestAutoSyncIntervalRefreshesEndpoints(t *testing.T) {
-	emb, err := StartEmbedded(EmbeddedConfig{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t), LogLevel: "error"})
+	emb, err := StartEmbedded(EmbeddedConfig{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: harness.FreeAddr(t), PeerAddr: harness.FreeAddr(t), LogLevel: "error"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,29 +2,20 @@ package etcd
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-)
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+	"github.com/heraldproj/herald/tests/harness"
+)
 
 // TestEmbeddedKeepsDataAcrossRestart: `herald` alone must be a working
 // endpoint that keeps its data when restarted.
 func TestEmbeddedKeepsDataAcrossRestart(t *testing.T) {
-	cfg := EmbeddedConfig{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: freeAddr(t), PeerAddr: freeAddr(t), LogLevel: "error"}
+	cfg := EmbeddedConfig{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: harness.FreeAddr(t), PeerAddr: harness.FreeAddr(t), LogLevel: "error"}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // waitLimit bounds every wait of these tests; it is a hang detector, not a
@@ -27,16 +29,6 @@ func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// waitFor polls cond until it holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(waitLimit); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-	}
 }
 
 var keySeq atomic.Int64
@@ -237,7 +229,7 @@ type fixture struct {
 func newFixture(t *testing.T, adjust ...func(*Config)) *fixture {
 	t.Helper()
 	addr := etcdAddr(t)
-	verifyNoLeaks(t)
+	harness.VerifyNoLeaks(t, harness.EmbeddedEtcdLifetime...)
 	f := &fixture{clock: newStepClock(), switched: make(chan bool, 16)}
 	f.etcd = dial(t, addr)
 	f.fwd = startForwarder(t, addr)

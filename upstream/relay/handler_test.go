@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // echoServer is a real gRPC server behind the peer, with behaviours etcd
@@ -92,7 +94,7 @@ type echoFixture struct {
 
 func newEchoFixture(t *testing.T, token string) *echoFixture {
 	t.Helper()
-	verifyNoLeaks(t)
+	harness.VerifyNoLeaks(t, harness.EmbeddedEtcdLifetime...)
 	f := &echoFixture{echo: &echoServer{seen: make(chan metadata.MD, 1)}}
 	f.echoAddr = startServer(t, grpc.NewServer(grpc.UnknownServiceHandler(f.echo.handle)))
 	up := dialWith(t, f.echoAddr, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)))
@@ -219,7 +221,7 @@ func TestRelayPassesTrailersOnly(t *testing.T) {
 
 // TestUpstreamEndsFirst: when the upstream ends a stream while the caller
 // is still open, the caller gets the upstream's end, and nothing of the
-// relay is left behind (verifyNoLeaks).
+// relay is left behind (harness.VerifyNoLeaks).
 func TestUpstreamEndsFirst(t *testing.T) {
 	f := newEchoFixture(t, testToken)
 	ctx := ctxT(t)

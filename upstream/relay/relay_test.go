@@ -17,6 +17,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestRelayedUnaryCallsAnswerAsEtcd: with the direct path cut, Put and
@@ -326,7 +328,7 @@ func TestRelayedCallsInParallel(t *testing.T) {
 
 // TestCallerGoneEndsUpstreamStream: when the relaying herald abandons a
 // relayed watch, the peer's stream to etcd ends too (etcd's own gauge of
-// watch streams says so), and no goroutine is left (verifyNoLeaks).
+// watch streams says so), and no goroutine is left (harness.VerifyNoLeaks).
 func TestCallerGoneEndsUpstreamStream(t *testing.T) {
 	f := newFixture(t)
 	f.cutDirect(t)
@@ -349,7 +351,7 @@ func TestCallerGoneEndsUpstreamStream(t *testing.T) {
 	if _, err := w.Recv(); status.Code(err) != codes.Canceled {
 		t.Fatalf("after cancel: %v", err)
 	}
-	waitFor(t, "etcd to end the relayed watch stream", func() bool { return watchStreams(t) <= before })
+	harness.WaitUntil(t, "etcd to end the relayed watch stream", harness.DefaultPatience, func() bool { return watchStreams(t) <= before })
 }
 
 // watchStreams reads etcd's gauge of open watch streams; the embedded

@@ -2,14 +2,7 @@ package relay
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,6 +14,8 @@ import (
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestSwitchFollowsTheDirectPath: direct while etcd answers, relayed after
@@ -97,7 +92,7 @@ type probeFixture struct {
 
 func newProbeFixture(t *testing.T) *probeFixture {
 	t.Helper()
-	verifyNoLeaks(t)
+	harness.VerifyNoLeaks(t, harness.EmbeddedEtcdLifetime...)
 	f := &probeFixture{clock: newStepClock()}
 	f.setOutcome(nil)
 	f.setPeers()
@@ -245,7 +240,9 @@ func TestSwitchCloseLeavesDirectOpen(t *testing.T) {
 
 // TestRelayOverTLS: an https peer is reached with the configured TLS.
 func TestRelayOverTLS(t *testing.T) {
-	serverTLS, clientTLS := selfSignedTLS(t)
+	ca := harness.NewCA(t, "relay-ca")
+	serverTLS := &tls.Config{Certificates: []tls.Certificate{ca.Issue(t, "herald peer").KeyPair(t)}, MinVersion: tls.VersionTLS12}
+	clientTLS := ca.ClientTLS(t, nil)
 	f := newFixture(t, func(c *Config) { c.PeerTLS = clientTLS })
 	tlsPeer := grpc.NewServer(grpc.Creds(credentials.NewTLS(serverTLS)),
 		grpc.UnknownServiceHandler(Handler(etcdClientConn(t, etcdAddr(t)), testToken, testLogger(t))))
@@ -257,39 +254,6 @@ func TestRelayOverTLS(t *testing.T) {
 	if st := f.sw.Stats(); st.RelayedCalls != 1 {
 		t.Fatalf("stats %+v", st)
 	}
-}
-
-// selfSignedTLS is a server certificate for 127.0.0.1 and a client
-// configuration that trusts only it.
-func selfSignedTLS(t *testing.T) (server, client *tls.Config) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "herald peer"},
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(cert)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12},
-		&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 }
 
 func TestPeerDialerRefusesBadURLs(t *testing.T) {
@@ -305,7 +269,7 @@ func TestPeerDialerRefusesBadURLs(t *testing.T) {
 }
 
 func TestNewRefusesIncompleteConfig(t *testing.T) {
-	verifyNoLeaks(t)
+	harness.VerifyNoLeaks(t, harness.EmbeddedEtcdLifetime...)
 	direct := dial(t, closedAddr(t))
 	good := Config{
 		Direct: direct,

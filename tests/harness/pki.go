@@ -1,9 +1,10 @@
-package main
+package harness
 
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -15,18 +16,19 @@ import (
 	"time"
 )
 
-// testCA is a certificate authority made for one test, with its files in
-// the test's temporary directory.
-type testCA struct {
+// CA is a certificate authority made for one test, with its files in the
+// test's temporary directory: the one way herald's tests make certificates
+// (for herald's TLS flags, etcd's client TLS, the relay's peer TLS).
+type CA struct {
 	dir    string
-	cert   *x509.Certificate
+	Cert   *x509.Certificate
 	key    *ecdsa.PrivateKey
 	File   string // the CA certificate, PEM
 	serial int64
 }
 
-// newTestCA makes a CA whose files go to a new temporary directory.
-func newTestCA(t *testing.T, name string) *testCA {
+// NewCA makes a CA whose files go to a new temporary directory.
+func NewCA(t testing.TB, name string) *CA {
 	t.Helper()
 	key := newKey(t)
 	tmpl := &x509.Certificate{
@@ -46,20 +48,20 @@ func newTestCA(t *testing.T, name string) *testCA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca := &testCA{dir: t.TempDir(), cert: cert, key: key, serial: 1}
-	ca.File = writePEM(t, filepath.Join(ca.dir, name+".pem"), "CERTIFICATE", der)
+	ca := &CA{dir: t.TempDir(), Cert: cert, key: key, serial: 1}
+	ca.File = WritePEM(t, filepath.Join(ca.dir, name+".pem"), "CERTIFICATE", der)
 	return ca
 }
 
-// issued is a certificate the CA signed, and its files.
-type issued struct {
+// Issued is a certificate the CA signed, and its files.
+type Issued struct {
 	Serial            *big.Int
 	CertFile, KeyFile string
 }
 
-// issue signs a certificate for 127.0.0.1 and localhost, good for serving
+// Issue signs a certificate for 127.0.0.1 and localhost, good for serving
 // and for client authentication.
-func (ca *testCA) issue(t *testing.T, name string) issued {
+func (ca *CA) Issue(t testing.TB, name string) Issued {
 	t.Helper()
 	ca.serial++
 	key := newKey(t)
@@ -73,7 +75,7 @@ func (ca *testCA) issue(t *testing.T, name string) issued {
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
 		DNSNames:     []string{"localhost"},
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,15 +83,37 @@ func (ca *testCA) issue(t *testing.T, name string) issued {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return issued{
+	return Issued{
 		Serial:   tmpl.SerialNumber,
-		CertFile: writePEM(t, filepath.Join(ca.dir, name+".pem"), "CERTIFICATE", der),
-		KeyFile:  writePEM(t, filepath.Join(ca.dir, name+"-key.pem"), "EC PRIVATE KEY", keyDER),
+		CertFile: WritePEM(t, filepath.Join(ca.dir, name+".pem"), "CERTIFICATE", der),
+		KeyFile:  WritePEM(t, filepath.Join(ca.dir, name+"-key.pem"), "EC PRIVATE KEY", keyDER),
 	}
 }
 
-// crl writes a DER revocation list (the form etcd reads) of serials.
-func (ca *testCA) crl(t *testing.T, name string, serials ...*big.Int) string {
+// KeyPair loads the certificate and its key, to serve or to present.
+func (c Issued) KeyPair(t testing.TB) tls.Certificate {
+	t.Helper()
+	pair, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pair
+}
+
+// ClientTLS trusts only ca and, given a certificate, presents it.
+func (ca *CA) ClientTLS(t testing.TB, cert *Issued) *tls.Config {
+	t.Helper()
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	cfg := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	if cert != nil {
+		cfg.Certificates = []tls.Certificate{cert.KeyPair(t)}
+	}
+	return cfg
+}
+
+// CRL writes a DER revocation list (the form etcd reads) of serials.
+func (ca *CA) CRL(t testing.TB, name string, serials ...*big.Int) string {
 	t.Helper()
 	tmpl := &x509.RevocationList{
 		Number:     big.NewInt(1),
@@ -100,7 +124,7 @@ func (ca *testCA) crl(t *testing.T, name string, serials ...*big.Int) string {
 		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries,
 			x509.RevocationListEntry{SerialNumber: s, RevocationTime: time.Now().Add(-time.Minute)})
 	}
-	der, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.cert, ca.key)
+	der, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.Cert, ca.key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +135,7 @@ func (ca *testCA) crl(t *testing.T, name string, serials ...*big.Int) string {
 	return path
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
+func newKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -120,7 +144,8 @@ func newKey(t *testing.T) *ecdsa.PrivateKey {
 	return key
 }
 
-func writePEM(t *testing.T, path, kind string, der []byte) string {
+// WritePEM writes der as one PEM block of kind to path, and returns path.
+func WritePEM(t testing.TB, path, kind string, der []byte) string {
 	t.Helper()
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
