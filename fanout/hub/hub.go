@@ -186,12 +186,14 @@ func (h *Hub) SetCompactRev(rev int64) {
 }
 
 // RangeLocal answers a serializable Range from the cache when the cache
-// covers its range (false: ask etcd). It does not block on I/O. Answers
-// show carrier leases as etcd stores them: translating them is the
-// caller's.
+// covers its range and has reached every revision this herald has shown
+// its clients, so that a client reads its own writes as from one etcd
+// member (false: ask etcd). It does not block on I/O. Answers show carrier
+// leases as etcd stores them: translating them is the caller's.
 func (h *Hub) RangeLocal(r *pb.RangeRequest) (*pb.RangeResponse, bool) {
+	seen := h.seen.Load()
 	h.mu.Lock()
-	if !h.cache.Covers(r.Key, r.RangeEnd) {
+	if !h.cache.Covers(r.Key, r.RangeEnd) || h.cache.Rev() < seen {
 		h.mu.Unlock()
 		return nil, false
 	}
