@@ -35,8 +35,10 @@ func newHub(opts Options) (*hub.Hub, error) {
 		bus = opts.Fleet.Topic(hub.Topic)
 	}
 	up := opts.Upstream
+	fo := opts.Fanout
+	fo.MaxResponseBytes = MaxRequestBytesWithOverhead(opts.MaxRequestBytes)
 	h, err := hub.New(hub.Config{
-		Options: opts.Fanout,
+		Options: fo,
 		Name:    opts.Name,
 		KV:      up.KV(),
 		Watch:   up.Watch(),

@@ -35,6 +35,9 @@ type Options struct {
 	// repair before herald fetches the missing events from etcd (0:
 	// feed.DefaultRepairDelay).
 	RepairDelay time.Duration
+	// MaxResponseBytes is where fragmenting watches split a response:
+	// etcd's --max-request-bytes plus its gRPC overhead (0: etcd's default).
+	MaxResponseBytes int
 }
 
 // Topic is the fan-out's topic on the fleet bus.
@@ -109,6 +112,9 @@ func New(cfg Config) (*Hub, error) {
 	fc.Prefixes = opts.Prefixes
 	if opts.ProgressNotifyInterval > 0 {
 		fc.ProgressInterval = opts.ProgressNotifyInterval
+	}
+	if opts.MaxResponseBytes > 0 {
+		fc.MaxResponseBytes = opts.MaxResponseBytes
 	}
 	cache, err := fanout.NewCache(fc)
 	if err != nil {

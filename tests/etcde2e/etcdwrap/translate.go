@@ -100,6 +100,17 @@ func translate(args []string, heraldFlags map[string]bool) translation {
 			t.flags = append(t.flags, f)
 		}
 	}
+	// grpc-proxy's defaults where herald's differ: without --endpoints
+	// herald would run an embedded etcd, and its --listen-addr default is
+	// etcd's own client port.
+	for _, d := range []flagArg{
+		{name: "endpoints", value: "127.0.0.1:2379", hasValue: true},
+		{name: "listen-addr", value: "127.0.0.1:23790", hasValue: true},
+	} {
+		if _, given := t.lookup(d.name); !given {
+			t.flags = append(t.flags, d)
+		}
+	}
 	return t
 }
 

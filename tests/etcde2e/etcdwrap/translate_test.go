@@ -31,18 +31,24 @@ func TestTranslate(t *testing.T) {
 		{
 			name:  "flags herald lacks, booleans among them",
 			in:    []string{"--auto-tls", "--insecure-skip-tls-verify", "--listen-addr=a:1", "--client-crl-file", "/c", "--client-crl-file", "/c"},
-			kept:  "--listen-addr=a:1",
+			kept:  "--listen-addr=a:1 --endpoints=127.0.0.1:2379",
 			dropd: "--auto-tls --insecure-skip-tls-verify --client-crl-file=/c --client-crl-file=/c",
 		},
 		{
 			name: "a repeated flag with the same value goes once",
 			in:   []string{"--cacert", "/ca", "--cacert=/ca", "--cert-file", "/s"},
-			kept: "--cacert=/ca --cert-file=/s",
+			kept: "--cacert=/ca --cert-file=/s --endpoints=127.0.0.1:2379 --listen-addr=127.0.0.1:23790",
+		},
+		{
+			name:  "grpc-proxy's defaults where herald's differ",
+			in:    []string{"--listen-cipher-suites", ""},
+			kept:  "--endpoints=127.0.0.1:2379 --listen-addr=127.0.0.1:23790",
+			dropd: "--listen-cipher-suites=",
 		},
 		{
 			name:  "a stray argument is reported",
 			in:    []string{"stray", "--metrics-addr", "http://localhost:20004"},
-			kept:  "--metrics-addr=http://localhost:20004",
+			kept:  "--metrics-addr=http://localhost:20004 --endpoints=127.0.0.1:2379 --listen-addr=127.0.0.1:23790",
 			dropd: "--=stray",
 		},
 	}
