@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -26,16 +27,35 @@ type healthMonitor struct {
 	done chan struct{}
 	once sync.Once
 
+	// ctx bounds the probes; cancelled by stop when a probe outlasts
+	// stopGrace. running is closed when run returns (at once if it never
+	// started), so that stop leaves no probe in flight on a connection the
+	// caller closes next (etcd logs a warning for each such call).
+	ctx     context.Context
+	cancel  context.CancelFunc
+	started atomic.Bool
+	running chan struct{}
+
 	mu     sync.Mutex
 	ok     bool
 	reason string
 }
 
 func newHealthMonitor(kv pb.KVClient, srv *health.Server, log *slog.Logger) *healthMonitor {
-	return &healthMonitor{kv: kv, srv: srv, log: log, done: make(chan struct{}), reason: "not probed yet"}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &healthMonitor{kv: kv, srv: srv, log: log, done: make(chan struct{}), reason: "not probed yet",
+		ctx: ctx, cancel: cancel, running: make(chan struct{})}
 }
 
+// stopGrace is how long stop lets a probe in flight finish before it
+// cancels it.
+const stopGrace = 500 * time.Millisecond
+
 func (h *healthMonitor) run() {
+	if !h.started.CompareAndSwap(false, true) {
+		return
+	}
+	defer close(h.running)
 	t := time.NewTicker(healthProbeInterval)
 	defer t.Stop()
 	for {
@@ -49,9 +69,12 @@ func (h *healthMonitor) run() {
 }
 
 func (h *healthMonitor) probe() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(h.ctx, 2*time.Second)
 	defer cancel()
 	_, err := h.kv.Range(ctx, &pb.RangeRequest{Key: []byte("health")})
+	if h.ctx.Err() != nil {
+		return // stopping: the probe was cut short, not failed
+	}
 	ok := err == nil || errors.Is(rpctypes.Error(err), rpctypes.ErrPermissionDenied)
 	reason := ""
 	if !ok {
@@ -78,9 +101,22 @@ func (h *healthMonitor) status() (bool, string) {
 	return h.ok, h.reason
 }
 
+// stop ends the probes and waits for the one in flight, cancelling it
+// after stopGrace.
 func (h *healthMonitor) stop() {
 	h.once.Do(func() {
 		close(h.done)
 		h.srv.Shutdown()
+		if !h.started.CompareAndSwap(false, true) {
+			t := time.NewTimer(stopGrace)
+			select {
+			case <-h.running:
+			case <-t.C:
+				h.cancel()
+				<-h.running
+			}
+			t.Stop()
+		}
+		h.cancel()
 	})
 }
