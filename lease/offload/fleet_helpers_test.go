@@ -1,7 +1,6 @@
 package offload
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -212,7 +211,7 @@ type node struct {
 	o    *Offloader
 	cli  *etcd.Client
 	conn *faultConn
-	log  *syncBuffer
+	log  *harness.SyncBuffer
 
 	closeOnce sync.Once
 }
@@ -262,7 +261,7 @@ func (f *fleet) start(name string) *node {
 		t.Fatal(err)
 	}
 	conn := newFaultConn(cli.Direct())
-	n := &node{t: t, name: name, url: "http://" + name + ".test:2379", cli: cli, conn: conn, log: &syncBuffer{}}
+	n := &node{t: t, name: name, url: "http://" + name + ".test:2379", cli: cli, conn: conn, log: &harness.SyncBuffer{}}
 	opts := f.opts
 	opts.Name, opts.URL = name, n.url
 	log := slog.New(slog.NewTextHandler(n.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -565,22 +564,4 @@ func (n *node) session() lease.ID {
 	n.o.mu.Lock()
 	defer n.o.mu.Unlock()
 	return n.o.own.Session()
-}
-
-// syncBuffer is an Offloader's log, shown when its test fails.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,11 +1,9 @@
 package harness
 
 import (
-	"bytes"
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,7 +17,7 @@ const waitOutputTimeout = 30 * time.Second
 // whose output is collected while the test acts.
 type BackgroundCtl struct {
 	*Proc
-	out, errb syncBuffer
+	out, errb SyncBuffer
 }
 
 // StartEtcdctl starts etcdctl with args (and stdin, if not empty) in the
@@ -81,21 +79,4 @@ func (b *BackgroundCtl) Interrupt() (stdout, stderr string) {
 func (b *BackgroundCtl) Wait() (stdout, stderr string, code int) {
 	<-b.Exited()
 	return b.Stdout(), b.Stderr(), b.ExitCode()
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }

@@ -1,13 +1,11 @@
 package etcd
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +29,7 @@ func TestAutoSyncIntervalRefreshesEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer still.Close()
-	var logged syncBuffer
+	var logged harness.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logged, nil))
 	syncing, err := Dial(Config{Endpoints: []string{bare}, DialTimeout: 5 * time.Second, AutoSyncInterval: 50 * time.Millisecond, Logger: log})
 	if err != nil {
@@ -70,22 +68,4 @@ func TestInsecureSkipVerifyAloneMeansTLS(t *testing.T) {
 	if err != nil || c == nil || !c.InsecureSkipVerify {
 		t.Fatalf("--insecure-skip-tls-verify alone: %+v, %v; want TLS without verification", c, err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer that a logger may write while a test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
