@@ -18,7 +18,8 @@ import (
 
 // clientPort is herald's --listen-addr as etcd grpc-proxy serves it: gRPC
 // and, on the same port, HTTP — /health (etcd through herald), /proxy/health
-// (herald itself), /metrics and /proxy/metrics (herald's metrics). With
+// (herald itself: its lease offload and fan-out are up), /metrics and
+// /proxy/metrics (herald's metrics). With
 // client TLS, TLS ends at the listener and both protocols run inside it.
 type clientPort struct {
 	mux   cmux.CMux
@@ -51,7 +52,7 @@ func listenClients(addr string, tlsCfg *tls.Config, srv *proxy.Server) (*clientP
 	mux.Handle("/metrics", promhttp.Handler())
 	mux.Handle("/proxy/metrics", promhttp.Handler())
 	mux.HandleFunc("/health", healthHandler(srv.Healthy))
-	mux.HandleFunc("/proxy/health", healthHandler(func() (bool, string) { return true, "" }))
+	mux.HandleFunc("/proxy/health", healthHandler(func() (bool, string) { return heraldReady(srv) }))
 	p.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return p, nil
 }
@@ -80,3 +81,16 @@ func (p *clientPort) close() {
 
 // addr is the bound address.
 func (p *clientPort) addr() net.Addr { return p.grpc.Addr() }
+
+// heraldReady is herald's own health: what needs etcd's cooperation (lease
+// offload, fan-out) is up.
+func heraldReady(srv *proxy.Server) (bool, string) {
+	offload, fanout := srv.Ready()
+	switch {
+	case !offload:
+		return false, "lease offload is not up yet"
+	case !fanout:
+		return false, "fan-out cache is not loaded yet"
+	}
+	return true, ""
+}

@@ -43,12 +43,16 @@ func TestClientPortServesHTTP(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := startHerald(t, append([]string{"--endpoints", up.Endpoints()[0]}, tc.args...)...)
 			base := tc.scheme + "://" + addr
-			for _, path := range []string{"/health", "/proxy/health"} {
+			healthy := func(path string) bool {
 				code, body := get(t, tc.client, base+path)
 				var h struct{ Health string }
-				if code != http.StatusOK || json.Unmarshal([]byte(body), &h) != nil || h.Health != "true" {
-					t.Errorf("GET %s: %d %q", path, code, body)
-				}
+				return code == http.StatusOK && json.Unmarshal([]byte(body), &h) == nil && h.Health == "true"
+			}
+			// /health is etcd's health through herald, true once herald's
+			// first probe of etcd has answered; /proxy/health is herald's
+			// own, true once its lease offload is up.
+			for _, path := range []string{"/health", "/proxy/health"} {
+				harness.WaitUntil(t, "GET "+path+" to say healthy", harness.DefaultPatience, func() bool { return healthy(path) })
 			}
 			if code, body := get(t, tc.client, base+"/metrics"); code != http.StatusOK || !strings.Contains(body, "herald_lease_offload_ready") {
 				t.Errorf("GET /metrics: %d, %d bytes without herald's metrics", code, len(body))
