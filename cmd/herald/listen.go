@@ -61,12 +61,12 @@ func listenClients(addr string, tlsCfg *tls.Config, srv *proxy.Server) (*clientP
 // first error that is not the port being closed.
 func (p *clientPort) serve(srv *proxy.Server, log *slog.Logger) error {
 	go func() {
-		if err := p.http.Serve(p.httpL); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, cmux.ErrListenerClosed) {
+		if err := p.http.Serve(p.httpL); err != nil && !closed(err) {
 			log.Warn("HTTP on the client port stopped", "err", err)
 		}
 	}()
 	go func() {
-		if err := p.mux.Serve(); err != nil && !errors.Is(err, net.ErrClosed) {
+		if err := p.mux.Serve(); err != nil && !closed(err) {
 			log.Warn("client port stopped accepting", "err", err)
 		}
 	}()
@@ -93,4 +93,11 @@ func heraldReady(srv *proxy.Server) (bool, string) {
 		return false, "fan-out cache is not loaded yet"
 	}
 	return true, ""
+}
+
+// closed reports whether err only says that the port was closed (a normal
+// shutdown).
+func closed(err error) bool {
+	return errors.Is(err, http.ErrServerClosed) || errors.Is(err, cmux.ErrListenerClosed) ||
+		errors.Is(err, cmux.ErrServerClosed) || errors.Is(err, net.ErrClosed)
 }

@@ -3,10 +3,15 @@ package main
 import (
 	"crypto/tls"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/soheilhy/cmux"
 
 	"github.com/heraldproj/herald/tests/harness"
 )
@@ -68,5 +73,18 @@ func TestClientPortServesHTTP(t *testing.T) {
 				t.Fatalf("gRPC on the same port: %v", err)
 			}
 		})
+	}
+}
+
+// TestClosedPortErrorsAreNotWarnings: what the client port's servers return
+// when herald closes the port is a normal shutdown, not a warning.
+func TestClosedPortErrorsAreNotWarnings(t *testing.T) {
+	for _, err := range []error{http.ErrServerClosed, cmux.ErrListenerClosed, cmux.ErrServerClosed, net.ErrClosed} {
+		if !closed(fmt.Errorf("serve: %w", err)) {
+			t.Errorf("%v is taken for a failure", err)
+		}
+	}
+	if closed(errors.New("accept: too many open files")) {
+		t.Error("a real accept error is taken for a shutdown")
 	}
 }
