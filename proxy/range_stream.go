@@ -28,14 +28,17 @@ func (o *offloader) rangeStreamAround(
 	open func(context.Context, *pb.RangeRequest) (grpc.ServerStreamingClient[pb.RangeStreamResponse], error),
 	read func(context.Context, *pb.RangeRequest) (*pb.RangeResponse, error),
 ) error {
+	if !lease.StreamableRange(r) {
+		return relayServerStream(client, func(ctx context.Context) (grpc.ServerStreamingClient[pb.RangeStreamResponse], error) {
+			return open(ctx, r)
+		}, nil)
+	}
 	ctx, cancel := context.WithCancel(outgoing(client.Context()))
 	defer cancel()
-	if r.CountOnly || !lease.StreamableRange(r) {
-		if !lease.StreamableRange(r) {
-			return relayServerStream(client, func(ctx context.Context) (grpc.ServerStreamingClient[pb.RangeStreamResponse], error) {
-				return open(ctx, r)
-			}, nil)
-		}
+	parts := o.ks.Around(lease.Span{Key: r.Key, End: r.RangeEnd})
+	if r.CountOnly || len(parts) == 0 {
+		// No keys to stream: one chunk with the header and the count (0
+		// when only reserved keys are in range), as etcd's.
 		resp, err := o.rangeAround(ctx, r, read)
 		if err != nil {
 			return err
@@ -43,7 +46,6 @@ func (o *offloader) rangeStreamAround(
 		return client.Send(&pb.RangeStreamResponse{RangeResponse: &pb.RangeResponse{Header: resp.Header, Count: resp.Count}})
 	}
 
-	parts := o.ks.Around(lease.Span{Key: r.Key, End: r.RangeEnd})
 	var (
 		header *pb.ResponseHeader
 		sent   int64 // keys sent
@@ -80,15 +82,6 @@ func (o *offloader) rangeStreamAround(
 		}
 		count += resp.Count
 		more = more || resp.Count > 0
-	}
-	if header == nil { // only reserved keys in range
-		q := &pb.RangeRequest{Key: r.Key, RangeEnd: r.RangeEnd, Revision: rev, Serializable: r.Serializable, CountOnly: true}
-		resp, err := read(ctx, q)
-		if err != nil {
-			return err
-		}
-		header = resp.Header
-		count = 0
 	}
 	return client.Send(&pb.RangeStreamResponse{RangeResponse: &pb.RangeResponse{Header: header, Count: count, More: more}})
 }
