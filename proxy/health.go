@@ -2,14 +2,11 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
@@ -17,15 +14,14 @@ import (
 // healthProbeInterval is how often the upstream is probed.
 const healthProbeInterval = 3 * time.Second
 
-// healthMonitor probes the upstream the way etcd's /health does (a
-// linearizable read of the key "health"; permission denied still proves a
-// quorum answered) and publishes the result on the gRPC health service.
+// healthMonitor probes the upstream member as etcd's /health judges it and
+// publishes the result on the gRPC health service.
 type healthMonitor struct {
-	kv   pb.KVClient
-	srv  *health.Server
-	log  *slog.Logger
-	done chan struct{}
-	once sync.Once
+	probeUpstream func(context.Context) error
+	srv           *health.Server
+	log           *slog.Logger
+	done          chan struct{}
+	once          sync.Once
 
 	// ctx bounds the probes; cancelled by stop when a probe outlasts
 	// stopGrace. running is closed when run returns (at once if it never
@@ -41,9 +37,9 @@ type healthMonitor struct {
 	reason string
 }
 
-func newHealthMonitor(kv pb.KVClient, srv *health.Server, log *slog.Logger) *healthMonitor {
+func newHealthMonitor(probe func(context.Context) error, srv *health.Server, log *slog.Logger) *healthMonitor {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &healthMonitor{kv: kv, srv: srv, log: log, done: make(chan struct{}), reason: "not probed yet",
+	return &healthMonitor{probeUpstream: probe, srv: srv, log: log, done: make(chan struct{}), reason: "not probed yet",
 		ctx: ctx, cancel: cancel, running: make(chan struct{})}
 }
 
@@ -71,11 +67,11 @@ func (h *healthMonitor) run() {
 func (h *healthMonitor) probe() {
 	ctx, cancel := context.WithTimeout(h.ctx, 2*time.Second)
 	defer cancel()
-	_, err := h.kv.Range(ctx, &pb.RangeRequest{Key: []byte("health")})
+	err := h.probeUpstream(ctx)
 	if h.ctx.Err() != nil {
 		return // stopping: the probe was cut short, not failed
 	}
-	ok := err == nil || errors.Is(rpctypes.Error(err), rpctypes.ErrPermissionDenied)
+	ok := err == nil
 	reason := ""
 	if !ok {
 		reason = "upstream: " + err.Error()

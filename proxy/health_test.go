@@ -6,33 +6,30 @@ import (
 	"sync/atomic"
 	"testing"
 
-	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 )
 
-// slowKV answers a Range only when its context ends, and counts the calls
-// in flight.
-type slowKV struct {
-	pb.KVClient
+// slowProbe answers only when its context ends, and counts the probes in
+// flight.
+type slowProbe struct {
 	inFlight atomic.Int32
 	entered  chan struct{}
 }
 
-func (k *slowKV) Range(ctx context.Context, _ *pb.RangeRequest, _ ...grpc.CallOption) (*pb.RangeResponse, error) {
+func (k *slowProbe) probe(ctx context.Context) error {
 	k.inFlight.Add(1)
 	defer k.inFlight.Add(-1)
 	k.entered <- struct{}{}
 	<-ctx.Done()
-	return nil, ctx.Err()
+	return ctx.Err()
 }
 
 // TestHealthStopLeavesNoProbeInFlight: stop returns only once the probe in
 // flight has ended (cancelled after the grace), so the caller may close
 // the upstream connection next without cutting a call short.
 func TestHealthStopLeavesNoProbeInFlight(t *testing.T) {
-	kv := &slowKV{entered: make(chan struct{}, 1)}
-	h := newHealthMonitor(kv, health.NewServer(), slog.New(slog.DiscardHandler))
+	kv := &slowProbe{entered: make(chan struct{}, 1)}
+	h := newHealthMonitor(kv.probe, health.NewServer(), slog.New(slog.DiscardHandler))
 	go h.run()
 	<-kv.entered
 	h.stop()
@@ -44,8 +41,8 @@ func TestHealthStopLeavesNoProbeInFlight(t *testing.T) {
 // TestHealthStopWithoutRun: stopping a monitor that never ran returns at
 // once, and a run after it probes nothing.
 func TestHealthStopWithoutRun(t *testing.T) {
-	kv := &slowKV{entered: make(chan struct{}, 1)}
-	h := newHealthMonitor(kv, health.NewServer(), slog.New(slog.DiscardHandler))
+	kv := &slowProbe{entered: make(chan struct{}, 1)}
+	h := newHealthMonitor(kv.probe, health.NewServer(), slog.New(slog.DiscardHandler))
 	h.stop()
 	h.run()
 	select {

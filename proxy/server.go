@@ -202,7 +202,7 @@ func New(opts Options) (*Server, error) {
 	healthpb.RegisterHealthServer(gs, hs)
 	return &Server{
 		grpc:     gs,
-		health:   newHealthMonitor(up.KV(), hs, opts.Logger),
+		health:   newHealthMonitor(upstreamHealth(up.Maintenance(), up.KV()), hs, opts.Logger),
 		offload:  o,
 		hub:      h,
 		cluster:  up.Cluster(),

@@ -52,6 +52,8 @@ type Client struct {
 	direct *grpc.ClientConn
 	conn   grpc.ClientConnInterface
 
+	calls   *inflight
+	log     *slog.Logger
 	stop    chan struct{} // ends logEndpointChanges
 	stopped chan struct{}
 }
@@ -64,6 +66,7 @@ func Dial(cfg Config) (*Client, error) {
 	if len(cfg.Endpoints) == 0 {
 		return nil, errors.New("etcd: no endpoints")
 	}
+	calls := newInflight()
 	tlsCfg, err := clientTLS(cfg)
 	if err != nil {
 		return nil, err
@@ -84,13 +87,16 @@ func Dial(cfg Config) (*Client, error) {
 		// receive limit would refuse answers that etcd gives (a large
 		// Range, a DeleteRange with prev_kv, a snapshot chunk).
 		// etcdctl's client sets no limit either.
-		DialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32))},
-		Logger:      zap.NewNop(),
+		DialOptions: []grpc.DialOption{
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)),
+			grpc.WithChainUnaryInterceptor(calls.unary),
+		},
+		Logger: zap.NewNop(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("etcd: connect %v: %w", cfg.Endpoints, err)
 	}
-	c := &Client{cli: cli, direct: cli.ActiveConnection(), conn: cli.ActiveConnection(), stop: make(chan struct{}), stopped: make(chan struct{})}
+	c := &Client{cli: cli, direct: cli.ActiveConnection(), conn: cli.ActiveConnection(), calls: calls, log: cfg.Logger, stop: make(chan struct{}), stopped: make(chan struct{})}
 	if cfg.AutoSyncInterval > 0 && cfg.Logger != nil {
 		go func() {
 			defer close(c.stopped)
@@ -154,7 +160,11 @@ func (c *Client) Election() v3electionpb.ElectionClient {
 }
 func (c *Client) Lock() v3lockpb.LockClient { return v3lockpb.NewLockClient(c.conn) }
 
-// Close closes the connection to etcd.
+// closeGrace bounds how long Close waits for herald's own calls to end.
+const closeGrace = time.Second
+
+// Close closes the connection to etcd, once herald's open calls have ended
+// or closeGrace has passed.
 func (c *Client) Close() error {
 	select {
 	case <-c.stop:
@@ -162,5 +172,8 @@ func (c *Client) Close() error {
 		close(c.stop)
 	}
 	<-c.stopped
+	if open := c.calls.drain(closeGrace); len(open) > 0 && c.log != nil {
+		c.log.Warn("closing the upstream connection under unfinished calls", "calls", open)
+	}
 	return c.cli.Close()
 }
