@@ -46,7 +46,10 @@ E2E_MODES     ?= grpc-proxy,herald
 E2E_MINIMAL   ?= false
 E2E_LAZY      ?= false
 E2E_WORK      ?= $(or $(TMPDIR),/tmp)/herald-etcd-e2e
-E2E_ARGS       = -work $(E2E_WORK) -run '$(E2E_RUN)' -timeout $(E2E_TIMEOUT) -modes $(E2E_MODES) -lazy-baseline=$(E2E_LAZY) \
+# Locked around each test (the framework's ports are fixed): runs sharing it
+# take turns test by test; each needs its own E2E_WORK.
+E2E_PORTS_LOCK ?= $(or $(TMPDIR),/tmp)/herald-etcd-e2e.ports.lock
+E2E_ARGS       = -work $(E2E_WORK) -ports-lock $(E2E_PORTS_LOCK) -run '$(E2E_RUN)' -timeout $(E2E_TIMEOUT) -modes $(E2E_MODES) -lazy-baseline=$(E2E_LAZY) \
 	-known-failures tests/etcde2e/known-failures.txt
 
 test-etcd-e2e: build etcd-bins ## etcd's e2e suite through grpc-proxy and herald (hours; E2E_RUN=regexp, E2E_LIST=file)

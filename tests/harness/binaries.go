@@ -57,7 +57,7 @@ func buildBinaries(root string) (Bins, error) {
 	if err := os.MkdirAll(binDir, 0o755); err != nil {
 		return Bins{}, err
 	}
-	unlock, err := lockFile(filepath.Join(binDir, buildLockFile))
+	unlock, err := LockFile(filepath.Join(binDir, buildLockFile))
 	if err != nil {
 		return Bins{}, fmt.Errorf("lock %s: %w", buildLockFile, err)
 	}

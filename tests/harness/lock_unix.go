@@ -7,10 +7,11 @@ import (
 	"syscall"
 )
 
-// lockFile takes an exclusive advisory lock on path (created if missing) and
-// returns the function that releases it. The lock is across processes: it is
-// what keeps two test binaries from building the same output file at once.
-func lockFile(path string) (unlock func(), err error) {
+// LockFile takes an exclusive advisory lock on path (created if missing) and
+// returns the function that releases it. The lock is across processes: it
+// keeps two test binaries from building the same output file at once, and
+// two runs of etcd's e2e suite off its fixed ports at once.
+func LockFile(path string) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err

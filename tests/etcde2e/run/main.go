@@ -20,6 +20,7 @@ func main() {
 		timeout = flag.Duration("timeout", 5*time.Minute, "per test and mode")
 		modes   = flag.String("modes", "grpc-proxy,herald", "which proxies to run through, in order")
 		lazy    = flag.Bool("lazy-baseline", false, "run through herald first and through grpc-proxy only if herald fails (about half the time)")
+		ports   = flag.String("ports-lock", filepath.Join(os.TempDir(), "herald-etcd-e2e.ports.lock"), "file locked around each test: etcd's e2e framework listens on fixed ports (20000 on), so two runs on one machine take turns test by test")
 		minimal = flag.Bool("minimal", false, "E2E_TEST_MINIMAL: common's tests on two cluster configs (1 member; 3 members with TLS) instead of three")
 	)
 	firstErr := flag.Bool("first-error", false, "print the first error line of each test log named as an argument, and exit")
@@ -38,7 +39,7 @@ func main() {
 	if *lazy {
 		*modes = "herald,grpc-proxy"
 	}
-	code, err := mainErr(*work, *bins, *run, *listF, *known, *modes, *timeout, *minimal, *lazy)
+	code, err := mainErr(*work, *bins, *ports, *run, *listF, *known, *modes, *timeout, *minimal, *lazy)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "etcde2e:", err)
 		os.Exit(2)
@@ -46,7 +47,7 @@ func main() {
 	os.Exit(code)
 }
 
-func mainErr(work, bins, run, listFile, knownFile, modeList string, timeout time.Duration, minimal, lazy bool) (int, error) {
+func mainErr(work, bins, portsLock, run, listFile, knownFile, modeList string, timeout time.Duration, minimal, lazy bool) (int, error) {
 	version, err := pinnedVersion()
 	if err != nil {
 		return 0, err
@@ -56,6 +57,7 @@ func mainErr(work, bins, run, listFile, knownFile, modeList string, timeout time
 		return 0, err
 	}
 	w := newWorkspace(work, version)
+	w.portsLock = portsLock
 	if err := w.prepareModule(); err != nil {
 		return 0, err
 	}

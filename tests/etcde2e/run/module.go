@@ -24,6 +24,7 @@ type workspace struct {
 	proxyBin  string // etcd, etcdctl, etcdutl: the real ones
 	heraldBin string // etcd is etcdwrap; etcd-real, herald beside it
 	logs      string
+	portsLock string // taken around each test: the framework's ports are fixed
 }
 
 func newWorkspace(dir, version string) *workspace {

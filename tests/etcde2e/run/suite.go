@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // packages are the suite's packages the runner knows, in run order.
@@ -86,6 +88,11 @@ func (w *workspace) runTest(id testID, mode, bin string, timeout time.Duration, 
 		_ = os.Remove(f)
 	}
 
+	unlock, err := harness.LockFile(w.portsLock)
+	if err != nil {
+		return result{status: fail, firstErr: fmt.Sprintf("ports lock %s: %v", w.portsLock, err), log: logPath}
+	}
+	defer unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, w.testBinary(id.pkg), "-test.run", "^"+id.name+"$", "-test.v",
@@ -95,7 +102,7 @@ func (w *workspace) runTest(id testID, mode, bin string, timeout time.Duration, 
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	took := time.Since(start)
 	sweep(w.dir)
 
