@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -231,6 +232,9 @@ func checkHostPort(addr string) error {
 	}
 	if port == "" {
 		return fmt.Errorf("want host:port: no port")
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("port %q: want a number from 0 to 65535", port)
 	}
 	return nil
 }

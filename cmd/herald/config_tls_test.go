@@ -31,13 +31,14 @@ func TestTLSFlagDefaultsAreGRPCProxys(t *testing.T) {
 func TestTLSFlagsFromFileEnvAndFlags(t *testing.T) {
 	ca := harness.NewCA(t, "ca")
 	crl := ca.CRL(t, "revoked.crl")
+	served := ca.Issue(t, "herald")
 	file := filepath.Join(t.TempDir(), "herald.yaml")
 	yaml := strings.Join([]string{
 		"endpoints: [https://10.0.0.1:2379]",
 		"insecure-skip-tls-verify: true",
 		"endpoints-auto-sync-interval: 30s",
-		"cert-file: s.pem",
-		"key-file: s-key.pem",
+		"cert-file: " + served.CertFile,
+		"key-file: " + served.KeyFile,
 		"trusted-ca-file: " + ca.File,
 		"client-crl-file: " + crl,
 		"self-signed-cert-validity: 3",

@@ -100,6 +100,9 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 			return nil, err
 		}
 	}
+	if err := checkTypes(v, cmd.Flags()); err != nil {
+		return nil, err
+	}
 	cfg := &Config{
 		Name:                   v.GetString("name"),
 		ListenAddr:             v.GetString("listen-addr"),
@@ -167,6 +170,9 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		}
 	}
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkFiles(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
