@@ -15,7 +15,7 @@ help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-18s %s\n", $$1, $$2}'
 
 build: ## build herald and its tools into bin/
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -buildvcs=auto -o bin/ ./cmd/...
 
 etcd-bins: ## build etcd and etcdctl at the version pinned in go.mod into bin/
 	$(GO) build -o bin/etcd go.etcd.io/etcd/server/v3

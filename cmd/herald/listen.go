@@ -10,7 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/soheilhy/cmux"
 
 	"github.com/heraldproj/herald/proxy"
@@ -47,13 +46,7 @@ func listenClients(addr string, tlsCfg *tls.Config, srv *proxy.Server) (*clientP
 	}
 	m := cmux.New(lis)
 	p := &clientPort{mux: m, grpc: m.Match(cmux.HTTP2()), httpL: m.Match(httpMatch)}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", http.NotFound)
-	mux.Handle("/metrics", promhttp.Handler())
-	mux.Handle("/proxy/metrics", promhttp.Handler())
-	mux.HandleFunc("/health", healthHandler(srv.Healthy))
-	mux.HandleFunc("/proxy/health", healthHandler(func() (bool, string) { return heraldReady(srv) }))
-	p.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	p.http = &http.Server{Handler: opsMux(srv, false), ReadHeaderTimeout: 5 * time.Second}
 	return p, nil
 }
 

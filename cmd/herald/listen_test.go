@@ -59,6 +59,11 @@ func TestClientPortServesHTTP(t *testing.T) {
 			for _, path := range []string{"/health", "/proxy/health"} {
 				harness.WaitUntil(t, "GET "+path+" to say healthy", harness.DefaultPatience, func() bool { return healthy(path) })
 			}
+			for _, path := range []string{"/livez", "/readyz"} {
+				if code, body := get(t, tc.client, base+path); code != http.StatusOK || body != "ok\n" {
+					t.Errorf("GET %s: %d %q, want 200 ok", path, code, body)
+				}
+			}
 			if code, body := get(t, tc.client, base+"/metrics"); code != http.StatusOK || !strings.Contains(body, "herald_lease_offload_ready") {
 				t.Errorf("GET /metrics: %d, %d bytes without herald's metrics", code, len(body))
 			}
@@ -73,6 +78,19 @@ func TestClientPortServesHTTP(t *testing.T) {
 				t.Fatalf("gRPC on the same port: %v", err)
 			}
 		})
+	}
+}
+
+// TestProbesWhileEtcdIsUnreachable: with etcd out of reach herald is alive
+// (a liveness probe must not restart it for etcd's sake) and not ready.
+func TestProbesWhileEtcdIsUnreachable(t *testing.T) {
+	addr := startHerald(t, "--endpoints", "http://"+harness.FreeAddr(t))
+	if code, body := get(t, http.DefaultClient, "http://"+addr+"/livez"); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("GET /livez: %d %q, want 200 ok", code, body)
+	}
+	code, body := get(t, http.DefaultClient, "http://"+addr+"/readyz")
+	if code != http.StatusServiceUnavailable || !strings.HasPrefix(body, "[-]") {
+		t.Errorf("GET /readyz: %d %q, want 503 with the failed check", code, body)
 	}
 }
 

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	httppprof "net/http/pprof"
 	"os"
 	"os/signal"
 	"sync/atomic"
@@ -16,7 +14,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/heraldproj/herald/gossip"
 	"github.com/heraldproj/herald/proxy"
@@ -227,20 +224,9 @@ func embeddedLogLevel(level string) string {
 	return "error"
 }
 
-// serveHTTP serves /metrics (Prometheus), /health (the same JSON as
-// etcd's: {"health":"true","reason":""}, 503 when unhealthy) and, with
-// --enable-pprof, /debug/pprof/ (as etcd does).
+// serveHTTP serves opsMux on --metrics-addr.
 func serveHTTP(addr string, srv *proxy.Server, pprof bool, log *slog.Logger) (*http.Server, error) {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.Handler())
-	if pprof {
-		mux.HandleFunc("/debug/pprof/", httppprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
-	}
-	mux.HandleFunc("/health", healthHandler(srv.Healthy))
+	mux := opsMux(srv, pprof)
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on --metrics-addr %s: %w", addr, err)
@@ -254,15 +240,3 @@ func serveHTTP(addr string, srv *proxy.Server, pprof bool, log *slog.Logger) (*h
 	return hs, nil
 }
 
-// healthHandler answers as etcd's /health does: {"health":"true","reason":""},
-// and 503 with the reason when unhealthy.
-func healthHandler(healthy func() (bool, string)) http.HandlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		ok, reason := healthy()
-		w.Header().Set("Content-Type", "application/json")
-		if !ok {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		_ = json.NewEncoder(w).Encode(map[string]string{"health": fmt.Sprint(ok), "reason": reason})
-	}
-}

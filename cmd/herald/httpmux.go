@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	httppprof "net/http/pprof"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/heraldproj/herald/proxy"
+)
+
+// opsMux is herald's HTTP surface, the same on the client port and on
+// --metrics-addr:
+//
+//	/metrics, /proxy/metrics  herald's metrics (Prometheus)
+//	/health                   etcd through herald, etcd's JSON; 503 when unhealthy
+//	/proxy/health             herald itself (lease offload and fan-out up), the same JSON
+//	/livez                    herald's process answers: for a liveness probe, which must not restart herald when etcd is down
+//	/readyz                   herald can serve: itself up and etcd healthy; for a readiness probe
+//	/debug/pprof/             Go's profiles, with --enable-pprof (as etcd)
+func opsMux(srv *proxy.Server, pprof bool) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", http.NotFound)
+	mux.Handle("/metrics", promhttp.Handler())
+	mux.Handle("/proxy/metrics", promhttp.Handler())
+	mux.HandleFunc("/health", healthHandler(srv.Healthy))
+	mux.HandleFunc("/proxy/health", healthHandler(func() (bool, string) { return heraldReady(srv) }))
+	mux.HandleFunc("/livez", probeHandler(func() (bool, string) { return true, "" }))
+	mux.HandleFunc("/readyz", probeHandler(func() (bool, string) {
+		if ok, reason := heraldReady(srv); !ok {
+			return false, reason
+		}
+		return srv.Healthy()
+	}))
+	if pprof {
+		mux.HandleFunc("/debug/pprof/", httppprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	}
+	return mux
+}
+
+// healthHandler answers as etcd's /health does: {"health":"true","reason":""},
+// and 503 with the reason when unhealthy.
+func healthHandler(healthy func() (bool, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		ok, reason := healthy()
+		w.Header().Set("Content-Type", "application/json")
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"health": fmt.Sprint(ok), "reason": reason})
+	}
+}
+
+// probeHandler answers as etcd's /livez and /readyz do: "ok", or 503 with
+// the failed check.
+func probeHandler(check func() (bool, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		ok, reason := check()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "[-]%s\nfailed\n", reason)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	}
+}
