@@ -239,4 +239,3 @@ func serveHTTP(addr string, srv *proxy.Server, pprof bool, log *slog.Logger) (*h
 	}()
 	return hs, nil
 }
-
