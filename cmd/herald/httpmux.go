@@ -6,7 +6,6 @@ import (
 	"net/http"
 	httppprof "net/http/pprof"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/heraldproj/herald/proxy"
 )
@@ -23,8 +22,8 @@ import (
 func opsMux(srv *proxy.Server, pprof bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", http.NotFound)
-	mux.Handle("/metrics", promhttp.Handler())
-	mux.Handle("/proxy/metrics", promhttp.Handler())
+	mux.Handle("/metrics", metricsHandler())
+	mux.Handle("/proxy/metrics", metricsHandler())
 	mux.HandleFunc("/health", healthHandler(srv.Healthy))
 	mux.HandleFunc("/proxy/health", healthHandler(func() (bool, string) { return heraldReady(srv) }))
 	mux.HandleFunc("/livez", probeHandler(func() (bool, string) { return true, "" }))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -104,5 +105,38 @@ func TestClosedPortErrorsAreNotWarnings(t *testing.T) {
 	}
 	if closed(errors.New("accept: too many open files")) {
 		t.Error("a real accept error is taken for a shutdown")
+	}
+}
+
+// TestMetricsAreHeraldsOwn: /metrics exports herald's families and the Go
+// runtime's, never the etcd packages' that herald links (with the embedded
+// etcd they would count the embedded etcd's requests as herald's; with
+// --endpoints they would show an etcd without a leader).
+func TestMetricsAreHeraldsOwn(t *testing.T) {
+	addr := startHerald(t, "--embedded-client-addr", harness.FreeAddr(t), "--embedded-peer-addr", harness.FreeAddr(t))
+	code, body := get(t, http.DefaultClient, "http://"+addr+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", code)
+	}
+	var own, foreign []string
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, "# TYPE ") {
+			continue
+		}
+		name := strings.Fields(line)[2]
+		if isOwnFamily(name) {
+			own = append(own, name)
+		} else {
+			foreign = append(foreign, name)
+		}
+	}
+	if len(foreign) > 0 {
+		t.Errorf("families that are not herald's: %v", foreign)
+	}
+	if !slices.Contains(own, "herald_fanout_ready") || !slices.Contains(own, "go_goroutines") {
+		t.Errorf("herald's and Go's families missing from %v", own)
+	}
+	if strings.Contains(body, "etcd_server_has_leader") {
+		t.Error("etcd_server_has_leader is exported")
 	}
 }
