@@ -6,7 +6,6 @@ import (
 	"net/http"
 	httppprof "net/http/pprof"
 
-
 	"github.com/heraldproj/herald/proxy"
 )
 
