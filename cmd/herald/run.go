@@ -145,6 +145,7 @@ func run(ctx context.Context, cfg *Config) error {
 		return err
 	}
 	srvp.Store(srv)
+	exportState(srv, fleetSizeOf(members))
 	// A first try at what needs etcd (lease offload, fan-out); if etcd is
 	// not ready, herald serves anyway and keeps trying in the background.
 	startCtx, cancelStart := context.WithTimeout(ctx, 10*time.Second)
