@@ -79,6 +79,8 @@ func (f *Feed) feed(ctx context.Context) {
 	defer func() {
 		f.m.Feeding.Set(0)
 		f.feeding.Store(false)
+		// The role moved to another herald, or this one is closing.
+		f.log.Info("no longer feeding the fleet from etcd")
 	}()
 	f.log.Info("feeding the fleet from etcd")
 	b := backoff.New(100*time.Millisecond, 5*time.Second)
