@@ -58,9 +58,6 @@ func defineFlags(fs *pflag.FlagSet) {
 	fs.String("gossip-key-file", "", "the fleet's shared key (16, 24 or 32 bytes, raw or base64)")
 	fs.String("gossip-profile", "lan", "membership timing: lan, or local for many heralds on one machine")
 
-	fs.Float64("test-gossip-loss", 0, "TESTING ONLY: drop this share of fleet broadcast frames")
-	fs.Duration("test-gossip-delay-min", 0, "TESTING ONLY: delay each fleet broadcast frame by at least this")
-	fs.Duration("test-gossip-delay-max", 0, "TESTING ONLY: delay each fleet broadcast frame by at most this")
 	fs.StringSlice("fanout-prefix", nil, "key prefixes whose watches the fleet fans out (one or two upstream watches for the whole fleet), comma-separated")
 	fs.Duration("watch-progress-notify-interval", 10*time.Minute, "progress notification interval of watches served from the fan-out cache (etcd's flag of the same name)")
 	window := fanout.DefaultConfig()
@@ -79,6 +76,10 @@ func defineFlags(fs *pflag.FlagSet) {
 
 	fs.String("embedded-client-addr", "127.0.0.1:12379", "client address of the embedded etcd")
 	fs.String("embedded-peer-addr", "127.0.0.1:12380", "peer address of the embedded etcd")
+
+	fs.Float64("test-gossip-loss", 0, "TESTING ONLY: drop this share of fleet broadcast frames")
+	fs.Duration("test-gossip-delay-min", 0, "TESTING ONLY: delay each fleet broadcast frame by at least this")
+	fs.Duration("test-gossip-delay-max", 0, "TESTING ONLY: delay each fleet broadcast frame by at most this")
 }
 
 // loadConfig merges flags, HERALD_* variables and the config file, in that

@@ -33,6 +33,8 @@ func newRootCommand() *cobra.Command {
 	}
 	defineFlags(root.Flags())
 	root.AddCommand(start, newVersionCommand())
+	root.SetUsageFunc(groupedUsage)
+	start.SetUsageFunc(groupedUsage)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	return root
 }
