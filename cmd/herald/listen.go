@@ -21,6 +21,7 @@ import (
 // /proxy/metrics (herald's metrics). With
 // client TLS, TLS ends at the listener and both protocols run inside it.
 type clientPort struct {
+	root  net.Listener // closed by close: cmux closes it only when Serve ran
 	mux   cmux.CMux
 	grpc  net.Listener
 	http  *http.Server
@@ -45,7 +46,7 @@ func listenClients(addr string, tlsCfg *tls.Config, srv *proxy.Server) (*clientP
 		httpMatch = cmux.Any()
 	}
 	m := cmux.New(lis)
-	p := &clientPort{mux: m, grpc: m.Match(cmux.HTTP2()), httpL: m.Match(httpMatch)}
+	p := &clientPort{root: lis, mux: m, grpc: m.Match(cmux.HTTP2()), httpL: m.Match(httpMatch)}
 	p.http = &http.Server{Handler: opsMux(srv, false), ReadHeaderTimeout: 5 * time.Second}
 	return p, nil
 }
@@ -70,6 +71,7 @@ func (p *clientPort) serve(srv *proxy.Server, log *slog.Logger) error {
 func (p *clientPort) close() {
 	p.http.Close()
 	p.mux.Close()
+	p.root.Close()
 }
 
 // addr is the bound address.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -139,4 +140,31 @@ func TestMetricsAreHeraldsOwn(t *testing.T) {
 	if strings.Contains(body, "etcd_server_has_leader") {
 		t.Error("etcd_server_has_leader is exported")
 	}
+}
+
+// TestBusyMetricsPortStopsHeraldBeforeServing: every port is bound before
+// herald starts serving, so a metrics port in use ends run with an error
+// naming it, and the client port it had bound is released.
+func TestBusyMetricsPortStopsHeraldBeforeServing(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	up := harness.StartEtcd(t, harness.EtcdOptions{})
+	client := harness.FreeAddr(t)
+	cfg, err := load(t, "--listen-addr", client, "--metrics-addr", busy.Addr().String(), "--data-dir", t.TempDir(),
+		"--endpoints", up.Endpoints()[0], "--log-level", "error")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "--metrics-addr") {
+		t.Fatalf("run with a busy metrics port: %v", err)
+	}
+	lis, err := net.Listen("tcp", client)
+	if err != nil {
+		t.Fatalf("the client port is still held after run returned: %v", err)
+	}
+	lis.Close()
 }

@@ -146,26 +146,39 @@ func run(ctx context.Context, cfg *Config) error {
 	}
 	srvp.Store(srv)
 	exportState(srv, fleetSizeOf(members))
+
+	// Bind every port before anything is announced: a port in use stops
+	// herald before it logs that it serves.
+	port, err := listenClients(cfg.ListenAddr, clientTLS, srv)
+	if err != nil {
+		srv.Stop()
+		return err
+	}
+	defer port.close()
+	var metrics *metricsPort
+	if cfg.MetricsAddr != "" {
+		if metrics, err = listenMetrics(cfg.MetricsAddr, srv, cfg.EnablePprof); err != nil {
+			srv.Stop()
+			return err
+		}
+		defer metrics.close()
+	}
+
 	// A first try at what needs etcd (lease offload, fan-out); if etcd is
 	// not ready, herald serves anyway and keeps trying in the background.
 	startCtx, cancelStart := context.WithTimeout(ctx, 10*time.Second)
 	err = srv.Start(startCtx)
 	cancelStart()
 	if err != nil {
+		srv.Stop()
 		return err
 	}
-
-	port, err := listenClients(cfg.ListenAddr, clientTLS, srv)
-	if err != nil {
-		return err
-	}
-	defer port.close()
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- port.serve(srv, log) }()
 
 	// With virtual leases, v3lock and v3election must run on herald's own
 	// KV and Lease services (etcd would not know the leases). Over client
 	// TLS that would need a client certificate, so they stay forwarded.
+	// The loopback is installed before the first client is served; its
+	// client connects lazily, once the port serves.
 	if cfg.LeaseOffload && !cfg.servesTLS() {
 		lb, err := etcd.DialLoopback(port.addr().String())
 		if err != nil {
@@ -176,13 +189,10 @@ func run(ctx context.Context, cfg *Config) error {
 		srv.SetLoopback(lb.Election, lb.Lock)
 	}
 
-	if cfg.MetricsAddr != "" {
-		hs, err := serveHTTP(cfg.MetricsAddr, srv, cfg.EnablePprof, log)
-		if err != nil {
-			srv.Stop()
-			return err
-		}
-		defer hs.Close()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- port.serve(srv, log) }()
+	if metrics != nil {
+		go metrics.serve(log)
 	}
 
 	select {
@@ -225,18 +235,29 @@ func embeddedLogLevel(level string) string {
 	return "error"
 }
 
-// serveHTTP serves opsMux on --metrics-addr.
-func serveHTTP(addr string, srv *proxy.Server, pprof bool, log *slog.Logger) (*http.Server, error) {
-	mux := opsMux(srv, pprof)
+// metricsPort serves opsMux on --metrics-addr.
+type metricsPort struct {
+	lis net.Listener
+	srv *http.Server
+}
+
+// listenMetrics binds --metrics-addr; serve starts answering.
+func listenMetrics(addr string, srv *proxy.Server, pprof bool) (*metricsPort, error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on --metrics-addr %s: %w", addr, err)
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := hs.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics server stopped", "err", err)
-		}
-	}()
-	return hs, nil
+	return &metricsPort{lis: lis, srv: &http.Server{Handler: opsMux(srv, pprof), ReadHeaderTimeout: 5 * time.Second}}, nil
+}
+
+func (m *metricsPort) serve(log *slog.Logger) {
+	if err := m.srv.Serve(m.lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("metrics server stopped", "err", err)
+	}
+}
+
+// close stops serving, and releases the port even if serve never ran.
+func (m *metricsPort) close() {
+	m.srv.Close()
+	m.lis.Close()
 }
