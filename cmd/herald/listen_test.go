@@ -154,7 +154,7 @@ func TestBusyMetricsPortStopsHeraldBeforeServing(t *testing.T) {
 	up := harness.StartEtcd(t, harness.EtcdOptions{})
 	client := harness.FreeAddr(t)
 	cfg, err := load(t, "--listen-addr", client, "--metrics-addr", busy.Addr().String(), "--data-dir", t.TempDir(),
-		"--endpoints", up.Endpoints()[0], "--log-level", "error")
+		"--endpoints", up.Endpoints()[0], "--log-level", "error", "--lease-offload=false")
 	if err != nil {
 		t.Fatal(err)
 	}
