@@ -12,6 +12,8 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/heraldproj/herald/upstream"
 )
 
 // healthProbeInterval is how often the upstream is probed.
@@ -21,7 +23,7 @@ const healthProbeInterval = 3 * time.Second
 // linearizable read of the key "health"; permission denied still proves a
 // quorum answered) and publishes the result on the gRPC health service.
 type healthMonitor struct {
-	kv   pb.KVClient
+	kv   upstream.KV
 	srv  *health.Server
 	log  *slog.Logger
 	done chan struct{}
@@ -41,7 +43,7 @@ type healthMonitor struct {
 	reason string
 }
 
-func newHealthMonitor(kv pb.KVClient, srv *health.Server, log *slog.Logger) *healthMonitor {
+func newHealthMonitor(kv upstream.KV, srv *health.Server, log *slog.Logger) *healthMonitor {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &healthMonitor{kv: kv, srv: srv, log: log, done: make(chan struct{}), reason: "not probed yet",
 		ctx: ctx, cancel: cancel, running: make(chan struct{})}

@@ -7,19 +7,20 @@ import (
 	"testing"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
+
+	"github.com/heraldproj/herald/upstream"
 )
 
 // slowKV answers a Range only when its context ends, and counts the calls
 // in flight.
 type slowKV struct {
-	pb.KVClient
+	upstream.KV
 	inFlight atomic.Int32
 	entered  chan struct{}
 }
 
-func (k *slowKV) Range(ctx context.Context, _ *pb.RangeRequest, _ ...grpc.CallOption) (*pb.RangeResponse, error) {
+func (k *slowKV) Range(ctx context.Context, _ *pb.RangeRequest) (*pb.RangeResponse, error) {
 	k.inFlight.Add(1)
 	defer k.inFlight.Add(-1)
 	k.entered <- struct{}{}

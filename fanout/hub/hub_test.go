@@ -86,7 +86,7 @@ func (e *env) startHub(t *testing.T, name string, bus feed.Bus, opts hub.Options
 	}
 	t.Cleanup(func() { up.Close() })
 	h, err := hub.New(hub.Config{
-		Options: opts, Name: name, KV: up.KV(), Watch: up.Watch(), Bus: bus,
+		Options: opts, Name: name, KV: up, Watch: up, Bus: bus,
 		Metrics: metrics, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -52,7 +52,7 @@ func etcdUp(t *testing.T) *etcd.Client {
 		// for it) up before the test takes its goroutine snapshot.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, shared.err = shared.cli.KV().Range(ctx, &pb.RangeRequest{Key: []byte("warm-up")})
+		_, shared.err = shared.cli.Range(ctx, &pb.RangeRequest{Key: []byte("warm-up")})
 	})
 	if shared.err != nil {
 		t.Fatalf("shared etcd: %v", shared.err)

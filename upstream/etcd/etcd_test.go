@@ -27,12 +27,12 @@ func TestEmbeddedKeepsDataAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.KV().Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")}); err != nil {
+	if _, err := c.Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")}); err != nil {
 		t.Fatal(err)
 	}
-	ids, err := c.MemberIDs(ctx)
-	if err != nil || len(ids) != 1 {
-		t.Fatalf("member ids %v, %v", ids, err)
+	members, err := c.MemberList(ctx, &pb.MemberListRequest{})
+	if err != nil || len(members.Members) != 1 {
+		t.Fatalf("member list %v, %v", members, err)
 	}
 	c.Close()
 	emb.Close()
@@ -47,7 +47,7 @@ func TestEmbeddedKeepsDataAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	resp, err := c.KV().Range(ctx, &pb.RangeRequest{Key: []byte("k")})
+	resp, err := c.Range(ctx, &pb.RangeRequest{Key: []byte("k")})
 	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v" {
 		t.Fatalf("after restart: %v %v", resp, err)
 	}
