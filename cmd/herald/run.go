@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/heraldproj/herald/gossip"
+	"github.com/heraldproj/herald/internal/embedetcd"
+	"github.com/heraldproj/herald/internal/loopback"
 	"github.com/heraldproj/herald/proxy"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
@@ -43,7 +45,7 @@ func run(ctx context.Context, cfg *Config) error {
 	endpoints := cfg.Endpoints
 	var embeddedErr <-chan error
 	if len(endpoints) == 0 {
-		emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
+		emb, err := embedetcd.Start(embedetcd.Config{
 			DataDir:         cfg.DataDir,
 			ClientAddr:      cfg.EmbeddedClientAddr,
 			PeerAddr:        cfg.EmbeddedPeerAddr,
@@ -169,7 +171,7 @@ func run(ctx context.Context, cfg *Config) error {
 	// KV and Lease services (etcd would not know the leases). Over client
 	// TLS that would need a client certificate, so they stay forwarded.
 	if cfg.LeaseOffload && !cfg.servesTLS() {
-		lb, err := etcd.DialLoopback(port.addr().String())
+		lb, err := loopback.Dial(port.addr().String())
 		if err != nil {
 			srv.Stop()
 			return err

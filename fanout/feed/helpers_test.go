@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/heraldproj/herald/fanout"
+	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
@@ -44,7 +45,7 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			panic(err)
 		}
-		emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
+		emb, err := embedetcd.Start(embedetcd.Config{
 			DataDir: filepath.Join(dir, "data"), ClientAddr: clientAddr, PeerAddr: peerAddr, LogLevel: "error",
 		})
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/fanout/hub"
+	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
@@ -54,7 +55,7 @@ func newClient(t *testing.T, endpoint string) *clientv3.Client {
 
 func startEtcd(t *testing.T) *env {
 	t.Helper()
-	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
+	emb, err := embedetcd.Start(embedetcd.Config{
 		DataDir:    filepath.Join(t.TempDir(), "data"),
 		ClientAddr: harness.FreeAddr(t),
 		PeerAddr:   harness.FreeAddr(t),

@@ -9,6 +9,7 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
+	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream"
 )
@@ -16,7 +17,7 @@ import (
 // seamEnv is a real etcd member and a Client of it, as an upstream.Upstream.
 func seamEnv(t *testing.T) (upstream.Upstream, context.Context) {
 	t.Helper()
-	emb, err := StartEmbedded(EmbeddedConfig{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: harness.FreeAddr(t), PeerAddr: harness.FreeAddr(t), LogLevel: "error"})
+	emb, err := embedetcd.Start(embedetcd.Config{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: harness.FreeAddr(t), PeerAddr: harness.FreeAddr(t), LogLevel: "error"})
 	if err != nil {
 		t.Fatal(err)
 	}
