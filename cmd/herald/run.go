@@ -10,9 +10,7 @@ import (
 	"net/http"
 	httppprof "net/http/pprof"
 	"os"
-	"os/signal"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,13 +23,13 @@ import (
 	"github.com/heraldproj/herald/upstream/etcd"
 )
 
-// run starts herald and blocks until SIGINT or SIGTERM, or a fatal error.
-func run(ctx context.Context, cfg *Config) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// Run starts herald as cfg (validated by loadConfig) says and serves until
+// ctx ends, then stops gracefully; a fatal error ends it sooner. Whatever
+// it started (the embedded etcd, the fleet, the server and its lease
+// offload and fan-out, the listeners) is stopped before it returns, on
+// every path: tests run it in-process, one after another.
+func Run(ctx context.Context, c Config) error {
+	cfg := &c
 	log := newLogger(cfg.LogLevel)
 	if cfg.ClientCRLFile != "" && cfg.TrustedCAFile == "" {
 		// grpc-proxy accepts it too; say that it checks nothing.
@@ -150,6 +148,14 @@ func run(ctx context.Context, cfg *Config) error {
 		return err
 	}
 	srvp.Store(srv)
+	// Every return below stops the server (what Start began in the
+	// background included), unless it was stopped gracefully.
+	stopped := false
+	defer func() {
+		if !stopped {
+			srv.Stop()
+		}
+	}()
 	// A first try at what needs etcd (lease offload, fan-out); if etcd is
 	// not ready, herald serves anyway and keeps trying in the background.
 	startCtx, cancelStart := context.WithTimeout(ctx, 10*time.Second)
@@ -173,7 +179,6 @@ func run(ctx context.Context, cfg *Config) error {
 	if cfg.LeaseOffload && !cfg.servesTLS() {
 		lb, err := loopback.Dial(port.addr().String())
 		if err != nil {
-			srv.Stop()
 			return err
 		}
 		defer lb.Close()
@@ -183,7 +188,6 @@ func run(ctx context.Context, cfg *Config) error {
 	if cfg.MetricsAddr != "" {
 		hs, err := serveHTTP(cfg.MetricsAddr, srv, cfg.EnablePprof, log)
 		if err != nil {
-			srv.Stop()
 			return err
 		}
 		defer hs.Close()
@@ -193,11 +197,11 @@ func run(ctx context.Context, cfg *Config) error {
 	case <-ctx.Done():
 		log.Info("shutting down")
 		srv.GracefulStop(5 * time.Second)
+		stopped = true
 		return nil
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
 	case err := <-embeddedErr:
-		srv.Stop()
 		return fmt.Errorf("embedded etcd: %w", err)
 	}
 }
