@@ -19,20 +19,13 @@ import (
 type keepAliveStream = grpc.BidiStreamingClient[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]
 
 func (s *leaseServer) LeaseKeepAlive(stream grpc.BidiStreamingServer[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]) error {
-	open := func(ctx context.Context) (upstream.Keeper, error) { return s.lease.KeepAlive(ctx) }
 	if err := s.o.unready(stream.Context()); err != nil {
 		return err
 	}
 	if !s.virtual(stream.Context()) {
-		return relayBidi(stream, func(ctx context.Context) (upstreamBidi[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse], error) {
-			k, err := open(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return keepAliveRelay{k}, nil
-		}, nil)
+		return relayBidi(stream, openKeepAliveRelay(s.lease), nil)
 	}
-	return s.o.serveKeepAlives(stream, open)
+	return s.o.serveKeepAlives(stream, s.lease.KeepAlive)
 }
 
 // kaSession is one client keepalive stream served with virtual leases:

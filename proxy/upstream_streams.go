@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"context"
+
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	"github.com/heraldproj/herald/upstream"
@@ -13,6 +15,28 @@ type upstreamBidi[Req, Resp any] interface {
 	Send(*Req) error
 	Recv() (*Resp, error)
 	CloseSend() error
+}
+
+// openWatchRelay opens an upstream watch stream for relayBidi.
+func openWatchRelay(w upstream.Watches) func(context.Context) (upstreamBidi[pb.WatchRequest, pb.WatchResponse], error) {
+	return func(ctx context.Context) (upstreamBidi[pb.WatchRequest, pb.WatchResponse], error) {
+		s, err := w.Watch(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return watchRelay{s}, nil
+	}
+}
+
+// openKeepAliveRelay opens an upstream keepalive stream for relayBidi.
+func openKeepAliveRelay(l upstream.Leases) func(context.Context) (upstreamBidi[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse], error) {
+	return func(ctx context.Context) (upstreamBidi[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse], error) {
+		k, err := l.KeepAlive(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return keepAliveRelay{k}, nil
+	}
 }
 
 // watchRelay passes a client's watch requests to an upstream watch stream,

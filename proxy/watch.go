@@ -32,13 +32,7 @@ func (s *watchServer) Watch(stream grpc.BidiStreamingServer[pb.WatchRequest, pb.
 	if s.hub != nil && s.hub.Ready() && tokenless(stream.Context()) {
 		return s.hub.Serve(stream, keep)
 	}
-	return relayBidi(stream, func(ctx context.Context) (upstreamBidi[pb.WatchRequest, pb.WatchResponse], error) {
-		w, err := s.watch.Watch(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return watchRelay{w}, nil
-	}, keep)
+	return relayBidi(stream, openWatchRelay(s.watch), keep)
 }
 
 // watchFilter returns the answer filter for one watch stream. An answer
