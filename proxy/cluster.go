@@ -8,10 +8,13 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	"github.com/heraldproj/herald/internal/fleet"
+	"github.com/heraldproj/herald/upstream"
 )
 
-// clusterServer forwards the Cluster service to etcd and shows etcd's
-// members with the heralds' client URLs in place of etcd's own.
+// clusterServer serves the Cluster service: MemberList from the upstream's
+// members, member changes forwarded to etcd (upstream.Forwarder), both
+// showing etcd's members with the heralds' client URLs in place of etcd's
+// own.
 //
 // A member's ID, name, peer URLs and learner flag are etcd's, so a member
 // update, remove or promote by an ID taken from the list works. Its client
@@ -20,13 +23,14 @@ import (
 // URLs such a client would walk past herald straight to etcd.
 type clusterServer struct {
 	pb.UnimplementedClusterServer
-	cluster pb.ClusterClient
+	members upstream.Members
+	cluster pb.ClusterClient // member changes, forwarded
 	heralds func() []FleetMember
 }
 
 func (s *clusterServer) MemberList(ctx context.Context, r *pb.MemberListRequest) (*pb.MemberListResponse, error) {
 	resp, err := retryRead(outgoing(ctx), func(ctx context.Context) (*pb.MemberListResponse, error) {
-		return s.cluster.MemberList(ctx, r)
+		return s.members.MemberList(ctx, r)
 	})
 	if err != nil {
 		return nil, err

@@ -6,9 +6,15 @@
 // By default a request is forwarded through the upstream seam as it came,
 // with the metadata that etcd reads (auth token, "hasleader", client API
 // version), and etcd's answer or error goes back as it came: same gRPC code,
-// same message, same header. Streams (Watch, LeaseKeepAlive, Snapshot,
-// RangeStream, Observe) are relayed message by message and torn down both
-// ways when either side ends. Lease offloading and the watch fan-out replace
+// same message, same header. KV, Watch, Lease and MemberList go through the
+// seam's interfaces (upstream.Upstream): a client's watch stream becomes one
+// upstream.WatchStream, its keepalive stream one upstream.Keeper. The
+// services the seam does not cover (Maintenance, Auth, member changes,
+// RangeStream, and v3election/v3lock until the loopback is installed) are
+// forwarded over the upstream's upstream.Forwarder, and refused with
+// Unimplemented through an upstream that has none (forward.go). Streams
+// (Watch, LeaseKeepAlive, Snapshot, RangeStream, Observe) are relayed
+// message by message and torn down both ways when either side ends. Lease offloading and the watch fan-out replace
 // individual handlers, never the wire format.
 //
 // What herald answers for itself: Cluster.MemberList lists herald's own

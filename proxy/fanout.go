@@ -40,8 +40,8 @@ func newHub(opts Options) (*hub.Hub, error) {
 	h, err := hub.New(hub.Config{
 		Options: fo,
 		Name:    opts.Name,
-		KV:      up.KV(),
-		Watch:   up.Watch(),
+		KV:      up,
+		Watch:   up,
 		Bus:     bus,
 		Metrics: fanoutMetrics,
 		Logger:  opts.Logger,

@@ -7,6 +7,8 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/heraldproj/herald/upstream"
 )
 
 // upstreamHealth is the member's health as etcd's /health?serializable=false
@@ -22,8 +24,18 @@ import (
 //
 // Status needs an auth token when auth is on; herald's probe has none, so it
 // then falls back to the linearizable read.
-func upstreamHealth(m pb.MaintenanceClient, kv pb.KVClient) func(context.Context) error {
+//
+// An upstream without etcd's Maintenance service (no upstream.Forwarder)
+// is probed with the linearizable read alone.
+func upstreamHealth(up upstream.Upstream) func(context.Context) error {
+	var m pb.MaintenanceClient
+	if fw, ok := up.(upstream.Forwarder); ok {
+		m = pb.NewMaintenanceClient(fw.Forward())
+	}
 	return func(ctx context.Context) error {
+		if m == nil {
+			return linearizableProbe(ctx, up)
+		}
 		st, err := m.Status(ctx, &pb.StatusRequest{})
 		switch {
 		case err == nil && st.Leader == 0:
@@ -33,13 +45,18 @@ func upstreamHealth(m pb.MaintenanceClient, kv pb.KVClient) func(context.Context
 		case !refusedForWantOfAuth(err):
 			return err
 		}
-		// etcd waits for the read index before it checks permissions, so a
-		// refusal proves a quorum answered.
-		if _, err := kv.Range(ctx, &pb.RangeRequest{Key: []byte("health")}); err != nil && !refusedForWantOfAuth(err) {
-			return err
-		}
-		return nil
+		return linearizableProbe(ctx, up)
 	}
+}
+
+// linearizableProbe reads the key "health" linearizably. etcd waits for
+// the read index before it checks permissions, so a refusal proves a
+// quorum answered.
+func linearizableProbe(ctx context.Context, kv upstream.KV) error {
+	if _, err := kv.Range(ctx, &pb.RangeRequest{Key: []byte("health")}); err != nil && !refusedForWantOfAuth(err) {
+		return err
+	}
+	return nil
 }
 
 // refusedForWantOfAuth: etcd with auth on refused a call that carried no

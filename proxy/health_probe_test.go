@@ -10,6 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
@@ -18,7 +19,7 @@ import (
 // by its Status; once auth is on, Status refuses herald's token-less probe
 // and the linearizable read's refusal still proves a quorum answered.
 func TestUpstreamHealthWithAndWithoutAuth(t *testing.T) {
-	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
+	emb, err := embedetcd.Start(embedetcd.Config{
 		DataDir:    filepath.Join(t.TempDir(), "data"),
 		ClientAddr: harness.FreeAddr(t),
 		PeerAddr:   harness.FreeAddr(t),
@@ -36,7 +37,12 @@ func TestUpstreamHealthWithAndWithoutAuth(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn := cli.ActiveConnection()
-	probe := upstreamHealth(pb.NewMaintenanceClient(conn), pb.NewKVClient(conn))
+	up, err := etcd.Dial(etcd.Config{Endpoints: []string{emb.Endpoint()}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { up.Close() })
+	probe := upstreamHealth(up)
 
 	if err := probe(ctx); err != nil {
 		t.Fatalf("auth off: %v", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/heraldproj/herald/fanout/hub"
 	"github.com/heraldproj/herald/lease"
+	"github.com/heraldproj/herald/upstream"
 )
 
 // kvServer forwards the KV service. With lease offloading on (o != nil),
@@ -20,9 +21,10 @@ import (
 // leases.
 type kvServer struct {
 	pb.UnimplementedKVServer
-	kv  pb.KVClient
-	o   *offloader
-	hub *hub.Hub // serves serializable reads inside the fan-out prefixes
+	kv     upstream.KV
+	stream pb.KVClient // RangeStream, forwarded (upstream.Forwarder)
+	o      *offloader
+	hub    *hub.Hub // serves serializable reads inside the fan-out prefixes
 }
 
 // note records an upstream header: the offloader's newest header, and the
@@ -73,12 +75,12 @@ func (s *kvServer) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResp
 func (s *kvServer) RangeStream(r *pb.RangeRequest, stream grpc.ServerStreamingServer[pb.RangeStreamResponse]) error {
 	if s.o == nil {
 		return relayServerStream(stream, func(ctx context.Context) (grpc.ServerStreamingClient[pb.RangeStreamResponse], error) {
-			return s.kv.RangeStream(ctx, r)
+			return s.stream.RangeStream(ctx, r)
 		}, nil)
 	}
 	if s.o.ks.Overlaps(lease.Span{Key: r.Key, End: r.RangeEnd}) {
 		open := func(ctx context.Context, r *pb.RangeRequest) (grpc.ServerStreamingClient[pb.RangeStreamResponse], error) {
-			return s.kv.RangeStream(ctx, r)
+			return s.stream.RangeStream(ctx, r)
 		}
 		return s.o.rangeStreamAround(stream, r, open, func(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResponse, error) {
 			return retryRead(ctx, func(ctx context.Context) (*pb.RangeResponse, error) { return s.kv.Range(ctx, r) })
@@ -86,7 +88,7 @@ func (s *kvServer) RangeStream(r *pb.RangeRequest, stream grpc.ServerStreamingSe
 	}
 	ctx := stream.Context()
 	return relayServerStream(stream, func(ctx context.Context) (grpc.ServerStreamingClient[pb.RangeStreamResponse], error) {
-		return s.kv.RangeStream(ctx, r)
+		return s.stream.RangeStream(ctx, r)
 	}, func(chunk *pb.RangeStreamResponse) {
 		s.o.Translate(ctx, chunk.GetRangeResponse().GetKvs()...)
 	})

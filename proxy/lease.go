@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/heraldproj/herald/lease/offload"
+	"github.com/heraldproj/herald/upstream"
 )
 
 // leaseServer serves the Lease service. With offloading on (o != nil), a
@@ -20,7 +21,7 @@ import (
 // and every call that carries an auth token, go upstream unchanged.
 type leaseServer struct {
 	pb.UnimplementedLeaseServer
-	lease pb.LeaseClient
+	lease upstream.Leases
 	o     *offloader
 }
 
@@ -36,7 +37,7 @@ func (s *leaseServer) LeaseGrant(ctx context.Context, r *pb.LeaseGrantRequest) (
 	if s.virtual(ctx) {
 		return s.o.Grant(internalCtx(ctx), r)
 	}
-	return s.lease.LeaseGrant(outgoing(ctx), r)
+	return s.lease.Grant(outgoing(ctx), r)
 }
 
 func (s *leaseServer) LeaseRevoke(ctx context.Context, r *pb.LeaseRevokeRequest) (*pb.LeaseRevokeResponse, error) {
@@ -44,7 +45,7 @@ func (s *leaseServer) LeaseRevoke(ctx context.Context, r *pb.LeaseRevokeRequest)
 		return nil, err
 	}
 	if !s.virtual(ctx) {
-		return s.lease.LeaseRevoke(outgoing(ctx), r)
+		return s.lease.Revoke(outgoing(ctx), r)
 	}
 	return routed(ctx, s.o, r.ID, routedCall[*pb.LeaseRevokeResponse]{
 		local: func() (*pb.LeaseRevokeResponse, offload.Verdict, error) {
@@ -53,7 +54,7 @@ func (s *leaseServer) LeaseRevoke(ctx context.Context, r *pb.LeaseRevokeRequest)
 		peer: func(c *grpc.ClientConn) (*pb.LeaseRevokeResponse, error) {
 			return pb.NewLeaseClient(c).LeaseRevoke(s.o.peers.forwardCtx(ctx), r)
 		},
-		upstream: func() (*pb.LeaseRevokeResponse, error) { return s.lease.LeaseRevoke(outgoing(ctx), r) },
+		upstream: func() (*pb.LeaseRevokeResponse, error) { return s.lease.Revoke(outgoing(ctx), r) },
 		gone:     func() (*pb.LeaseRevokeResponse, error) { return nil, rpctypes.ErrGRPCLeaseNotFound },
 	})
 }
@@ -64,7 +65,7 @@ func (s *leaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLive
 	}
 	upstream := func() (*pb.LeaseTimeToLiveResponse, error) {
 		return retryRead(outgoing(ctx), func(ctx context.Context) (*pb.LeaseTimeToLiveResponse, error) {
-			return s.lease.LeaseTimeToLive(ctx, r)
+			return s.lease.TimeToLive(ctx, r)
 		})
 	}
 	if !s.virtual(ctx) {
@@ -88,7 +89,7 @@ func (s *leaseServer) LeaseLeases(ctx context.Context, r *pb.LeaseLeasesRequest)
 		return nil, err
 	}
 	resp, err := retryRead(outgoing(ctx), func(ctx context.Context) (*pb.LeaseLeasesResponse, error) {
-		return s.lease.LeaseLeases(ctx, r)
+		return s.lease.Leases(ctx, r)
 	})
 	if err != nil || s.o == nil {
 		return resp, err

@@ -12,19 +12,20 @@ import (
 
 	"github.com/heraldproj/herald/internal/streams"
 	"github.com/heraldproj/herald/lease/offload"
+	"github.com/heraldproj/herald/upstream"
 )
 
+// keepAliveStream is a keepalive stream to a peer herald (the lease's owner).
 type keepAliveStream = grpc.BidiStreamingClient[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]
 
 func (s *leaseServer) LeaseKeepAlive(stream grpc.BidiStreamingServer[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]) error {
-	open := func(ctx context.Context) (keepAliveStream, error) { return s.lease.LeaseKeepAlive(ctx) }
 	if err := s.o.unready(stream.Context()); err != nil {
 		return err
 	}
 	if !s.virtual(stream.Context()) {
-		return relayBidi(stream, open, nil)
+		return relayBidi(stream, openKeepAliveRelay(s.lease), nil)
 	}
-	return s.o.serveKeepAlives(stream, open)
+	return s.o.serveKeepAlives(stream, s.lease.KeepAlive)
 }
 
 // kaSession is one client keepalive stream served with virtual leases:
@@ -37,12 +38,12 @@ func (s *leaseServer) LeaseKeepAlive(stream grpc.BidiStreamingServer[pb.LeaseKee
 type kaSession struct {
 	o    *offloader
 	ctx  context.Context
-	open func(context.Context) (keepAliveStream, error)
+	open func(context.Context) (upstream.Keeper, error)
 
 	sendMu sync.Mutex
 	client grpc.BidiStreamingServer[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]
 
-	up    keepAliveStream // to etcd, opened on first use
+	up    upstream.Keeper // to etcd, opened on first use
 	upErr chan error
 	owner map[string]keepAliveStream // to owners' heralds, by URL
 	gone  chan string                // URLs of owner streams that ended
@@ -59,7 +60,7 @@ func (k *kaSession) send(resp *pb.LeaseKeepAliveResponse) error {
 // serveKeepAlives runs one client keepalive stream until it ends.
 func (o *offloader) serveKeepAlives(
 	stream grpc.BidiStreamingServer[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse],
-	open func(context.Context) (keepAliveStream, error),
+	open func(context.Context) (upstream.Keeper, error),
 ) error {
 	ctx, cancel := context.WithCancel(outgoing(stream.Context()))
 	defer cancel()
@@ -188,7 +189,7 @@ func (k *kaSession) upstream(id int64) error {
 		k.wg.Add(1)
 		go func() { defer k.wg.Done(); k.upErr <- pump(up.Recv, k.send) }()
 	}
-	if err := k.up.Send(&pb.LeaseKeepAliveRequest{ID: id}); err != nil {
+	if err := k.up.KeepAlive(id); err != nil {
 		return <-k.upErr
 	}
 	return nil

@@ -12,6 +12,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/heraldproj/herald/internal/embedetcd"
+	"github.com/heraldproj/herald/internal/loopback"
 	"github.com/heraldproj/herald/proxy"
 	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream/etcd"
@@ -51,7 +53,7 @@ func startEnv(t *testing.T) *env {
 // startEtcd starts etcd alone; startHerald adds a herald in front of it.
 func startEtcd(t *testing.T) *env {
 	t.Helper()
-	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
+	emb, err := embedetcd.Start(embedetcd.Config{
 		DataDir:    filepath.Join(t.TempDir(), "data"),
 		ClientAddr: harness.FreeAddr(t),
 		PeerAddr:   harness.FreeAddr(t),
@@ -101,7 +103,7 @@ func (e *env) startHeraldWith(t *testing.T, set func(*proxy.Options)) {
 	}
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
-	lb, err := etcd.DialLoopback(addr)
+	lb, err := loopback.Dial(addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 // by returning false.
 func relayBidi[Req, Resp any](
 	client grpc.BidiStreamingServer[Req, Resp],
-	open func(context.Context) (grpc.BidiStreamingClient[Req, Resp], error),
+	open func(context.Context) (upstreamBidi[Req, Resp], error),
 	keep func(*Resp) bool,
 ) error {
 	ctx, cancel := context.WithCancel(outgoing(client.Context()))
@@ -64,7 +64,7 @@ func relayBidi[Req, Resp any](
 
 // pumpRequests copies requests from the client to the upstream stream. It
 // returns nil when the client half-closes, and the error otherwise.
-func pumpRequests[Req, Resp any](client grpc.BidiStreamingServer[Req, Resp], up grpc.BidiStreamingClient[Req, Resp]) error {
+func pumpRequests[Req, Resp any](client grpc.BidiStreamingServer[Req, Resp], up upstreamBidi[Req, Resp]) error {
 	for {
 		req, err := client.Recv()
 		if errors.Is(err, io.EOF) {

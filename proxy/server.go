@@ -83,7 +83,6 @@ type Server struct {
 	health  *healthMonitor
 	offload *offloader // nil when lease offloading is off
 	hub     *hub.Hub   // nil without fan-out prefixes
-	cluster pb.ClusterClient
 	log     *slog.Logger
 
 	election *electionServer
@@ -169,8 +168,7 @@ func New(opts Options) (*Server, error) {
 		if opts.Fanout.Feeders > 0 {
 			oo.Feeders = opts.Fanout.Feeders
 		}
-		off, err := offload.New(oo, offload.Upstream{KV: up.KV(), Lease: up.Lease(), Watch: up.Watch(), Cluster: up.Cluster()},
-			opts.Registerer, opts.Logger)
+		off, err := offload.New(oo, up, opts.Registerer, opts.Logger)
 		if err != nil {
 			return nil, fmt.Errorf("proxy: %w", err)
 		}
@@ -187,14 +185,16 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	pb.RegisterKVServer(gs, &kvServer{kv: up.KV(), o: o, hub: h})
-	pb.RegisterWatchServer(gs, &watchServer{watch: up.Watch(), o: o, hub: h})
-	pb.RegisterLeaseServer(gs, &leaseServer{lease: up.Lease(), o: o})
-	pb.RegisterClusterServer(gs, &clusterServer{cluster: up.Cluster(), heralds: heralds})
-	pb.RegisterMaintenanceServer(gs, &maintenanceServer{m: up.Maintenance()})
-	pb.RegisterAuthServer(gs, &authServer{auth: up.Auth()})
-	election := &electionServer{e: up.Election()}
-	lock := &lockServer{l: up.Lock()}
+	// What the seam does not cover is forwarded as it is, or refused.
+	fwd := forwardConn(up)
+	pb.RegisterKVServer(gs, &kvServer{kv: up, stream: pb.NewKVClient(fwd), o: o, hub: h})
+	pb.RegisterWatchServer(gs, &watchServer{watch: up, o: o, hub: h})
+	pb.RegisterLeaseServer(gs, &leaseServer{lease: up, o: o})
+	pb.RegisterClusterServer(gs, &clusterServer{members: up, cluster: pb.NewClusterClient(fwd), heralds: heralds})
+	pb.RegisterMaintenanceServer(gs, &maintenanceServer{m: pb.NewMaintenanceClient(fwd)})
+	pb.RegisterAuthServer(gs, &authServer{auth: pb.NewAuthClient(fwd)})
+	election := &electionServer{e: v3electionpb.NewElectionClient(fwd)}
+	lock := &lockServer{l: v3lockpb.NewLockClient(fwd)}
 	v3electionpb.RegisterElectionServer(gs, election)
 	v3lockpb.RegisterLockServer(gs, lock)
 
@@ -202,10 +202,9 @@ func New(opts Options) (*Server, error) {
 	healthpb.RegisterHealthServer(gs, hs)
 	return &Server{
 		grpc:     gs,
-		health:   newHealthMonitor(upstreamHealth(up.Maintenance(), up.KV()), hs, opts.Logger),
+		health:   newHealthMonitor(upstreamHealth(up), hs, opts.Logger),
 		offload:  o,
 		hub:      h,
-		cluster:  up.Cluster(),
 		election: election,
 		lock:     lock,
 		log:      opts.Logger,

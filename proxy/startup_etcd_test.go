@@ -10,9 +10,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/proxy"
 	"github.com/heraldproj/herald/tests/harness"
-	"github.com/heraldproj/herald/upstream/etcd"
 )
 
 // TestStartsBeforeEtcd: a herald whose etcd is not up yet starts and
@@ -35,7 +35,7 @@ func TestStartsBeforeEtcd(t *testing.T) {
 		t.Fatalf("lease grant before etcd: %v, want Unavailable", err)
 	}
 
-	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
+	emb, err := embedetcd.Start(embedetcd.Config{
 		DataDir: filepath.Join(t.TempDir(), "data"), ClientAddr: clientAddr, PeerAddr: harness.FreeAddr(t), LogLevel: "error",
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/heraldproj/herald/fanout/hub"
+	"github.com/heraldproj/herald/upstream"
 )
 
 // watchServer relays each client watch stream to an upstream stream of its
@@ -16,7 +17,7 @@ import (
 // and carriers are shown as the keys' virtual leases.
 type watchServer struct {
 	pb.UnimplementedWatchServer
-	watch pb.WatchClient
+	watch upstream.Watches
 	o     *offloader
 	hub   *hub.Hub // nil without fan-out prefixes
 }
@@ -31,9 +32,7 @@ func (s *watchServer) Watch(stream grpc.BidiStreamingServer[pb.WatchRequest, pb.
 	if s.hub != nil && s.hub.Ready() && tokenless(stream.Context()) {
 		return s.hub.Serve(stream, keep)
 	}
-	return relayBidi(stream, func(ctx context.Context) (grpc.BidiStreamingClient[pb.WatchRequest, pb.WatchResponse], error) {
-		return s.watch.Watch(ctx)
-	}, keep)
+	return relayBidi(stream, openWatchRelay(s.watch), keep)
 }
 
 // watchFilter returns the answer filter for one watch stream. An answer

@@ -11,5 +11,7 @@
 // herald runs an embedded single-member etcd in its data dir.
 //
 // cobra and viper live only in this package; they produce a plain,
-// validated Config that the rest of herald is built from.
+// validated Config, and Run(ctx, Config) builds herald from it and serves
+// until ctx ends (main cancels it on SIGINT or SIGTERM; tests run it
+// in-process).
 package main

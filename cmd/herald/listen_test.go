@@ -158,7 +158,7 @@ func TestBusyMetricsPortStopsHeraldBeforeServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = run(context.Background(), cfg)
+	err = Run(context.Background(), *cfg)
 	if err == nil || !strings.Contains(err.Error(), "--metrics-addr") {
 		t.Fatalf("run with a busy metrics port: %v", err)
 	}

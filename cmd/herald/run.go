@@ -8,25 +8,25 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heraldproj/herald/gossip"
+	"github.com/heraldproj/herald/internal/embedetcd"
+	"github.com/heraldproj/herald/internal/loopback"
 	"github.com/heraldproj/herald/proxy"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
 
-// run starts herald and blocks until SIGINT or SIGTERM, or a fatal error.
-func run(ctx context.Context, cfg *Config) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+// Run starts herald as cfg (validated by loadConfig) says and serves until
+// ctx ends, then stops gracefully; a fatal error ends it sooner. Whatever
+// it started (the embedded etcd, the fleet, the server and its lease
+// offload and fan-out, the listeners) is stopped before it returns, on
+// every path: tests run it in-process, one after another.
+func Run(ctx context.Context, c Config) error {
+	cfg := &c
 	log := newLogger(cfg.LogLevel)
 	if cfg.ClientCRLFile != "" && cfg.TrustedCAFile == "" {
 		// grpc-proxy accepts it too; say that it checks nothing.
@@ -40,7 +40,7 @@ func run(ctx context.Context, cfg *Config) error {
 	endpoints := cfg.Endpoints
 	var embeddedErr <-chan error
 	if len(endpoints) == 0 {
-		emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
+		emb, err := embedetcd.Start(embedetcd.Config{
 			DataDir:         cfg.DataDir,
 			ClientAddr:      cfg.EmbeddedClientAddr,
 			PeerAddr:        cfg.EmbeddedPeerAddr,
@@ -146,19 +146,25 @@ func run(ctx context.Context, cfg *Config) error {
 	}
 	srvp.Store(srv)
 	exportState(srv, fleetSizeOf(members))
+	// Every return below stops the server (what Start began in the
+	// background included), unless it was stopped gracefully.
+	stopped := false
+	defer func() {
+		if !stopped {
+			srv.Stop()
+		}
+	}()
 
 	// Bind every port before anything is announced: a port in use stops
 	// herald before it logs that it serves.
 	port, err := listenClients(cfg.ListenAddr, clientTLS, srv)
 	if err != nil {
-		srv.Stop()
 		return err
 	}
 	defer port.close()
 	var metrics *metricsPort
 	if cfg.MetricsAddr != "" {
 		if metrics, err = listenMetrics(cfg.MetricsAddr, srv, cfg.EnablePprof); err != nil {
-			srv.Stop()
 			return err
 		}
 		defer metrics.close()
@@ -170,7 +176,6 @@ func run(ctx context.Context, cfg *Config) error {
 	err = srv.Start(startCtx)
 	cancelStart()
 	if err != nil {
-		srv.Stop()
 		return err
 	}
 
@@ -180,9 +185,8 @@ func run(ctx context.Context, cfg *Config) error {
 	// The loopback is installed before the first client is served; its
 	// client connects lazily, once the port serves.
 	if cfg.LeaseOffload && !cfg.servesTLS() {
-		lb, err := etcd.DialLoopback(port.addr().String())
+		lb, err := loopback.Dial(port.addr().String())
 		if err != nil {
-			srv.Stop()
 			return err
 		}
 		defer lb.Close()
@@ -199,11 +203,11 @@ func run(ctx context.Context, cfg *Config) error {
 	case <-ctx.Done():
 		log.Info("shutting down")
 		srv.GracefulStop(5 * time.Second)
+		stopped = true
 		return nil
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
 	case err := <-embeddedErr:
-		srv.Stop()
 		return fmt.Errorf("embedded etcd: %w", err)
 	}
 }

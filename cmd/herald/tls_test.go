@@ -22,7 +22,7 @@ import (
 // patience turns a hang into a failure; no test passes or fails on speed.
 const patience = time.Minute
 
-// startHerald runs herald's run, in this process, with args on top of a
+// startHerald runs herald's Run, in this process, with args on top of a
 // free listen address, a temporary data dir, no metrics and no lease
 // offload (its metrics are registered once per process), and returns the
 // listen address once it accepts connections. It is stopped as by SIGTERM
@@ -37,7 +37,7 @@ func startHerald(t *testing.T, args ...string) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg) }()
+	go func() { done <- Run(ctx, *cfg) }()
 	var exited error
 	t.Cleanup(func() {
 		cancel()

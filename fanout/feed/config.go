@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"github.com/heraldproj/herald/upstream"
 )
 
 // Defaults of Config, as README.md documents them for the fan-out.
@@ -35,11 +35,12 @@ type Config struct {
 	// it asks etcd for progress: the fleet's heartbeat (DefaultProgressEvery).
 	ProgressEvery time.Duration
 
-	// KV and Watch reach etcd. The Feed's calls carry the values of the
-	// context given to Start, which must hold no client metadata (no
-	// client's token): the feed reads as herald itself.
-	KV    pb.KVClient
-	Watch pb.WatchClient
+	// KV and Watch reach the coordinator: the Feed loads its prefixes
+	// with KV.Range and follows them with one watch stream. Its calls
+	// carry the values of the context given to Start, which must hold no
+	// client metadata (no client's token): the feed reads as herald itself.
+	KV    upstream.KV
+	Watch upstream.Watches
 	// Bus is the feed's topic of the fleet bus; nil for a herald on its own.
 	Bus Bus
 	// Sink is the replica the Feed keeps current. Required.

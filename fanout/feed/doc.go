@@ -38,8 +38,8 @@
 // index likewise) and must not block on I/O. Every goroutine a Feed starts
 // is stopped and waited for by Close.
 //
-// This package is a driver: it does I/O (etcd's KV and Watch clients, the
-// bus), runs goroutines and reads the clock; the protocol's decisions are
+// This package is a driver: it does I/O (the upstream seam's KV and
+// Watches, the bus), runs goroutines and reads the clock; the protocol's decisions are
 // the pure core's (fanout): the feeder choice (fanout.IsFeeder), the
 // cutting of batches (fanout.Cutter), the batch format and the ordering
 // logic. It must not import proxy/, lease/, gossip/ or memberlist: the bus

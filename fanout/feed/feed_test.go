@@ -11,10 +11,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"google.golang.org/grpc"
 
 	"github.com/heraldproj/herald/fanout"
 	"github.com/heraldproj/herald/tests/harness"
+	"github.com/heraldproj/herald/upstream"
 )
 
 // TestFeedAlone runs a herald without a fleet: it is its own feeder, its
@@ -177,7 +177,7 @@ func TestFeedReloadsAfterCompaction(t *testing.T) {
 	put(t, p+"a", "1")
 	put(t, p+"b", "2")
 	rev := put(t, p+"c", "3")
-	if _, err := testEtcd.KV().Compact(ctxT(t), &pb.CompactionRequest{Revision: rev}); err != nil {
+	if _, err := testEtcd.Compact(ctxT(t), &pb.CompactionRequest{Revision: rev}); err != nil {
 		t.Fatal(err)
 	}
 	waitConverged(t, "after the compaction", replicas[follower], rev, p)
@@ -233,15 +233,15 @@ func TestFeedCutsExactlyAcrossPrefixes(t *testing.T) {
 	}
 }
 
-type failingKV struct{ pb.KVClient }
+type failingKV struct{ upstream.KV }
 
-func (failingKV) Range(context.Context, *pb.RangeRequest, ...grpc.CallOption) (*pb.RangeResponse, error) {
+func (failingKV) Range(context.Context, *pb.RangeRequest) (*pb.RangeResponse, error) {
 	return nil, errors.New("etcd is away")
 }
 
 func TestFeedStartFailsWhenTheLoadFails(t *testing.T) {
 	checkNoLeaks(t)
-	f, err := New(Config{Name: "h1", Topic: "fanout", Prefixes: []string{"/x/"}, KV: failingKV{}, Watch: testEtcd.Watch(), Sink: newReplica()})
+	f, err := New(Config{Name: "h1", Topic: "fanout", Prefixes: []string{"/x/"}, KV: failingKV{}, Watch: testEtcd, Sink: newReplica()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestFeedStartFailsWhenTheLoadFails(t *testing.T) {
 }
 
 func TestConfigIsChecked(t *testing.T) {
-	ok := Config{Name: "h", Topic: "t", Prefixes: []string{"/p/"}, KV: testEtcd.KV(), Watch: testEtcd.Watch(), Sink: newReplica()}
+	ok := Config{Name: "h", Topic: "t", Prefixes: []string{"/p/"}, KV: testEtcd, Watch: testEtcd, Sink: newReplica()}
 	if _, err := New(ok); err != nil {
 		t.Fatal(err)
 	}

@@ -43,18 +43,16 @@ func (f *Feed) follow(ctx context.Context, from int64, emit func(fanout.Batch) b
 		return fmt.Errorf("feed %s: watch: %w", f.cfg.Topic, err)
 	}
 	var sendMu sync.Mutex // the heartbeat and this goroutine both send
-	send := func(r *pb.WatchRequest) error {
+	askProgress := func() error {
 		sendMu.Lock()
 		defer sendMu.Unlock()
-		return w.Send(r)
-	}
-	askProgress := func() error {
-		return send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_ProgressRequest{ProgressRequest: &pb.WatchProgressRequest{}}})
+		return w.RequestProgress()
 	}
 	for i, p := range f.cfg.Prefixes {
-		err := send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: &pb.WatchCreateRequest{
+		// No heartbeat runs yet: nothing else sends.
+		err := w.Create(&pb.WatchCreateRequest{
 			Key: []byte(p), RangeEnd: fanout.PrefixEnd([]byte(p)), StartRevision: from, PrevKv: true, WatchId: int64(i + 1),
-		}}})
+		})
 		if err != nil {
 			return fmt.Errorf("feed %s: watch %q: %w", f.cfg.Topic, p, err)
 		}

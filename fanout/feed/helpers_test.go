@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/heraldproj/herald/fanout"
+	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
@@ -44,7 +45,7 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			panic(err)
 		}
-		emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
+		emb, err := embedetcd.Start(embedetcd.Config{
 			DataDir: filepath.Join(dir, "data"), ClientAddr: clientAddr, PeerAddr: peerAddr, LogLevel: "error",
 		})
 		if err != nil {
@@ -91,7 +92,7 @@ func checkNoLeaks(t *testing.T) {
 
 func put(t *testing.T, key, value string) int64 {
 	t.Helper()
-	resp, err := testEtcd.KV().Put(ctxT(t), &pb.PutRequest{Key: []byte(key), Value: []byte(value)})
+	resp, err := testEtcd.Put(ctxT(t), &pb.PutRequest{Key: []byte(key), Value: []byte(value)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func put(t *testing.T, key, value string) int64 {
 
 func del(t *testing.T, key string) int64 {
 	t.Helper()
-	resp, err := testEtcd.KV().DeleteRange(ctxT(t), &pb.DeleteRangeRequest{Key: []byte(key)})
+	resp, err := testEtcd.DeleteRange(ctxT(t), &pb.DeleteRangeRequest{Key: []byte(key)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func txnPut(t *testing.T, value string, keys ...string) int64 {
 	for _, k := range keys {
 		ops = append(ops, &pb.RequestOp{Request: &pb.RequestOp_RequestPut{RequestPut: &pb.PutRequest{Key: []byte(k), Value: []byte(value)}}})
 	}
-	resp, err := testEtcd.KV().Txn(ctxT(t), &pb.TxnRequest{Success: ops})
+	resp, err := testEtcd.Txn(ctxT(t), &pb.TxnRequest{Success: ops})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func etcdContent(t *testing.T, prefixes ...string) []string {
 	t.Helper()
 	var out []string
 	for _, p := range prefixes {
-		resp, err := testEtcd.KV().Range(ctxT(t), &pb.RangeRequest{Key: []byte(p), RangeEnd: fanout.PrefixEnd([]byte(p))})
+		resp, err := testEtcd.Range(ctxT(t), &pb.RangeRequest{Key: []byte(p), RangeEnd: fanout.PrefixEnd([]byte(p))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -349,7 +350,7 @@ func (m *memMember) Members() []string {
 // end of the test.
 func startFeed(t *testing.T, cfg Config) *Feed {
 	t.Helper()
-	cfg.KV, cfg.Watch = testEtcd.KV(), testEtcd.Watch()
+	cfg.KV, cfg.Watch = testEtcd, testEtcd
 	if cfg.Topic == "" {
 		cfg.Topic = "test"
 	}

@@ -103,8 +103,7 @@ func (h *Hub) compactRevision(ctx context.Context, key []byte, start int64) (int
 	if err != nil {
 		return 0, err
 	}
-	create := &pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: &pb.WatchCreateRequest{Key: key, StartRevision: start}}}
-	if err := ws.Send(create); err != nil {
+	if err := ws.Create(&pb.WatchCreateRequest{Key: key, StartRevision: start}); err != nil {
 		return 0, err
 	}
 	for {

@@ -37,8 +37,8 @@
 // Every goroutine the hub starts is stopped by Close (the clock) or ends
 // with its client stream (catch-ups, the forwarder, the reader).
 //
-// This package is a driver: it does I/O through etcd's KV and Watch
-// clients and reads the clock; the watch semantics are the pure core's
+// This package is a driver: it does I/O through the upstream seam (KV and
+// Watches) and reads the clock; the watch semantics are the pure core's
 // (fanout). It must not import proxy/, lease/, gossip/, gRPC directly (it
 // uses the etcd API's stream types), clientv3 or memberlist.
 package hub

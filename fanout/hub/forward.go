@@ -14,14 +14,15 @@ import (
 // the fan-out prefixes, opened on first use.
 type forwarder struct {
 	ctx  context.Context
-	wc   pb.WatchClient
+	wc   upstream.Watches
 	once sync.Once
-	up   pb.Watch_WatchClient
+	up   upstream.WatchStream
 	resp chan *pb.WatchResponse
 	err  chan error
 }
 
-func (f *forwarder) send(req *pb.WatchRequest) error {
+// send does req on the stream, opening it on first use.
+func (f *forwarder) send(req func(upstream.WatchStream) error) error {
 	var openErr error
 	f.once.Do(func() {
 		f.resp, f.err = make(chan *pb.WatchResponse), make(chan error, 1)
@@ -50,7 +51,7 @@ func (f *forwarder) send(req *pb.WatchRequest) error {
 	if f.up == nil {
 		return errors.New("hub: upstream watch stream failed to open")
 	}
-	return f.up.Send(req)
+	return req(f.up)
 }
 
 // responses and errs are nil (never ready) until the stream is open.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/heraldproj/herald/fanout"
 	"github.com/heraldproj/herald/fanout/feed"
+	"github.com/heraldproj/herald/upstream"
 )
 
 // Options configure the fleet watch fan-out. No prefixes turns it off.
@@ -49,11 +50,11 @@ type Config struct {
 	Options
 	// Name is this herald's name in the fleet (the feeders are chosen by it).
 	Name string
-	// KV and Watch are etcd's clients. The hub's own calls on them carry
-	// upstream.Internal metadata; watches it forwards for a client carry
-	// the client's (upstream.Outgoing).
-	KV    pb.KVClient
-	Watch pb.WatchClient
+	// KV and Watch reach the coordinator. The hub's own calls on them
+	// carry upstream.Internal metadata; watches it forwards for a client
+	// carry the client's (upstream.Outgoing).
+	KV    upstream.KV
+	Watch upstream.Watches
 	// Bus is the fleet bus's Topic topic; nil for a herald on its own,
 	// which is then its own feeder.
 	Bus feed.Bus
@@ -69,8 +70,8 @@ type Config struct {
 // it and is never held across I/O. The feed calls the cache through
 // sink, which takes mu for each call.
 type Hub struct {
-	kv      pb.KVClient
-	wc      pb.WatchClient
+	kv      upstream.KV
+	wc      upstream.Watches
 	feed    *feed.Feed
 	metrics *Metrics
 	ready   atomic.Bool // the cache is loaded (Start); until then the caller passes watches and reads through

@@ -19,6 +19,7 @@ import (
 
 	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/fanout/hub"
+	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
@@ -54,7 +55,7 @@ func newClient(t *testing.T, endpoint string) *clientv3.Client {
 
 func startEtcd(t *testing.T) *env {
 	t.Helper()
-	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
+	emb, err := embedetcd.Start(embedetcd.Config{
 		DataDir:    filepath.Join(t.TempDir(), "data"),
 		ClientAddr: harness.FreeAddr(t),
 		PeerAddr:   harness.FreeAddr(t),
@@ -86,7 +87,7 @@ func (e *env) startHub(t *testing.T, name string, bus feed.Bus, opts hub.Options
 	}
 	t.Cleanup(func() { up.Close() })
 	h, err := hub.New(hub.Config{
-		Options: opts, Name: name, KV: up.KV(), Watch: up.Watch(), Bus: bus,
+		Options: opts, Name: name, KV: up, Watch: up, Bus: bus,
 		Metrics: metrics, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -103,19 +103,19 @@ func (h *Hub) Serve(client pb.Watch_WatchServer, keep func(*pb.WatchResponse) bo
 			go h.catchUp(cctx, cu, caught)
 		}
 		for _, creq := range rd.Forwards {
-			if err := fw.send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: creq}}); err != nil {
+			if err := fw.send(func(w upstream.WatchStream) error { return w.Create(creq) }); err != nil {
 				return err
 			}
 		}
 		for _, id := range rd.ForwardCancels {
-			if err := fw.send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CancelRequest{CancelRequest: &pb.WatchCancelRequest{WatchId: id}}}); err != nil {
+			if err := fw.send(func(w upstream.WatchStream) error { return w.Cancel(id) }); err != nil {
 				return err
 			}
 		}
 		if rd.ForwardProgress {
 			// Mixed stream: etcd's answer covers the forwarded watchers; the
 			// cache's watchers are at most one feeder hop behind it.
-			if err := fw.send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_ProgressRequest{ProgressRequest: &pb.WatchProgressRequest{}}}); err != nil {
+			if err := fw.send(upstream.WatchStream.RequestProgress); err != nil {
 				return err
 			}
 		}
@@ -191,11 +191,8 @@ func (h *Hub) catchUp(ctx context.Context, cu fanout.CatchUpRequest, out chan<- 
 	defer cancel()
 	w, err := h.wc.Watch(ctx)
 	if err == nil {
-		err = w.Send(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: &pb.WatchCreateRequest{
-			Key: cu.Key, RangeEnd: cu.RangeEnd, StartRevision: cu.StartRevision, PrevKv: true,
-		}}})
+		err = w.Create(&pb.WatchCreateRequest{Key: cu.Key, RangeEnd: cu.RangeEnd, StartRevision: cu.StartRevision, PrevKv: true})
 	}
-	progress := &pb.WatchRequest{RequestUnion: &pb.WatchRequest_ProgressRequest{ProgressRequest: &pb.WatchProgressRequest{}}}
 	for err == nil {
 		var resp *pb.WatchResponse
 		if resp, err = w.Recv(); err != nil {
@@ -209,13 +206,13 @@ func (h *Hub) catchUp(ctx context.Context, cu fanout.CatchUpRequest, out chan<- 
 		case resp.Canceled:
 			err = errors.New("hub: catch-up watch canceled: " + resp.CancelReason)
 		case resp.Created:
-			err = w.Send(progress)
+			err = w.RequestProgress()
 		case len(resp.Events) > 0:
 			last := resp.Events[len(resp.Events)-1].Kv.ModRevision
 			if !deliver(catchUpMsg{id: cu.WatchID, events: resp.Events, upto: last}) {
 				return
 			}
-			err = w.Send(progress)
+			err = w.RequestProgress()
 		case resp.WatchId == -1:
 			if !deliver(catchUpMsg{id: cu.WatchID, upto: resp.Header.GetRevision()}) {
 				return

@@ -25,7 +25,7 @@ func (o *Offloader) ensureCarriers(ctx context.Context, class int64) error {
 		if err != nil {
 			return fmt.Errorf("offload: grant a carrier: %w", err)
 		}
-		resp, err := o.up.KV.Txn(ctx, o.ks.ClaimNewTxn(c, o.opts.Name, session))
+		resp, err := o.up.Txn(ctx, o.ks.ClaimNewTxn(c, o.opts.Name, session))
 		if err == nil && !resp.Succeeded {
 			err = fmt.Errorf("carrier %x already has a record", uint64(c))
 		}
@@ -91,7 +91,7 @@ func (o *Offloader) isMineLocked(c lease.ID) bool {
 func (o *Offloader) revokeQuietly(id lease.ID) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.opts.HoldTimeout)
 	defer cancel()
-	if _, err := o.up.Lease.LeaseRevoke(ctx, revokeReq(id)); err != nil {
+	if _, err := o.up.Revoke(ctx, revokeReq(id)); err != nil {
 		o.log.Warn("could not revoke an unused internal lease; it expires by itself", "lease", fmt.Sprintf("%x", uint64(id)), "err", err)
 	}
 }

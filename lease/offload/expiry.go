@@ -101,7 +101,7 @@ func (o *Offloader) deleteUpstream(ctx context.Context, doomed []lease.Expired) 
 		if skip {
 			return nil
 		}
-		resp, err := o.up.KV.Txn(ctx, dt.Txn)
+		resp, err := o.up.Txn(ctx, dt.Txn)
 		if err != nil {
 			return err
 		}
@@ -170,7 +170,7 @@ func (o *Offloader) deleteStillAttached(ctx context.Context, spared []lease.Expi
 	var again []lease.Expired
 	for start := 0; start < len(ops); start += o.opts.MaxTxnOps {
 		end := min(start+o.opts.MaxTxnOps, len(ops))
-		resp, err := o.up.KV.Txn(ctx, &pb.TxnRequest{Success: ops[start:end]})
+		resp, err := o.up.Txn(ctx, &pb.TxnRequest{Success: ops[start:end]})
 		if err != nil {
 			return err
 		}
@@ -202,7 +202,7 @@ func (o *Offloader) deleteStillAttached(ctx context.Context, spared []lease.Expi
 		if fences[dt.Carrier] == nil {
 			continue
 		}
-		if _, err := o.up.KV.Txn(ctx, dt.Txn); err != nil {
+		if _, err := o.up.Txn(ctx, dt.Txn); err != nil {
 			return err
 		}
 		o.m.deleteTxns.Inc()

@@ -261,14 +261,12 @@ func (f *fleet) start(name string) *node {
 		t.Fatal(err)
 	}
 	conn := newFaultConn(cli.Direct())
+	cli.Route(conn)
 	n := &node{t: t, name: name, url: "http://" + name + ".test:2379", cli: cli, conn: conn, log: &harness.SyncBuffer{}}
 	opts := f.opts
 	opts.Name, opts.URL = name, n.url
 	log := slog.New(slog.NewTextHandler(n.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	n.o, err = New(opts, Upstream{
-		KV: pb.NewKVClient(conn), Lease: pb.NewLeaseClient(conn),
-		Watch: pb.NewWatchClient(conn), Cluster: pb.NewClusterClient(conn),
-	}, nil, log)
+	n.o, err = New(opts, cli, nil, log)
 	if err != nil {
 		cli.Close()
 		t.Fatal(err)
@@ -501,7 +499,7 @@ func kvAt(t *testing.T, key []byte) *mvccpb.KeyValue {
 	t.Helper()
 	ctx, cancel := callCtx()
 	defer cancel()
-	resp, err := shared.cli.KV().Range(ctx, &pb.RangeRequest{Key: key})
+	resp, err := shared.cli.Range(ctx, &pb.RangeRequest{Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -521,7 +519,7 @@ func keysUnder(t *testing.T, prefix []byte) []string {
 	t.Helper()
 	ctx, cancel := callCtx()
 	defer cancel()
-	resp, err := shared.cli.KV().Range(ctx, &pb.RangeRequest{Key: prefix, RangeEnd: lease.PrefixEnd(prefix), KeysOnly: true})
+	resp, err := shared.cli.Range(ctx, &pb.RangeRequest{Key: prefix, RangeEnd: lease.PrefixEnd(prefix), KeysOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -538,7 +536,7 @@ func etcdTTL(t *testing.T, id int64) int64 {
 	t.Helper()
 	ctx, cancel := callCtx()
 	defer cancel()
-	resp, err := shared.cli.Lease().LeaseTimeToLive(ctx, &pb.LeaseTimeToLiveRequest{ID: id})
+	resp, err := shared.cli.TimeToLive(ctx, &pb.LeaseTimeToLiveRequest{ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}

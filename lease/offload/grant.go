@@ -94,7 +94,7 @@ var (
 // lease at etcd has its ID.
 func (o *Offloader) recordGrant(ctx context.Context, chosen int64, rec lease.Record, c lease.ID, fence *pb.Compare) (*pb.TxnResponse, error) {
 	if chosen != 0 {
-		at, err := o.up.Lease.LeaseTimeToLive(ctx, &pb.LeaseTimeToLiveRequest{ID: chosen})
+		at, err := o.up.TimeToLive(ctx, &pb.LeaseTimeToLiveRequest{ID: chosen})
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +103,7 @@ func (o *Offloader) recordGrant(ctx context.Context, chosen int64, rec lease.Rec
 		}
 	}
 	key := o.ks.RecordKey(rec.ID)
-	resp, err := o.up.KV.Txn(ctx, &pb.TxnRequest{
+	resp, err := o.up.Txn(ctx, &pb.TxnRequest{
 		Compare: []*pb.Compare{fence, lease.Absent(key)},
 		Success: []*pb.RequestOp{lease.OpPut(key, rec.Encode(), c)},
 		Failure: []*pb.RequestOp{{Request: &pb.RequestOp_RequestRange{RequestRange: &pb.RangeRequest{Key: key, CountOnly: true}}}},

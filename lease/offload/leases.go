@@ -41,7 +41,7 @@ func (o *Offloader) MergeLeases(ctx context.Context, resp *pb.LeaseLeasesRespons
 // readRecords lists the virtual leases recorded at etcd.
 func (o *Offloader) readRecords(ctx context.Context) ([]lease.ID, error) {
 	p := o.ks.RecordsPrefix()
-	resp, err := o.up.KV.Range(ctx, &pb.RangeRequest{Key: p, RangeEnd: lease.PrefixEnd(p), KeysOnly: true})
+	resp, err := o.up.Range(ctx, &pb.RangeRequest{Key: p, RangeEnd: lease.PrefixEnd(p), KeysOnly: true})
 	if err != nil {
 		return nil, err
 	}

@@ -97,7 +97,7 @@ func TestLeaseLifecycleAtEtcd(t *testing.T) {
 		t.Fatalf("TimeToLive: TTL %d granted %d, want granted 4 and 0 ≤ TTL ≤ 4", ttl.TTL, ttl.GrantedTTL)
 	}
 
-	etcdLeases, err := shared.cli.Lease().LeaseLeases(ctx, &pb.LeaseLeasesRequest{})
+	etcdLeases, err := shared.cli.Leases(ctx, &pb.LeaseLeasesRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
+	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
@@ -22,7 +23,7 @@ import (
 var shared struct {
 	once sync.Once
 	dir  string
-	emb  *etcd.Embedded
+	emb  *embedetcd.Member
 	cli  *etcd.Client
 	err  error
 }
@@ -35,7 +36,7 @@ func etcdUp(t *testing.T) *etcd.Client {
 		if shared.dir, shared.err = os.MkdirTemp("", "herald-offload-test-"); shared.err != nil {
 			return
 		}
-		shared.emb, shared.err = etcd.StartEmbedded(etcd.EmbeddedConfig{
+		shared.emb, shared.err = embedetcd.Start(embedetcd.Config{
 			DataDir:    filepath.Join(shared.dir, "data"),
 			ClientAddr: harness.FreeAddr(t),
 			PeerAddr:   harness.FreeAddr(t),
@@ -52,7 +53,7 @@ func etcdUp(t *testing.T) *etcd.Client {
 		// for it) up before the test takes its goroutine snapshot.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, shared.err = shared.cli.KV().Range(ctx, &pb.RangeRequest{Key: []byte("warm-up")})
+		_, shared.err = shared.cli.Range(ctx, &pb.RangeRequest{Key: []byte("warm-up")})
 	})
 	if shared.err != nil {
 		t.Fatalf("shared etcd: %v", shared.err)

@@ -13,15 +13,19 @@ import (
 
 	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/lease"
+	"github.com/heraldproj/herald/upstream"
 )
 
-// Upstream is what the offloader needs of etcd: herald's own calls, made
-// with contexts that carry no client metadata.
-type Upstream struct {
-	KV      pb.KVClient
-	Lease   pb.LeaseClient
-	Watch   pb.WatchClient
-	Cluster pb.ClusterClient
+// Upstream is what the offloader needs of the coordinator: reads and
+// conditional write batches on the reserved keyspace, a watch of it (the
+// lease index's feed), the liveness of herald's carriers and sessions, and
+// the member IDs its lease IDs stay clear of. The offloader calls it with
+// contexts that carry no client metadata (upstream.Internal).
+type Upstream interface {
+	upstream.KV
+	upstream.Watches
+	upstream.Leases
+	upstream.Members
 }
 
 // Offloader holds this herald's virtual leases and serves the fleet's: see
@@ -149,7 +153,7 @@ func (o *Offloader) Start(ctx context.Context) error {
 // load reads etcd's members and the fleet's lease index, and starts the
 // loops. It changes nothing when it fails.
 func (o *Offloader) load(ctx context.Context) error {
-	members, err := o.up.Cluster.MemberList(ctx, &pb.MemberListRequest{})
+	members, err := o.up.MemberList(ctx, &pb.MemberListRequest{})
 	if err != nil {
 		return fmt.Errorf("offload: list upstream members: %w", err)
 	}
@@ -170,7 +174,7 @@ func (o *Offloader) load(ctx context.Context) error {
 	if f == nil {
 		f, err = feed.New(feed.Config{
 			Name: o.opts.Name, Topic: "leases", Prefixes: []string{o.opts.ReservedPrefix},
-			Feeders: o.opts.Feeders, KV: o.up.KV, Watch: o.up.Watch, Bus: o.opts.Bus,
+			Feeders: o.opts.Feeders, KV: o.up, Watch: o.up, Bus: o.opts.Bus,
 			Sink: newIndexSink(o), Logger: o.log.With("feed", "leases"), Metrics: o.feedMetrics,
 		})
 		if err != nil {
@@ -223,7 +227,7 @@ func (o *Offloader) Close() {
 	if session != lease.NoLease {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		if _, err := o.up.Lease.LeaseRevoke(ctx, &pb.LeaseRevokeRequest{ID: int64(session)}); err != nil {
+		if _, err := o.up.Revoke(ctx, &pb.LeaseRevokeRequest{ID: int64(session)}); err != nil {
 			o.log.Warn("could not revoke the session; successors take over when it expires", "err", err)
 		}
 	}

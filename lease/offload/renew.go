@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-
 	"github.com/heraldproj/herald/internal/backoff"
 	"github.com/heraldproj/herald/lease"
 )
@@ -49,7 +47,7 @@ func (o *Offloader) renewStream(ctx context.Context) error {
 	repath := o.repath.C()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ka, err := o.up.Lease.LeaseKeepAlive(ctx)
+	ka, err := o.up.KeepAlive(ctx)
 	if err != nil {
 		return err
 	}
@@ -126,7 +124,7 @@ func (o *Offloader) renewStream(ctx context.Context) error {
 		}
 		for _, id := range send {
 			lastSent[id] = now
-			if err := ka.Send(&pb.LeaseKeepAliveRequest{ID: int64(id)}); err != nil {
+			if err := ka.KeepAlive(int64(id)); err != nil {
 				return err
 			}
 		}

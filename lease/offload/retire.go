@@ -50,7 +50,7 @@ func (o *Offloader) retireEmpty(ctx context.Context) {
 		if fence == nil {
 			continue
 		}
-		resp, err := o.up.KV.Txn(ctx, &pb.TxnRequest{Compare: []*pb.Compare{fence}, Success: []*pb.RequestOp{lease.OpDelete(o.ks.CarrierKey(c), nil)}})
+		resp, err := o.up.Txn(ctx, &pb.TxnRequest{Compare: []*pb.Compare{fence}, Success: []*pb.RequestOp{lease.OpDelete(o.ks.CarrierKey(c), nil)}})
 		if err != nil {
 			o.log.Warn("retiring an empty carrier failed", "carrier", fmt.Sprintf("%x", uint64(c)), "err", err)
 			continue

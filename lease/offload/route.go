@@ -59,7 +59,7 @@ func (o *Offloader) Route(ctx context.Context, id int64) (Route, error) {
 	)
 	o.idx.read(func(ix *lease.Index) { rec, known = ix.Lease(lid) })
 	if !known {
-		resp, err := o.up.KV.Range(ctx, &pb.RangeRequest{Key: o.ks.RecordKey(lid)})
+		resp, err := o.up.Range(ctx, &pb.RangeRequest{Key: o.ks.RecordKey(lid)})
 		if err != nil {
 			return Route{}, err
 		}

@@ -30,14 +30,14 @@ func TestRouteFindsEachLeasesOwner(t *testing.T) {
 		t.Fatalf("route at the owner: %+v, want RouteLocal", r)
 	}
 
-	g, err := shared.cli.Lease().LeaseGrant(ctx, &pb.LeaseGrantRequest{TTL: 30})
+	g, err := shared.cli.Grant(ctx, &pb.LeaseGrantRequest{TTL: 30})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := callCtx()
 		defer cancel()
-		_, _ = shared.cli.Lease().LeaseRevoke(ctx, &pb.LeaseRevokeRequest{ID: g.ID})
+		_, _ = shared.cli.Revoke(ctx, &pb.LeaseRevokeRequest{ID: g.ID})
 	})
 	for _, n := range []*node{a, b} {
 		if r := n.route(g.ID); r.Kind != RouteUpstream {

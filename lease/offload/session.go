@@ -29,9 +29,9 @@ func (o *Offloader) ensureSession(ctx context.Context) error {
 		return fmt.Errorf("offload: grant a session: %w", err)
 	}
 	info := lease.SessionInfo{Name: o.opts.Name, URL: o.opts.URL}
-	resp, err := o.up.KV.Put(ctx, &pb.PutRequest{Key: o.ks.SessionKey(o.opts.Name), Value: info.Encode(), Lease: int64(id)})
+	resp, err := o.up.Put(ctx, &pb.PutRequest{Key: o.ks.SessionKey(o.opts.Name), Value: info.Encode(), Lease: int64(id)})
 	if err != nil {
-		_, _ = o.up.Lease.LeaseRevoke(context.WithoutCancel(ctx), &pb.LeaseRevokeRequest{ID: int64(id)})
+		_, _ = o.up.Revoke(context.WithoutCancel(ctx), &pb.LeaseRevokeRequest{ID: int64(id)})
 		return fmt.Errorf("offload: publish the session: %w", err)
 	}
 	o.NoteHeader(resp.Header)
@@ -75,7 +75,7 @@ func (o *Offloader) grantInternal(ctx context.Context, ttl int64) (lease.ID, int
 			return 0, 0, err
 		}
 		id := lease.InternalID(o.internal, binary.LittleEndian.Uint64(b[:]))
-		resp, err := o.up.Lease.LeaseGrant(ctx, &pb.LeaseGrantRequest{ID: int64(id), TTL: ttl})
+		resp, err := o.up.Grant(ctx, &pb.LeaseGrantRequest{ID: int64(id), TTL: ttl})
 		if errors.Is(rpctypes.Error(err), rpctypes.ErrLeaseExist) {
 			continue
 		}

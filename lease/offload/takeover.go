@@ -97,7 +97,7 @@ func (o *Offloader) claim(ctx context.Context, c lease.ID, seen lease.Carrier) e
 	o.mu.Lock()
 	session := o.own.Session()
 	o.mu.Unlock()
-	resp, err := o.up.KV.Txn(ctx, o.ks.TakeoverTxn(c, seen, o.opts.Name, session))
+	resp, err := o.up.Txn(ctx, o.ks.TakeoverTxn(c, seen, o.opts.Name, session))
 	if errors.Is(rpctypes.Error(err), rpctypes.ErrLeaseNotFound) {
 		o.log.Warn("orphaned carrier expired at etcd before anyone took it over: its keys are gone",
 			"carrier", fmt.Sprintf("%x", uint64(c)), "owner", seen.Owner)
@@ -180,7 +180,7 @@ func (o *Offloader) claim(ctx context.Context, c lease.ID, seen lease.Carrier) e
 // readCarrier reads from etcd what is recorded on carrier c: its leases'
 // records and every attachment on it.
 func (o *Offloader) readCarrier(ctx context.Context, c lease.ID) ([]lease.ID, map[lease.ID]lease.LeaseRecord, map[lease.ID][]lease.AttachedKey, error) {
-	resp, err := o.up.KV.Range(ctx, &pb.RangeRequest{Key: o.ks.Prefix(), RangeEnd: o.ks.End()})
+	resp, err := o.up.Range(ctx, &pb.RangeRequest{Key: o.ks.Prefix(), RangeEnd: o.ks.End()})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -199,11 +199,11 @@ func (o *Offloader) readCarrier(ctx context.Context, c lease.ID) ([]lease.ID, ma
 func (o *Offloader) keepAliveOnce(ctx context.Context, id lease.ID) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ka, err := o.up.Lease.LeaseKeepAlive(ctx)
+	ka, err := o.up.KeepAlive(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if err := ka.Send(&pb.LeaseKeepAliveRequest{ID: int64(id)}); err != nil {
+	if err := ka.KeepAlive(int64(id)); err != nil {
 		return 0, err
 	}
 	resp, err := ka.Recv()

@@ -168,7 +168,7 @@ func TestFormerOwnersFencedWritesChangeNothing(t *testing.T) {
 	// The lease core's deletes, fenced with a's claim, are refused by etcd.
 	doomed := []lease.Expired{{ID: lease.ID(l2), Carrier: c, Keys: []lease.AttachedKey{{Key: k2, Rev: p2.Header.Revision}}}}
 	plan := ks.DeleteTxns(doomed, func(lease.ID) *pb.Compare { return oldFence }, 0)
-	resp, err := shared.cli.KV().Txn(ctx, plan[0].Txn)
+	resp, err := shared.cli.Txn(ctx, plan[0].Txn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestFormerOwnersFencedWritesChangeNothing(t *testing.T) {
 	// Nothing of c's changed: its records are l1 and l2, their keys stay,
 	// and b answers for both.
 	onC := func() []int64 {
-		resp, err := shared.cli.KV().Range(ctx, &pb.RangeRequest{Key: ks.RecordsPrefix(), RangeEnd: lease.PrefixEnd(ks.RecordsPrefix())})
+		resp, err := shared.cli.Range(ctx, &pb.RangeRequest{Key: ks.RecordsPrefix(), RangeEnd: lease.PrefixEnd(ks.RecordsPrefix())})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +237,7 @@ func TestFormerOwnersFencedWritesChangeNothing(t *testing.T) {
 	newFence := b.o.own.Fence(ks, c)
 	b.o.mu.Unlock()
 	plan = ks.DeleteTxns(doomed, func(lease.ID) *pb.Compare { return newFence }, 0)
-	if resp, err := shared.cli.KV().Txn(ctx, plan[0].Txn); err != nil || !resp.Succeeded {
+	if resp, err := shared.cli.Txn(ctx, plan[0].Txn); err != nil || !resp.Succeeded {
 		t.Fatalf("the deletes fenced with the new owner's claim: %v %v, want them run", resp, err)
 	}
 	if existsAt(t, []byte(k2)) {

@@ -63,7 +63,7 @@ func (o *Offloader) verifyKeys(ctx context.Context, c lease.ID, keys []lease.Att
 				{Key: key, Target: pb.Compare_MOD, Result: pb.Compare_GREATER, TargetUnion: &pb.Compare_ModRevision{ModRevision: k.Rev - 1}},
 			}}}})
 		}
-		resp, err := o.up.KV.Txn(ctx, &pb.TxnRequest{Success: ops})
+		resp, err := o.up.Txn(ctx, &pb.TxnRequest{Success: ops})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -82,7 +82,7 @@ func (o *Offloader) verifyKeys(ctx context.Context, c lease.ID, keys []lease.Att
 // readAttachments reads lease id's attachment records at etcd.
 func (o *Offloader) readAttachments(ctx context.Context, id lease.ID) ([]lease.AttachedKey, error) {
 	p := o.ks.AttachPrefix(id)
-	resp, err := o.up.KV.Range(ctx, &pb.RangeRequest{Key: p, RangeEnd: lease.PrefixEnd(p), KeysOnly: true})
+	resp, err := o.up.Range(ctx, &pb.RangeRequest{Key: p, RangeEnd: lease.PrefixEnd(p), KeysOnly: true})
 	if err != nil {
 		return nil, err
 	}

@@ -39,17 +39,17 @@ func TestTranslateShowsTheLeaseTheClientPut(t *testing.T) {
 			kv, shown.Lease, id, b.o.IndexRev(), atEtcd.ModRevision)
 	}
 
-	g, err := shared.cli.Lease().LeaseGrant(ctx, &pb.LeaseGrantRequest{TTL: 30})
+	g, err := shared.cli.Grant(ctx, &pb.LeaseGrantRequest{TTL: 30})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := callCtx()
 		defer cancel()
-		_, _ = shared.cli.Lease().LeaseRevoke(ctx, &pb.LeaseRevokeRequest{ID: g.ID})
+		_, _ = shared.cli.Revoke(ctx, &pb.LeaseRevokeRequest{ID: g.ID})
 	})
 	for _, p := range []*pb.PutRequest{{Key: []byte(ke), Value: []byte("e"), Lease: g.ID}, {Key: []byte(kn), Value: []byte("n")}} {
-		if _, err := shared.cli.KV().Put(ctx, p); err != nil {
+		if _, err := shared.cli.Put(ctx, p); err != nil {
 			t.Fatal(err)
 		}
 	}

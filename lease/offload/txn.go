@@ -88,7 +88,7 @@ func (o *Offloader) carrierOf(ctx context.Context, id lease.ID) (lease.ID, bool,
 	if lease.IsInternal(id, internal) || o.upstreamLeases.has(id) {
 		return lease.NoLease, false, nil
 	}
-	resp, err := o.up.KV.Range(ctx, &pb.RangeRequest{Key: o.ks.RecordKey(id)})
+	resp, err := o.up.Range(ctx, &pb.RangeRequest{Key: o.ks.RecordKey(id)})
 	if err != nil {
 		return lease.NoLease, false, err
 	}

@@ -51,8 +51,8 @@ var wireTypes = append([]string{
 // rules is the one table of herald's dependency rules.
 var rules = []rule{
 	// One seam per dependency (STYLE.md 2).
-	{why: "clientv3 lives behind the upstream seam",
-		in: []string{"..."}, except: []string{"upstream/...", "tests/..."}, deny: []string{"go.etcd.io/etcd/client/v3/..."}},
+	{why: "clientv3 lives behind the upstream seam (and in the loopback, a client of herald itself)",
+		in: []string{"..."}, except: []string{"upstream/...", "internal/loopback", "tests/..."}, deny: []string{"go.etcd.io/etcd/client/v3/..."}},
 	{why: "go-zookeeper lives behind the upstream seam",
 		in: []string{"..."}, except: []string{"upstream/..."}, deny: []string{"github.com/go-zookeeper/zk/..."}},
 	{why: "memberlist lives in gossip/membership only",
@@ -61,8 +61,16 @@ var rules = []rule{
 		in: []string{"..."}, except: []string{"cmd/..."}, deny: []string{"github.com/spf13/viper/...", "github.com/spf13/cobra/..."}},
 	{why: "gRPC lives in the front end, the upstream adapters and the gossip transport",
 		in: []string{"..."}, except: []string{"proxy/...", "upstream/...", "tests/...", "gossip/transport"}, deny: []string{"google.golang.org/grpc/..."}},
-	{why: "etcd's server packages live behind the upstream seam (and in the front end's election and lock services)",
-		in: []string{"..."}, except: []string{"upstream/...", "proxy/...", "tests/..."}, deny: []string{"go.etcd.io/etcd/server/v3/..."}},
+	{why: "etcd's server packages live in the embedded etcd and the loopback (and the front end's election and lock services)",
+		in: []string{"..."}, except: []string{"internal/embedetcd", "internal/loopback", "proxy/...", "tests/..."}, deny: []string{"go.etcd.io/etcd/server/v3/..."}},
+
+	// The upstream seam (upstream/doc.go).
+	{why: "the seam names no coordinator's client: its adapters do",
+		in: []string{"upstream"}, deny: []string{"go.etcd.io/etcd/client/v3/...", "go.etcd.io/etcd/server/v3/...", "github.com/go-zookeeper/zk/..."}},
+	{why: "the proxy, the lease offloader and the fan-out reach the coordinator through the seam, never an adapter",
+		in: []string{"proxy/...", "lease/...", "fanout/..."}, deny: prefixed([]string{"upstream/etcd/...", "upstream/zookeeper/..."})},
+	{why: "the embedded etcd and the loopback are the server's wiring, not upstreams: only cmd/ starts them",
+		in: []string{"..."}, except: []string{"cmd/..."}, deny: prefixed([]string{"internal/embedetcd", "internal/loopback"})},
 
 	// Pure cores (STYLE.md 1).
 	{why: "a pure core does no I/O and imports only etcd's wire types and other pure cores",
@@ -82,7 +90,7 @@ var rules = []rule{
 
 	// Shared helpers are leaves.
 	{why: "internal/ helpers are shared by every layer, so they import only the standard library",
-		in: []string{"internal/..."}, std: true},
+		in: []string{"internal/..."}, except: []string{"internal/embedetcd", "internal/loopback"}, std: true},
 }
 
 func prefixed(paths []string) []string {
@@ -274,8 +282,9 @@ var layers = [][]string{
 	{"fanout/feed", "fanout/hub", "lease/offload", "gossip", "upstream/etcd", "upstream/relay"},
 	// the gRPC services
 	{"proxy"},
-	// the commands
-	{"cmd"},
+	// the commands, and what they wire in besides the upstream: the
+	// embedded etcd and the v3lock/v3election loopback
+	{"cmd", "internal/embedetcd", "internal/loopback"},
 }
 
 // layerOf is p's layer (-1: none).

@@ -1,7 +1,6 @@
 package etcd
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -12,8 +11,6 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/etcdserver/api/v3election/v3electionpb"
-	"go.etcd.io/etcd/server/v3/etcdserver/api/v3lock/v3lockpb"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
@@ -44,13 +41,21 @@ type Config struct {
 	Logger      *slog.Logger
 }
 
-// Client is an upstream.Upstream backed by one clientv3 connection. Its
-// stubs use that connection directly, or the path set with Route (a
-// relay.Switch that goes through a peer herald while etcd is out of reach).
+// Client is an upstream.Upstream and upstream.Forwarder backed by one
+// clientv3 connection. Its calls use that connection directly, or the path
+// set with Route (a relay.Switch that goes through a peer herald while
+// etcd is out of reach). Requests and answers are etcd's protobuf
+// messages, passed as they are.
 type Client struct {
 	cli    *clientv3.Client
 	direct *grpc.ClientConn
-	conn   grpc.ClientConnInterface
+	conn   grpc.ClientConnInterface // the path: direct, or Route's
+
+	// etcd's stubs on conn; set by setPath.
+	kv      pb.KVClient
+	watch   pb.WatchClient
+	lease   pb.LeaseClient
+	cluster pb.ClusterClient
 
 	calls   *inflight
 	log     *slog.Logger
@@ -58,7 +63,10 @@ type Client struct {
 	stopped chan struct{}
 }
 
-var _ upstream.Upstream = (*Client)(nil)
+var (
+	_ upstream.Upstream  = (*Client)(nil)
+	_ upstream.Forwarder = (*Client)(nil)
+)
 
 // Dial connects to etcd. It returns once the connection is set up; it does
 // not wait for a member to answer (the proxy's health check does that).
@@ -82,7 +90,7 @@ func Dial(cfg Config) (*Client, error) {
 		// Keep probing an idle connection, so a dead member is noticed
 		// before the next client request rather than by it.
 		PermitWithoutStream: true,
-		// herald calls etcd through the raw stubs, which clientv3's own
+		// herald calls etcd through etcd's gRPC stubs, which clientv3's own
 		// call options do not reach: without this, gRPC's default 4 MiB
 		// receive limit would refuse answers that etcd gives (a large
 		// Range, a DeleteRange with prev_kv, a snapshot chunk).
@@ -96,7 +104,8 @@ func Dial(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd: connect %v: %w", cfg.Endpoints, err)
 	}
-	c := &Client{cli: cli, direct: cli.ActiveConnection(), conn: cli.ActiveConnection(), calls: calls, log: cfg.Logger, stop: make(chan struct{}), stopped: make(chan struct{})}
+	c := &Client{cli: cli, direct: cli.ActiveConnection(), calls: calls, log: cfg.Logger, stop: make(chan struct{}), stopped: make(chan struct{})}
+	c.setPath(c.direct)
 	if cfg.AutoSyncInterval > 0 && cfg.Logger != nil {
 		go func() {
 			defer close(c.stopped)
@@ -127,38 +136,23 @@ func clientTLS(cfg Config) (*tls.Config, error) {
 	return c, nil
 }
 
-// MemberIDs lists the IDs of the upstream cluster's members, which the lease
-// ID allocator must stay clear of.
-func (c *Client) MemberIDs(ctx context.Context) ([]uint64, error) {
-	resp, err := c.cli.MemberList(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("etcd: member list: %w", err)
-	}
-	ids := make([]uint64, 0, len(resp.Members))
-	for _, m := range resp.Members {
-		ids = append(ids, m.ID)
-	}
-	return ids, nil
-}
-
 // Direct is the connection to etcd itself, whatever Route says: the relay
 // handler passes peers' calls to it, and the relay's probe checks it.
 func (c *Client) Direct() *grpc.ClientConn { return c.direct }
 
-// Route makes every stub built from now on call through path (a
-// relay.Switch). Call it before handing the Client to the proxy.
-func (c *Client) Route(path grpc.ClientConnInterface) { c.conn = path }
+// Route makes every call from now on go through path (a relay.Switch).
+// Call it before handing the Client to the proxy.
+func (c *Client) Route(path grpc.ClientConnInterface) { c.setPath(path) }
 
-func (c *Client) KV() pb.KVClient                   { return pb.NewKVClient(c.conn) }
-func (c *Client) Watch() pb.WatchClient             { return pb.NewWatchClient(c.conn) }
-func (c *Client) Lease() pb.LeaseClient             { return pb.NewLeaseClient(c.conn) }
-func (c *Client) Cluster() pb.ClusterClient         { return pb.NewClusterClient(c.conn) }
-func (c *Client) Maintenance() pb.MaintenanceClient { return pb.NewMaintenanceClient(c.conn) }
-func (c *Client) Auth() pb.AuthClient               { return pb.NewAuthClient(c.conn) }
-func (c *Client) Election() v3electionpb.ElectionClient {
-	return v3electionpb.NewElectionClient(c.conn)
+// setPath builds the stubs that the seam's methods call, on path.
+func (c *Client) setPath(path grpc.ClientConnInterface) {
+	c.conn = path
+	c.kv, c.watch, c.lease, c.cluster = pb.NewKVClient(path), pb.NewWatchClient(path), pb.NewLeaseClient(path), pb.NewClusterClient(path)
 }
-func (c *Client) Lock() v3lockpb.LockClient { return v3lockpb.NewLockClient(c.conn) }
+
+// Forward is the connection for the services herald passes through
+// unchanged (upstream.Forwarder), on the path Route set.
+func (c *Client) Forward() grpc.ClientConnInterface { return c.conn }
 
 // closeGrace bounds how long Close waits for herald's own calls to end.
 const closeGrace = time.Second

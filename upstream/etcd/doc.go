@@ -1,10 +1,11 @@
-// Package etcd is the upstream adapter for an etcd v3 cluster, and the
-// embedded single-member etcd that herald runs when no upstream is
-// configured.
+// Package etcd is the upstream adapter for an etcd v3 cluster: Client
+// implements upstream.Upstream and upstream.Forwarder over one clientv3
+// connection (its balancer fails over between the configured members).
 //
-// The adapter forwards protobuf requests as they are, over one clientv3
-// connection (its balancer fails over between the configured members), so
-// etcd's answers, gRPC codes and error messages reach herald's clients
-// untouched. It owns the clientv3 and embed imports; nothing else in herald
-// may import them except the tests and benchmarks.
+// The adapter passes protobuf requests as they are to etcd's gRPC stubs,
+// so etcd's answers, gRPC codes and error messages reach herald's clients
+// untouched; each upstream.WatchStream and upstream.Keeper is one etcd
+// stream. It owns the clientv3 import; nothing else in herald may import
+// it except the loopback (internal/loopback), the tests and benchmarks.
+// Route puts a relay (upstream/relay) on the path of every call.
 package etcd

@@ -1,57 +1,9 @@
 package etcd
 
 import (
-	"context"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-
-	"github.com/heraldproj/herald/tests/harness"
 )
-
-// TestEmbeddedKeepsDataAcrossRestart: `herald` alone must be a working
-// endpoint that keeps its data when restarted.
-func TestEmbeddedKeepsDataAcrossRestart(t *testing.T) {
-	cfg := EmbeddedConfig{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: harness.FreeAddr(t), PeerAddr: harness.FreeAddr(t), LogLevel: "error"}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-
-	emb, err := StartEmbedded(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Dial(Config{Endpoints: []string{emb.Endpoint()}, DialTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.KV().Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")}); err != nil {
-		t.Fatal(err)
-	}
-	ids, err := c.MemberIDs(ctx)
-	if err != nil || len(ids) != 1 {
-		t.Fatalf("member ids %v, %v", ids, err)
-	}
-	c.Close()
-	emb.Close()
-
-	emb, err = StartEmbedded(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer emb.Close()
-	c, err = Dial(Config{Endpoints: []string{emb.Endpoint()}, DialTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	resp, err := c.KV().Range(ctx, &pb.RangeRequest{Key: []byte("k")})
-	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v" {
-		t.Fatalf("after restart: %v %v", resp, err)
-	}
-}
 
 func TestDialErrors(t *testing.T) {
 	if _, err := Dial(Config{}); err == nil || !strings.HasPrefix(err.Error(), "etcd: ") {

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/tests/harness"
-	"github.com/heraldproj/herald/upstream/etcd"
 )
 
 // The etcd member every test of the package shares (starting one takes
@@ -17,7 +17,7 @@ import (
 // TestMain.
 var shared struct {
 	once sync.Once
-	emb  *etcd.Embedded
+	emb  *embedetcd.Member
 	dir  string
 	addr string
 	err  error
@@ -30,7 +30,7 @@ func etcdAddr(t *testing.T) string {
 		if shared.dir, shared.err = os.MkdirTemp("", "herald-relay-test-"); shared.err != nil {
 			return
 		}
-		shared.emb, shared.err = etcd.StartEmbedded(etcd.EmbeddedConfig{
+		shared.emb, shared.err = embedetcd.Start(embedetcd.Config{
 			DataDir:    filepath.Join(shared.dir, "data"),
 			ClientAddr: harness.FreeAddr(t),
 			PeerAddr:   harness.FreeAddr(t),

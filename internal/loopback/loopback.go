@@ -1,4 +1,4 @@
-package etcd
+package loopback
 
 import (
 	"fmt"
@@ -21,11 +21,11 @@ type Loopback struct {
 	Election v3electionpb.ElectionServer
 }
 
-// DialLoopback connects to herald's own client address (host:port).
-func DialLoopback(addr string) (*Loopback, error) {
+// Dial connects to herald's own client address (host:port).
+func Dial(addr string) (*Loopback, error) {
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{addr}, Logger: zap.NewNop()})
 	if err != nil {
-		return nil, fmt.Errorf("etcd: loopback client to %s: %w", addr, err)
+		return nil, fmt.Errorf("loopback: client to %s: %w", addr, err)
 	}
 	return &Loopback{cli: cli, Lock: v3lock.NewLockServer(cli), Election: v3election.NewElectionServer(cli)}, nil
 }

@@ -1,4 +1,4 @@
-package etcd
+package embedetcd
 
 import (
 	"fmt"
@@ -9,9 +9,9 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 )
 
-// EmbeddedConfig places the single-member etcd that herald runs when no
-// upstream is configured.
-type EmbeddedConfig struct {
+// Config places the single-member etcd that herald runs when no upstream
+// is configured.
+type Config struct {
 	// DataDir holds the member's data; a restart with the same directory
 	// keeps every key.
 	DataDir string
@@ -23,21 +23,21 @@ type EmbeddedConfig struct {
 	LogLevel string
 }
 
-// Embedded is a running in-process etcd member.
-type Embedded struct {
+// Member is a running in-process etcd member.
+type Member struct {
 	etcd *embed.Etcd
 }
 
-// StartEmbedded starts the member and waits, up to a minute, until it
-// serves clients.
-func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
+// Start starts the member and waits, up to a minute, until it serves
+// clients.
+func Start(cfg Config) (*Member, error) {
 	clientURL, err := url.Parse("http://" + cfg.ClientAddr)
 	if err != nil {
-		return nil, fmt.Errorf("etcd: embedded client address %q: %w", cfg.ClientAddr, err)
+		return nil, fmt.Errorf("embedetcd: client address %q: %w", cfg.ClientAddr, err)
 	}
 	peerURL, err := url.Parse("http://" + cfg.PeerAddr)
 	if err != nil {
-		return nil, fmt.Errorf("etcd: embedded peer address %q: %w", cfg.PeerAddr, err)
+		return nil, fmt.Errorf("embedetcd: peer address %q: %w", cfg.PeerAddr, err)
 	}
 	ec := embed.NewConfig()
 	ec.Name = "herald-embedded"
@@ -55,25 +55,25 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 
 	e, err := embed.StartEtcd(ec)
 	if err != nil {
-		return nil, fmt.Errorf("etcd: start embedded member in %s: %w", ec.Dir, err)
+		return nil, fmt.Errorf("embedetcd: start member in %s: %w", ec.Dir, err)
 	}
 	select {
 	case <-e.Server.ReadyNotify():
-		return &Embedded{etcd: e}, nil
+		return &Member{etcd: e}, nil
 	case err := <-e.Err():
 		e.Close()
-		return nil, fmt.Errorf("etcd: embedded member: %w", err)
+		return nil, fmt.Errorf("embedetcd: member: %w", err)
 	case <-time.After(time.Minute):
 		e.Close()
-		return nil, fmt.Errorf("etcd: embedded member in %s not ready after a minute", ec.Dir)
+		return nil, fmt.Errorf("embedetcd: member in %s not ready after a minute", ec.Dir)
 	}
 }
 
 // Endpoint is the member's client URL.
-func (e *Embedded) Endpoint() string { return e.etcd.Config().AdvertiseClientUrls[0].String() }
+func (e *Member) Endpoint() string { return e.etcd.Config().AdvertiseClientUrls[0].String() }
 
 // Err reports a fatal error of the member after start.
-func (e *Embedded) Err() <-chan error { return e.etcd.Err() }
+func (e *Member) Err() <-chan error { return e.etcd.Err() }
 
 // Close stops the member.
-func (e *Embedded) Close() { e.etcd.Close() }
+func (e *Member) Close() { e.etcd.Close() }

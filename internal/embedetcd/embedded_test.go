@@ -1,0 +1,54 @@
+package embedetcd
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+
+	"github.com/heraldproj/herald/tests/harness"
+	"github.com/heraldproj/herald/upstream/etcd"
+)
+
+// TestMemberKeepsDataAcrossRestart: `herald` alone must be a working
+// endpoint that keeps its data when restarted.
+func TestMemberKeepsDataAcrossRestart(t *testing.T) {
+	cfg := Config{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: harness.FreeAddr(t), PeerAddr: harness.FreeAddr(t), LogLevel: "error"}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	emb, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := etcd.Dial(etcd.Config{Endpoints: []string{emb.Endpoint()}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Put(ctx, &pb.PutRequest{Key: []byte("k"), Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	members, err := c.MemberList(ctx, &pb.MemberListRequest{})
+	if err != nil || len(members.Members) != 1 {
+		t.Fatalf("member list %v, %v", members, err)
+	}
+	c.Close()
+	emb.Close()
+
+	emb, err = Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	c, err = etcd.Dial(etcd.Config{Endpoints: []string{emb.Endpoint()}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	resp, err := c.Range(ctx, &pb.RangeRequest{Key: []byte("k")})
+	if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "v" {
+		t.Fatalf("after restart: %v %v", resp, err)
+	}
+}
