@@ -8,18 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/heraldproj/herald/gossip/membership"
 	"github.com/heraldproj/herald/gossip/plumtree"
 	"github.com/heraldproj/herald/gossip/transport"
 )
-
-// memberlist's Shutdown does not wait for an in-flight probe (see
-// gossip/membership's TestMain); every other goroutine must be gone.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/hashicorp/memberlist.(*Memberlist).probeNode"))
-}
 
 // staticPeers is a Peers whose member list the test changes by hand.
 type staticPeers struct {

@@ -23,10 +23,6 @@ import (
 	"github.com/heraldproj/herald/upstream/etcd"
 )
 
-// TestMain checks, with goleak, that every goroutine the package started
-// (hubs, their streams, the servers and etcd members of the tests) is gone.
-func TestMain(m *testing.M) { harness.VerifyTestMain(m) }
-
 // metrics are the hubs' of this test process, registered nowhere.
 var metrics = func() *hub.Metrics {
 	m, err := hub.NewMetrics(nil)
