@@ -100,7 +100,7 @@ func TestFleetLoopbackExactlyOnce(t *testing.T) {
 		nodes[i], names[i] = f.Node, string(f.ID())
 	}
 	col := collect(names, nodes)
-	ids := runStream(t, nodes[:min(origins, members)], nodes, col, messages)
+	ids := runStream(t, nodes[:min(origins, members)], nodes, col, messages, quiesce)
 	col.checkExactlyOnce(t, ids)
 
 	var dropped, rejected uint64
