@@ -3,12 +3,12 @@ package feed
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/heraldproj/herald/tests/harness"
+	"github.com/heraldproj/herald/tests/harness/embedded"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
 
@@ -41,27 +41,13 @@ func (w withEtcd) Run() int {
 }
 
 func (w withEtcd) run() (int, error) {
-	dir, err := os.MkdirTemp("", "feed-test-")
+	var member embedded.Shared
+	defer member.Close()
+	endpoint, err := member.Start()
 	if err != nil {
 		return 0, err
 	}
-	defer os.RemoveAll(dir)
-	clientAddr, err := harness.TakeFreeAddr()
-	if err != nil {
-		return 0, err
-	}
-	peerAddr, err := harness.TakeFreeAddr()
-	if err != nil {
-		return 0, err
-	}
-	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
-		DataDir: filepath.Join(dir, "data"), ClientAddr: clientAddr, PeerAddr: peerAddr, LogLevel: "error",
-	})
-	if err != nil {
-		return 0, err
-	}
-	defer emb.Close()
-	testEtcd, err = etcd.Dial(etcd.Config{Endpoints: []string{emb.Endpoint()}, DialTimeout: 5 * time.Second})
+	testEtcd, err = etcd.Dial(etcd.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
 	if err != nil {
 		return 0, err
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +18,7 @@ import (
 
 	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/fanout/hub"
-	"github.com/heraldproj/herald/tests/harness"
+	"github.com/heraldproj/herald/tests/harness/embedded"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
 
@@ -50,16 +49,7 @@ func newClient(t *testing.T, endpoint string) *clientv3.Client {
 
 func startEtcd(t *testing.T) *env {
 	t.Helper()
-	emb, err := etcd.StartEmbedded(etcd.EmbeddedConfig{
-		DataDir:    filepath.Join(t.TempDir(), "data"),
-		ClientAddr: harness.FreeAddr(t),
-		PeerAddr:   harness.FreeAddr(t),
-		LogLevel:   "error",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Close)
+	emb := embedded.Start(t)
 	return &env{etcdURL: emb.Endpoint(), direct: newClient(t, emb.Endpoint())}
 }
 
