@@ -79,10 +79,14 @@ func (p *printer) line(b []byte) {
 	case "build-fail":
 		p.broken = true
 	case "start":
-	case "run":
+	case "run", "cont":
+		// A parallel test runs, then pauses until the sequential ones are
+		// done, then continues: it is running from its last run or cont.
 		if e.Test != "" && !strings.Contains(e.Test, "/") {
 			p.started[testKey{e.Package, e.Test}] = e.Time
 		}
+	case "pause":
+		delete(p.started, testKey{e.Package, e.Test})
 	case "output":
 		k := testKey{e.Package, topLevel(e.Test)}
 		p.output[k] = append(p.output[k], e.Output)
@@ -143,19 +147,36 @@ func (p *printer) packageDone(e event) {
 	}
 }
 
-// running names the tests still running, and for how long.
+// running says how many tests are done and running, and names the ones
+// that have run longest.
 func (p *printer) running(now time.Time) {
-	var names []string
+	type run struct {
+		name string
+		d    time.Duration
+	}
+	var runs []run
 	for k, at := range p.started {
-		names = append(names, fmt.Sprintf("%s %s (%s)", short(k.pkg), k.test, now.Sub(at).Round(time.Second)))
+		runs = append(runs, run{short(k.pkg) + " " + k.test, now.Sub(at)})
 	}
-	slices.Sort(names)
-	if len(names) == 0 {
-		fmt.Fprintf(p.w, "... %s: %d tests done\n", now.Sub(p.start).Round(time.Second), len(p.timings))
-		return
+	slices.SortFunc(runs, func(a, b run) int {
+		if a.d != b.d {
+			return int(b.d - a.d)
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	line := fmt.Sprintf("... %s: %d tests done, %d running", now.Sub(p.start).Round(time.Second), len(p.timings), len(runs))
+	for i, r := range runs[:min(len(runs), longestRunning)] {
+		sep := ", "
+		if i == 0 {
+			sep = ", longest "
+		}
+		line += fmt.Sprintf("%s%s (%s)", sep, r.name, r.d.Round(time.Second))
 	}
-	fmt.Fprintf(p.w, "... %s: %d tests done, running %s\n", now.Sub(p.start).Round(time.Second), len(p.timings), strings.Join(names, ", "))
+	fmt.Fprintln(p.w, line)
 }
+
+// longestRunning is how many running tests a progress line names.
+const longestRunning = 4
 
 // summary prints the slowest tests and the totals.
 func (p *printer) summary(now time.Time) {

@@ -32,6 +32,8 @@ func TestPrinter(t *testing.T) {
 		ev(1, "fail", b, "TestBroken/case", 1, ""),
 		ev(1, "fail", b, "TestBroken", 1, ""),
 		ev(2, "run", b, "TestHangs", 0, ""),
+		ev(2, "run", b, "TestParallel", 0, ""),
+		ev(2, "pause", b, "TestParallel", 0, ""),
 		ev(9, "output", b, "", 0, "panic: test timed out after 9s\n"),
 		ev(9, "fail", b, "", 9, ""),
 		`{"ImportPath":"github.com/heraldproj/herald/c","Action":"build-output","Output":"c/c.go:3:1: syntax error\n"}`,
@@ -43,7 +45,7 @@ func TestPrinter(t *testing.T) {
 	p := newPrinter(&out, 5*time.Second, t0)
 	for i, l := range lines {
 		p.line([]byte(l))
-		if i == 12 { // TestHangs started at 2 s
+		if i == 14 { // TestHangs started at 2 s, TestParallel waits
 			p.running(t0.Add(5 * time.Second))
 		}
 	}
@@ -54,7 +56,7 @@ func TestPrinter(t *testing.T) {
 		"ok   a 7.2s\n",
 		"--- FAIL b TestBroken (1s)\n",
 		"    x_test.go:9: want 1, got 2\n",
-		"... 5s: 3 tests done, running b TestHangs (3s)\n",
+		"... 5s: 3 tests done, 1 running, longest b TestHangs (3s)\n",
 		"FAIL b 9s\n",
 		"    panic: test timed out after 9s\n",
 		"    (TestHangs was running)\n",
