@@ -8,6 +8,9 @@ FUZZTIME      ?= 20s
 # dependency rules) needs only `go list`, so it is a unit test.
 UNIT_PKGS      = $(shell $(GO) list ./... | grep -v '/tests') ./tests/layers
 INTEGRATION_PKGS = $(shell $(GO) list ./tests/... | grep -v '/tests/layers$$')
+# The real-server tests mostly wait (for processes, TTLs, faults): four run
+# at once, whatever the number of cores (go test's default is GOMAXPROCS).
+TEST_PARALLEL ?= 4
 # The test targets print their progress as tests finish (tests/testfmt:
 # packages, failures with their output, tests that took 5 s or more, what
 # still runs every minute, the slowest at the end). TESTFMT= shows go
@@ -34,7 +37,7 @@ test-unit: ## unit tests of every package, with the race detector
 	$(TESTFMT) $(GO) test $(TESTJSON) -race -count=1 $(UNIT_PKGS)
 
 test-integration: build etcd-bins node-client ## tests against real etcd, etcdctl, etcd3 (Node.js) and herald processes
-	$(TESTFMT) $(GO) test $(TESTJSON) -count=1 -timeout 15m $(INTEGRATION_PKGS)
+	$(TESTFMT) $(GO) test $(TESTJSON) -count=1 -timeout 15m -parallel $(TEST_PARALLEL) $(INTEGRATION_PKGS)
 
 node-client: ## install the Node.js etcd3 client the tests drive (npm, from tests/node/package-lock.json)
 	npm ci --prefix tests/node --no-audit --no-fund
