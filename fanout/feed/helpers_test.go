@@ -199,16 +199,13 @@ func (r *replica) content() []string {
 func waitConverged(t *testing.T, what string, r *replica, rev int64, prefixes ...string) {
 	t.Helper()
 	want := etcdContent(t, prefixes...)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		got := r.content()
-		if r.Rev() >= rev && slices.Equal(got, want) {
-			return
+	if err := harness.Await(20*time.Second, func() error {
+		if got := r.content(); r.Rev() < rev || !slices.Equal(got, want) {
+			return fmt.Errorf("at revision %d (want %d), gap %+v\nreplica: %q\netcd:    %q", r.Rev(), rev, r.Gap(), got, want)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: at revision %d (want %d), gap %+v\nreplica: %q\netcd:    %q", what, r.Rev(), rev, r.Gap(), got, want)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return nil
+	}); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/fanout/hub"
+	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/tests/harness/embedded"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
@@ -275,33 +276,25 @@ var watchSpecs = []watchSpec{
 // fails with the first difference if they do not converge.
 func compareStreams(t *testing.T, direct, via map[string]*recorder) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		same := true
+	if err := harness.Await(20*time.Second, func() error {
 		for name := range direct {
 			d, v := direct[name].snapshot(), via[name].snapshot()
-			if strings.Join(d, "\n") != strings.Join(v, "\n") {
-				same = false
-				if time.Now().After(deadline) {
-					for i := 0; i < max(len(d), len(v)); i++ {
-						var de, ve string
-						if i < len(d) {
-							de = d[i]
-						}
-						if i < len(v) {
-							ve = v[i]
-						}
-						if de != ve {
-							t.Fatalf("watch %q: event %d differs (etcd %d events, herald %d)\netcd:   %s\nherald: %s", name, i, len(d), len(v), de, ve)
-						}
-					}
+			for i := 0; i < max(len(d), len(v)); i++ {
+				var de, ve string
+				if i < len(d) {
+					de = d[i]
+				}
+				if i < len(v) {
+					ve = v[i]
+				}
+				if de != ve {
+					return fmt.Errorf("watch %q: event %d differs (etcd %d events, herald %d)\netcd:   %s\nherald: %s", name, i, len(d), len(v), de, ve)
 				}
 			}
 		}
-		if same {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 
