@@ -7,6 +7,16 @@ FUZZTIME      ?= 20s
 # The end-to-end tests under tests/ need real servers; tests/layers (the
 # dependency rules) needs only `go list`, so it is a unit test.
 UNIT_PKGS      = $(shell $(GO) list ./... | grep -v '/tests') ./tests/layers
+INTEGRATION_PKGS = $(shell $(GO) list ./tests/... | grep -v '/tests/layers$$')
+# The real-server tests mostly wait (for processes, TTLs, faults): four run
+# at once, whatever the number of cores (go test's default is GOMAXPROCS).
+TEST_PARALLEL ?= 4
+# The test targets print their progress as tests finish (tests/testfmt:
+# packages, failures with their output, tests that took 5 s or more, what
+# still runs every minute, the slowest at the end). TESTFMT= shows go
+# test's own output instead.
+TESTFMT       ?= $(GO) run ./tests/testfmt
+TESTJSON       = $(if $(TESTFMT),-json)
 
 .DEFAULT_GOAL := help
 .PHONY: help build etcd-bins node-client test test-unit test-integration test-long test-etcd-e2e test-etcd-e2e-ci lint fuzz bench run demo clean
@@ -24,16 +34,16 @@ etcd-bins: ## build etcd and etcdctl at the version pinned in go.mod into bin/
 test: test-unit test-integration ## unit tests with -race, then the real-server tests (what CI runs)
 
 test-unit: ## unit tests of every package, with the race detector
-	$(GO) test -race -count=1 $(UNIT_PKGS)
+	$(TESTFMT) $(GO) test $(TESTJSON) -race -count=1 $(UNIT_PKGS)
 
 test-integration: build etcd-bins node-client ## tests against real etcd, etcdctl, etcd3 (Node.js) and herald processes
-	$(GO) test -count=1 -timeout 15m ./tests/...
+	$(TESTFMT) $(GO) test $(TESTJSON) -count=1 -timeout 15m -parallel $(TEST_PARALLEL) $(INTEGRATION_PKGS)
 
 node-client: ## install the Node.js etcd3 client the tests drive (npm, from tests/node/package-lock.json)
 	npm ci --prefix tests/node --no-audit --no-fund
 
 test-long: build etcd-bins node-client ## the long fault and scale runs, then etcd's e2e suite through herald
-	HERALD_LONG=1 $(GO) test -count=1 -timeout 60m ./tests/...
+	HERALD_LONG=1 $(TESTFMT) $(GO) test $(TESTJSON) -count=1 -timeout 60m ./tests/...
 	$(MAKE) test-etcd-e2e
 
 # etcd's own e2e suite (go.etcd.io/etcd/tests/v3 at the pinned version), each

@@ -183,6 +183,52 @@ func (c *Cache) Tick(now time.Time) {
 	}
 }
 
+// NextDeadline is when Tick next has work: the window's oldest revision
+// ages past MaxAge, or a stream's progress ticker fires. The driver's clock
+// sleeps until then instead of ticking at a fixed rate; a time at or
+// before the last Tick means "now". false: nothing waits for the clock.
+// Inputs may bring the deadline closer (an Apply into an empty window, a
+// new stream): the driver asks again after each.
+func (c *Cache) NextDeadline() (time.Time, bool) {
+	var next time.Time
+	ok := false
+	earliest := func(t time.Time) {
+		if !ok || t.Before(next) {
+			next, ok = t, true
+		}
+	}
+	if g := c.window.live(); c.cfg.MaxAge > 0 && len(g) > 0 {
+		// window.over evicts once the age is strictly past MaxAge.
+		earliest(g[0].at.Add(c.cfg.MaxAge + 1))
+	}
+	if c.cfg.ProgressInterval > 0 {
+		for _, s := range c.streams {
+			// A stream opened before the first Tick starts its ticker then.
+			earliest(s.nextProgress)
+		}
+	}
+	return next, ok
+}
+
+// ReadyStreams returns the streams that have output for their driver now
+// (their Ready is not empty), in the order they were opened: after an
+// input (Load, Apply, Tick) the driver wakes these and no others. It
+// collects each stream's output as Ready would (and as eviction does), so
+// a stream whose watchers match none of the new events is not reported.
+func (c *Cache) ReadyStreams() []*Stream {
+	var out []*Stream
+	for _, s := range c.streams {
+		if !s.HasReady() {
+			continue
+		}
+		s.materialize()
+		if !s.rd.empty() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Covers reports whether every key of [key, end) (etcd's encoding: an empty
 // end is the single key, "\x00" every key >= key) lies in one fan-out
 // prefix, and the cache is loaded: such requests may be served here.

@@ -210,6 +210,27 @@ func (e *scriptEnv) run(t *testing.T, d *datadriven.TestData) string {
 		e.now = e.now.Add(mustDuration(t, by))
 		e.cache.Tick(e.now)
 		fmt.Fprintf(&b, "t=%s\n", e.now.Sub(e.base))
+	case "next-deadline":
+		// What the driver's clock sleeps until (before the drain below).
+		at, ok := e.cache.NextDeadline()
+		if !ok {
+			return "none"
+		}
+		return fmt.Sprintf("t=%s", at.Sub(e.base))
+	case "ready-streams":
+		// The streams a driver would wake now (paused ones included).
+		var names []string
+		for _, s := range e.cache.ReadyStreams() {
+			for name, es := range e.streams {
+				if es == s {
+					names = append(names, name)
+				}
+			}
+		}
+		if len(names) == 0 {
+			names = []string{"none"}
+		}
+		fmt.Fprintf(&b, "ready: %s\n", strings.Join(names, " "))
 	case "catchup":
 		_, s := e.stream(t, d)
 		var id, from, upto int64

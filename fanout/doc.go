@@ -19,8 +19,10 @@
 //     batches, gaps, drain in order), for any other replica fed by chained
 //     batches, e.g. the fleet's lease index. PrefixEnd is etcd's prefix
 //     range end, for the drivers.
-//   - A clock goroutine calls Cache.Tick(now) (age eviction, progress_notify),
-//     once at start and then periodically; the cache has no other clock.
+//   - A clock goroutine calls Cache.Tick(now) (age eviction, progress_notify)
+//     once at start and then at Cache.NextDeadline, and the driver ticks
+//     before every Load, Apply and NewStream so that what they stamp counts
+//     from now; the cache has no other clock.
 //   - Feeders are chosen by Feeders / IsFeeder (rendezvous hashing over the
 //     fleet's membership, salted by the feed's topic); a feeder cuts what
 //     its upstream watch sends into chained batches with a Cutter (Events
@@ -34,8 +36,10 @@
 //     WatchRequest, Stream.Ready to collect the responses to send and the
 //     upstream work to start (catch-up watches, forwarded watches),
 //     Stream.CatchUp / CatchUpCompacted with what a catch-up watch returns,
-//     and Stream.Close when the client stream ends. After any input the driver
-//     checks Stream.HasReady on the streams it serves. Authentication and
+//     and Stream.Close when the client stream ends. After an input that
+//     moves the cache (Load, Apply, Tick) the driver wakes the streams that
+//     Cache.ReadyStreams reports, and a stream's own inputs are followed by
+//     its Stream.HasReady / Ready. Authentication and
 //     permission checks (etcd's isWatchPermitted, IsRangePermitted) happen in
 //     proxy/, which passes streams and reads that carry an auth token
 //     through to etcd.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/heraldproj/herald/gossip/membership"
@@ -56,7 +57,13 @@ func receive(t *testing.T, tp *Topic, want int) []string {
 	return got
 }
 
-func TestBusDemultiplexesTopics(t *testing.T) {
+// TestBusDemultiplexesTopics runs in virtual time (synctest): once herald 2
+// dropped what it had no topic for, the fleet is left alone for a minute of
+// protocol time (every timer of the tree fires) and must deliver nothing
+// more.
+func TestBusDemultiplexesTopics(t *testing.T) { synctest.Test(t, testBusDemultiplexesTopics) }
+
+func testBusDemultiplexesTopics(t *testing.T) {
 	_, buses := newBuses(t, 3)
 	fan := []*Topic{open(buses[0], "fanout"), open(buses[1], "fanout"), open(buses[2], "fanout")}
 	leases := []*Topic{open(buses[0], "leases"), open(buses[1], "leases")} // not open on 2
@@ -87,7 +94,8 @@ func TestBusDemultiplexesTopics(t *testing.T) {
 		}
 	}
 	waitFor(t, "herald 2 to drop the leases topic", 10*time.Second, func() bool { return buses[2].Stats().Unknown == n })
-	time.Sleep(50 * time.Millisecond) // nothing more may come
+	time.Sleep(time.Minute) // virtual: every pending timer fires
+	synctest.Wait()         // and what it set off is done
 	for i, tp := range append(fan, leases...) {
 		select {
 		case p := <-tp.Deliveries():

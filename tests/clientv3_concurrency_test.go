@@ -19,7 +19,7 @@ import (
 // Session, Election, Mutex under contention, and STM.
 func TestClientV3Concurrency(t *testing.T) {
 	skipIfShort(t)
-	harness.VerifyNoLeaks(t)
+	t.Parallel()
 	tgt := heraldTarget(t, harness.EtcdOptions{})
 	cli := harness.Client(t, tgt.endpoints...)
 	other := harness.Client(t, tgt.endpoints...)

@@ -29,7 +29,7 @@ func ctxT(t *testing.T) context.Context {
 // and one herald serve all subtests, each on its own key prefix.
 func TestClientV3(t *testing.T) {
 	skipIfShort(t)
-	harness.VerifyNoLeaks(t)
+	t.Parallel()
 	tgt := heraldTarget(t, harness.EtcdOptions{})
 	cli := harness.Client(t, tgt.endpoints...)
 	t.Run("KV", func(t *testing.T) { testKV(t, cli) })

@@ -298,6 +298,9 @@ func workloadDuration() time.Duration {
 // marks the end with a last write and checks every watcher against etcd's
 // history up to it.
 func runCompleteness(t *testing.T, so scenarioOptions) {
+	// Each scenario has its own etcd and fleet, and spends most of its
+	// time waiting for writers, TTLs and faults: they run side by side.
+	t.Parallel()
 	began := time.Now()
 	c := harness.StartEtcd(t, harness.EtcdOptions{Members: max(so.etcdMembers, 1)})
 	run := &completenessRun{t: t, etcd: c, excluded: map[string]bool{}, clients: map[string][]*clientv3.Client{}}

@@ -18,7 +18,7 @@ const leaseLoadPatience = 60 * time.Second
 // stopped nodes go. HERALD_LONG=1 runs 1000 nodes instead of 200.
 func TestLeaseLoadDirect(t *testing.T) {
 	skipIfShort(t)
-	harness.VerifyNoLeaks(t)
+	t.Parallel()
 	c := harness.StartEtcd(t, harness.EtcdOptions{})
 	selfCheckLeaseLoad(t, c, c.Endpoints(), c.Endpoints(), 5, true)
 }
@@ -35,7 +35,7 @@ func TestLeaseLoadDirect(t *testing.T) {
 // the DELETEs of the final revokes instead.
 func TestLeaseLoadGRPCProxy(t *testing.T) {
 	skipIfShort(t)
-	harness.VerifyNoLeaks(t)
+	t.Parallel()
 	c := harness.StartEtcd(t, harness.EtcdOptions{})
 	p := harness.StartGRPCProxy(t, c.Endpoints())
 	selfCheckLeaseLoad(t, c, []string{p.Endpoint(), c.Endpoints()[0]}, []string{p.Endpoint()}, 10, false)
@@ -117,7 +117,7 @@ func selfCheckLeaseLoad(t *testing.T, c *harness.EtcdCluster, endpoints, watch [
 // its back is a keepalive failure.
 func TestLeaseLoadCatchesLostKeys(t *testing.T) {
 	skipIfShort(t)
-	harness.VerifyNoLeaks(t)
+	t.Parallel()
 	c := harness.StartEtcd(t, harness.EtcdOptions{})
 	admin := harness.Client(t, c.Endpoints()...)
 	ll := StartLeaseLoad(t, LeaseLoad{Endpoints: c.Endpoints(), Prefix: "/services/lost/", Nodes: 10, NodesPerClient: 5})

@@ -19,7 +19,7 @@ const lockLoadPatience = 60 * time.Second
 // NoLock control must be caught.
 func TestLockLoadSelfCheck(t *testing.T) {
 	skipIfShort(t)
-	harness.VerifyNoLeaks(t)
+	t.Parallel()
 	c := harness.StartEtcd(t, harness.EtcdOptions{})
 	proxy := harness.StartGRPCProxy(t, c.Endpoints())
 	ctx, cancel := context.WithTimeout(context.Background(), lockLoadPatience)

@@ -25,7 +25,7 @@ func TestFeedAlone(t *testing.T) {
 	put(t, p+"before", "1")
 	r := newReplica()
 	m, _ := NewMetrics(nil, "test")
-	f := startFeed(t, Config{Name: "h1", Prefixes: []string{p}, Sink: r, Metrics: m})
+	f := startFeed(t, Config{Name: "h1", Prefixes: []string{p}, Sink: r, Metrics: m, ProgressEvery: 100 * time.Millisecond})
 	r.mu.Lock()
 	loads := r.loads
 	r.mu.Unlock()
@@ -38,12 +38,13 @@ func TestFeedAlone(t *testing.T) {
 	if value(m.Feeding) != 1 {
 		t.Error("herald_test_feeding is not 1")
 	}
-	// Idle: a heartbeat every 500 ms.
+	// Idle: a heartbeat every ProgressEvery (here 100 ms), with no write to
+	// cut a batch from; a feed that stopped when etcd went quiet would never
+	// get there.
 	before := value(m.Batches)
-	time.Sleep(1600 * time.Millisecond)
-	if n := value(m.Batches) - before; n < 2 {
-		t.Errorf("%g batches in 1.6 s of idleness, want heartbeats", n)
-	}
+	harness.WaitUntil(t, "two heartbeats while etcd is idle", harness.DefaultPatience, func() bool {
+		return value(m.Batches)-before >= 2
+	})
 	f.Close()
 	if f.IsFeeder() || value(m.Feeding) != 0 {
 		t.Error("still feeding after Close")

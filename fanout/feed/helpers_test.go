@@ -4,62 +4,18 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
-	"go.uber.org/goleak"
 
 	"github.com/heraldproj/herald/fanout"
-	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/tests/harness"
-	"github.com/heraldproj/herald/upstream/etcd"
 )
-
-// One etcd member for the package's tests; each test uses prefixes of its
-// own (unique across -count runs).
-var (
-	testEtcd *etcd.Client
-	prefixN  atomic.Int64
-)
-
-func TestMain(m *testing.M) {
-	os.Exit(func() int {
-		dir, err := os.MkdirTemp("", "feed-test-")
-		if err != nil {
-			panic(err)
-		}
-		defer os.RemoveAll(dir)
-		clientAddr, err := harness.TakeFreeAddr()
-		if err != nil {
-			panic(err)
-		}
-		peerAddr, err := harness.TakeFreeAddr()
-		if err != nil {
-			panic(err)
-		}
-		emb, err := embedetcd.Start(embedetcd.Config{
-			DataDir: filepath.Join(dir, "data"), ClientAddr: clientAddr, PeerAddr: peerAddr, LogLevel: "error",
-		})
-		if err != nil {
-			panic(err)
-		}
-		defer emb.Close()
-		testEtcd, err = etcd.Dial(etcd.Config{Endpoints: []string{emb.Endpoint()}, DialTimeout: 5 * time.Second})
-		if err != nil {
-			panic(err)
-		}
-		defer testEtcd.Close()
-		return m.Run()
-	}())
-}
 
 // prefix returns a prefix no other test (or run) uses.
 func prefix(name string) string {
@@ -72,22 +28,13 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-// checkNoLeaks fails t if goroutines started after snapshot outlive the
-// test's own cleanups (the feeds' Close); the etcd member's and the
-// client's were started before.
+// checkNoLeaks fails t if goroutines started after it outlive the test's
+// own cleanups (the feeds' Close); the etcd member's and the client's were
+// started before.
 func checkNoLeaks(t *testing.T) {
 	t.Helper()
 	put(t, "/warm-up", "x") // the client's connection is up before the snapshot
-	snapshot := goleak.IgnoreCurrent()
-	t.Cleanup(func() {
-		var err error
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			if err = goleak.Find(snapshot); err == nil {
-				return
-			}
-		}
-		t.Errorf("goroutines left behind: %v", err)
-	})
+	harness.VerifyNoLeaks(t)
 }
 
 func put(t *testing.T, key, value string) int64 {
@@ -252,16 +199,13 @@ func (r *replica) content() []string {
 func waitConverged(t *testing.T, what string, r *replica, rev int64, prefixes ...string) {
 	t.Helper()
 	want := etcdContent(t, prefixes...)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		got := r.content()
-		if r.Rev() >= rev && slices.Equal(got, want) {
-			return
+	if err := harness.Await(20*time.Second, func() error {
+		if got := r.content(); r.Rev() < rev || !slices.Equal(got, want) {
+			return fmt.Errorf("at revision %d (want %d), gap %+v\nreplica: %q\netcd:    %q", r.Rev(), rev, r.Gap(), got, want)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: at revision %d (want %d), gap %+v\nreplica: %q\netcd:    %q", what, r.Rev(), rev, r.Gap(), got, want)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return nil
+	}); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 }
 

@@ -29,8 +29,9 @@
 //
 // Lock order: Hub.mu is the package's only mutex (a stream has none of its
 // own: its fanout.Stream is guarded by Hub.mu), and a leaf. Under it the
-// streams are woken without blocking (stream.wake) and the moved channel
-// is closed; it is never held across an etcd call or a client's Send, and
+// streams that have output are woken without blocking (stream.wake), the
+// moved channel is closed and the clock is re-armed (a send that never
+// blocks); it is never held across an etcd call or a client's Send, and
 // the feed calls sink holding no lock of its own. A forwarder's sync.Once
 // opens the upstream watch on the client stream's goroutine alone.
 // docs/lock-order.md lists every package's order.

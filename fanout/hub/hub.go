@@ -78,8 +78,10 @@ type Hub struct {
 
 	mu      sync.Mutex
 	cache   *fanout.Cache
-	streams map[*stream]struct{}
-	moved   chan struct{} // closed (and replaced) whenever the cache may have moved
+	streams map[*fanout.Stream]*stream // the hub's stream serving each of the cache's
+	moved   chan struct{}              // closed (and replaced) whenever the cache may have moved
+	armed   time.Time                  // the cache deadline the clock's timer is set for (zero: none)
+	rearm   chan struct{}              // (1) the cache's next deadline may now be earlier than armed
 
 	// seen is the newest revision this herald has relayed to a client: a
 	// watch created afterwards must not start before it (read your writes,
@@ -123,7 +125,8 @@ func New(cfg Config) (*Hub, error) {
 	}
 	h := &Hub{
 		kv: cfg.KV, wc: cfg.Watch, metrics: cfg.Metrics,
-		cache: cache, streams: map[*stream]struct{}{}, moved: make(chan struct{}),
+		cache: cache, streams: map[*fanout.Stream]*stream{}, moved: make(chan struct{}),
+		rearm: make(chan struct{}, 1),
 	}
 	h.tickCtx, h.stopTick = context.WithCancel(context.Background())
 	h.feed, err = feed.New(feed.Config{
@@ -212,28 +215,68 @@ func (h *Hub) RangeLocal(r *pb.RangeRequest) (*pb.RangeResponse, bool) {
 	return resp, ok
 }
 
-// wakeAllLocked tells every stream, and every watch create waiting for a
-// revision (prepareCreate), that the cache moved.
-func (h *Hub) wakeAllLocked() {
-	for s := range h.streams {
-		s.wake()
+// tickLocked brings the cache's clock to now. The clock loop ticks only at
+// the cache's deadlines, so every input that stamps the time (an Apply's
+// window entry, a new stream's progress ticker) ticks first: otherwise it
+// would count from the last deadline, minutes ago on an idle hub.
+func (h *Hub) tickLocked() { h.cache.Tick(time.Now()) }
+
+// wakeReadyLocked tells the streams that have output (the cache's
+// ReadyStreams), and every watch create waiting for a revision
+// (prepareCreate), that the cache moved; idle streams sleep on.
+func (h *Hub) wakeReadyLocked() {
+	for _, cs := range h.cache.ReadyStreams() {
+		if s := h.streams[cs]; s != nil {
+			s.wake()
+		}
 	}
 	close(h.moved)
 	h.moved = make(chan struct{})
+	h.rearmLocked()
 }
 
+// rearmLocked wakes the clock loop if the cache's next deadline is now
+// earlier than the one its timer is set for. It does not block.
+func (h *Hub) rearmLocked() {
+	next, ok := h.cache.NextDeadline()
+	if !ok || (!h.armed.IsZero() && !next.Before(h.armed)) {
+		return
+	}
+	select {
+	case h.rearm <- struct{}{}:
+	default:
+	}
+}
+
+// tickLoop is the cache's clock, as gossip/loop.go's deadlineTimer is the
+// broadcast tree's: it sleeps until the cache's next deadline (or until an
+// input brought it closer), ticks, and wakes the streams that then have
+// output — none, on an idle hub without progress notifications due.
 func (h *Hub) tickLoop(ctx context.Context) {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for {
-		h.mu.Lock()
-		h.cache.Tick(time.Now())
-		h.wakeAllLocked()
-		h.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-timer.C:
+		case <-h.rearm:
+		}
+		h.mu.Lock()
+		h.tickLocked()
+		h.wakeReadyLocked()
+		next, ok := h.cache.NextDeadline()
+		h.armed = time.Time{}
+		if ok {
+			h.armed = next
+		}
+		h.mu.Unlock()
+		// A deadline is always after the tick that computed it (Tick
+		// consumes every deadline up to now), so the loop cannot spin.
+		if ok {
+			timer.Reset(time.Until(next))
+		} else {
+			timer.Stop()
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,14 +18,10 @@ import (
 
 	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/fanout/hub"
-	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/tests/harness"
+	"github.com/heraldproj/herald/tests/harness/embedded"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
-
-// TestMain checks, with goleak, that every goroutine the package started
-// (hubs, their streams, the servers and etcd members of the tests) is gone.
-func TestMain(m *testing.M) { harness.VerifyTestMain(m) }
 
 // metrics are the hubs' of this test process, registered nowhere.
 var metrics = func() *hub.Metrics {
@@ -55,16 +50,7 @@ func newClient(t *testing.T, endpoint string) *clientv3.Client {
 
 func startEtcd(t *testing.T) *env {
 	t.Helper()
-	emb, err := embedetcd.Start(embedetcd.Config{
-		DataDir:    filepath.Join(t.TempDir(), "data"),
-		ClientAddr: harness.FreeAddr(t),
-		PeerAddr:   harness.FreeAddr(t),
-		LogLevel:   "error",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Close)
+	emb := embedded.Start(t)
 	return &env{etcdURL: emb.Endpoint(), direct: newClient(t, emb.Endpoint())}
 }
 
@@ -290,33 +276,25 @@ var watchSpecs = []watchSpec{
 // fails with the first difference if they do not converge.
 func compareStreams(t *testing.T, direct, via map[string]*recorder) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		same := true
+	if err := harness.Await(20*time.Second, func() error {
 		for name := range direct {
 			d, v := direct[name].snapshot(), via[name].snapshot()
-			if strings.Join(d, "\n") != strings.Join(v, "\n") {
-				same = false
-				if time.Now().After(deadline) {
-					for i := 0; i < max(len(d), len(v)); i++ {
-						var de, ve string
-						if i < len(d) {
-							de = d[i]
-						}
-						if i < len(v) {
-							ve = v[i]
-						}
-						if de != ve {
-							t.Fatalf("watch %q: event %d differs (etcd %d events, herald %d)\netcd:   %s\nherald: %s", name, i, len(d), len(v), de, ve)
-						}
-					}
+			for i := 0; i < max(len(d), len(v)); i++ {
+				var de, ve string
+				if i < len(d) {
+					de = d[i]
+				}
+				if i < len(v) {
+					ve = v[i]
+				}
+				if de != ve {
+					return fmt.Errorf("watch %q: event %d differs (etcd %d events, herald %d)\netcd:   %s\nherald: %s", name, i, len(d), len(v), de, ve)
 				}
 			}
 		}
-		if same {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 
 // sink is the fan-out cache as the feed sees it: each call takes the
 // hub's mutex for the cache call alone, and every change wakes the client
-// streams, which then collect what the cache has for them.
+// streams that have output, which then collect it.
 type sink struct{ h *Hub }
 
 var _ feed.Sink = sink{}
@@ -18,10 +18,11 @@ func (s sink) Load(snap feed.Snapshot) (*fanout.Gap, error) {
 	h := s.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.tickLocked()
 	h.cache.SetIdentity(snap.Header.GetClusterId(), snap.Header.GetMemberId())
 	h.cache.SetRaftTerm(snap.Header.GetRaftTerm())
 	gap, err := h.cache.Load(snap.Rev, snap.KVs, h.cache.CompactRev())
-	h.wakeAllLocked()
+	h.wakeReadyLocked()
 	return gap, err
 }
 
@@ -29,8 +30,9 @@ func (s sink) Apply(b fanout.Batch) (*fanout.Gap, error) {
 	h := s.h
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.tickLocked()
 	gap, err := h.cache.Apply(b)
-	h.wakeAllLocked()
+	h.wakeReadyLocked()
 	return gap, err
 }
 

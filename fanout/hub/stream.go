@@ -50,13 +50,15 @@ func (h *Hub) Serve(client pb.Watch_WatchServer, keep func(*pb.WatchResponse) bo
 
 	hs := &stream{notify: make(chan struct{}, 1)}
 	h.mu.Lock()
+	h.tickLocked() // the stream's progress ticker counts from now
 	hs.s = h.cache.NewStream()
-	h.streams[hs] = struct{}{}
+	h.streams[hs.s] = hs
+	h.rearmLocked()
 	h.mu.Unlock()
 	defer func() {
 		h.mu.Lock()
+		delete(h.streams, hs.s)
 		hs.s.Close()
-		delete(h.streams, hs)
 		h.mu.Unlock()
 	}()
 
@@ -78,6 +80,8 @@ func (h *Hub) Serve(client pb.Watch_WatchServer, keep func(*pb.WatchResponse) bo
 		return client.Send(resp)
 	}
 	// drain does what the engine asks; it never holds Hub.mu while sending.
+	// What the engine held back (a watcher's MaxPendingBytes) is ready once
+	// this is sent: the stream wakes itself for it, as nothing else will.
 	drain := func() error {
 		h.mu.Lock()
 		if !hs.s.HasReady() {
@@ -85,7 +89,11 @@ func (h *Hub) Serve(client pb.Watch_WatchServer, keep func(*pb.WatchResponse) bo
 			return nil
 		}
 		rd := hs.s.Ready()
+		more := hs.s.HasReady()
 		h.mu.Unlock()
+		if more {
+			defer hs.wake()
+		}
 		for _, r := range rd.Responses {
 			if err := send(r); err != nil {
 				return err

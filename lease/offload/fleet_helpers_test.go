@@ -256,7 +256,7 @@ func (f *fleet) key(name string) string { return f.keys + name }
 func (f *fleet) start(name string) *node {
 	f.t.Helper()
 	t := f.t
-	cli, err := etcd.Dial(etcd.Config{Endpoints: []string{shared.emb.Endpoint()}, DialTimeout: 5 * time.Second})
+	cli, err := etcd.Dial(etcd.Config{Endpoints: []string{member.Endpoint(t)}, DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

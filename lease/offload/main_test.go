@@ -2,16 +2,14 @@ package offload
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
-	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/tests/harness"
+	"github.com/heraldproj/herald/tests/harness/embedded"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
 
@@ -20,32 +18,22 @@ import (
 // (etcdUp), and the test's own connection to it, for reading and writing at
 // etcd directly. Each test works under a reserved prefix and keys of its
 // own (see newFleet), unique across -count runs.
-var shared struct {
-	once sync.Once
-	dir  string
-	emb  *embedetcd.Member
-	cli  *etcd.Client
-	err  error
-}
+var (
+	member embedded.Shared
+	shared struct {
+		once sync.Once
+		cli  *etcd.Client
+		err  error
+	}
+)
 
 // etcdUp starts the shared member if no test has yet, and returns the
 // test's own connection to it. Call it before verifyNoLeaks.
 func etcdUp(t *testing.T) *etcd.Client {
 	t.Helper()
+	endpoint := member.Endpoint(t)
 	shared.once.Do(func() {
-		if shared.dir, shared.err = os.MkdirTemp("", "herald-offload-test-"); shared.err != nil {
-			return
-		}
-		shared.emb, shared.err = embedetcd.Start(embedetcd.Config{
-			DataDir:    filepath.Join(shared.dir, "data"),
-			ClientAddr: harness.FreeAddr(t),
-			PeerAddr:   harness.FreeAddr(t),
-			LogLevel:   "error",
-		})
-		if shared.err != nil {
-			return
-		}
-		shared.cli, shared.err = etcd.Dial(etcd.Config{Endpoints: []string{shared.emb.Endpoint()}, DialTimeout: 5 * time.Second})
+		shared.cli, shared.err = etcd.Dial(etcd.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
 		if shared.err != nil {
 			return
 		}
@@ -78,12 +66,7 @@ func (w withEtcd) Run() int {
 	if shared.cli != nil {
 		shared.cli.Close()
 	}
-	if shared.emb != nil {
-		shared.emb.Close()
-	}
-	if shared.dir != "" {
-		os.RemoveAll(shared.dir)
-	}
+	member.Close()
 	if code == 0 {
 		_ = harness.FindLeaks() // the verdict is VerifyTestMain's
 	}

@@ -1,18 +1,35 @@
 package harness
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
 
+// TestFreePortNeverRepeats: a port is handed out once, from below the
+// ephemeral range, and stays claimed against other test processes (its
+// lock file is held: a second lock, as another process would take it,
+// fails).
 func TestFreePortNeverRepeats(t *testing.T) {
 	seen := map[int]bool{}
+	top := min(ephemeralLow(), portsCeiling)
 	for range 50 {
 		p := FreePort(t)
 		if seen[p] {
 			t.Fatalf("FreePort handed out %d twice", p)
 		}
 		seen[p] = true
+		if p < portsFloor || p >= top {
+			t.Fatalf("FreePort handed out %d, outside [%d, %d)", p, portsFloor, top)
+		}
+		portsMu.Lock()
+		ok, err := tryLockFile(filepath.Join(os.TempDir(), portLocks, strconv.Itoa(p)))
+		portsMu.Unlock()
+		if err != nil || ok {
+			t.Fatalf("port %d is not claimed against other processes (lock taken again: %v, %v)", p, ok, err)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"encoding/json"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -126,11 +128,25 @@ type pkg struct {
 	GoFiles    []string
 }
 
+// listPackages lists the module's packages, once per test process: go
+// list takes seconds, and every test of the package (under -count, every
+// run) reads the same list.
 func listPackages(t *testing.T) []pkg {
 	t.Helper()
+	pkgs, err := listed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) < 5 {
+		t.Fatalf("go list found %d packages; the test would check nothing", len(pkgs))
+	}
+	return pkgs
+}
+
+var listed = sync.OnceValues(func() ([]pkg, error) {
 	out, err := exec.Command("go", "list", "-json", module+"/...").Output()
 	if err != nil {
-		t.Fatalf("go list: %v", err)
+		return nil, fmt.Errorf("go list: %w", err)
 	}
 	dec := json.NewDecoder(strings.NewReader(string(out)))
 	var pkgs []pkg
@@ -139,15 +155,12 @@ func listPackages(t *testing.T) []pkg {
 		if err := dec.Decode(&p); err == io.EOF {
 			break
 		} else if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		pkgs = append(pkgs, p)
 	}
-	if len(pkgs) < 5 {
-		t.Fatalf("go list found %d packages; the test would check nothing", len(pkgs))
-	}
-	return pkgs
-}
+	return pkgs, nil
+})
 
 // rel is a package's path inside the module ("" for the root).
 func rel(p string) string { return strings.TrimPrefix(strings.TrimPrefix(p, module), "/") }

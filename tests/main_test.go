@@ -1,0 +1,13 @@
+package tests
+
+import (
+	"testing"
+
+	"github.com/heraldproj/herald/tests/harness"
+)
+
+// TestMain fails the package if a goroutine of the tests' own (a client, a
+// workload, a watcher) outlives them. It checks once, after every test,
+// so that the tests can run side by side: a check per test would take the
+// other tests' goroutines for leaks.
+func TestMain(m *testing.M) { harness.VerifyTestMain(m) }
