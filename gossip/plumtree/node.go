@@ -191,8 +191,7 @@ func (n *Node) originIndex(origin NodeID) int {
 	if i, ok := n.view.Index(origin); ok {
 		return i
 	}
-	i, _ := slices.BinarySearch(n.view.members, origin)
-	return i % n.view.Len()
+	return n.view.insertionIndex(origin) % n.view.Len()
 }
 
 // treeParents reports whether from is this node's parent in one of the
