@@ -10,6 +10,9 @@ import (
 // and befriends random members that still want more, like the friendship
 // protocol of go-distributed/gossip_simulator), and every member forwards a
 // broadcast once, to all its neighbours, when it first receives it. No repair.
+// The overlay is each member's partial view (a link is known at both ends),
+// so -view-miss and joins do not touch it; a member only skips a neighbour
+// it knows is dead (-view-lag).
 func runFlood(sc *scenario, seed uint64) *runStats {
 	const fanin = 6
 	r := rand.New(rand.NewPCG(seed, 1<<61))
@@ -47,9 +50,7 @@ func runFlood(sc *scenario, seed uint64) *runStats {
 			}
 		}
 	}
-	net := rand.New(rand.NewPCG(seed, 1<<60))
-	link := sc.link
-	link.reset(sc.n)
+	nw := newNetwork(sc, rand.New(rand.NewPCG(seed, 1<<60)))
 
 	st := newRunStats(sc)
 	delivered := make([]time.Duration, sc.n*sc.broadcasts)
@@ -74,11 +75,15 @@ func runFlood(sc *scenario, seed uint64) *runStats {
 		}
 		delivered[k] = e.at - time.Duration(b)*sc.spacing + 1
 		hops[k] = e.hops + 1
+		view := sc.view(int(e.to))
 		for _, j := range neighbours[e.to][:degree[e.to]] {
+			if sc.crashed[j] && view != sc.base && !view.Contains(sc.ids[j]) {
+				continue // a neighbour it knows is dead
+			}
 			st.payload++
 			st.sends[e.to]++
-			if d, ok := link.send(net, j); ok {
-				q.push(event{at: e.at + d, kind: evMessage, to: j, from: int32(b), hops: e.hops + 1})
+			if at, ok := nw.send(e.at, e.to, j); ok {
+				q.push(event{at: at, kind: evMessage, to: j, from: int32(b), hops: e.hops + 1})
 			}
 		}
 	}

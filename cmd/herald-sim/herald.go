@@ -11,33 +11,50 @@ import (
 // scenario is what one run simulates; both algorithms get the same one.
 type scenario struct {
 	n          int
+	ids        []plumtree.NodeID // sorted: member i is ids[i]
+	base       *plumtree.View    // every member
+	views      []*plumtree.View  // each member's view; nil: all are base
 	link       linkModel
-	crashed    []bool // crashed but not detected: they receive nothing, send nothing
+	tcp        bool          // -link tcp: a connection per ordered pair
+	sendCost   time.Duration // -send-cost: a member's sends leave one after another
+	crashed    []bool        // they receive nothing, send nothing
 	origin     int32
 	broadcasts int
 	spacing    time.Duration
 	payload    []byte
 }
 
-// runHerald simulates the plumtree protocol: every member runs a
-// plumtree.Node on one shared membership view. Crashed members are still in
-// every view — the failure detector has not noticed them.
-func runHerald(sc *scenario, cfg func(plumtree.NodeID, *rand.Rand) plumtree.Config, seed uint64) *runStats {
-	ids := make([]plumtree.NodeID, sc.n)
-	index := make(map[plumtree.NodeID]int32, sc.n)
+// view is member i's membership view.
+func (sc *scenario) view(i int) *plumtree.View {
+	if sc.views == nil {
+		return sc.base
+	}
+	return sc.views[i]
+}
+
+func memberIDs(n int) []plumtree.NodeID {
+	ids := make([]plumtree.NodeID, n)
 	for i := range ids {
 		ids[i] = plumtree.NodeID(fmt.Sprintf("m%06d", i))
-		index[ids[i]] = int32(i)
 	}
-	view := plumtree.NewView(ids)
+	return ids
+}
+
+// runHerald simulates the plumtree protocol: every member runs a
+// plumtree.Node on its own membership view (see viewModel). Crashed
+// members stay in the views of members that have not heard of the crash.
+func runHerald(sc *scenario, cfg func(plumtree.NodeID, *rand.Rand) plumtree.Config, seed uint64) *runStats {
+	ids := sc.ids
+	index := make(map[plumtree.NodeID]int32, sc.n)
+	for i, id := range ids {
+		index[id] = int32(i)
+	}
 	nodes := make([]*plumtree.Node, sc.n)
 	for i := range nodes {
 		nodes[i] = plumtree.New(cfg(ids[i], rand.New(rand.NewPCG(seed, uint64(i)))))
-		nodes[i].SetView(view)
+		nodes[i].SetView(sc.view(i))
 	}
-	net := rand.New(rand.NewPCG(seed, 1<<62))
-	link := sc.link
-	link.reset(sc.n)
+	nw := newNetwork(sc, rand.New(rand.NewPCG(seed, 1<<62)))
 
 	st := newRunStats(sc)
 	start := make([]time.Duration, sc.broadcasts)
@@ -63,11 +80,14 @@ func runHerald(sc *scenario, cfg func(plumtree.NodeID, *rand.Rand) plumtree.Conf
 			}
 			st.sends[i]++
 			to := index[env.To]
-			if d, ok := link.send(net, to); ok {
-				q.push(event{at: now + d, kind: evMessage, to: to, from: i, msg: env.Msg})
+			if at, ok := nw.send(now, i, to); ok {
+				q.push(event{at: at, kind: evMessage, to: to, from: i, msg: env.Msg})
 			}
 		}
 		for _, d := range dels {
+			if sc.crashed[i] {
+				st.crashedDelivered++
+			}
 			b := int(d.ID.Seq) - 1
 			k := b*sc.n + int(i)
 			delivered[k] = now - start[b] + 1 // +1: 0 means "not delivered"
