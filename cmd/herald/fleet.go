@@ -4,6 +4,8 @@ import (
 	"hash/fnv"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/heraldproj/herald/gossip"
 	"github.com/heraldproj/herald/gossip/membership"
 	"github.com/heraldproj/herald/gossip/plumtree"
@@ -43,6 +45,9 @@ func joinFleet(cfg *Config, log *slog.Logger) (*gossip.Fleet, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, c := range f.Collectors() {
+		_ = prometheus.Register(c) // once per process, like the relay's
 	}
 	log.Info("joined the herald fleet", "gossip-addr", cfg.GossipAddr, "members", f.Membership.NumMembers())
 	return f, nil
