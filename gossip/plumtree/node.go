@@ -173,14 +173,19 @@ func (n *Node) push(id MessageID, payload []byte, hops int, from NodeID) {
 			n.msgs = append(n.msgs, Envelope{To: to, Msg: msg})
 		}
 	}
+	first := len(n.msgs)
 	if n.self >= 0 {
 		origin := n.originIndex(id.Origin)
 		for c := 0; c < n.ov.trees; c++ {
 			n.ov.children(origin, n.self, c, func(i int) { send(n.view.Member(i)) })
 		}
 	}
+	treeSends := n.msgs[first:]
 	for _, to := range grafted {
-		send(to)
+		// A member that grafted may also be a tree child: one copy.
+		if !slices.ContainsFunc(treeSends, func(e Envelope) bool { return e.To == to }) {
+			send(to)
+		}
 	}
 }
 
@@ -247,7 +252,15 @@ func (n *Node) stepGraft(m Message) {
 	for _, id := range m.IDs {
 		c := n.cache.get(id)
 		if c == nil {
-			continue // too old: the grafter will ask another announcer
+			// Not here yet (this member is missing it too, or it is in
+			// flight): the graft still makes the link eager for the origin,
+			// so the grafter gets the message as soon as it is delivered
+			// here. Too old (evicted): the grafter asks another source.
+			if w := n.seen.origins[id.Origin]; w != nil && !n.seen.has(id) {
+				w.pruned = deleteID(w.pruned, m.From)
+				w.grafted = addID(w.grafted, m.From)
+			}
+			continue
 		}
 		n.msgs = append(n.msgs, Envelope{To: m.From, Msg: Message{
 			Kind: Gossip, From: n.cfg.ID, IDs: []MessageID{id}, Payload: c.payload, Round: uint16(min(c.hops+1, 1<<16-1)),
