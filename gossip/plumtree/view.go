@@ -22,6 +22,7 @@ type View struct {
 type viewBase struct {
 	members []NodeID
 	index   map[NodeID]int32
+	rings   ringCache // the ring layout's orders, built on first use
 }
 
 // NewView returns a view of members (sorted and de-duplicated; the slice is
@@ -81,6 +82,15 @@ func (v *View) Index(id NodeID) (int, bool) {
 	return int(b) - j, true
 }
 
+// hasBase reports whether the base member at position b is in this view.
+func (v *View) hasBase(b int32) bool {
+	if len(v.drop) == 0 {
+		return true
+	}
+	_, absent := slices.BinarySearch(v.drop, b)
+	return !absent
+}
+
 // insertionIndex is where id would be inserted in the sorted view.
 func (v *View) insertionIndex(id NodeID) int {
 	b, _ := slices.BinarySearch(v.base.members, id)
@@ -92,6 +102,19 @@ func (v *View) insertionIndex(id NodeID) int {
 func (v *View) Contains(id NodeID) bool {
 	_, ok := v.Index(id)
 	return ok
+}
+
+// plus returns v with id added; cheap when id is in v's base.
+func (v *View) plus(id NodeID) *View {
+	b, ok := v.base.index[id]
+	if !ok {
+		return v.with([]NodeID{id}, "")
+	}
+	j, absent := slices.BinarySearch(v.drop, b)
+	if !absent {
+		return v
+	}
+	return &View{base: v.base, drop: slices.Delete(slices.Clone(v.drop), j, j+1)}
 }
 
 // with returns a view of v's members plus extra, minus drop.
