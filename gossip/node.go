@@ -71,6 +71,7 @@ type Node struct {
 	closeOnce  sync.Once
 	stats      stats
 	numPeers   atomic.Int64
+	announced  bool // plumtree.Node.Announce was called; owned by run
 }
 
 type broadcastReq struct {
