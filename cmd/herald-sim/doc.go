@@ -13,7 +13,12 @@
 // memberlist spreads them: views.go), -send-cost D (a member's sends leave
 // one after another, D each), -link tcp (a connection per ordered pair, set
 // up on first use, in-order delivery, loss repaired after an RTO: tcp.go),
-// -crash F and -rate R (broadcasts per second). Both algorithms run on the
+// -crash F and -rate R (broadcasts per second). -warm sends one
+// unmeasured broadcast 2 s before the measured ones (the steady state of a
+// fleet that has broadcast before: its TCP connections are open); -layout
+// heap|ring picks the tree layout (plumtree.Layout); -view-lag's joiners
+// introduce themselves when they join (plumtree.Node.Announce), counted
+// apart from the per-broadcast messages. Both algorithms run on the
 // same scenario and network model. After the table each algorithm prints one
 // line:
 //

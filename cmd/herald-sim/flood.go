@@ -53,11 +53,22 @@ func runFlood(sc *scenario, seed uint64) *runStats {
 	nw := newNetwork(sc, rand.New(rand.NewPCG(seed, 1<<60)))
 
 	st := newRunStats(sc)
-	delivered := make([]time.Duration, sc.n*sc.broadcasts)
-	hops := make([]int32, sc.n*sc.broadcasts)
+	// With -warm, broadcast 0 is the unmeasured one, warmGap earlier.
+	total, first := sc.broadcasts, 0
+	if sc.warm {
+		total, first = total+1, 1
+	}
+	startOf := func(b int) time.Duration {
+		if sc.warm && b == 0 {
+			return 0
+		}
+		return sc.firstMeasured() + time.Duration(b-first)*sc.spacing
+	}
+	delivered := make([]time.Duration, sc.n*total)
+	hops := make([]int32, sc.n*total)
 	var q queue
-	for b := range sc.broadcasts {
-		q.push(event{at: time.Duration(b) * sc.spacing, kind: evBroadcast, to: sc.origin, from: int32(b), hops: -1})
+	for b := range total {
+		q.push(event{at: startOf(b), kind: evBroadcast, to: sc.origin, from: int32(b), hops: -1})
 	}
 	for {
 		e, ok := q.pop()
@@ -73,20 +84,22 @@ func runFlood(sc *scenario, seed uint64) *runStats {
 		if delivered[k] != 0 {
 			continue
 		}
-		delivered[k] = e.at - time.Duration(b)*sc.spacing + 1
+		delivered[k] = e.at - startOf(b) + 1
 		hops[k] = e.hops + 1
 		view := sc.view(int(e.to))
 		for _, j := range neighbours[e.to][:degree[e.to]] {
 			if sc.crashed[j] && view != sc.base && !view.Contains(sc.ids[j]) {
 				continue // a neighbour it knows is dead
 			}
-			st.payload++
-			st.sends[e.to]++
+			if b >= first {
+				st.payload++
+				st.sends[e.to]++
+			}
 			if at, ok := nw.send(e.at, e.to, j); ok {
 				q.push(event{at: at, kind: evMessage, to: j, from: int32(b), hops: e.hops + 1})
 			}
 		}
 	}
-	st.collect(sc, delivered, hops)
+	st.collect(sc, delivered[first*sc.n:], hops[first*sc.n:])
 	return st
 }

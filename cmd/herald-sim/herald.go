@@ -18,6 +18,9 @@ type scenario struct {
 	tcp        bool          // -link tcp: a connection per ordered pair
 	sendCost   time.Duration // -send-cost: a member's sends leave one after another
 	crashed    []bool        // they receive nothing, send nothing
+	joins      []join        // -view-lag's joiners, who Announce themselves
+	warmup     time.Duration // the measured broadcasts start this late (joins, -warm)
+	warm       bool          // -warm: one unmeasured broadcast warmGap before them
 	origin     int32
 	broadcasts int
 	spacing    time.Duration
@@ -30,6 +33,18 @@ func (sc *scenario) view(i int) *plumtree.View {
 		return sc.base
 	}
 	return sc.views[i]
+}
+
+// warmGap separates -warm's unmeasured broadcast from the measured ones:
+// its repairs and anti-entropy are over by then, its TCP connections open.
+const warmGap = 2 * time.Second
+
+// firstMeasured is when the first measured broadcast starts.
+func (sc *scenario) firstMeasured() time.Duration {
+	if sc.warm {
+		return max(sc.warmup, warmGap)
+	}
+	return sc.warmup
 }
 
 func memberIDs(n int) []plumtree.NodeID {
@@ -66,14 +81,35 @@ func runHerald(sc *scenario, cfg func(plumtree.NodeID, *rand.Rand) plumtree.Conf
 	}
 
 	var q queue
+	t0 := sc.firstMeasured()
+	if sc.warm {
+		q.push(event{at: t0 - warmGap, kind: evBroadcast, to: sc.origin, hops: -1})
+	}
 	for b := range sc.broadcasts {
-		q.push(event{at: time.Duration(b) * sc.spacing, kind: evBroadcast, to: sc.origin, hops: int32(b)})
+		q.push(event{at: t0 + time.Duration(b)*sc.spacing, kind: evBroadcast, to: sc.origin, hops: int32(b)})
+	}
+	for _, j := range sc.joins {
+		q.push(event{at: t0 + j.at, kind: evAnnounce, to: j.member})
+	}
+	seqOffset := 1 // broadcast b has sequence number b+seqOffset
+	if sc.warm {
+		seqOffset = 2
 	}
 	drain := func(i int32, now time.Duration) {
 		node := nodes[i]
 		out, dels := node.Ready()
 		for _, env := range out {
-			if env.Msg.Kind.IsPayload() {
+			if now < t0 {
+				// The warm-up broadcast's traffic is not measured; it
+				// still crosses the network (and opens connections).
+				if at, ok := nw.send(now, i, index[env.To]); ok {
+					q.push(event{at: at, kind: evMessage, to: index[env.To], from: i, msg: env.Msg})
+				}
+				continue
+			}
+			if env.Msg.Kind == plumtree.Hello {
+				st.hello++ // per join, not per broadcast: counted apart
+			} else if env.Msg.Kind.IsPayload() {
 				st.payload++
 			} else {
 				st.control++
@@ -88,7 +124,10 @@ func runHerald(sc *scenario, cfg func(plumtree.NodeID, *rand.Rand) plumtree.Conf
 			if sc.crashed[i] {
 				st.crashedDelivered++
 			}
-			b := int(d.ID.Seq) - 1
+			b := int(d.ID.Seq) - seqOffset
+			if b < 0 {
+				continue
+			}
 			k := b*sc.n + int(i)
 			delivered[k] = now - start[b] + 1 // +1: 0 means "not delivered"
 			hops[k] = int32(d.Hops)
@@ -111,10 +150,14 @@ func runHerald(sc *scenario, cfg func(plumtree.NodeID, *rand.Rand) plumtree.Conf
 		node.Tick(e.at)
 		switch e.kind {
 		case evBroadcast:
-			start[e.hops] = e.at
+			if e.hops >= 0 {
+				start[e.hops] = e.at
+			}
 			node.Broadcast(sc.payload)
 		case evMessage:
 			node.Step(e.msg)
+		case evAnnounce:
+			node.Announce()
 		case evTick:
 			if nextTick[e.to] == e.at {
 				nextTick[e.to] = -1

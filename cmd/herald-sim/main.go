@@ -35,7 +35,9 @@ type options struct {
 	spacing    time.Duration
 	payload    int
 	noFlood    bool
+	warm       bool
 
+	layout                            string
 	fanout, redundancy, partial, lazy int
 	ihave, graftTimeout               time.Duration
 	aeInterval                        time.Duration
@@ -77,6 +79,8 @@ func main() {
 	fs.DurationVar(&o.spacing, "spacing", 10*time.Millisecond, "time between a run's broadcasts")
 	fs.IntVar(&o.payload, "payload", 256, "payload bytes (the model has no bandwidth: informational)")
 	fs.BoolVar(&o.noFlood, "no-flood", false, "skip the flooding baseline")
+	fs.BoolVar(&o.warm, "warm", false, "one unmeasured broadcast 2 s before the measured ones, from the same origin: the steady state of a fleet that has broadcast before (TCP connections along the links it used are open)")
+	fs.StringVar(&o.layout, "layout", "", "override Layout: heap (positions in the sorted view) or ring (hashed positions, absolute arcs)")
 	fs.IntVar(&o.fanout, "fanout", 0, "override EagerFanout")
 	fs.IntVar(&o.redundancy, "redundancy", -1, "override EagerRedundancy")
 	fs.IntVar(&o.partial, "partial", -1, "override PartialCopyPermille")
@@ -127,8 +131,15 @@ func run(o options, w io.Writer) error {
 	if o.rate > 0 {
 		o.spacing = time.Duration(float64(time.Second) / o.rate)
 	}
+	layouts := map[string]plumtree.Layout{"heap": plumtree.LayoutHeap, "ring": plumtree.LayoutRing}
+	if _, ok := layouts[o.layout]; !ok && o.layout != "" {
+		return fmt.Errorf("unknown -layout %q (heap, ring)", o.layout)
+	}
 	config := func(id plumtree.NodeID, r *rand.Rand) plumtree.Config {
 		c := p.config(id, r)
+		if o.layout != "" {
+			c.Layout = layouts[o.layout]
+		}
 		if o.fanout > 0 {
 			c.EagerFanout = o.fanout
 		}
@@ -162,10 +173,10 @@ func run(o options, w io.Writer) error {
 
 	fmt.Fprintf(w, "members=%d profile=%s delay=U[%v,%v] loss=%g bursty=%v crash=%g seeds=%d..%d broadcasts=%d spacing=%v\n",
 		o.n, o.profile, o.minDelay, o.maxDelay, o.loss, burstString(o), o.crashed, o.seed, o.seed+uint64(o.seeds)-1, o.broadcasts, o.spacing)
-	fmt.Fprintf(w, "link=%s send-cost=%v view-miss=%g view-lag=%v churn=%g\n",
-		linkName(o), o.sendCost, o.viewMiss, o.viewLag, churnFor(o))
-	fmt.Fprintf(w, "herald: fanout=%d copies=%d+%d‰ lazy=%d ihave=%v graft-timeout=%v anti-entropy=%v×%d\n\n",
-		sample.EagerFanout, 1+sample.EagerRedundancy, sample.PartialCopyPermille, sample.MaxLazy, sample.IHaveInterval, sample.GraftTimeout,
+	fmt.Fprintf(w, "link=%s send-cost=%v view-miss=%g view-lag=%v churn=%g warm=%v\n",
+		linkName(o), o.sendCost, o.viewMiss, o.viewLag, churnFor(o), o.warm)
+	fmt.Fprintf(w, "herald: layout=%s fanout=%d copies=%d+%d‰ lazy=%d ihave=%v graft-timeout=%v anti-entropy=%v×%d\n\n",
+		[]string{"heap", "ring"}[sample.Layout], sample.EagerFanout, 1+sample.EagerRedundancy, sample.PartialCopyPermille, sample.MaxLazy, sample.IHaveInterval, sample.GraftTimeout,
 		sample.AntiEntropyInterval, sample.AntiEntropyRounds)
 
 	herald := &result{name: "herald tree"}
@@ -183,6 +194,10 @@ func run(o options, w io.Writer) error {
 		results = append(results, flood)
 	}
 	printTable(w, results)
+	if herald.hello > 0 {
+		fmt.Fprintf(w, "\nherald tree: joiners sent %.3f Hello per member (once per join, not per broadcast; not in msgs/member)\n",
+			float64(herald.hello)/float64(o.n*o.seeds))
+	}
 	fmt.Fprintln(w)
 	for _, r := range results {
 		printSummary(w, r)
@@ -235,6 +250,7 @@ func newScenario(o options, seed uint64) *scenario {
 		}
 	}
 	vm := viewModel{miss: o.viewMiss, lag: o.viewLag, churn: churnFor(o)}
-	sc.views = vm.buildViews(rand.New(rand.NewPCG(seed, 1<<58)), ids, sc.base, sc.crashed)
+	sc.views, sc.joins = vm.buildViews(rand.New(rand.NewPCG(seed, 1<<58)), ids, sc.base, sc.crashed)
+	sc.warmup, sc.warm = o.viewLag, o.warm
 	return sc
 }

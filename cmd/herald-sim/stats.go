@@ -18,6 +18,7 @@ type result struct {
 	missed    int             // live members that never delivered a broadcast
 	payload   int64           // payload messages sent, lost ones included
 	control   int64           // control messages sent
+	hello     int64           // joiners' Hello messages: per join, not per broadcast
 	perMember int64           // members × broadcasts, summed over runs
 	maxLoad   float64         // most sends by one member, per broadcast, worst run
 	lastHop   int             // hops of the last delivery, worst run
@@ -34,6 +35,7 @@ type runStats struct {
 	payload   int64
 	control   int64
 	sends     []int64 // per member
+	hello     int64   // Hello messages (joins), not counted per broadcast
 	// crashedDelivered counts deliveries at crashed members: always 0,
 	// which a test checks.
 	crashedDelivered int
@@ -67,6 +69,7 @@ func (r *result) add(s *runStats) {
 	r.missed += s.missed
 	r.payload += s.payload
 	r.control += s.control
+	r.hello += s.hello
 	r.perMember += int64(s.members * s.broadcasts)
 	for _, n := range s.sends {
 		r.maxLoad = max(r.maxLoad, float64(n)/float64(s.broadcasts))

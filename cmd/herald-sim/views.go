@@ -27,19 +27,29 @@ import (
 //     (memberlist's push/pull on join).
 //
 // Views do not change during a run: a run's broadcasts span far less than D.
+// A joiner introduces itself to its tree parents when it joins
+// (plumtree.Node.Announce): joins lists who joined and when, relative to the
+// first broadcast.
 type viewModel struct {
 	miss  float64
 	lag   time.Duration
 	churn float64
 }
 
+// join is a member that joined at (before the first broadcast, ≤ 0).
+type join struct {
+	member int32
+	at     time.Duration
+}
+
 // buildViews returns each member's view, or nil when every member has the
-// whole base view.
-func (vm viewModel) buildViews(r *rand.Rand, ids []plumtree.NodeID, base *plumtree.View, crashed []bool) []*plumtree.View {
+// whole base view, and the joins.
+func (vm viewModel) buildViews(r *rand.Rand, ids []plumtree.NodeID, base *plumtree.View, crashed []bool) ([]*plumtree.View, []join) {
 	n := len(ids)
 	if vm.miss == 0 && vm.lag == 0 {
-		return nil
+		return nil, nil
 	}
+	var joins []join
 	absent := make([][]int32, n)
 	if k := int(math.Round(vm.miss * float64(n))); k > 0 {
 		for i := range absent {
@@ -49,9 +59,10 @@ func (vm viewModel) buildViews(r *rand.Rand, ids []plumtree.NodeID, base *plumtr
 	if vm.lag > 0 {
 		// A change of age a is known to each member with probability
 		// (N^(a/D) − 1)/(N − 1): the members that learn it within a.
+		var age float64 // of the last change drawn, as a share of D
 		known := func() float64 {
-			a := r.Float64()
-			return (math.Pow(float64(n), a) - 1) / float64(n-1)
+			age = r.Float64()
+			return (math.Pow(float64(n), age) - 1) / float64(n-1)
 		}
 		for j := range n {
 			if crashed[j] {
@@ -68,6 +79,7 @@ func (vm viewModel) buildViews(r *rand.Rand, ids []plumtree.NodeID, base *plumtr
 				continue
 			}
 			q := known()
+			joins = append(joins, join{int32(j), -time.Duration(age * float64(vm.lag))})
 			eachWith(r, n, 1-q, func(i int) {
 				if i != j && !crashed[i] {
 					absent[i] = append(absent[i], int32(j))
@@ -88,7 +100,7 @@ func (vm viewModel) buildViews(r *rand.Rand, ids []plumtree.NodeID, base *plumtr
 		views[i] = base.Without(names)
 		absent[i] = nil
 	}
-	return views
+	return views, joins
 }
 
 // appendSample appends k distinct members other than self, drawn at random.
