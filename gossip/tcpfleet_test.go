@@ -70,6 +70,15 @@ func TestTCPFleet100ExactlyOnce(t *testing.T) {
 		}
 		return true
 	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, tcp := range tcps {
+				if st := tcp.Stats(); st.DialsFailed+st.FramesLost+st.QueueFull > 0 {
+					t.Logf("%s transport: %+v", names[i], st)
+				}
+			}
+		}
+	})
 	col := collect(names, nodes)
 	ids := runStream(t, nodes[:origins], nodes, col, messages)
 	col.checkExactlyOnce(t, ids)

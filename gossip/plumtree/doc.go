@@ -138,8 +138,8 @@
 // delivery of the origin (then the fleet goes quiet: no message, no timer),
 // and each round repairs a member unless that round's digest is lost too:
 // at loss p, a member misses a message only if its copies, its
-// announcement and its R digests are all lost (≈ 5.6·10⁻⁸ with WANConfig
-// at 10 % loss). Even then, the origin's next message revives the rounds
+// announcement and its R digests are all lost (≈ 10⁻⁸ with WANConfig's
+// four copies at 10 % loss). Even then, the origin's next message revives the rounds
 // (and reveals the gap), and the miss is repaired as long as the message
 // is still cached somewhere; a feeder with periodic progress notifications
 // never lets that lapse.
@@ -165,7 +165,7 @@
 // # Limits, measured in cmd/herald-sim (see docs/benchmarks.md)
 //
 //   - One isolated broadcast costs ≈ copies + MaxLazy + AntiEntropyRounds
-//     messages per member (7.5 with WANConfig: 3.5 + 1 + 3). No scheme
+//     messages per member (8 with WANConfig: 4 + 1 + 3). No scheme
 //     does much better: without feedback a member is only reached through
 //     unconditional messages, and at 10 % loss each one that carries news
 //     of the message divides the members that miss it by ten; 100 % of 50k

@@ -171,6 +171,7 @@ func (n *Node) Step(m Message) {
 		if !n.view.Contains(m.From) {
 			n.learned = append(n.learned, learnedPeer{m.From, n.now + learnTTL})
 			n.SetView(n.view)
+			n.welcome(m.From)
 		}
 	case Prune:
 		for _, id := range m.IDs {

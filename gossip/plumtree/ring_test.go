@@ -12,7 +12,7 @@ func ringConfig(id NodeID, i int) Config {
 	c.Layout = LayoutRing
 	c.EagerFanout = 8
 	c.EagerRedundancy = 2
-	c.MaxLazy, c.AntiEntropyRounds = 0, 0
+	c.MaxLazy = 0 // flood() never ticks: no IHave or digest round is sent
 	return c
 }
 
@@ -146,8 +146,8 @@ func TestRingTreesHoldWhenViewsDiffer(t *testing.T) {
 }
 
 // TestAnnounceReachesUnknownJoiner: a member that no other view holds gets
-// nothing from the trees until it announces itself; then its parents push
-// to it in every tree.
+// nothing from the trees until it announces itself; then each parent sends
+// it a digest of what it missed and pushes to it in every tree.
 func TestAnnounceReachesUnknownJoiner(t *testing.T) {
 	const n, joiner = 500, 321
 	var base, others *View
@@ -174,9 +174,16 @@ func TestAnnounceReachesUnknownJoiner(t *testing.T) {
 		if e.Msg.Kind != Hello {
 			t.Fatalf("Announce sent %v", e.Msg)
 		}
-		nodes[index[e.To]].Step(e.Msg)
-		if !nodes[index[e.To]].View().Contains(ids[joiner]) {
+		parent := nodes[index[e.To]]
+		parent.Step(e.Msg)
+		if !parent.View().Contains(ids[joiner]) {
 			t.Fatalf("%s did not learn the joiner from its Hello", e.To)
+		}
+		// The broadcast it missed is named in a welcome digest.
+		welcome, _ := parent.Ready()
+		if len(welcome) != 1 || welcome[0].Msg.Kind != Digest || welcome[0].To != ids[joiner] ||
+			welcome[0].Msg.Ranges[0] != (SeqRange{ids[0], 1, 1}) {
+			t.Fatalf("%s answered the Hello with %v, want a digest of %s/[1..1]", e.To, welcome, ids[0])
 		}
 	}
 	copies, _, _ = flood(nodes, index, 0)
