@@ -5,7 +5,6 @@ import (
 	"math/bits"
 	"slices"
 	"sort"
-	"sync"
 )
 
 // The ring layout (Config.Layout = LayoutRing) computes trees that hold
@@ -45,15 +44,15 @@ type ringOrder struct {
 	keys  []uint64 // positions in that order
 }
 
+// ringCache is built on first use, without a lock (a pure core takes
+// none): Nodes that share a View must run on one goroutine, as the
+// simulator's do; SetPeers gives each Node a View of its own.
 type ringCache struct {
-	mu     sync.Mutex
 	name   []uint64 // FNV-1a of each base member's name
 	orders map[int]*ringOrder
 }
 
 func (b *viewBase) ring(c int) *ringOrder {
-	b.rings.mu.Lock()
-	defer b.rings.mu.Unlock()
 	if ro := b.rings.orders[c]; ro != nil {
 		return ro
 	}

@@ -8,7 +8,8 @@ import (
 // View is an immutable membership view: the sorted, de-duplicated set of
 // members including the local one. Trees are computed from positions in it,
 // so members whose views agree compute the same trees. A View may be shared
-// by any number of Nodes (the simulator gives one View to 50k Nodes).
+// by any number of Nodes driven from one goroutine (the simulator gives one
+// View to 50k Nodes): the ring layout caches its orders in it on first use.
 //
 // A view derived with Without shares its base's members and stores only the
 // positions it lacks, so that 50k Nodes can each have their own, slightly
