@@ -27,6 +27,10 @@
 // sends under it do not block. docs/lock-order.md lists every package's
 // order.
 //
+// Collector exports a Node's Stats as Prometheus metrics
+// (herald_gossip_<field>_total, herald_gossip_peers); Fleet.Collectors adds
+// the transport's (transport.Collector) for the daemon to register.
+//
 // This package must not import memberlist (gossip/membership is its only
 // user), must not put protocol logic in the driver (it belongs in
 // gossip/plumtree, where the simulator runs it too), and knows nothing of

@@ -113,6 +113,12 @@ func (n *Node) resync(pt *plumtree.Node, peers *peerTable) {
 		ids := peers.ids()
 		pt.SetPeers(ids)
 		n.numPeers.Store(int64(len(ids)))
+		if !n.announced && len(ids) > 0 {
+			// Just joined: introduce this herald to its tree parents
+			// before membership gossip reaches them (ring layout only).
+			n.announced = true
+			pt.Announce()
+		}
 		n.log.Debug("gossip: view changed", "peers", len(ids), "gone", gone)
 	}
 }

@@ -42,10 +42,11 @@ type Config struct {
 }
 
 // Stats are a Node's counters. Metric names: herald_gossip_<field>_total in
-// snake case (e.g. herald_gossip_payload_sent_total).
+// snake case (e.g. herald_gossip_payload_sent_total; ReceivedTotal is
+// herald_gossip_received_total), exported by Collector.
 type Stats struct {
 	PayloadSent   uint64 // Gossip messages handed to the transport
-	ControlSent   uint64 // IHave, Graft and Prune messages handed to the transport
+	ControlSent   uint64 // IHave, Graft, Prune and Digest messages handed to the transport
 	SendFailed    uint64 // refused by the transport (queue full): left to repair
 	NoAddress     uint64 // addressed to a member without a known gossip address
 	Delivered     uint64 // deliveries handed to the consumer
@@ -70,6 +71,7 @@ type Node struct {
 	closeOnce  sync.Once
 	stats      stats
 	numPeers   atomic.Int64
+	announced  bool // plumtree.Node.Announce was called; owned by run
 }
 
 type broadcastReq struct {

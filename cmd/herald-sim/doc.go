@@ -7,6 +7,23 @@
 // overlay of 5–6 neighbours per member, each member forwarding once to all
 // neighbours on first receipt (the algorithm of go-distributed/gossip_simulator).
 //
+// The network can be made less kind, one assumption at a time (issue 11):
+// -view-miss F (each member's view lacks its own share F of the members),
+// -view-lag D (crashes and -churn joins reach members over D, spreading as
+// memberlist spreads them: views.go), -send-cost D (a member's sends leave
+// one after another, D each), -link tcp (a connection per ordered pair, set
+// up on first use, in-order delivery, loss repaired after an RTO: tcp.go),
+// -crash F and -rate R (broadcasts per second). -warm sends one
+// unmeasured broadcast 2 s before the measured ones (the steady state of a
+// fleet that has broadcast before: its TCP connections are open); -layout
+// heap|ring picks the tree layout (plumtree.Layout); -view-lag's joiners
+// introduce themselves when they join (plumtree.Node.Announce), counted
+// apart from the per-broadcast messages. Both algorithms run on the
+// same scenario and network model. After the table each algorithm prints one
+// line:
+//
+//	NAME: t50=…ms t99=…ms t99.9=…ms t100=…ms coverage=…% msgs/member=…
+//
 // The same flags and seed always print the same table: all randomness comes
 // from seeded sources and nothing depends on map order or wall time.
 //

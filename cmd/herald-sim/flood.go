@@ -10,6 +10,9 @@ import (
 // and befriends random members that still want more, like the friendship
 // protocol of go-distributed/gossip_simulator), and every member forwards a
 // broadcast once, to all its neighbours, when it first receives it. No repair.
+// The overlay is each member's partial view (a link is known at both ends),
+// so -view-miss and joins do not touch it; a member only skips a neighbour
+// it knows is dead (-view-lag).
 func runFlood(sc *scenario, seed uint64) *runStats {
 	const fanin = 6
 	r := rand.New(rand.NewPCG(seed, 1<<61))
@@ -47,16 +50,25 @@ func runFlood(sc *scenario, seed uint64) *runStats {
 			}
 		}
 	}
-	net := rand.New(rand.NewPCG(seed, 1<<60))
-	link := sc.link
-	link.reset(sc.n)
+	nw := newNetwork(sc, rand.New(rand.NewPCG(seed, 1<<60)))
 
 	st := newRunStats(sc)
-	delivered := make([]time.Duration, sc.n*sc.broadcasts)
-	hops := make([]int32, sc.n*sc.broadcasts)
+	// With -warm, broadcast 0 is the unmeasured one, warmGap earlier.
+	total, first := sc.broadcasts, 0
+	if sc.warm {
+		total, first = total+1, 1
+	}
+	startOf := func(b int) time.Duration {
+		if sc.warm && b == 0 {
+			return 0
+		}
+		return sc.firstMeasured() + time.Duration(b-first)*sc.spacing
+	}
+	delivered := make([]time.Duration, sc.n*total)
+	hops := make([]int32, sc.n*total)
 	var q queue
-	for b := range sc.broadcasts {
-		q.push(event{at: time.Duration(b) * sc.spacing, kind: evBroadcast, to: sc.origin, from: int32(b), hops: -1})
+	for b := range total {
+		q.push(event{at: startOf(b), kind: evBroadcast, to: sc.origin, from: int32(b), hops: -1})
 	}
 	for {
 		e, ok := q.pop()
@@ -72,16 +84,22 @@ func runFlood(sc *scenario, seed uint64) *runStats {
 		if delivered[k] != 0 {
 			continue
 		}
-		delivered[k] = e.at - time.Duration(b)*sc.spacing + 1
+		delivered[k] = e.at - startOf(b) + 1
 		hops[k] = e.hops + 1
+		view := sc.view(int(e.to))
 		for _, j := range neighbours[e.to][:degree[e.to]] {
-			st.payload++
-			st.sends[e.to]++
-			if d, ok := link.send(net, j); ok {
-				q.push(event{at: e.at + d, kind: evMessage, to: j, from: int32(b), hops: e.hops + 1})
+			if sc.crashed[j] && view != sc.base && !view.Contains(sc.ids[j]) {
+				continue // a neighbour it knows is dead
+			}
+			if b >= first {
+				st.payload++
+				st.sends[e.to]++
+			}
+			if at, ok := nw.send(e.at, e.to, j); ok {
+				q.push(event{at: at, kind: evMessage, to: j, from: int32(b), hops: e.hops + 1})
 			}
 		}
 	}
-	st.collect(sc, delivered, hops)
+	st.collect(sc, delivered[first*sc.n:], hops[first*sc.n:])
 	return st
 }

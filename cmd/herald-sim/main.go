@@ -23,13 +23,21 @@ type options struct {
 	geP, geR   float64
 	geLoss     float64
 	crashed    float64
+	viewMiss   float64
+	viewLag    time.Duration
+	churn      float64
+	sendCost   time.Duration
+	link       string
+	rate       float64
 	seed       uint64
 	seeds      int
 	broadcasts int
 	spacing    time.Duration
 	payload    int
 	noFlood    bool
+	warm       bool
 
+	layout                            string
 	fanout, redundancy, partial, lazy int
 	ihave, graftTimeout               time.Duration
 	aeInterval                        time.Duration
@@ -57,13 +65,22 @@ func main() {
 	fs.Float64Var(&o.geP, "burst-p", 0, "bursty loss: per-message probability that a receiver's link turns bad (0: off)")
 	fs.Float64Var(&o.geR, "burst-r", 0.3, "bursty loss: per-message probability that a bad link recovers")
 	fs.Float64Var(&o.geLoss, "burst-loss", 0.5, "bursty loss: loss rate while a link is bad")
-	fs.Float64Var(&o.crashed, "crashed", 0, "share of members crashed but not yet detected")
+	fs.Float64Var(&o.crashed, "crash", 0, "share of members crashed: they receive nothing and forward nothing (without -view-lag no member has noticed yet)")
+	fs.Float64Var(&o.crashed, "crashed", 0, "old name of -crash")
+	fs.Float64Var(&o.viewMiss, "view-miss", 0, "each member's view lacks its own random share F of the members")
+	fs.DurationVar(&o.viewLag, "view-lag", 0, "membership changes (the crashes, and -churn joins) happened in the D before the broadcast and reach members over D, spreading as memberlist spreads them")
+	fs.Float64Var(&o.churn, "churn", 0.01, "with -view-lag: share of members that joined within it")
+	fs.DurationVar(&o.sendCost, "send-cost", 0, "a member's sends are serialised, D each")
+	fs.StringVar(&o.link, "link", "datagram", "datagram (independent packets, may overtake) or tcp (connection per pair set up on first use, in-order, loss repaired after an RTO)")
+	fs.Float64Var(&o.rate, "rate", 0, "broadcasts per second (sets -spacing to 1/R)")
 	fs.Uint64Var(&o.seed, "seed", 1, "first seed; runs use seed, seed+1, …")
 	fs.IntVar(&o.seeds, "seeds", 1, "number of runs, each with its own seed, overlay and origin")
 	fs.IntVar(&o.broadcasts, "broadcasts", 1, "broadcasts per run, from one origin (a feeder)")
 	fs.DurationVar(&o.spacing, "spacing", 10*time.Millisecond, "time between a run's broadcasts")
 	fs.IntVar(&o.payload, "payload", 256, "payload bytes (the model has no bandwidth: informational)")
 	fs.BoolVar(&o.noFlood, "no-flood", false, "skip the flooding baseline")
+	fs.BoolVar(&o.warm, "warm", false, "one unmeasured broadcast 2 s before the measured ones, from the same origin: the steady state of a fleet that has broadcast before (TCP connections along the links it used are open)")
+	fs.StringVar(&o.layout, "layout", "", "override Layout: heap (positions in the sorted view) or ring (hashed positions, absolute arcs)")
 	fs.IntVar(&o.fanout, "fanout", 0, "override EagerFanout")
 	fs.IntVar(&o.redundancy, "redundancy", -1, "override EagerRedundancy")
 	fs.IntVar(&o.partial, "partial", -1, "override PartialCopyPermille")
@@ -100,11 +117,29 @@ func run(o options, w io.Writer) error {
 		return errors.New("-seeds and -broadcasts must be at least 1")
 	case o.maxDelay < o.minDelay || o.minDelay < 0:
 		return errors.New("need 0 <= -delay-min <= -delay-max")
+	case o.n > 1_000_000:
+		return errors.New("-n must be at most 1000000")
 	case o.loss > 1 || o.crashed < 0 || o.crashed >= 1:
-		return errors.New("-loss must be in [0,1] and -crashed in [0,1)")
+		return errors.New("-loss must be in [0,1] and -crash in [0,1)")
+	case o.viewMiss < 0 || o.viewMiss >= 1 || o.churn < 0 || o.churn >= 1:
+		return errors.New("-view-miss and -churn must be in [0,1)")
+	case o.viewLag < 0 || o.sendCost < 0 || o.rate < 0:
+		return errors.New("-view-lag, -send-cost and -rate must not be negative")
+	case o.link != "datagram" && o.link != "tcp" && o.link != "":
+		return fmt.Errorf("unknown -link %q (datagram, tcp)", o.link)
+	}
+	if o.rate > 0 {
+		o.spacing = time.Duration(float64(time.Second) / o.rate)
+	}
+	layouts := map[string]plumtree.Layout{"heap": plumtree.LayoutHeap, "ring": plumtree.LayoutRing}
+	if _, ok := layouts[o.layout]; !ok && o.layout != "" {
+		return fmt.Errorf("unknown -layout %q (heap, ring)", o.layout)
 	}
 	config := func(id plumtree.NodeID, r *rand.Rand) plumtree.Config {
 		c := p.config(id, r)
+		if o.layout != "" {
+			c.Layout = layouts[o.layout]
+		}
 		if o.fanout > 0 {
 			c.EagerFanout = o.fanout
 		}
@@ -136,10 +171,12 @@ func run(o options, w io.Writer) error {
 		return err
 	}
 
-	fmt.Fprintf(w, "members=%d profile=%s delay=U[%v,%v] loss=%g bursty=%v crashed=%g seeds=%d..%d broadcasts=%d spacing=%v\n",
+	fmt.Fprintf(w, "members=%d profile=%s delay=U[%v,%v] loss=%g bursty=%v crash=%g seeds=%d..%d broadcasts=%d spacing=%v\n",
 		o.n, o.profile, o.minDelay, o.maxDelay, o.loss, burstString(o), o.crashed, o.seed, o.seed+uint64(o.seeds)-1, o.broadcasts, o.spacing)
-	fmt.Fprintf(w, "herald: fanout=%d copies=%d+%d‰ lazy=%d ihave=%v graft-timeout=%v anti-entropy=%v×%d\n\n",
-		sample.EagerFanout, 1+sample.EagerRedundancy, sample.PartialCopyPermille, sample.MaxLazy, sample.IHaveInterval, sample.GraftTimeout,
+	fmt.Fprintf(w, "link=%s send-cost=%v view-miss=%g view-lag=%v churn=%g warm=%v\n",
+		linkName(o), o.sendCost, o.viewMiss, o.viewLag, churnFor(o), o.warm)
+	fmt.Fprintf(w, "herald: layout=%s fanout=%d copies=%d+%d‰ lazy=%d ihave=%v graft-timeout=%v anti-entropy=%v×%d\n\n",
+		[]string{"heap", "ring"}[sample.Layout], sample.EagerFanout, 1+sample.EagerRedundancy, sample.PartialCopyPermille, sample.MaxLazy, sample.IHaveInterval, sample.GraftTimeout,
 		sample.AntiEntropyInterval, sample.AntiEntropyRounds)
 
 	herald := &result{name: "herald tree"}
@@ -157,7 +194,30 @@ func run(o options, w io.Writer) error {
 		results = append(results, flood)
 	}
 	printTable(w, results)
+	if herald.hello > 0 {
+		fmt.Fprintf(w, "\nherald tree: joiners sent %.3f Hello per member (once per join, not per broadcast; not in msgs/member)\n",
+			float64(herald.hello)/float64(o.n*o.seeds))
+	}
+	fmt.Fprintln(w)
+	for _, r := range results {
+		printSummary(w, r)
+	}
 	return nil
+}
+
+func linkName(o options) string {
+	if o.link == "" {
+		return "datagram"
+	}
+	return o.link
+}
+
+// churnFor is the share of joins the views model: only with -view-lag.
+func churnFor(o options) float64 {
+	if o.viewLag == 0 {
+		return 0
+	}
+	return o.churn
 }
 
 func burstString(o options) string {
@@ -167,12 +227,17 @@ func burstString(o options) string {
 	return fmt.Sprintf("GE(p=%g,r=%g,loss=%g)", o.geP, o.geR, o.geLoss)
 }
 
-// newScenario draws a run's origin and crashed members from its seed.
+// newScenario draws a run's origin, crashed members and views from its seed.
 func newScenario(o options, seed uint64) *scenario {
 	r := rand.New(rand.NewPCG(seed, 1<<59))
+	ids := memberIDs(o.n)
 	sc := &scenario{
 		n:          o.n,
+		ids:        ids,
+		base:       plumtree.NewView(ids),
 		link:       linkModel{minDelay: o.minDelay, maxDelay: o.maxDelay, loss: o.loss, geP: o.geP, geR: o.geR, geLoss: o.geLoss},
+		tcp:        o.link == "tcp",
+		sendCost:   o.sendCost,
 		crashed:    make([]bool, o.n),
 		origin:     int32(r.IntN(o.n)),
 		broadcasts: o.broadcasts,
@@ -184,5 +249,8 @@ func newScenario(o options, seed uint64) *scenario {
 			sc.crashed[i] = true
 		}
 	}
+	vm := viewModel{miss: o.viewMiss, lag: o.viewLag, churn: churnFor(o)}
+	sc.views, sc.joins = vm.buildViews(rand.New(rand.NewPCG(seed, 1<<58)), ids, sc.base, sc.crashed)
+	sc.warmup, sc.warm = o.viewLag, o.warm
 	return sc
 }

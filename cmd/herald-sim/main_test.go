@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -9,7 +10,7 @@ import (
 
 func simOptions() options {
 	return options{
-		n: 600, profile: "wan", loss: -1, seed: 7, seeds: 2, broadcasts: 3,
+		n: 600, profile: "wan", minDelay: 10 * time.Millisecond, maxDelay: 20 * time.Millisecond, loss: 0.1, seed: 7, seeds: 2, broadcasts: 3,
 		spacing: 5 * time.Millisecond, payload: 16, geR: 0.3, geLoss: 0.5,
 		redundancy: -1, partial: -1, lazy: -1,
 	}
@@ -46,6 +47,7 @@ func TestFullCoverageWithoutLoss(t *testing.T) {
 	for profile, maxT := range map[string]time.Duration{"wan": 40 * time.Millisecond, "dc": time.Millisecond} {
 		o := simOptions()
 		o.profile, o.loss = profile, 0
+		o.minDelay, o.maxDelay = profiles[profile].minDelay, profiles[profile].maxDelay
 		sc := newScenario(o, o.seed)
 		st := runHerald(sc, profiles[profile].config, o.seed)
 		if st.missed != 0 || len(st.latencies) != (o.n-1)*o.broadcasts {
@@ -87,5 +89,94 @@ func TestRunRejectsBadOptions(t *testing.T) {
 		if err := run(o, new(bytes.Buffer)); err == nil {
 			t.Errorf("run(%+v) accepted", o)
 		}
+	}
+}
+
+// TestCrashedMemberIsSilent: a crashed member receives nothing and
+// forwards nothing, with either algorithm; the rest still get everything
+// when there is no loss (the tree repairs around it).
+func TestCrashedMemberIsSilent(t *testing.T) {
+	o := simOptions()
+	o.loss, o.crashed = 0, 0.05
+	sc := newScenario(o, o.seed)
+	for name, st := range map[string]*runStats{
+		"herald":   runHerald(sc, profiles["wan"].config, o.seed),
+		"flooding": runFlood(sc, o.seed),
+	} {
+		crashed := 0
+		for i, c := range sc.crashed {
+			if c {
+				crashed++
+				if st.sends[i] != 0 {
+					t.Errorf("%s: crashed member %d sent %d messages", name, i, st.sends[i])
+				}
+			}
+		}
+		if crashed == 0 {
+			t.Fatal("no member crashed")
+		}
+		if name == "herald" && st.missed != 0 {
+			t.Errorf("herald: %d live deliveries missed without loss", st.missed)
+		}
+	}
+	if got := deliveredTo(sc, o.seed); got != 0 {
+		t.Errorf("crashed members delivered %d broadcasts", got)
+	}
+}
+
+// deliveredTo counts deliveries at crashed members in a herald run.
+func deliveredTo(sc *scenario, seed uint64) int {
+	st := runHerald(sc, profiles["wan"].config, seed)
+	return st.crashedDelivered
+}
+
+// TestRateSetsSpacing: -rate R spaces the broadcasts 1/R apart.
+func TestRateSetsSpacing(t *testing.T) {
+	o := simOptions()
+	o.rate, o.seeds, o.n, o.noFlood = 50, 1, 100, true
+	var b bytes.Buffer
+	if err := run(o, &b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "spacing=20ms") {
+		t.Errorf("-rate 50 did not give 20ms spacing:\n%s", b.String())
+	}
+}
+
+// TestSummaryLine: one line per algorithm in the form issue 11 fixes.
+func TestSummaryLine(t *testing.T) {
+	o := simOptions()
+	var b bytes.Buffer
+	if err := run(o, &b); err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^(herald tree|flooding \(5–6 neighbours\)): t50=[0-9.]+ms t99=[0-9.]+ms t99\.9=[0-9.]+ms t100=([0-9.]+ms|never) coverage=[0-9.]+% msgs/member=[0-9.]+$`)
+	if got := re.FindAllString(b.String(), -1); len(got) != 2 {
+		t.Errorf("want 2 summary lines, got %d:\n%s", len(got), b.String())
+	}
+}
+
+// TestSendCostAndTCPSlowTheTree: on a small deterministic run, send cost
+// and TCP's set-up each delay the tree's t99 (the models reach the
+// protocol), and TCP repairs the loss that datagrams leave to the protocol.
+func TestSendCostAndTCPSlowTheTree(t *testing.T) {
+	o := simOptions()
+	o.seeds, o.broadcasts = 1, 1
+	t99 := func(o options) time.Duration {
+		sc := newScenario(o, o.seed)
+		r := &result{}
+		r.add(runHerald(sc, profiles["wan"].config, o.seed))
+		return r.summary().t99
+	}
+	base := t99(o)
+	o2 := o
+	o2.sendCost = time.Millisecond
+	if got := t99(o2); got <= base {
+		t.Errorf("send-cost 1ms: t99 %v, not above %v", got, base)
+	}
+	o3 := o
+	o3.link = "tcp"
+	if got := t99(o3); got <= base {
+		t.Errorf("tcp: t99 %v, not above %v (set-up costs a round trip)", got, base)
 	}
 }

@@ -14,6 +14,7 @@ const (
 	evMessage   eventKind = iota // deliver msg to node `to`
 	evTick                       // tick node `to`
 	evBroadcast                  // node `to` broadcasts broadcast number `hops`
+	evAnnounce                   // node `to` has joined: it introduces itself
 )
 
 // event is one scheduled happening. seq breaks ties between events at the

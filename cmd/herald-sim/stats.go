@@ -18,6 +18,7 @@ type result struct {
 	missed    int             // live members that never delivered a broadcast
 	payload   int64           // payload messages sent, lost ones included
 	control   int64           // control messages sent
+	hello     int64           // joiners' Hello messages: per join, not per broadcast
 	perMember int64           // members × broadcasts, summed over runs
 	maxLoad   float64         // most sends by one member, per broadcast, worst run
 	lastHop   int             // hops of the last delivery, worst run
@@ -28,14 +29,18 @@ type result struct {
 
 // runStats is one run's raw figures, folded into a result by add.
 type runStats struct {
-	latencies  []time.Duration
-	hops       []int
-	missed     int
-	payload    int64
-	control    int64
-	sends      []int64 // per member
-	members    int
-	broadcasts int
+	latencies []time.Duration
+	hops      []int
+	missed    int
+	payload   int64
+	control   int64
+	sends     []int64 // per member
+	hello     int64   // Hello messages (joins), not counted per broadcast
+	// crashedDelivered counts deliveries at crashed members: always 0,
+	// which a test checks.
+	crashedDelivered int
+	members          int
+	broadcasts       int
 }
 
 // collect turns per-(broadcast, member) delivery times (0 = never, else
@@ -64,6 +69,7 @@ func (r *result) add(s *runStats) {
 	r.missed += s.missed
 	r.payload += s.payload
 	r.control += s.control
+	r.hello += s.hello
 	r.perMember += int64(s.members * s.broadcasts)
 	for _, n := range s.sends {
 		r.maxLoad = max(r.maxLoad, float64(n)/float64(s.broadcasts))
@@ -104,10 +110,49 @@ func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
 }
 
+// summary is one algorithm's pooled figures.
+type summary struct {
+	t50, t99, t999, t100 time.Duration // −1: never reached
+	coverage, within1s   float64       // %, at the end and 1 s after each broadcast
+	msgsPerMember        float64
+}
+
+func (r *result) summary() summary {
+	sorted := slices.Clone(r.latencies)
+	slices.Sort(sorted)
+	total := len(sorted) + r.missed
+	s := summary{
+		t50: percentile(sorted, total, 0.50), t99: percentile(sorted, total, 0.99),
+		t999: percentile(sorted, total, 0.999), t100: -1,
+		coverage:      100 * float64(len(sorted)) / float64(max(total, 1)),
+		msgsPerMember: float64(r.payload+r.control) / float64(max(r.perMember, 1)),
+	}
+	if r.missed == 0 && len(sorted) > 0 {
+		s.t100 = sorted[len(sorted)-1]
+	}
+	in1s, _ := slices.BinarySearch(sorted, time.Second+1)
+	s.within1s = 100 * float64(in1s) / float64(max(total, 1))
+	return s
+}
+
+// printSummary writes the one line per algorithm that issue 11 fixes:
+// NAME: t50=…ms t99=…ms t99.9=…ms t100=…ms coverage=…% msgs/member=…
+func printSummary(w io.Writer, r *result) {
+	s := r.summary()
+	ms := func(d time.Duration) string {
+		if d < 0 {
+			return "never"
+		}
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	}
+	fmt.Fprintf(w, "%s: t50=%s t99=%s t99.9=%s t100=%s coverage=%.4f%% msgs/member=%.3f\n",
+		r.name, ms(s.t50), ms(s.t99), ms(s.t999), ms(s.t100), s.coverage, s.msgsPerMember)
+}
+
 // printTable writes a Markdown table, so the output can go straight into
 // docs/benchmarks.md.
 func printTable(w io.Writer, results []*result) {
-	cols := []string{"algorithm", "t50", "t99", "t99.9", "t100", "worst-seed t99.9", "coverage", "payload/member", "control/member", "total/member", "most loaded member", "last-delivery hop", "max hop"}
+	cols := []string{"algorithm", "t50", "t99", "t99.9", "t100", "worst-seed t99.9", "coverage", "coverage ≤ 1 s", "payload/member", "control/member", "total/member", "most loaded member", "last-delivery hop", "max hop"}
 	fmt.Fprintf(w, "| %s |\n", strings.Join(cols, " | "))
 	fmt.Fprintf(w, "|%s\n", strings.Repeat("---|", len(cols)))
 	for _, r := range results {
@@ -120,14 +165,14 @@ func printTable(w io.Writer, results []*result) {
 		}
 		per := float64(max(r.perMember, 1))
 		cov := 100 * float64(len(sorted)) / float64(max(total, 1))
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %.4f %% | %.3f | %.3f | %.3f | %.0f | %d | %d |\n",
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %.4f %% | %.4f %% | %.3f | %.3f | %.3f | %.0f | %d | %d |\n",
 			r.name,
 			fmtDur(percentile(sorted, total, 0.50)),
 			fmtDur(percentile(sorted, total, 0.99)),
 			fmtDur(percentile(sorted, total, 0.999)),
 			fmtDur(t100),
 			fmtDur(r.worstP999),
-			cov,
+			cov, r.summary().within1s,
 			float64(r.payload)/per, float64(r.control)/per, float64(r.payload+r.control)/per,
 			r.maxLoad, r.lastHop, r.maxHop)
 	}

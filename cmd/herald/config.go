@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heraldproj/herald/gossip"
 	"github.com/heraldproj/herald/lease"
 	"github.com/heraldproj/herald/lease/offload"
 )
@@ -53,7 +54,7 @@ type Config struct {
 	TransportAddr string // the broadcast tree's TCP address; default: GossipAddr's port + 1
 	Join          []string
 	GossipKeyFile string
-	GossipProfile string // "lan" or "local"
+	GossipProfile string // a gossip.Profile name: lan, wan or local
 
 	// Faults injected into the fleet transport, for tests only.
 	InjectLoss                     float64
@@ -154,8 +155,8 @@ func (c *Config) Validate() error {
 				return &configError{"join", j, err.Error()}
 			}
 		}
-		if c.GossipProfile != "lan" && c.GossipProfile != "local" {
-			return &configError{"gossip-profile", c.GossipProfile, "must be lan or local"}
+		if _, ok := gossip.LookupProfile(c.GossipProfile); !ok {
+			return &configError{"gossip-profile", c.GossipProfile, "must be one of " + strings.Join(gossip.ProfileNames(), ", ")}
 		}
 	} else if len(c.Join) > 0 {
 		return &configError{"join", strings.Join(c.Join, ","), "needs --gossip-addr"}

@@ -115,6 +115,7 @@ func TestInvalidSettingsNameTheSetting(t *testing.T) {
 		{[]string{"--reserved-prefix", `\xZZ`}, "--reserved-prefix"},
 		{[]string{"--config", file}, "--config"},
 		{[]string{"--config", "/does/not/exist.yaml"}, "--config"},
+		{[]string{"--gossip-addr", "127.0.0.1:7946", "--gossip-key-file", "k", "--gossip-profile", "moon"}, "--gossip-profile"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -134,5 +135,19 @@ func TestUnknownFlagExitsTwo(t *testing.T) {
 	_, err := load(t, "--no-such-flag")
 	if err == nil || exitCode(err) != 2 {
 		t.Fatalf("err %v, exit %d; want exit 2", err, exitCode(err))
+	}
+}
+
+// TestGossipProfiles: every profile the gossip package has is accepted.
+func TestGossipProfiles(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "fleet.key")
+	if err := os.WriteFile(key, []byte(strings.Repeat("k", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"lan", "wan", "local"} {
+		cfg, err := load(t, "--gossip-addr", "127.0.0.1:7946", "--gossip-key-file", key, "--gossip-profile", p)
+		if err != nil || cfg.GossipProfile != p {
+			t.Errorf("--gossip-profile %s: %+v, %v", p, cfg, err)
+		}
 	}
 }

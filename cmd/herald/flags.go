@@ -56,7 +56,7 @@ func defineFlags(fs *pflag.FlagSet) {
 	fs.String("gossip-transport-addr", "", "host:port for the fleet's event broadcast (TCP); default: --gossip-addr's port + 1")
 	fs.StringSlice("join", nil, "fleet seeds to join, host:port, comma-separated")
 	fs.String("gossip-key-file", "", "the fleet's shared key (16, 24 or 32 bytes, raw or base64)")
-	fs.String("gossip-profile", "lan", "membership timing: lan, or local for many heralds on one machine")
+	fs.String("gossip-profile", "lan", "membership timing and broadcast-tree parameters together: lan (one datacentre), wan (10–20 ms links, lossy), or local (many heralds on one machine)")
 
 	fs.StringSlice("fanout-prefix", nil, "key prefixes whose watches the fleet fans out (one or two upstream watches for the whole fleet), comma-separated")
 	fs.Duration("watch-progress-notify-interval", 10*time.Minute, "progress notification interval of watches served from the fan-out cache (etcd's flag of the same name)")

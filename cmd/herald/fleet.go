@@ -4,9 +4,10 @@ import (
 	"hash/fnv"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/heraldproj/herald/gossip"
 	"github.com/heraldproj/herald/gossip/membership"
-	"github.com/heraldproj/herald/gossip/plumtree"
 	"github.com/heraldproj/herald/gossip/transport"
 )
 
@@ -20,9 +21,9 @@ func joinFleet(cfg *Config, log *slog.Logger) (*gossip.Fleet, error) {
 	if err != nil {
 		return nil, &configError{"gossip-key-file", cfg.GossipKeyFile, err.Error()}
 	}
-	profile := membership.LAN
-	if cfg.GossipProfile == "local" {
-		profile = membership.Local
+	profile, ok := gossip.LookupProfile(cfg.GossipProfile)
+	if !ok {
+		return nil, &configError{"gossip-profile", cfg.GossipProfile, "unknown"}
 	}
 	var faults *transport.FaultConfig
 	if cfg.InjectLoss > 0 || cfg.InjectDelayMax > 0 {
@@ -37,12 +38,15 @@ func joinFleet(cfg *Config, log *slog.Logger) (*gossip.Fleet, error) {
 		GRPCAddr:      cfg.AdvertiseClientURLs[0],
 		Seeds:         cfg.Join,
 		Key:           key,
-		Profile:       profile,
-		Protocol:      plumtree.DefaultConfig,
+		Profile:       profile.Membership,
+		Protocol:      profile.Protocol,
 		Logger:        log.With("area", "gossip"),
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, c := range f.Collectors() {
+		_ = prometheus.Register(c) // once per process, like the relay's
 	}
 	log.Info("joined the herald fleet", "gossip-addr", cfg.GossipAddr, "members", f.Membership.NumMembers())
 	return f, nil

@@ -23,6 +23,9 @@ const (
 	// but probe timeouts loose enough that a loaded 2-core CI machine does not
 	// see false failures.
 	Local
+	// WAN is memberlist's DefaultWANConfig: 3 s probes and timeouts, 60 s
+	// push/pull, more suspicion — for a fleet spread over datacentres.
+	WAN
 )
 
 func (p Profile) String() string {
@@ -31,6 +34,8 @@ func (p Profile) String() string {
 		return "lan"
 	case Local:
 		return "local"
+	case WAN:
+		return "wan"
 	}
 	return "profile(" + strconv.Itoa(int(p)) + ")"
 }
@@ -103,6 +108,8 @@ func (c *Config) memberlistConfig() (*memberlist.Config, error) {
 	switch c.Profile {
 	case LAN:
 		mc = memberlist.DefaultLANConfig()
+	case WAN:
+		mc = memberlist.DefaultWANConfig()
 	case Local:
 		mc = memberlist.DefaultLocalConfig()
 		mc.GossipInterval = 50 * time.Millisecond

@@ -147,3 +147,26 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestProfileTiming: each profile gets its memberlist preset (WAN probes
+// less often than LAN, Local more often).
+func TestProfileTiming(t *testing.T) {
+	probe := map[Profile]time.Duration{}
+	for _, p := range []Profile{LAN, WAN, Local} {
+		c := Config{Name: "h", BindAddr: "127.0.0.1:0", Profile: p}
+		if err := c.validate(); err != nil {
+			t.Fatal(err)
+		}
+		mc, err := c.memberlistConfig()
+		if err != nil {
+			t.Fatalf("%v: %v", p, err)
+		}
+		probe[p] = mc.ProbeInterval
+	}
+	if !(probe[Local] < probe[LAN] && probe[LAN] < probe[WAN]) {
+		t.Errorf("probe intervals local %v, lan %v, wan %v: want increasing", probe[Local], probe[LAN], probe[WAN])
+	}
+	if WAN.String() != "wan" {
+		t.Errorf("WAN.String() = %q", WAN.String())
+	}
+}

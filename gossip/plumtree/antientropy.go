@@ -51,7 +51,7 @@ func (n *Node) antiEntropyDue() {
 		return
 	}
 	n.aeSince, n.aeAt = n.now, n.now+n.cfg.AntiEntropyInterval
-	ranges, more := n.digest()
+	ranges, more := n.digest(true)
 	n.aeArmed = more
 	if len(ranges) == 0 || n.self < 0 || len(n.ov.digest) == 0 {
 		return
@@ -62,9 +62,9 @@ func (n *Node) antiEntropyDue() {
 }
 
 // digest lists, sorted by origin, the servable ranges of the origins with
-// rounds left, and counts this round against them. more reports whether
-// some origin has rounds left after this one.
-func (n *Node) digest() (ranges []SeqRange, more bool) {
+// rounds left, and, if round, counts this round against them. more reports
+// whether some origin has rounds left after this one.
+func (n *Node) digest(round bool) (ranges []SeqRange, more bool) {
 	type entry struct {
 		r        SeqRange
 		w        *originWindow
@@ -95,7 +95,9 @@ func (n *Node) digest() (ranges []SeqRange, more bool) {
 	ranges = make([]SeqRange, len(active))
 	for i, e := range active {
 		ranges[i] = e.r
-		e.w.aeLeft--
+		if round {
+			e.w.aeLeft--
+		}
 		more = more || e.w.aeLeft > 0
 	}
 	slices.SortFunc(ranges, func(a, b SeqRange) int { return cmp.Compare(a.Origin, b.Origin) })
@@ -128,6 +130,15 @@ func (n *Node) stepDigest(m Message) {
 				break // r.Hi may be the largest uint64
 			}
 		}
+	}
+}
+
+// welcome sends a member that has just introduced itself (Hello) a digest
+// of the recent origins, outside the rounds: a broadcast that passed before
+// its parents knew of it is then grafted at once. One message per join.
+func (n *Node) welcome(to NodeID) {
+	if ranges, _ := n.digest(false); len(ranges) > 0 {
+		n.msgs = append(n.msgs, Envelope{To: to, Msg: Message{Kind: Digest, From: n.cfg.ID, Ranges: ranges}})
 	}
 }
 

@@ -19,6 +19,9 @@ type cached struct {
 	copies int
 	// prunedFrom records that from was pruned for this message already.
 	prunedFrom bool
+	// covered lists the arcs of the ring layout this member has sent the
+	// message for, so that a later copy naming one does not resend it.
+	covered []ArcRef
 }
 
 // put caches a payload and returns the ID it evicted to make room, if any.

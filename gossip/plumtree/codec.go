@@ -15,7 +15,9 @@ const (
 	// kinds is still encoded as version 1, which members of either version
 	// decode, so a fleet can be upgraded one member at a time (a version-1
 	// member drops Digests as malformed and simply gets no anti-entropy).
-	WireVersion = 2
+	// Version 3 adds a Gossip's Arc (ring layout); a Gossip without one is
+	// still version 1.
+	WireVersion = 3
 	// MaxNodeIDLen bounds a NodeID on the wire (its length is one byte).
 	MaxNodeIDLen = 255
 	// MaxIDsPerMessage bounds the IDs batched into one message.
@@ -38,6 +40,10 @@ var ErrMalformed = errors.New("plumtree: malformed message")
 //
 //	count uvarint, count × (len u8, origin | lo uvarint | hi−lo uvarint)
 //
+// or, in version 3 (Gossip with an Arc, and Hello), then
+//
+//	tree u8 | level u8 | index uvarint
+//
 // It refuses messages that UnmarshalBinary would refuse, so a member never
 // sends what its peers must drop.
 func (m *Message) MarshalBinary() ([]byte, error) {
@@ -45,8 +51,11 @@ func (m *Message) MarshalBinary() ([]byte, error) {
 		return nil, err
 	}
 	version := byte(1)
-	if m.Kind == Digest {
+	switch {
+	case m.Kind == Digest:
 		version = 2
+	case m.Arc != (ArcRef{}) || m.Kind == Hello:
+		version = 3
 	}
 	size := 4 + 1 + len(m.From) + binary.MaxVarintLen64 + binary.MaxVarintLen64 + len(m.Payload)
 	for _, id := range m.IDs {
@@ -79,6 +88,10 @@ func (m *Message) MarshalBinary() ([]byte, error) {
 			b = binary.AppendUvarint(b, r.Lo)
 			b = binary.AppendUvarint(b, r.Hi-r.Lo)
 		}
+	}
+	if version == 3 {
+		b = append(b, m.Arc.Tree, m.Arc.Level)
+		b = binary.AppendUvarint(b, uint64(m.Arc.Index))
 	}
 	return b, nil
 }
@@ -120,7 +133,7 @@ func (m *Message) UnmarshalBinary(b []byte) error {
 			out.Payload = p
 		}
 	}
-	if version >= 2 {
+	if version == 2 {
 		if n := d.uvarint("range count"); d.err == nil {
 			if n > MaxRangesPerMessage {
 				return fmt.Errorf("%w: %d ranges, limit %d", ErrMalformed, n, MaxRangesPerMessage)
@@ -144,6 +157,18 @@ func (m *Message) UnmarshalBinary(b []byte) error {
 			}
 		}
 	}
+	if version == 3 {
+		out.Arc.Tree = d.byte("arc tree")
+		out.Arc.Level = d.byte("arc level")
+		idx := d.uvarint("arc index")
+		if d.err == nil && idx > math.MaxUint32 {
+			return fmt.Errorf("%w: arc index %d", ErrMalformed, idx)
+		}
+		out.Arc.Index = uint32(idx)
+		if d.err == nil && out.Arc == (ArcRef{}) && out.Kind != Hello {
+			return fmt.Errorf("%w: version 3 %v without an arc", ErrMalformed, out.Kind)
+		}
+	}
 	if d.err != nil {
 		return d.err
 	}
@@ -153,8 +178,11 @@ func (m *Message) UnmarshalBinary(b []byte) error {
 	if err := out.validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	if out.Kind == Digest && version < 2 {
+	if out.Kind == Digest && version != 2 {
 		return fmt.Errorf("%w: Digest in wire version %d", ErrMalformed, version)
+	}
+	if out.Kind == Hello && version != 3 {
+		return fmt.Errorf("%w: Hello in wire version %d", ErrMalformed, version)
 	}
 	*m = out
 	return nil
@@ -174,6 +202,10 @@ func (m *Message) validate() error {
 		}
 		if len(m.Payload) != 0 {
 			return fmt.Errorf("plumtree: %s with a payload", m.Kind)
+		}
+	case Hello:
+		if len(m.IDs) != 0 || len(m.Payload) != 0 {
+			return errors.New("plumtree: Hello with ids or a payload")
 		}
 	case Digest:
 		if len(m.Ranges) == 0 {
@@ -201,6 +233,9 @@ func (m *Message) validate() error {
 	}
 	if m.Kind != Digest && len(m.Ranges) != 0 {
 		return fmt.Errorf("plumtree: %s with ranges", m.Kind)
+	}
+	if m.Arc != (ArcRef{}) && (m.Kind != Gossip || m.Arc.Level == 0) {
+		return fmt.Errorf("plumtree: %s with arc %+v", m.Kind, m.Arc)
 	}
 	if err := checkNodeID(m.From, "sender"); err != nil {
 		return err

@@ -16,11 +16,14 @@ func sampleMessages() []Message {
 		{Kind: Graft, From: NodeID(strings.Repeat("z", MaxNodeIDLen)), IDs: []MessageID{{"x", 0}}},
 		{Kind: Prune, From: "b", IDs: []MessageID{{"feeder-1", 42}}},
 		{Kind: Digest, From: "c", Ranges: []SeqRange{{"feeder-1", 1, 256}, {"feeder-2", 7, 7}, {"z", 1<<64 - 2, 1<<64 - 1}}},
+		{Kind: Gossip, From: "a", IDs: []MessageID{{"origin", 2}}, Payload: []byte("ring"), Round: 2, Arc: ArcRef{Tree: 3, Level: 2, Index: 1<<32 - 1}},
+		{Kind: Hello, From: "joiner"},
 	}
 }
 
-// TestCodecVersions checks that only Digest uses wire version 2, so that a
-// member of version 1 still decodes every other message.
+// TestCodecVersions checks that only Digest uses wire version 2 and only
+// Hello and a Gossip with an Arc version 3, so that a member of version 1
+// still decodes every other message.
 func TestCodecVersions(t *testing.T) {
 	for _, m := range sampleMessages() {
 		b, err := m.MarshalBinary()
@@ -30,6 +33,9 @@ func TestCodecVersions(t *testing.T) {
 		want := byte(1)
 		if m.Kind == Digest {
 			want = 2
+		}
+		if m.Kind == Hello || m.Arc != (ArcRef{}) {
+			want = 3
 		}
 		if b[0] != want {
 			t.Errorf("%v encoded as version %d, want %d", m.Kind, b[0], want)
@@ -73,7 +79,10 @@ func TestCodecRejects(t *testing.T) {
 		{"empty", nil, "version truncated"},
 		{"bad version", mutate(func(b []byte) []byte { b[0] = 9; return b }), "unknown version 9"},
 		{"unknown kind", mutate(func(b []byte) []byte { b[1] = 0; return b }), "unknown kind 0"},
-		{"kind out of range", mutate(func(b []byte) []byte { b[1] = 6; return b }), "unknown kind 6"},
+		{"hello in version 1", []byte{1, 6, 0, 0, 1, 'a', 0, 0}, "Hello in wire version 1"},
+		{"gossip v3 without arc", []byte{3, 1, 0, 0, 1, 'a', 1, 1, 'o', 1, 0, 0, 0, 0}, "without an arc"},
+		{"prune with arc", []byte{3, 4, 0, 0, 1, 'a', 1, 1, 'o', 1, 0, 0, 1, 0}, "Prune with arc"},
+		{"kind out of range", mutate(func(b []byte) []byte { b[1] = 7; return b }), "unknown kind 7"},
 		{"version 0", mutate(func(b []byte) []byte { b[0] = 0; return b }), "unknown version 0"},
 		{"digest in version 1", []byte{1, 5, 0, 0, 1, 'a', 0, 0}, "Digest without ranges"},
 		{"digest without ranges", []byte{2, 5, 0, 0, 1, 'a', 0, 0, 0}, "Digest without ranges"},

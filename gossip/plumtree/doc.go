@@ -52,6 +52,46 @@
 // share of the members, so the number of copies can be 3.5 rather than 3
 // (misses 0.1 %) or 4 (costs 4 messages). See overlay.go.
 //
+// # Trees that do not need identical views (LayoutRing)
+//
+// The heap layout above takes positions in the sorted view relative to the
+// origin and permutes each level by its size, so a one-member difference
+// between two views reshuffles most trees, and memberlist's views disagree
+// for seconds after every join, leave or failure (in cmd/herald-sim, one
+// member missing from 1 % of the views took t99.9 from 47 ms to never).
+// Config.Layout = LayoutRing (WANConfig's) computes trees that are stable
+// under view differences (ring.go):
+//
+//   - Positions come from names, not from views: tree c places member m at
+//     hash(c, m) on a ring, and cuts the ring into arcs with absolute
+//     bounds (level ℓ: f^ℓ equal arcs, each the union of f arcs of level
+//     ℓ+1). Two members agree on every position and every arc whatever
+//     else their views hold; a view difference changes only who sits in an
+//     arc, i.e. what touches the members concerned.
+//   - The origin covers the ring. An arc's representative is its first
+//     member by position (skipping those of the arcs around it); a
+//     representative of level ℓ < L sends to the representatives of its f
+//     sub-arcs, one of level L to each member of its arc (L: arcs of at
+//     most 1.5 f members; 3 hops at 50k and f = 37, 4 at 200k).
+//   - Positions differ per tree, so a member's parents and depth differ
+//     per tree (independent copies), and a member is interior in few trees:
+//     per-member fan-out is f per tree it is interior in, not f × trees.
+//   - Each push names the arc the receiver is to cover (Message.Arc, wire
+//     version 3). A member covers, on its first copy from any tree, the
+//     arcs its own view makes it represent — so a lost link or a dead
+//     grandparent costs one tree's copy, not the subtree below — and any
+//     arc a push names, so a parent whose view lacks an arc's first member
+//     hands the arc to the next one.
+//   - A joiner is in few views for seconds: it introduces itself to its
+//     parent in each tree (Announce, one Hello per tree, once per join),
+//     and a member keeps a member that said Hello in its view for 30 s
+//     even if the driver's membership does not list it yet.
+//
+// Crashed members still in views cost the copies they should have
+// forwarded; lazy repair (below) covers them as it covers loss. Trees are
+// the same for every origin (only the origin's own place differs), so the
+// links they use are few and stable: a transport keeps them open.
+//
 // The rest is Plumtree. Links not in the computed trees are lazy: each
 // member announces what it delivered, batched every IHaveInterval, to
 // MaxLazy fixed peers (chosen so that every member has exactly MaxLazy
@@ -98,8 +138,8 @@
 // delivery of the origin (then the fleet goes quiet: no message, no timer),
 // and each round repairs a member unless that round's digest is lost too:
 // at loss p, a member misses a message only if its copies, its
-// announcement and its R digests are all lost (≈ 5.6·10⁻⁸ with WANConfig
-// at 10 % loss). Even then, the origin's next message revives the rounds
+// announcement and its R digests are all lost (≈ 10⁻⁸ with WANConfig's
+// four copies at 10 % loss). Even then, the origin's next message revives the rounds
 // (and reveals the gap), and the miss is repaired as long as the message
 // is still cached somewhere; a feeder with periodic progress notifications
 // never lets that lapse.
@@ -125,7 +165,7 @@
 // # Limits, measured in cmd/herald-sim (see docs/benchmarks.md)
 //
 //   - One isolated broadcast costs ≈ copies + MaxLazy + AntiEntropyRounds
-//     messages per member (7.5 with WANConfig: 3.5 + 1 + 3). No scheme
+//     messages per member (8 with WANConfig: 4 + 1 + 3). No scheme
 //     does much better: without feedback a member is only reached through
 //     unconditional messages, and at 10 % loss each one that carries news
 //     of the message divides the members that miss it by ten; 100 % of 50k
@@ -137,9 +177,14 @@
 //     message. A member that lost every copy, announcement and digest of
 //     that message gets it only when the origin broadcasts again and the
 //     message is still cached.
-//   - The trees assume views agree. While they differ, some members are
-//     reached twice and some not at all by the trees; announcements and
-//     grafts repair the latter, Prune trims the former.
+//   - The heap layout's trees assume views agree. While they differ, some
+//     members are reached twice and some not at all by the trees;
+//     announcements and grafts repair the latter, Prune trims the former.
+//     The ring layout degrades by what the differing members touch only.
+//   - Lazy traffic (IHave, Digest) still travels in messages of its own:
+//     carrying it on packets sent anyway (memberlist's piggyback, transport
+//     keepalives) is what would bring a lone broadcast to ≤ 4 messages per
+//     member; see docs/benchmarks.md for where that stands.
 //   - Message IDs must not be reused: a restarted origin must start its
 //     sequence numbers above those it used before.
 package plumtree

@@ -40,6 +40,11 @@ const (
 	// (Ranges). The receiver grafts what it lacks in those ranges. New in
 	// wire version 2.
 	Digest
+	// Hello introduces the sender to a member whose view may not hold it
+	// yet: a member that has just joined sends one to its parent in each
+	// ring-layout tree (Node.Announce), so that it is pushed to before
+	// membership gossip reaches its parents. New in wire version 3.
+	Hello
 )
 
 func (k Kind) String() string {
@@ -54,6 +59,8 @@ func (k Kind) String() string {
 		return "Prune"
 	case Digest:
 		return "Digest"
+	case Hello:
+		return "Hello"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -76,6 +83,19 @@ type Message struct {
 	// Round is the number of hops the payload will have travelled from its
 	// origin once this message arrives (1 for the origin's own pushes).
 	Round uint16
+	// Arc, on a Gossip pushed along a ring-layout tree, names the arc the
+	// receiver is to cover (see ring.go); zero otherwise. New in wire
+	// version 3.
+	Arc ArcRef
+}
+
+// ArcRef names an arc of a ring-layout tree: arc Index of level Level
+// (1 … L+1; L+1 marks a leaf, which forwards nothing) in tree Tree. The
+// zero ArcRef names none.
+type ArcRef struct {
+	Tree  uint8
+	Level uint8
+	Index uint32
 }
 
 func (m Message) String() string {
@@ -101,6 +121,9 @@ func (m Message) String() string {
 	}
 	if m.Kind == Gossip {
 		fmt.Fprintf(&b, " round=%d payload=%q", m.Round, m.Payload)
+		if m.Arc != (ArcRef{}) {
+			fmt.Fprintf(&b, " arc=%d/%d/%d", m.Arc.Tree, m.Arc.Level, m.Arc.Index)
+		}
 	}
 	return b.String()
 }

@@ -14,6 +14,7 @@ type Node struct {
 	view *View
 	self int // position in view, −1 while the view does not contain cfg.ID
 	ov   *overlay
+	ring *ringLayout // LayoutRing's trees, nil with LayoutHeap
 
 	now     time.Duration
 	nextSeq uint64
@@ -32,7 +33,22 @@ type Node struct {
 
 	msgs       []Envelope
 	deliveries []Delivery
+
+	// learned are members that introduced themselves (Hello) before the
+	// membership view held them; SetView keeps them until learnTTL passes.
+	learned []learnedPeer
 }
+
+type learnedPeer struct {
+	id    NodeID
+	until time.Duration
+}
+
+// learnTTL is how long a member that introduced itself stays in the view
+// without the driver's membership confirming it: long enough for memberlist
+// to spread a join (seconds), short enough that a joiner that died at once
+// is not pushed to for long.
+const learnTTL = 30 * time.Second
 
 // New returns a node with an empty view (it knows only itself). It panics
 // if cfg.Validate fails: a config is a programming decision, not input.
@@ -55,8 +71,15 @@ func (n *Node) SetPeers(peers []NodeID) {
 // node. Drivers that run many nodes on one view (the simulator) use it
 // instead of SetPeers to keep one copy of the membership.
 func (n *Node) SetView(v *View) {
+	n.learned = slices.DeleteFunc(n.learned, func(p learnedPeer) bool { return p.until < n.now })
+	for _, p := range n.learned {
+		v = v.plus(p.id)
+	}
 	if n.ov == nil || n.ov.n != v.Len() {
 		n.ov = newOverlay(v.Len(), &n.cfg)
+		if n.cfg.Layout == LayoutRing {
+			n.ring = newRingLayout(v.Len(), &n.cfg)
+		}
 	}
 	n.view = v
 	n.self = -1
@@ -77,6 +100,7 @@ func (n *Node) PeerDown(id NodeID) {
 	if n.view.Contains(id) {
 		n.SetView(n.view.with(nil, id))
 	}
+	n.learned = slices.DeleteFunc(n.learned, func(p learnedPeer) bool { return p.id == id })
 	n.missing.forgetSource(id)
 	for _, w := range n.seen.origins {
 		w.grafted = deleteID(w.grafted, id)
@@ -90,8 +114,37 @@ func (n *Node) Broadcast(payload []byte) MessageID {
 	id := MessageID{Origin: n.cfg.ID, Seq: n.nextSeq}
 	n.nextSeq++
 	n.seen.add(id)
-	n.deliver(id, payload, 0, "")
+	n.deliver(id, payload, 0, "", ArcRef{})
 	return id
+}
+
+// Announce introduces this member to its parent in each ring-layout tree,
+// as its own view places it: a member that has just joined calls it once its
+// view is installed, so that its parents push to it before membership
+// gossip tells them it exists (which takes seconds in a large fleet). It
+// costs one Hello per tree. No-op with LayoutHeap, whose trees need the
+// views to agree anyway.
+func (n *Node) Announce() {
+	self, ok := n.view.base.index[n.cfg.ID]
+	if n.ring == nil || !ok || !n.view.hasBase(self) {
+		return
+	}
+	var sent []NodeID
+	for tc := range n.ring.trees {
+		t := n.ringTree(tc, "") // any origin: parents differ only if it is one
+		l, _, above := t.role(self)
+		if l == 0 || len(above) == 0 {
+			continue
+		}
+		p := above[len(above)-1]
+		if p < 0 {
+			continue
+		}
+		if to := n.view.base.members[p]; !slices.Contains(sent, to) {
+			sent = append(sent, to)
+			n.msgs = append(n.msgs, Envelope{To: to, Msg: Message{Kind: Hello, From: n.cfg.ID}})
+		}
+	}
 }
 
 // Step processes a message received from m.From. Invalid messages are
@@ -114,6 +167,12 @@ func (n *Node) Step(m Message) {
 		n.stepGraft(m)
 	case Digest:
 		n.stepDigest(m)
+	case Hello:
+		if !n.view.Contains(m.From) {
+			n.learned = append(n.learned, learnedPeer{m.From, n.now + learnTTL})
+			n.SetView(n.view)
+			n.welcome(m.From)
+		}
 	case Prune:
 		for _, id := range m.IDs {
 			if w := n.seen.origins[id.Origin]; w != nil {
@@ -127,11 +186,18 @@ func (n *Node) Step(m Message) {
 func (n *Node) stepGossip(m Message) {
 	id := m.IDs[0]
 	if n.seen.has(id) {
+		if n.ring != nil && m.Arc.Level > 0 {
+			// A copy naming an arc this member has not covered yet (its
+			// view did not make it that arc's representative): cover it.
+			if c := n.cache.get(id); c != nil {
+				n.ringPush(id, c.payload, c.hops, m.From, m.Arc, false)
+			}
+		}
 		n.onDuplicate(id, m.From)
 		return
 	}
 	gapFrom, gapTo := n.seen.add(id)
-	n.deliver(id, m.Payload, int(m.Round), m.From)
+	n.deliver(id, m.Payload, int(m.Round), m.From, m.Arc)
 	// A gap in an origin's sequence means earlier messages were lost or are
 	// still in flight: wait GraftTimeout for them, then ask this sender,
 	// which had the later one. This repairs a stream without any IHave.
@@ -144,7 +210,7 @@ func (n *Node) stepGossip(m Message) {
 
 // deliver hands a new message to the application, keeps it for grafts,
 // pushes it eagerly and queues its lazy announcement.
-func (n *Node) deliver(id MessageID, payload []byte, hops int, from NodeID) {
+func (n *Node) deliver(id MessageID, payload []byte, hops int, from NodeID, arc ArcRef) {
 	n.deliveries = append(n.deliveries, Delivery{ID: id, Payload: payload, Hops: hops})
 	if old, ok := n.cache.put(n.cfg.CacheSize, id, payload, hops, from); ok {
 		n.noteEviction(old)
@@ -153,7 +219,12 @@ func (n *Node) deliver(id MessageID, payload []byte, hops int, from NodeID) {
 		n.armAntiEntropy(w)
 	}
 	n.missing.remove(id)
-	n.push(id, payload, hops, from)
+	if n.ring != nil {
+		n.ringPush(id, payload, hops, from, arc, true)
+		n.pushGrafted(id, payload, hops, from)
+	} else {
+		n.push(id, payload, hops, from)
+	}
 	if len(n.pending) == 0 {
 		n.flushAt = n.now + n.cfg.IHaveInterval
 	}
@@ -173,14 +244,34 @@ func (n *Node) push(id MessageID, payload []byte, hops int, from NodeID) {
 			n.msgs = append(n.msgs, Envelope{To: to, Msg: msg})
 		}
 	}
+	first := len(n.msgs)
 	if n.self >= 0 {
 		origin := n.originIndex(id.Origin)
 		for c := 0; c < n.ov.trees; c++ {
 			n.ov.children(origin, n.self, c, func(i int) { send(n.view.Member(i)) })
 		}
 	}
+	treeSends := n.msgs[first:]
 	for _, to := range grafted {
-		send(to)
+		// A member that grafted may also be a tree child: one copy.
+		if !slices.ContainsFunc(treeSends, func(e Envelope) bool { return e.To == to }) {
+			send(to)
+		}
+	}
+}
+
+// pushGrafted sends the payload to the members that grafted from this one,
+// which no ring-layout tree may reach from here.
+func (n *Node) pushGrafted(id MessageID, payload []byte, hops int, from NodeID) {
+	w := n.seen.origins[id.Origin]
+	if w == nil {
+		return
+	}
+	msg := Message{Kind: Gossip, From: n.cfg.ID, IDs: []MessageID{id}, Payload: payload, Round: uint16(min(hops+1, 1<<16-1))}
+	for _, to := range w.grafted {
+		if to != from && to != n.cfg.ID && !slices.Contains(w.pruned, to) {
+			n.msgs = append(n.msgs, Envelope{To: to, Msg: msg})
+		}
 	}
 }
 
@@ -191,14 +282,16 @@ func (n *Node) originIndex(origin NodeID) int {
 	if i, ok := n.view.Index(origin); ok {
 		return i
 	}
-	i, _ := slices.BinarySearch(n.view.members, origin)
-	return i % n.view.Len()
+	return n.view.insertionIndex(origin) % n.view.Len()
 }
 
 // treeParents reports whether from is this node's parent in one of the
 // trees of origin (its copies are redundancy by design), and how many trees
 // reach this node, i.e. how many copies it should get.
 func (n *Node) treeParents(origin, from NodeID) (isParent bool, copies int) {
+	if n.ring != nil {
+		return n.ringParents(origin, from)
+	}
 	if n.self < 0 {
 		return false, 0
 	}
@@ -248,7 +341,15 @@ func (n *Node) stepGraft(m Message) {
 	for _, id := range m.IDs {
 		c := n.cache.get(id)
 		if c == nil {
-			continue // too old: the grafter will ask another announcer
+			// Not here yet (this member is missing it too, or it is in
+			// flight): the graft still makes the link eager for the origin,
+			// so the grafter gets the message as soon as it is delivered
+			// here. Too old (evicted): the grafter asks another source.
+			if w := n.seen.origins[id.Origin]; w != nil && !n.seen.has(id) {
+				w.pruned = deleteID(w.pruned, m.From)
+				w.grafted = addID(w.grafted, m.From)
+			}
+			continue
 		}
 		n.msgs = append(n.msgs, Envelope{To: m.From, Msg: Message{
 			Kind: Gossip, From: n.cfg.ID, IDs: []MessageID{id}, Payload: c.payload, Round: uint16(min(c.hops+1, 1<<16-1)),

@@ -120,7 +120,8 @@ func (n *Node) flushIHave() {
 
 // graftDue sends one Graft per source for the due missing messages. The
 // first attempt goes to the first announcer (usually the fastest); retries
-// pick a random announcer, so one that lost the payload is not asked forever.
+// pick a random announcer, so one that lost the payload is not asked
+// forever, and come GraftTimeout × 1, 2, 4, … 64 apart.
 func (n *Node) graftDue() {
 	var grafts []Envelope
 	for i := 0; i < len(n.missing.entries); {
@@ -138,7 +139,11 @@ func (n *Node) graftDue() {
 			src = e.sources[n.cfg.Rand.IntN(len(e.sources))]
 		}
 		e.attempts++
-		e.deadline = n.now + n.cfg.GraftTimeout
+		// Retries back off (×2 each, up to ×64): a source that is slow —
+		// a loaded host, a lost answer, a source still repairing the
+		// message itself — must not use up every attempt in a few
+		// GraftTimeouts, which left a member missing a message for good.
+		e.deadline = n.now + n.cfg.GraftTimeout<<min(e.attempts-1, 6)
 		j := slices.IndexFunc(grafts, func(g Envelope) bool { return g.To == src })
 		if j < 0 || len(grafts[j].Msg.IDs) >= MaxIDsPerMessage {
 			grafts = append(grafts, Envelope{To: src, Msg: Message{Kind: Graft, From: n.cfg.ID}})

@@ -64,5 +64,5 @@
 // Stats fields map to the metric names herald_gossip_frames_sent_total,
 // herald_gossip_frames_received_total, herald_gossip_frames_rejected_total,
 // herald_gossip_frames_queue_full_total, herald_gossip_frames_lost_total and
-// herald_gossip_dials_failed_total.
+// herald_gossip_dials_failed_total; Collector exports them.
 package transport
