@@ -1,10 +1,68 @@
 package zookeeper
 
-import "github.com/go-zookeeper/zk"
+import (
+	"strings"
+	"sync"
 
-// router is a stub until the follower lands.
-type router struct{}
+	"github.com/go-zookeeper/zk"
+)
 
-func newRouter() *router            { return &router{} }
-func (r *router) deliver(_ zk.Event) {}
-func (r *router) close()             {}
+// router hands the session's watch notifications to the followers whose
+// subtree they concern. go-zookeeper calls deliver from its receive loop,
+// for each notification in the order the server sent it and before it
+// hands over any later reply: that order is what follower.go's argument
+// rests on. deliver never blocks (it only appends to queues).
+type router struct {
+	mu        sync.Mutex
+	followers map[*Follower]struct{}
+	closed    bool
+}
+
+func newRouter() *router { return &router{followers: map[*Follower]struct{}{}} }
+
+func (r *router) add(f *Follower) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return false
+	}
+	r.followers[f] = struct{}{}
+	return true
+}
+
+func (r *router) remove(f *Follower) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.followers, f)
+}
+
+func (r *router) deliver(ev zk.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for f := range r.followers {
+		switch {
+		case ev.Type == zk.EventSession && ev.State == zk.StateExpired,
+			ev.Type == zk.EventNotWatching && under(ev.Path, f.root):
+			// The server forgot the session's watches: read it all again.
+			f.notify(notice{resync: true})
+		case ev.Type == zk.EventSession:
+		case under(ev.Path, f.root):
+			f.notify(notice{path: ev.Path, typ: ev.Type})
+		}
+	}
+}
+
+// close ends every follower: the session is gone.
+func (r *router) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	for f := range r.followers {
+		f.notify(notice{closed: true})
+	}
+}
+
+// under reports whether p is root or below it.
+func under(p, root string) bool {
+	return p == root || strings.HasPrefix(p, root+"/")
+}
