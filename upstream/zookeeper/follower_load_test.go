@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,14 +42,12 @@ func randomWrite(r *rand.Rand) *pb.TxnRequest {
 	return &pb.TxnRequest{Success: []*pb.RequestOp{op(&pb.PutRequest{Key: a, Value: value}), op(&pb.PutRequest{Key: b, Value: value})}}
 }
 
-// load runs writers until stop is closed (or each has made n writes) and
-// returns how many writes were acknowledged. Writes that fail with
+// load runs writers until stop is closed (or each has made n writes),
+// counting the writes acknowledged in acked. Writes that fail with
 // Unavailable (a server lost) are simply tried with the next write: the
 // checks compare final states, not a write log.
-func load(t *testing.T, c *Client, writers, n int, stop <-chan struct{}) int {
+func load(t *testing.T, c *Client, writers, n int, stop <-chan struct{}, acked *atomic.Int64) {
 	var g errgroup.Group
-	var mu sync.Mutex
-	acked := 0
 	for w := range writers {
 		g.Go(func() error {
 			r := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
@@ -66,18 +64,15 @@ func load(t *testing.T, c *Client, writers, n int, stop <-chan struct{}) int {
 					return err
 				}
 				if err == nil {
-					mu.Lock()
-					acked++
-					mu.Unlock()
+					acked.Add(1)
 				}
 			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
-		t.Fatalf("writer: %v", err)
+		t.Errorf("writer: %v", err)
 	}
-	return acked
 }
 
 // consume applies the follower's batches to rp until ctx ends.
@@ -110,13 +105,14 @@ func TestFollowerUnderConcurrentWrites(t *testing.T) {
 	rp := &replay{t: t, state: map[string]*mvccpb.KeyValue{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := consume(ctx, f, rp)
-	acked := load(t, writer, 4, 150, nil)
+	var acked atomic.Int64
+	load(t, writer, 4, 150, nil, &acked)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Next: %v", err)
 	}
-	if acked == 0 || rp.events == 0 {
-		t.Fatalf("%d writes acknowledged, %d events followed while they ran; the test tested nothing", acked, rp.events)
+	if acked.Load() == 0 || rp.events.Load() == 0 {
+		t.Fatalf("%d writes acknowledged, %d events followed while they ran; the test tested nothing", acked.Load(), rp.events.Load())
 	}
 	rp.converge(writer, f, "/r/", "/r0")
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -144,12 +145,12 @@ type replay struct {
 	t      *testing.T
 	state  map[string]*mvccpb.KeyValue
 	last   int64
-	events int
+	events atomic.Int64 // read by the test while another goroutine applies
 }
 
 func (r *replay) apply(b Batch) {
 	r.t.Helper()
-	r.events += len(b.Events)
+	r.events.Add(int64(len(b.Events)))
 	for _, ev := range b.Events {
 		k := string(ev.Kv.Key)
 		if ev.Kv.ModRevision < r.last {
