@@ -26,6 +26,8 @@
 //	key "a"            →  /herald/kv/a
 //	key "a/" (ends in '/')  →  /herald/kv/a%2F/%
 //
+// The rules:
+//
 //   - Within a name, ASCII 0x20–0x7E and the runes U+00A0–U+D7FF and
 //     U+F900–U+FFEF stand for themselves; every other byte (invalid UTF-8,
 //     what ZooKeeper refuses, '%' and '/') is written %XX, upper-case hex.
