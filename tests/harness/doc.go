@@ -1,6 +1,8 @@
 // Package harness starts the real servers that herald's end-to-end tests run
-// against: etcd (one or three members), etcd's own gRPC proxy, herald, and the
-// etcdctl client, each as a separate process on free 127.0.0.1 ports.
+// against: etcd (one or three members), etcd's own gRPC proxy, herald, the
+// etcdctl client, and ZooKeeper (standalone or a three-server ensemble, from
+// Debian's zookeeper package), each as a separate process on free 127.0.0.1
+// ports.
 //
 // It owns building the binaries into <repo>/bin (etcd and etcdctl at the
 // versions pinned in go.mod, herald from ./cmd/herald), picking ports, waiting
@@ -21,7 +23,8 @@
 // may import it: it imports no herald package.
 //
 // The model is nats-server's test/test.go: one options struct per server kind
-// whose zero value is a sensible default (EtcdOptions, HeraldOptions).
+// whose zero value is a sensible default (EtcdOptions, HeraldOptions,
+// ZooKeeperOptions).
 //
 // A test that uses the harness fails with the server's log attached (via
 // t.Log) when the server fails to start or the test fails.

@@ -78,3 +78,36 @@ func TestGRPCProxyServes(t *testing.T) {
 		t.Fatalf("put through grpc-proxy: %v: %s", err, stderr)
 	}
 }
+
+func TestZooKeeperStandalone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real ZooKeeper; skipped in -short mode")
+	}
+	z := StartZooKeeper(t, ZooKeeperOptions{})
+	mode, err := z.Server(0).Mode()
+	if err != nil || mode != "standalone" {
+		t.Fatalf("Mode() = %q, %v; want standalone", mode, err)
+	}
+	if got, want := z.URL("/c"), "zk://"+z.Server(0).ClientAddr()+"/c"; got != want {
+		t.Fatalf("URL = %q, want %q", got, want)
+	}
+}
+
+func TestZooKeeperEnsembleLeaderKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real ZooKeeper ensemble; skipped in -short mode")
+	}
+	z := StartZooKeeper(t, ZooKeeperOptions{Servers: 3})
+	old := z.Leader(t)
+	old.Kill()
+	if old.Running() {
+		t.Fatalf("server %d still running after Kill", old.ID())
+	}
+	if next := z.Leader(t); next == old {
+		t.Fatalf("the killed server %d is still the leader", old.ID())
+	}
+	old.Restart()
+	if mode, err := old.Mode(); err != nil || mode != "follower" {
+		t.Fatalf("restarted server: Mode() = %q, %v; want follower", mode, err)
+	}
+}

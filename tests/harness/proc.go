@@ -180,11 +180,21 @@ func (p *Proc) signalAndWait(sig syscall.Signal, grace time.Duration) {
 		case <-exited:
 			return
 		case <-time.After(grace):
-			p.t.Logf("harness: %s (pid %d) still running %v after %v; sending SIGKILL", p.name, p.PID(), grace, sig)
+			p.logf("harness: %s (pid %d) still running %v after %v; sending SIGKILL", p.name, p.PID(), grace, sig)
 		}
 		p.Signal(syscall.SIGKILL)
 	}
 	<-exited
+}
+
+// logf logs to the test that started the process, or to stderr for a
+// process a package's tests share (started with no test of its own).
+func (p *Proc) logf(format string, args ...any) {
+	if p.t == nil {
+		fmt.Fprintf(os.Stderr, format+"\n", args...)
+		return
+	}
+	p.t.Logf(format, args...)
 }
 
 // Restart stops the process (SIGTERM) if it runs and starts it again with the

@@ -1,0 +1,160 @@
+package zookeeper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// Config says how to reach the ensemble.
+type Config struct {
+	// URL is zk://host:port[,host:port...][/chroot] (ParseURL).
+	URL string
+	// SessionTimeout is the ZooKeeper session's timeout (default 10 s).
+	// herald keeps no ephemeral znodes, so a lost session costs only
+	// re-armed watches, never keys.
+	SessionTimeout time.Duration
+	// MaxDataBytes bounds one key's znode data (value plus a lease header
+	// of up to 9 bytes) and so a request's values: ZooKeeper drops the
+	// connection of a client that sends more than its jute.maxbuffer
+	// (1 MiB by default). Default 1,000,000.
+	MaxDataBytes int
+	// MaxTxnOps is the most operations a txn may hold (etcd's
+	// --max-txn-ops, default 128).
+	MaxTxnOps int
+	Logger    *slog.Logger
+}
+
+// Client serves etcd's KV and watches from one ZooKeeper session. It is
+// safe for concurrent use; Close ends it.
+type Client struct {
+	conn   *zk.Conn
+	events <-chan zk.Event // closed when conn's goroutines have ended
+	paths  layout
+	cfg    Config
+	log    *slog.Logger
+	router *router
+
+	closeOnce sync.Once
+}
+
+// layout names herald's znodes under the chroot.
+type layout struct {
+	base string // <chroot>/herald
+	kv   string // the key tree (keys.go)
+	rev  string // the revision znode: every write sets it (revision.go)
+}
+
+func newLayout(chroot string) layout {
+	base := chroot + "/herald"
+	return layout{base: base, kv: base + "/kv", rev: base + "/rev"}
+}
+
+const (
+	defaultSessionTimeout = 10 * time.Second
+	defaultMaxDataBytes   = 1_000_000
+	defaultMaxTxnOps      = 128
+)
+
+// Dial connects to the ensemble, waits for a session (or ctx), and creates
+// herald's znodes under the chroot if they are missing.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	target, err := ParseURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SessionTimeout <= 0 {
+		cfg.SessionTimeout = defaultSessionTimeout
+	}
+	if cfg.MaxDataBytes <= 0 {
+		cfg.MaxDataBytes = defaultMaxDataBytes
+	}
+	if cfg.MaxTxnOps <= 0 {
+		cfg.MaxTxnOps = defaultMaxTxnOps
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Client{paths: newLayout(target.Chroot), cfg: cfg, log: cfg.Logger, router: newRouter()}
+	conn, events, err := zk.Connect(target.Servers, cfg.SessionTimeout,
+		zk.WithLogger(zkLogger{cfg.Logger}), zk.WithLogInfo(false),
+		// The router sees every watch notification in the order the
+		// server sent it, before any later reply (follower.go relies on it).
+		zk.WithEventCallback(c.router.deliver))
+	if err != nil {
+		return nil, fmt.Errorf("zookeeper: connect %s: %w", cfg.URL, err)
+	}
+	c.conn, c.events = conn, events
+	if err := c.awaitSession(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := c.ensureLayout(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Client) awaitSession(ctx context.Context) error {
+	for {
+		if c.conn.State() == zk.StateHasSession {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("zookeeper: no session with %s: %w", c.cfg.URL, ctx.Err())
+		case _, ok := <-c.events:
+			if !ok {
+				return fmt.Errorf("zookeeper: connection to %s closed", c.cfg.URL)
+			}
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// ensureLayout creates the chroot, herald's base, the key tree's root and
+// the revision znode, each only if absent (another herald may race).
+func (c *Client) ensureLayout() error {
+	var p string
+	for _, name := range strings.Split(strings.TrimPrefix(c.paths.kv, "/"), "/") {
+		p += "/" + name
+		if err := c.createIfAbsent(p); err != nil {
+			return err
+		}
+	}
+	return c.createIfAbsent(c.paths.rev)
+}
+
+func (c *Client) createIfAbsent(path string) error {
+	_, err := c.conn.Create(path, nil, 0, zk.WorldACL(zk.PermAll))
+	if err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		return fmt.Errorf("zookeeper: create %s: %w", path, err)
+	}
+	return nil
+}
+
+// Close ends the session and waits for go-zookeeper's goroutines. Calls in
+// flight fail; followers end with an error.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.conn.Close()
+		for range c.events {
+		}
+		c.router.close()
+	})
+	return nil
+}
+
+// zkLogger sends go-zookeeper's log lines (reconnects, mostly) to slog.
+type zkLogger struct{ log *slog.Logger }
+
+func (l zkLogger) Printf(format string, args ...any) {
+	l.log.Info("zookeeper: " + fmt.Sprintf(format, args...))
+}
