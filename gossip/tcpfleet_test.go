@@ -80,7 +80,7 @@ func TestTCPFleet100ExactlyOnce(t *testing.T) {
 		}
 	})
 	col := collect(names, nodes)
-	ids := runStream(t, nodes[:origins], nodes, col, messages)
+	ids := runStream(t, nodes[:origins], nodes, col, messages, quiesce)
 	col.checkExactlyOnce(t, ids)
 
 	var dropped, rejected, sent uint64

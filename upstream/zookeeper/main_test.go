@@ -15,8 +15,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/tests/harness"
-	"github.com/heraldproj/herald/upstream/etcd"
 )
 
 // The tests share one standalone ZooKeeper (harness.SharedZooKeeper; each
@@ -25,7 +25,7 @@ import (
 // needs them and stopped here.
 var sharedEtcd struct {
 	once sync.Once
-	emb  *etcd.Embedded
+	emb  *embedetcd.Member
 	conn *grpc.ClientConn
 	dir  string
 	err  error
@@ -83,7 +83,7 @@ func etcdKV(t *testing.T) pb.KVClient {
 		if sharedEtcd.dir, sharedEtcd.err = os.MkdirTemp("", "herald-zk-test-"); sharedEtcd.err != nil {
 			return
 		}
-		sharedEtcd.emb, sharedEtcd.err = etcd.StartEmbedded(etcd.EmbeddedConfig{
+		sharedEtcd.emb, sharedEtcd.err = embedetcd.Start(embedetcd.Config{
 			DataDir:    filepath.Join(sharedEtcd.dir, "data"),
 			ClientAddr: harness.FreeAddr(t),
 			PeerAddr:   harness.FreeAddr(t),
