@@ -71,8 +71,8 @@ var rules = []rule{
 		in: []string{"upstream"}, deny: []string{"go.etcd.io/etcd/client/v3/...", "go.etcd.io/etcd/server/v3/...", "github.com/go-zookeeper/zk/..."}},
 	{why: "the proxy, the lease offloader and the fan-out reach the coordinator through the seam, never an adapter",
 		in: []string{"proxy/...", "lease/...", "fanout/..."}, deny: prefixed([]string{"upstream/etcd/...", "upstream/zookeeper/..."})},
-	{why: "the embedded etcd and the loopback are the server's wiring, not upstreams: only cmd/ starts them",
-		in: []string{"..."}, except: []string{"cmd/..."}, deny: prefixed([]string{"internal/embedetcd", "internal/loopback"})},
+	{why: "the embedded etcd and the loopback are the server's wiring, not upstreams: only cmd/ (and test support) starts them",
+		in: []string{"..."}, except: []string{"cmd/...", "tests/..."}, deny: prefixed([]string{"internal/embedetcd", "internal/loopback"})},
 
 	// Pure cores (STYLE.md 1).
 	{why: "a pure core does no I/O and imports only etcd's wire types and other pure cores",
