@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
@@ -16,9 +17,16 @@ func Tool(t testing.TB, name, debianPackage string) string {
 	if err == nil {
 		return path
 	}
-	if os.Getenv("HERALD_CI") == "1" {
-		t.Fatalf("harness: %s not found (Debian package %s), and HERALD_CI=1 requires it", name, debianPackage)
-	}
-	t.Skipf("harness: %s not found: apt-get install %s (.ci/run does)", name, debianPackage)
+	missing(t, fmt.Sprintf("%s not found", name), debianPackage)
 	return ""
+}
+
+// missing skips t for want of a Debian package, or fails it under
+// HERALD_CI=1.
+func missing(t testing.TB, what, debianPackage string) {
+	t.Helper()
+	if os.Getenv("HERALD_CI") == "1" {
+		t.Fatalf("harness: %s (Debian package %s), and HERALD_CI=1 requires it", what, debianPackage)
+	}
+	t.Skipf("harness: %s: apt-get install %s (.ci/run does)", what, debianPackage)
 }

@@ -40,7 +40,7 @@ const zkTick = 500 * time.Millisecond
 // ports, each with its own zoo.cfg and data dir under t.TempDir(), and waits
 // until every server serves clients (in an ensemble: a leader is elected).
 // It skips t when the zookeeper package is not installed (ZooKeeperInstalled)
-// unless HERALD_REQUIRE_ZOOKEEPER is set, as .ci/run sets it. Every server is
+// unless HERALD_CI=1, as .ci/run sets it. Every server is
 // stopped by PID when t ends.
 func StartZooKeeper(t testing.TB, opts ZooKeeperOptions) *ZooKeeper {
 	t.Helper()
@@ -80,16 +80,13 @@ func StartZooKeeper(t testing.TB, opts ZooKeeperOptions) *ZooKeeper {
 }
 
 // requireZooKeeper returns the java binary that runs ZooKeeper, or skips t
-// (fails it when HERALD_REQUIRE_ZOOKEEPER is set, as in CI) when the
-// zookeeper package is not installed.
+// (fails it under HERALD_CI=1, as in .ci/run) when the zookeeper package is
+// not installed.
 func requireZooKeeper(t testing.TB) string {
 	t.Helper()
 	java, err := zooKeeperJava()
 	if err != nil {
-		if os.Getenv("HERALD_REQUIRE_ZOOKEEPER") != "" {
-			t.Fatalf("harness: %v (HERALD_REQUIRE_ZOOKEEPER is set)", err)
-		}
-		t.Skipf("harness: %v; install it with `apt-get install -y zookeeper` to run this test", err)
+		missing(t, err.Error(), "zookeeper")
 	}
 	return java
 }
