@@ -156,6 +156,11 @@
 //     starts. History (a start revision in the past) is the fan-out
 //     cache's job; ZooKeeper keeps none.
 //
+// All of this assumes that only herald writes the key tree: a foreign
+// write does not move the revision znode, so its events wait for herald's
+// next write, and it bypasses the directory generations that make txn
+// checks exact.
+//
 // The follower has no goroutine of its own: Next and Progress do the reads
 // on the caller's goroutine; Progress gives etcd's progress notification
 // (every change up to its revision has been emitted).

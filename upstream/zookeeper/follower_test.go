@@ -210,3 +210,48 @@ func (r *replay) converge(c *Client, f *Follower, key, end string) {
 		r.t.Errorf("key %q: the follower shows it, the store does not have it", k)
 	}
 }
+
+// TestFollowerOfRangesNotYetThere: a follower whose directory does not
+// exist yet (nor its parents) sees the keys once they are created; a
+// follower of one key sees that key only. Each case writes everything
+// before the follower reads (it reads only in Next), so the events are
+// deterministic.
+func TestFollowerOfRangesNotYetThere(t *testing.T) {
+	c := dialZK(t, nil, "")
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, key, end string
+		writes         []*pb.PutRequest
+		want           []string
+	}{
+		{"prefix", "/new/deep/", "/new/deep0",
+			[]*pb.PutRequest{put("/new/other", "no"), put("/new/deep/a/b", "1"), put("/new/deep/c", "2")},
+			[]string{`PUT "/new/deep/a/b"="1" v1`, `PUT "/new/deep/c"="2" v1`}},
+		{"one key", "/one/k/", "",
+			// Both puts come before the follower reads: they collapse
+			// into the last (doc.go, the follower's limits).
+			[]*pb.PutRequest{put("/one/k", "no"), put("/one/k/x", "no"), put("/one/k/", "1"), put("/one/k/", "2")},
+			[]string{`PUT "/one/k/"="2" v2`}},
+		{"from a key on", "/from/m", "\x00",
+			[]*pb.PutRequest{put("/from/a", "no"), put("/from/m", "1"), put("/from/z/z", "2"), put("/g", "3")},
+			[]string{`PUT "/from/m"="1" v1`, `PUT "/from/z/z"="2" v1`, `PUT "/g"="3" v1`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := follow(t, c, tc.key, tc.end)
+			for _, w := range tc.writes {
+				if _, err := c.Put(ctx, w); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got []string
+			for len(got) < len(tc.want) {
+				for _, ev := range next(t, f).Events {
+					got = append(got, evString(ev))
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -12,6 +12,9 @@ import (
 // for each notification in the order the server sent it and before it
 // hands over any later reply: that order is what follower.go's argument
 // rests on. deliver never blocks (it only appends to queues).
+//
+// Lock order: router.mu, then a Follower's mu (deliver notifies under
+// router.mu); a Follower never takes router.mu while it holds its own.
 type router struct {
 	mu        sync.Mutex
 	followers map[*Follower]struct{}
