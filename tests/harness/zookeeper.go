@@ -44,13 +44,7 @@ const zkTick = 500 * time.Millisecond
 // stopped by PID when t ends.
 func StartZooKeeper(t testing.TB, opts ZooKeeperOptions) *ZooKeeper {
 	t.Helper()
-	java, err := zooKeeperJava()
-	if err != nil {
-		if os.Getenv("HERALD_REQUIRE_ZOOKEEPER") != "" {
-			t.Fatalf("harness: %v (HERALD_REQUIRE_ZOOKEEPER is set)", err)
-		}
-		t.Skipf("harness: %v; install it with `apt-get install -y zookeeper` to run this test", err)
-	}
+	java := requireZooKeeper(t)
 	n := opts.Servers
 	if n == 0 {
 		n = 1
@@ -83,6 +77,21 @@ func StartZooKeeper(t testing.TB, opts ZooKeeperOptions) *ZooKeeper {
 		}
 	}
 	return z
+}
+
+// requireZooKeeper returns the java binary that runs ZooKeeper, or skips t
+// (fails it when HERALD_REQUIRE_ZOOKEEPER is set, as in CI) when the
+// zookeeper package is not installed.
+func requireZooKeeper(t testing.TB) string {
+	t.Helper()
+	java, err := zooKeeperJava()
+	if err != nil {
+		if os.Getenv("HERALD_REQUIRE_ZOOKEEPER") != "" {
+			t.Fatalf("harness: %v (HERALD_REQUIRE_ZOOKEEPER is set)", err)
+		}
+		t.Skipf("harness: %v; install it with `apt-get install -y zookeeper` to run this test", err)
+	}
+	return java
 }
 
 // writeZooKeeperConfig writes dir/zoo.cfg (and dir/data/myid in an

@@ -24,13 +24,7 @@ var sharedZK struct {
 // installed; the package's TestMain must call StopSharedZooKeeper.
 func SharedZooKeeper(t testing.TB) *ZooKeeper {
 	t.Helper()
-	java, err := zooKeeperJava()
-	if err != nil {
-		if os.Getenv("HERALD_REQUIRE_ZOOKEEPER") != "" {
-			t.Fatalf("harness: %v (HERALD_REQUIRE_ZOOKEEPER is set)", err)
-		}
-		t.Skipf("harness: %v; install it with `apt-get install -y zookeeper` to run this test", err)
-	}
+	java := requireZooKeeper(t)
 	sharedZK.once.Do(func() {
 		sharedZK.z, sharedZK.dir, sharedZK.err = launchSharedZooKeeper(java)
 	})

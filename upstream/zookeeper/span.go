@@ -1,6 +1,10 @@
 package zookeeper
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/heraldproj/herald/fanout"
+)
 
 // isOpenEnd reports whether range_end is etcd's "\x00": every key from
 // key on.
@@ -9,12 +13,8 @@ func isOpenEnd(end []byte) bool { return len(end) == 1 && end[0] == 0 }
 // prefixEnd is the first key after every key that starts with prefix, or
 // nil (no end) when prefix is all 0xff or empty.
 func prefixEnd(prefix []byte) []byte {
-	end := bytes.Clone(prefix)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xff {
-			end[i]++
-			return end[:i+1]
-		}
+	if end := fanout.PrefixEnd(prefix); !isOpenEnd(end) {
+		return end
 	}
 	return nil
 }
