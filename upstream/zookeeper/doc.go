@@ -134,10 +134,12 @@
 // found; if something is, every change still unfound is above the previous
 // round's barrier (its notification came after that barrier's reply). The
 // follower emits found events only up to that bound, sorted by revision:
-// events never go back in revision and none repeats. A lost connection is
-// retried on the same session (go-zookeeper re-sets the watches and the
-// server fires those whose znodes changed meanwhile); a new session, or a
-// failed round, reads everything again after a sync.
+// events never go back in revision and none repeats. The argument needs
+// one connection: a lost connection (go-zookeeper re-sets the watches on
+// the next one, but behind requests queued meanwhile and with a racy
+// relative zxid), a new session, or a failed round make the follower read
+// every directory and key again, after a sync, which re-arms every watch
+// on the new connection and finds every change by its diff.
 //
 // Limits, which etcd's watch does not have:
 //

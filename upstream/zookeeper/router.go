@@ -44,9 +44,15 @@ func (r *router) deliver(ev zk.Event) {
 	defer r.mu.Unlock()
 	for f := range r.followers {
 		switch {
-		case ev.Type == zk.EventSession && ev.State == zk.StateExpired,
+		case ev.Type == zk.EventSession && (ev.State == zk.StateExpired || ev.State == zk.StateDisconnected),
 			ev.Type == zk.EventNotWatching && under(ev.Path, f.root):
-			// The server forgot the session's watches: read it all again.
+			// The server forgot the session's watches, or the connection
+			// is lost: read it all again. go-zookeeper does re-set the
+			// watches on the next connection, but from a goroutine of its
+			// own: requests queued meanwhile reach the server first (their
+			// answers then come before the notifications the re-set
+			// fires), and its relative zxid is read while answers may
+			// already move it. Neither keeps the order a round relies on.
 			f.notify(notice{resync: true})
 		case ev.Type == zk.EventSession:
 		case under(ev.Path, f.root):
