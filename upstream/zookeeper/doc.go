@@ -153,10 +153,11 @@
 //     create or delete in the same directory). A delete followed by a
 //     re-create is reported at the create's revision. Events of other keys
 //     may thus come in a different order than the deletes happened.
-//   - A follower starts now (Follow returns its start revision); it needs
-//     one moment with no change pending in its range to know where it
-//     starts. History (a start revision in the past) is the fan-out
-//     cache's job; ZooKeeper keeps none.
+//   - A follower starts now: Follow returns its start revision, the bound
+//     of its first rounds of reads (changes they found up to it are its
+//     starting state, changes above it its first events). History (a start
+//     revision in the past) is the fan-out cache's job; ZooKeeper keeps
+//     none.
 //
 // All of this assumes that only herald writes the key tree: a foreign
 // write does not move the revision znode, so its events wait for herald's

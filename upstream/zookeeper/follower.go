@@ -74,8 +74,7 @@ var errFollowerClosed = errors.New("zookeeper: follower closed")
 // Follow starts following the keys in [key, end) (end empty: key alone;
 // "\x00": every key from key on). It returns once it knows the range's
 // state at its start revision (Revision); the first batch holds the
-// changes after it. A range written without pause may keep it reading
-// until ctx ends: its start needs one moment with no notification pending.
+// changes after it.
 func (c *Client) Follow(ctx context.Context, key, end []byte) (*Follower, error) {
 	switch {
 	case len(end) == 0:
@@ -141,26 +140,25 @@ func (f *Follower) queued() bool {
 	return len(f.queue) > 0
 }
 
-// load reads the range until one round ends with no notification pending:
-// then what it read is the state at that round's barrier, the start.
+// load reads the range until a round has a bound (at most two rounds
+// without errors: the first may leave notifications pending), and starts
+// at that bound: what the reads found up to it is the state the follower
+// starts from, what they found above it are its first events.
 func (f *Follower) load(ctx context.Context) error {
 	f.dirs[f.root] = &watchedDir{prefix: f.rootPrefix, names: map[string]bool{}}
 	w := newWork()
 	w.dirs[f.root] = true
 	b := backoff.New(time.Millisecond, 100*time.Millisecond)
 	for {
-		err := f.round(w, true)
-		if err == nil {
-			if !f.queued() {
-				f.start, f.bound = f.barrier, f.barrier
-				for _, kv := range f.leaves {
-					f.shown[string(kv.Key)] = kv
-				}
-				return nil
-			}
-		} else if errors.Is(err, errFollowerClosed) {
+		err := f.round(w)
+		switch {
+		case err == nil && f.bound > 0:
+			f.emit() // the state at the start: not events
+			f.start = f.bound
+			return nil
+		case errors.Is(err, errFollowerClosed):
 			return err
-		} else {
+		case err != nil:
 			f.c.log.Info("zookeeper: follower: loading", "root", f.root, "err", err)
 			if !b.Wait(ctx) {
 				return fmt.Errorf("zookeeper: follow %q: %w", f.key, ctx.Err())
@@ -230,7 +228,7 @@ func (f *Follower) step() error {
 	if err != nil {
 		return err
 	}
-	return f.round(w, false)
+	return f.round(w)
 }
 
 // emit returns the found events at or below the bound, in revision order

@@ -95,24 +95,49 @@ func consume(ctx context.Context, f *Follower, rp *replay) <-chan error {
 }
 
 // TestFollowerUnderConcurrentWrites: writers race on a few directories
-// while the follower follows /r/. At the end, the events replayed give
-// the store's state, key for key (value, version, create and mod
-// revision); on the way, revisions never go back and no change repeats.
+// while the follower follows /r/, started before the writes or while they
+// run (its start then has changes pending: its starting state is what it
+// found up to its start revision). At the end, its starting state and
+// events replayed give the store's state, key for key (value, version,
+// create and mod revision); on the way, revisions never go back and no
+// change repeats.
 func TestFollowerUnderConcurrentWrites(t *testing.T) {
-	c := dialZK(t, nil, "")
-	writer := dialZK(t, harness.SharedZooKeeper(t), c.paths.base[:len(c.paths.base)-len("/herald")])
-	f := follow(t, c, "/r/", "/r0")
-	rp := &replay{t: t, state: map[string]*mvccpb.KeyValue{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := consume(ctx, f, rp)
-	var acked atomic.Int64
-	load(t, writer, 4, 150, nil, &acked)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Next: %v", err)
+	for _, during := range []bool{false, true} {
+		t.Run(fmt.Sprintf("started during the writes=%v", during), func(t *testing.T) {
+			c := dialZK(t, nil, "")
+			writer := dialZK(t, harness.SharedZooKeeper(t), c.paths.base[:len(c.paths.base)-len("/herald")])
+			var acked atomic.Int64
+			stop := make(chan struct{})
+			loaded := make(chan struct{})
+			startWrites := func() {
+				go func() {
+					defer close(loaded)
+					load(t, writer, 4, 150, stop, &acked)
+				}()
+			}
+			if during {
+				startWrites()
+				harness.WaitUntil(t, "writes under way", harness.DefaultPatience, func() bool { return acked.Load() > 10 })
+			}
+			f := follow(t, c, "/r/", "/r0")
+			rp := &replay{t: t, state: map[string]*mvccpb.KeyValue{}, last: f.Revision()}
+			for k, kv := range f.shown {
+				rp.state[k] = kv
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := consume(ctx, f, rp)
+			if !during {
+				startWrites()
+			}
+			<-loaded
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("Next: %v", err)
+			}
+			if acked.Load() == 0 || rp.events.Load() == 0 {
+				t.Fatalf("%d writes acknowledged, %d events followed while they ran; the test tested nothing", acked.Load(), rp.events.Load())
+			}
+			rp.converge(writer, f, "/r/", "/r0")
+		})
 	}
-	if acked.Load() == 0 || rp.events.Load() == 0 {
-		t.Fatalf("%d writes acknowledged, %d events followed while they ran; the test tested nothing", acked.Load(), rp.events.Load())
-	}
-	rp.converge(writer, f, "/r/", "/r0")
 }

@@ -74,9 +74,8 @@ const followReaders = 32
 // round reads w (and what the reads discover), then reads the revision
 // znode (the barrier) and moves the bound: to the barrier if no
 // notification arrived meanwhile, else to the previous round's barrier
-// (doc.go: why every change up to the bound has then been found). silent
-// rounds (loading) record the state without events.
-func (f *Follower) round(w *work, silent bool) error {
+// (doc.go: why every change up to the bound has then been found).
+func (f *Follower) round(w *work) error {
 	if w.resync {
 		// A new session may sit on a server behind the old one: catch it
 		// up before reading, or the reads could go back in time.
@@ -102,12 +101,12 @@ func (f *Follower) round(w *work, silent bool) error {
 		// against its directory's newest listing (onLeaf).
 		for _, r := range reads {
 			if r.dir {
-				lost = append(lost, f.onDir(r, w, silent)...)
+				lost = append(lost, f.onDir(r, w)...)
 			}
 		}
 		for _, r := range reads {
 			if !r.dir {
-				f.onLeaf(r, w, silent)
+				f.onLeaf(r, w)
 			}
 		}
 	}
@@ -160,7 +159,7 @@ func (f *Follower) readAll(w *work) ([]*read, error) {
 // key's delete was its only change since the last listing, an upper bound
 // otherwise). It returns the indexes of held events whose revision is
 // unknown (the followed root itself was deleted).
-func (f *Follower) onDir(r *read, w *work, silent bool) []int {
+func (f *Follower) onDir(r *read, w *work) []int {
 	d := f.dirs[r.path]
 	if d == nil {
 		return nil
@@ -179,7 +178,7 @@ func (f *Follower) onDir(r *read, w *work, silent bool) []int {
 			return nil
 		}
 		start := len(f.held)
-		f.forgetBelow(r.path, 0, silent)
+		f.forgetBelow(r.path, 0)
 		d.names, d.pzxid = map[string]bool{}, 0
 		var lost []int
 		for i := start; i < len(f.held); i++ {
@@ -215,9 +214,9 @@ func (f *Follower) onDir(r *read, w *work, silent bool) []int {
 		}
 		child := r.path + "/" + name
 		if isDir {
-			f.forgetBelow(child, r.stat.Pzxid, silent)
+			f.forgetBelow(child, r.stat.Pzxid)
 		} else if kv := f.leaves[child]; kv != nil {
-			f.found(mvccpb.DELETE, &mvccpb.KeyValue{Key: kv.Key, ModRevision: r.stat.Pzxid}, silent)
+			f.found(mvccpb.DELETE, &mvccpb.KeyValue{Key: kv.Key, ModRevision: r.stat.Pzxid})
 			delete(f.leaves, child)
 		}
 	}
@@ -227,10 +226,10 @@ func (f *Follower) onDir(r *read, w *work, silent bool) []int {
 
 // forgetBelow deletes every key followed under dir p (not p itself) at
 // rev, and stops following the directories under it.
-func (f *Follower) forgetBelow(p string, rev int64, silent bool) {
+func (f *Follower) forgetBelow(p string, rev int64) {
 	for lp, kv := range f.leaves {
 		if under(lp, p) {
-			f.found(mvccpb.DELETE, &mvccpb.KeyValue{Key: kv.Key, ModRevision: rev}, silent)
+			f.found(mvccpb.DELETE, &mvccpb.KeyValue{Key: kv.Key, ModRevision: rev})
 			delete(f.leaves, lp)
 		}
 	}
@@ -247,7 +246,7 @@ func (f *Follower) forgetBelow(p string, rev int64, silent bool) {
 // onLeaf compares a key read with the last read of it: a new znode is a
 // PUT (after a DELETE if the key had another znode before: deleted and
 // created again between two reads), a newer mzxid is a PUT.
-func (f *Follower) onLeaf(r *read, w *work, silent bool) {
+func (f *Follower) onLeaf(r *read, w *work) {
 	parent := f.dirs[path.Dir(r.path)]
 	if parent == nil {
 		return
@@ -278,24 +277,21 @@ func (f *Follower) onLeaf(r *read, w *work, silent bool) {
 	old := f.leaves[r.path]
 	switch {
 	case old == nil:
-		f.found(mvccpb.PUT, kv, silent)
+		f.found(mvccpb.PUT, kv)
 	case old.CreateRevision != kv.CreateRevision:
 		// Its delete came before the create; its zxid is not known, the
 		// create's is the first revision known to follow it.
-		f.found(mvccpb.DELETE, &mvccpb.KeyValue{Key: kv.Key, ModRevision: kv.CreateRevision}, silent)
-		f.found(mvccpb.PUT, kv, silent)
+		f.found(mvccpb.DELETE, &mvccpb.KeyValue{Key: kv.Key, ModRevision: kv.CreateRevision})
+		f.found(mvccpb.PUT, kv)
 	case old.ModRevision < kv.ModRevision:
-		f.found(mvccpb.PUT, kv, silent)
+		f.found(mvccpb.PUT, kv)
 	default:
 		return
 	}
 	f.leaves[r.path] = kv
 }
 
-func (f *Follower) found(typ mvccpb.Event_EventType, kv *mvccpb.KeyValue, silent bool) {
-	if silent {
-		return
-	}
+func (f *Follower) found(typ mvccpb.Event_EventType, kv *mvccpb.KeyValue) {
 	f.seq++
 	f.held = append(f.held, pendingEvent{rev: kv.ModRevision, seq: f.seq, typ: typ, kv: kv})
 }
