@@ -18,25 +18,34 @@ var healthClient = &http.Client{Timeout: 5 * time.Second}
 // waitHealthy polls url until it answers 200, the process exits, or
 // startTimeout passes.
 func waitHealthy(p *Proc, url string) error {
-	deadline := time.Now().Add(startTimeout)
-	var last string
-	for {
+	return waitReady(p, url+" answering 200", func() error {
 		status, body, err := httpGet(url, 4096)
 		switch {
 		case err != nil:
-			last = err.Error()
-		case status == http.StatusOK:
+			return err
+		case status != http.StatusOK:
+			return fmt.Errorf("HTTP %d: %s", status, body)
+		}
+		return nil
+	})
+}
+
+// waitReady polls probe every 50 ms until it returns nil (the server is
+// ready: what says how), the process exits, or startTimeout passes.
+func waitReady(p *Proc, what string, probe func() error) error {
+	deadline := time.Now().Add(startTimeout)
+	for {
+		err := probe()
+		if err == nil {
 			return nil
-		default:
-			last = fmt.Sprintf("HTTP %d: %s", status, body)
 		}
 		select {
 		case <-p.Exited():
-			return fmt.Errorf("%s exited (code %d) before %s answered 200 (last: %s)", p.Name(), p.ExitCode(), url, last)
+			return fmt.Errorf("%s exited (code %d) before %s (last: %v)", p.Name(), p.ExitCode(), what, err)
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: %s did not answer 200 within %v (last: %s)", p.Name(), url, startTimeout, last)
+			return fmt.Errorf("%s: not %s within %v (last: %v)", p.Name(), what, startTimeout, err)
 		}
 	}
 }

@@ -187,21 +187,8 @@ func (s *ZooKeeperServer) Restart() {
 // waitServing polls the srvr command until the server reports a mode, the
 // process exits, or startTimeout passes.
 func (s *ZooKeeperServer) waitServing() error {
-	deadline := time.Now().Add(startTimeout)
-	var last string
-	for {
-		mode, err := s.Mode()
-		if err == nil {
-			return nil
-		}
-		last = err.Error()
-		select {
-		case <-s.Exited():
-			return fmt.Errorf("%s exited (code %d) before it served clients (last: %s)", s.Name(), s.ExitCode(), last)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not serve clients within %v (last: %s, mode %q)", s.Name(), startTimeout, last, mode)
-		}
-	}
+	return waitReady(s.Proc, "serving clients", func() error {
+		_, err := s.Mode()
+		return err
+	})
 }
