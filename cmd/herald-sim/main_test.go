@@ -180,3 +180,22 @@ func TestSendCostAndTCPSlowTheTree(t *testing.T) {
 		t.Errorf("tcp: t99 %v, not above %v (set-up costs a round trip)", got, base)
 	}
 }
+
+// TestJoinersAnnounce: with -view-lag, joiners unknown to most views say
+// Hello before the broadcast (counted apart), and without loss every live
+// member, joiners included, delivers.
+func TestJoinersAnnounce(t *testing.T) {
+	o := simOptions()
+	o.loss, o.viewLag, o.churn, o.broadcasts, o.seeds = 0, 2*time.Second, 0.05, 1, 1
+	sc := newScenario(o, o.seed)
+	if len(sc.joins) == 0 {
+		t.Fatal("no joiner")
+	}
+	st := runHerald(sc, profiles["wan"].config, o.seed)
+	if st.hello == 0 {
+		t.Error("joiners sent no Hello")
+	}
+	if st.missed != 0 {
+		t.Errorf("%d live members missed the broadcast without loss", st.missed)
+	}
+}
