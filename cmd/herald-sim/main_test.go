@@ -83,6 +83,12 @@ func TestRunRejectsBadOptions(t *testing.T) {
 		func(o *options) { o.crashed = 1 },
 		func(o *options) { o.seeds = 0 },
 		func(o *options) { o.fanout = 1 },
+		func(o *options) { o.n = 2_000_000 },
+		func(o *options) { o.link = "carrier-pigeon" },
+		func(o *options) { o.layout = "spiral" },
+		func(o *options) { o.viewMiss = 1 },
+		func(o *options) { o.sendCost = -time.Millisecond },
+		func(o *options) { o.rate = -1 },
 	} {
 		o := simOptions()
 		mod(&o)
