@@ -100,8 +100,12 @@ func runHerald(sc *scenario, cfg func(plumtree.NodeID, *rand.Rand) plumtree.Conf
 		out, dels := node.Ready()
 		for _, env := range out {
 			if now < t0 {
-				// The warm-up broadcast's traffic is not measured; it
-				// still crosses the network (and opens connections).
+				// Joins and the warm-up broadcast come before the measured
+				// broadcasts: not counted per broadcast, but they cross
+				// the network (and open connections).
+				if env.Msg.Kind == plumtree.Hello {
+					st.hello++
+				}
 				if at, ok := nw.send(now, i, index[env.To]); ok {
 					q.push(event{at: at, kind: evMessage, to: index[env.To], from: i, msg: env.Msg})
 				}

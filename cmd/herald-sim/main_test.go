@@ -83,6 +83,12 @@ func TestRunRejectsBadOptions(t *testing.T) {
 		func(o *options) { o.crashed = 1 },
 		func(o *options) { o.seeds = 0 },
 		func(o *options) { o.fanout = 1 },
+		func(o *options) { o.n = 2_000_000 },
+		func(o *options) { o.link = "carrier-pigeon" },
+		func(o *options) { o.layout = "spiral" },
+		func(o *options) { o.viewMiss = 1 },
+		func(o *options) { o.sendCost = -time.Millisecond },
+		func(o *options) { o.rate = -1 },
 	} {
 		o := simOptions()
 		mod(&o)
@@ -178,5 +184,24 @@ func TestSendCostAndTCPSlowTheTree(t *testing.T) {
 	o3.link = "tcp"
 	if got := t99(o3); got <= base {
 		t.Errorf("tcp: t99 %v, not above %v (set-up costs a round trip)", got, base)
+	}
+}
+
+// TestJoinersAnnounce: with -view-lag, joiners unknown to most views say
+// Hello before the broadcast (counted apart), and without loss every live
+// member, joiners included, delivers.
+func TestJoinersAnnounce(t *testing.T) {
+	o := simOptions()
+	o.loss, o.viewLag, o.churn, o.broadcasts, o.seeds = 0, 2*time.Second, 0.05, 1, 1
+	sc := newScenario(o, o.seed)
+	if len(sc.joins) == 0 {
+		t.Fatal("no joiner")
+	}
+	st := runHerald(sc, profiles["wan"].config, o.seed)
+	if st.hello == 0 {
+		t.Error("joiners sent no Hello")
+	}
+	if st.missed != 0 {
+		t.Errorf("%d live members missed the broadcast without loss", st.missed)
 	}
 }
