@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,8 +9,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-	"github.com/heraldproj/herald/internal/embedetcd"
-	"github.com/heraldproj/herald/tests/harness"
+	"github.com/heraldproj/herald/tests/harness/embedded"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
 
@@ -19,16 +17,7 @@ import (
 // by its Status; once auth is on, Status refuses herald's token-less probe
 // and the linearizable read's refusal still proves a quorum answered.
 func TestUpstreamHealthWithAndWithoutAuth(t *testing.T) {
-	emb, err := embedetcd.Start(embedetcd.Config{
-		DataDir:    filepath.Join(t.TempDir(), "data"),
-		ClientAddr: harness.FreeAddr(t),
-		PeerAddr:   harness.FreeAddr(t),
-		LogLevel:   "error",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Close)
+	emb := embedded.Start(t)
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{emb.Endpoint()}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)

@@ -5,17 +5,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/internal/loopback"
 	"github.com/heraldproj/herald/proxy"
-	"github.com/heraldproj/herald/tests/harness"
+	"github.com/heraldproj/herald/tests/harness/embedded"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
 
@@ -53,17 +51,7 @@ func startEnv(t *testing.T) *env {
 // startEtcd starts etcd alone; startHerald adds a herald in front of it.
 func startEtcd(t *testing.T) *env {
 	t.Helper()
-	emb, err := embedetcd.Start(embedetcd.Config{
-		DataDir:    filepath.Join(t.TempDir(), "data"),
-		ClientAddr: harness.FreeAddr(t),
-		PeerAddr:   harness.FreeAddr(t),
-		LogLevel:   "error",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emb.Close)
-
+	emb := embedded.Start(t)
 	return &env{etcdURL: emb.Endpoint(), direct: newClient(t, emb.Endpoint())}
 }
 
