@@ -178,7 +178,7 @@ func TestFeedReloadsAfterCompaction(t *testing.T) {
 	put(t, p+"a", "1")
 	put(t, p+"b", "2")
 	rev := put(t, p+"c", "3")
-	if _, err := etcdUp(t).Compact(ctxT(t), &pb.CompactionRequest{Revision: rev}); err != nil {
+	if _, err := testEtcd(t).Compact(ctxT(t), &pb.CompactionRequest{Revision: rev}); err != nil {
 		t.Fatal(err)
 	}
 	waitConverged(t, "after the compaction", replicas[follower], rev, p)
@@ -242,7 +242,7 @@ func (failingKV) Range(context.Context, *pb.RangeRequest) (*pb.RangeResponse, er
 
 func TestFeedStartFailsWhenTheLoadFails(t *testing.T) {
 	checkNoLeaks(t)
-	f, err := New(Config{Name: "h1", Topic: "fanout", Prefixes: []string{"/x/"}, KV: failingKV{}, Watch: etcdUp(t), Sink: newReplica()})
+	f, err := New(Config{Name: "h1", Topic: "fanout", Prefixes: []string{"/x/"}, KV: failingKV{}, Watch: testEtcd(t), Sink: newReplica()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestFeedStartFailsWhenTheLoadFails(t *testing.T) {
 }
 
 func TestConfigIsChecked(t *testing.T) {
-	ok := Config{Name: "h", Topic: "t", Prefixes: []string{"/p/"}, KV: etcdUp(t), Watch: etcdUp(t), Sink: newReplica()}
+	ok := Config{Name: "h", Topic: "t", Prefixes: []string{"/p/"}, KV: testEtcd(t), Watch: testEtcd(t), Sink: newReplica()}
 	if _, err := New(ok); err != nil {
 		t.Fatal(err)
 	}

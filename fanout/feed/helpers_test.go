@@ -39,7 +39,7 @@ func checkNoLeaks(t *testing.T) {
 
 func put(t *testing.T, key, value string) int64 {
 	t.Helper()
-	resp, err := etcdUp(t).Put(ctxT(t), &pb.PutRequest{Key: []byte(key), Value: []byte(value)})
+	resp, err := testEtcd(t).Put(ctxT(t), &pb.PutRequest{Key: []byte(key), Value: []byte(value)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func put(t *testing.T, key, value string) int64 {
 
 func del(t *testing.T, key string) int64 {
 	t.Helper()
-	resp, err := etcdUp(t).DeleteRange(ctxT(t), &pb.DeleteRangeRequest{Key: []byte(key)})
+	resp, err := testEtcd(t).DeleteRange(ctxT(t), &pb.DeleteRangeRequest{Key: []byte(key)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func txnPut(t *testing.T, value string, keys ...string) int64 {
 	for _, k := range keys {
 		ops = append(ops, &pb.RequestOp{Request: &pb.RequestOp_RequestPut{RequestPut: &pb.PutRequest{Key: []byte(k), Value: []byte(value)}}})
 	}
-	resp, err := etcdUp(t).Txn(ctxT(t), &pb.TxnRequest{Success: ops})
+	resp, err := testEtcd(t).Txn(ctxT(t), &pb.TxnRequest{Success: ops})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func etcdContent(t *testing.T, prefixes ...string) []string {
 	t.Helper()
 	var out []string
 	for _, p := range prefixes {
-		resp, err := etcdUp(t).Range(ctxT(t), &pb.RangeRequest{Key: []byte(p), RangeEnd: fanout.PrefixEnd([]byte(p))})
+		resp, err := testEtcd(t).Range(ctxT(t), &pb.RangeRequest{Key: []byte(p), RangeEnd: fanout.PrefixEnd([]byte(p))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,7 +294,7 @@ func (m *memMember) Members() []string {
 // end of the test.
 func startFeed(t *testing.T, cfg Config) *Feed {
 	t.Helper()
-	cfg.KV, cfg.Watch = etcdUp(t), etcdUp(t)
+	cfg.KV, cfg.Watch = testEtcd(t), testEtcd(t)
 	if cfg.Topic == "" {
 		cfg.Topic = "test"
 	}

@@ -1,6 +1,8 @@
 package feed
 
 import (
+	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,11 +14,12 @@ import (
 )
 
 // One etcd member for the package's tests, started by the first test that
-// needs it (etcdUp); each test uses prefixes of its own (unique across
-// -count runs).
+// needs it (inside m.Run: with -json, m.Run swaps os.Stderr, which the
+// member's goroutines read), and a client of it; each test uses prefixes
+// of its own (unique across -count runs).
 var (
 	member embedded.Shared
-	shared struct {
+	client struct {
 		once sync.Once
 		cli  *etcd.Client
 		err  error
@@ -24,36 +27,34 @@ var (
 	prefixN atomic.Int64
 )
 
-// etcdUp returns the connection to the package's member, starting both the
-// first time. Not from TestMain: the member's serving goroutines read
-// os.Stderr (logrus, in etcd's websocket proxy) while testing.M.Run sets it
-// up, which the race detector reports.
-func etcdUp(t testing.TB) *etcd.Client {
+// testEtcd returns the client of the package's member, starting both if no
+// test has yet.
+func testEtcd(t testing.TB) *etcd.Client {
 	t.Helper()
 	endpoint := member.Endpoint(t)
-	shared.once.Do(func() {
-		shared.cli, shared.err = etcd.Dial(etcd.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
+	client.once.Do(func() {
+		client.cli, client.err = etcd.Dial(etcd.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
 	})
-	if shared.err != nil {
-		t.Fatalf("shared etcd: %v", shared.err)
+	if client.err != nil {
+		t.Fatalf("shared etcd: %v", client.err)
 	}
-	return shared.cli
+	return client.cli
 }
 
-// TestMain runs the tests against one embedded etcd member and then checks,
-// with goleak, that every goroutine the package started is gone, the
-// member's included.
+// TestMain runs the tests and then checks, with goleak, that every
+// goroutine the package started is gone, the member's included.
 func TestMain(m *testing.M) { harness.VerifyTestMain(withEtcd{m}) }
 
-// withEtcd runs the tests, then closes the connection and stops the member
-// and waits for the goroutines of its connections to end (VerifyTestMain
-// judges).
+// withEtcd runs the tests, stops the member and waits for the goroutines
+// of its connections to end (VerifyTestMain judges).
 type withEtcd struct{ m *testing.M }
 
 func (w withEtcd) Run() int {
 	code := w.m.Run()
-	if shared.cli != nil {
-		shared.cli.Close()
+	if client.cli != nil {
+		if err := client.cli.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "feed tests: closing the client:", err)
+		}
 	}
 	member.Close()
 	if code == 0 {

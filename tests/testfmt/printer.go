@@ -29,12 +29,13 @@ type printer struct {
 	slow  time.Duration
 	start time.Time
 
-	started map[testKey]time.Time // top-level tests running
-	output  map[testKey][]string  // kept until the test (or package, test "") ends
-	timings []timing
-	pkgs    map[string]string // package → its result
-	counts  map[string]int    // pass, fail, skip of top-level tests
-	broken  bool              // a build failed
+	started  map[testKey]time.Time // top-level tests running
+	output   map[testKey][]string  // kept until the test (or package, test "") ends
+	timings  []timing
+	pkgs     map[string]string // package → its result
+	failedIn map[string]int    // package → its failed top-level tests
+	counts   map[string]int    // pass, fail, skip of top-level tests
+	broken   bool              // a build failed
 }
 
 type timing struct {
@@ -46,7 +47,7 @@ func newPrinter(w io.Writer, slow time.Duration, start time.Time) *printer {
 	return &printer{
 		w: w, slow: slow, start: start,
 		started: map[testKey]time.Time{}, output: map[testKey][]string{},
-		pkgs: map[string]string{}, counts: map[string]int{},
+		pkgs: map[string]string{}, failedIn: map[string]int{}, counts: map[string]int{},
 	}
 }
 
@@ -111,10 +112,14 @@ func (p *printer) testDone(e event) {
 		for _, o := range p.output[k] {
 			fmt.Fprint(p.w, "    ", o)
 		}
+		delete(p.output, k)
+		p.failedIn[e.Package]++
 	case e.Action == "pass" && d >= p.slow:
 		fmt.Fprintf(p.w, "    pass %s %s (%s)\n", short(e.Package), e.Test, d.Round(10*time.Millisecond))
 	}
-	delete(p.output, k)
+	// A passing test's output is kept until its package ends: if the
+	// package fails without a failed test (test2json missed a "--- FAIL"
+	// line that a server's log interleaved with), it is all there is.
 }
 
 func (p *printer) packageDone(e event) {
@@ -132,6 +137,23 @@ func (p *printer) packageDone(e event) {
 		// found by TestMain, a timeout.
 		for _, o := range p.output[k] {
 			fmt.Fprint(p.w, "    ", o)
+		}
+		if p.failedIn[e.Package] == 0 {
+			// No test of it failed as far as the events go: show what
+			// every test printed, for the failure go test saw.
+			var tests []string
+			for t := range p.output {
+				if t.pkg == e.Package && t.test != "" {
+					tests = append(tests, t.test)
+				}
+			}
+			slices.Sort(tests)
+			for _, name := range tests {
+				fmt.Fprintf(p.w, "    (output of %s)\n", name)
+				for _, o := range p.output[testKey{e.Package, name}] {
+					fmt.Fprint(p.w, "    ", o)
+				}
+			}
 		}
 		for t := range p.started {
 			if t.pkg == e.Package {

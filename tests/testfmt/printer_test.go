@@ -32,6 +32,9 @@ func TestPrinter(t *testing.T) {
 		ev(1, "fail", b, "TestBroken/case", 1, ""),
 		ev(1, "fail", b, "TestBroken", 1, ""),
 		ev(2, "run", b, "TestHangs", 0, ""),
+		ev(2, "run", b, "TestQuiet", 0, ""),
+		ev(2, "output", b, "TestQuiet", 0, "    logged by TestQuiet\n"),
+		ev(2, "pass", b, "TestQuiet", 0, ""),
 		ev(2, "run", b, "TestParallel", 0, ""),
 		ev(2, "pause", b, "TestParallel", 0, ""),
 		ev(9, "output", b, "", 0, "panic: test timed out after 9s\n"),
@@ -45,7 +48,7 @@ func TestPrinter(t *testing.T) {
 	p := newPrinter(&out, 5*time.Second, t0)
 	for i, l := range lines {
 		p.line([]byte(l))
-		if i == 14 { // TestHangs started at 2 s, TestParallel waits
+		if i == 17 { // TestHangs started at 2 s, TestParallel waits
 			p.running(t0.Add(5 * time.Second))
 		}
 	}
@@ -56,7 +59,7 @@ func TestPrinter(t *testing.T) {
 		"ok   a 7.2s\n",
 		"--- FAIL b TestBroken (1s)\n",
 		"    x_test.go:9: want 1, got 2\n",
-		"... 5s: 3 tests done, 1 running, longest b TestHangs (3s)\n",
+		"... 5s: 4 tests done, 1 running, longest b TestHangs (3s)\n",
 		"FAIL b 9s\n",
 		"    panic: test timed out after 9s\n",
 		"    (TestHangs was running)\n",
@@ -64,11 +67,30 @@ func TestPrinter(t *testing.T) {
 		"FAIL c 0s\n",
 		"not json at all\n",
 		"slowest:\n        7s  a TestSlow\n",
-		"3 packages (2 failed), 2 tests passed, 1 failed, 0 skipped, in 10s\n",
+		"3 packages (2 failed), 3 tests passed, 1 failed, 0 skipped, in 10s\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
+	}
+	// b failed with a failed test: the others' output stays untold; d
+	// failed without one: every test's output is told.
+	if strings.Contains(got, "logged by TestQuiet") {
+		t.Errorf("a passing test's output was printed for a package with a failed test:\n%s", got)
+	}
+	var d strings.Builder
+	pd := newPrinter(&d, 5*time.Second, t0)
+	for _, l := range []string{
+		ev(0, "run", a, "TestLost", 0, ""),
+		ev(1, "output", a, "TestLost", 0, "    x_test.go:3: boom\n"),
+		ev(1, "pass", a, "TestLost", 1, ""),
+		ev(2, "output", a, "", 0, "FAIL\n"),
+		ev(2, "fail", a, "", 2, ""),
+	} {
+		pd.line([]byte(l))
+	}
+	if !strings.Contains(d.String(), "(output of TestLost)\n        x_test.go:3: boom\n") {
+		t.Errorf("a package that failed without a failed test hides its tests' output:\n%s", d.String())
 	}
 	if strings.Contains(got, "pass a TestFast") {
 		t.Errorf("a fast passing test was printed:\n%s", got)
