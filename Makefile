@@ -48,7 +48,7 @@ test-long: build etcd-bins node-client ## the long fault and scale runs, then et
 
 # etcd's own e2e suite (go.etcd.io/etcd/tests/v3 at the pinned version), each
 # test through etcd grpc-proxy and through herald; see tests/etcde2e/run/doc.go.
-# E2E_RUN=regexp picks tests by pkg.TestName (e.g. E2E_RUN='common\.TestKV|e2e\.TestCtlV3Watch').
+# E2E_RUN=regexp picks tests by pkg.TestName (e.g. E2E_RUN='^common\.TestKV|^e2e\.TestCtlV3Watch$'); it reaches the runner unexpanded, so $ anchors survive make.
 E2E_RUN       ?=
 E2E_LIST      ?=
 E2E_TIMEOUT   ?= 5m
@@ -59,7 +59,7 @@ E2E_WORK      ?= $(or $(TMPDIR),/tmp)/herald-etcd-e2e
 # Locked around each test (the framework's ports are fixed): runs sharing it
 # take turns test by test; each needs its own E2E_WORK.
 E2E_PORTS_LOCK ?= $(or $(TMPDIR),/tmp)/herald-etcd-e2e.ports.lock
-E2E_ARGS       = -work $(E2E_WORK) -ports-lock $(E2E_PORTS_LOCK) -run '$(E2E_RUN)' -timeout $(E2E_TIMEOUT) -modes $(E2E_MODES) -lazy-baseline=$(E2E_LAZY) \
+E2E_ARGS       = -work $(E2E_WORK) -ports-lock $(E2E_PORTS_LOCK) -run '$(value E2E_RUN)' -timeout $(E2E_TIMEOUT) -modes $(E2E_MODES) -lazy-baseline=$(E2E_LAZY) \
 	-known-failures tests/etcde2e/known-failures.txt
 
 test-etcd-e2e: build etcd-bins ## etcd's e2e suite through grpc-proxy and herald (hours; E2E_RUN=regexp, E2E_LIST=file)
