@@ -49,17 +49,12 @@ func exportState(srv *proxy.Server, fleetMembers func() int) {
 				}
 				return 1
 			})
-		version, commit, goVersion := "unknown", "unknown", "unknown"
-		if info, ok := debug.ReadBuildInfo(); ok {
-			version, goVersion = info.Main.Version, info.GoVersion
-			for _, s := range info.Settings {
-				if s.Key == "vcs.revision" {
-					commit = s.Value
-				}
-			}
+		b := build{version: "unknown", commit: "unknown", goVersion: "unknown"}
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			b = readBuild(bi)
 		}
 		info := prometheus.NewGauge(prometheus.GaugeOpts{Name: "herald_build_info", Help: "herald's version, commit and Go version, as labels; always 1.",
-			ConstLabels: prometheus.Labels{"version": version, "commit": commit, "goversion": goVersion}})
+			ConstLabels: prometheus.Labels{"version": b.version, "commit": b.commit, "goversion": b.goVersion}})
 		info.Set(1)
 		prometheus.MustRegister(info)
 	})

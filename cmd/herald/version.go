@@ -26,31 +26,39 @@ func newVersionCommand() *cobra.Command {
 	}
 }
 
+// build is what a binary's build information says about herald.
+type build struct {
+	version, commit, goVersion, etcdAPI string
+	modified                            bool // built from a tree with uncommitted changes
+}
+
+// readBuild reads info; what it lacks is "unknown" (the etcd API "none").
+func readBuild(info *debug.BuildInfo) build {
+	b := build{version: info.Main.Version, commit: "unknown", goVersion: info.GoVersion, etcdAPI: "none"}
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			b.commit = s.Value
+		case "vcs.modified":
+			b.modified = s.Value == "true"
+		}
+	}
+	for _, d := range info.Deps {
+		if d.Path == "go.etcd.io/etcd/api/v3" {
+			b.etcdAPI = d.Version
+		}
+	}
+	return b
+}
+
 func printVersion(w io.Writer, info *debug.BuildInfo) {
-	setting := func(key string) string {
-		for _, s := range info.Settings {
-			if s.Key == key {
-				return s.Value
-			}
-		}
-		return ""
-	}
-	dep := func(path string) string {
-		for _, d := range info.Deps {
-			if d.Path == path {
-				return d.Version
-			}
-		}
-		return "none"
-	}
-	commit := setting("vcs.revision")
-	if commit == "" {
-		commit = "unknown"
-	} else if setting("vcs.modified") == "true" {
+	b := readBuild(info)
+	commit := b.commit
+	if b.modified && commit != "unknown" {
 		commit += " (modified)"
 	}
-	fmt.Fprintf(w, "herald version: %s\n", info.Main.Version)
+	fmt.Fprintf(w, "herald version: %s\n", b.version)
 	fmt.Fprintf(w, "git commit: %s\n", commit)
-	fmt.Fprintf(w, "go version: %s\n", info.GoVersion)
-	fmt.Fprintf(w, "etcd api version: %s\n", dep("go.etcd.io/etcd/api/v3"))
+	fmt.Fprintf(w, "go version: %s\n", b.goVersion)
+	fmt.Fprintf(w, "etcd api version: %s\n", b.etcdAPI)
 }
