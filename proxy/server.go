@@ -84,6 +84,7 @@ type Server struct {
 	offload *offloader // nil when lease offloading is off
 	hub     *hub.Hub   // nil without fan-out prefixes
 	log     *slog.Logger
+	name    string // Options.Name
 
 	election *electionServer
 	lock     *lockServer
@@ -208,6 +209,7 @@ func New(opts Options) (*Server, error) {
 		election: election,
 		lock:     lock,
 		log:      opts.Logger,
+		name:     opts.Name,
 	}, nil
 }
 

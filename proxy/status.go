@@ -1,0 +1,38 @@
+package proxy
+
+import (
+	"github.com/heraldproj/herald/fanout/hub"
+	"github.com/heraldproj/herald/lease/offload"
+)
+
+// Status is a snapshot of one herald, for its metrics and its status page:
+// what an operator asks first. It does no I/O.
+type Status struct {
+	Name string
+	// UpstreamHealthy: etcd's member answers herald's health probe
+	// (UpstreamReason says why not).
+	UpstreamHealthy bool
+	UpstreamReason  string
+	// OffloadReady, FanoutReady: what Server.Ready reports.
+	OffloadReady, FanoutReady bool
+	// Offload is nil when lease offloading is off; Fanout nil without
+	// fan-out prefixes.
+	Offload *offload.Stats
+	Fanout  *hub.Stats
+}
+
+// Status returns this herald's current figures.
+func (s *Server) Status() Status {
+	st := Status{Name: s.name}
+	st.UpstreamHealthy, st.UpstreamReason = s.Healthy()
+	st.OffloadReady, st.FanoutReady = s.Ready()
+	if s.offload != nil {
+		os := s.offload.Stats()
+		st.Offload = &os
+	}
+	if s.hub != nil {
+		hs := s.hub.Stats()
+		st.Fanout = &hs
+	}
+	return st
+}
