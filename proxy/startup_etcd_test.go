@@ -36,7 +36,7 @@ func TestStartsBeforeEtcd(t *testing.T) {
 	}
 
 	emb, err := embedetcd.Start(embedetcd.Config{
-		DataDir: filepath.Join(t.TempDir(), "data"), ClientAddr: clientAddr, PeerAddr: harness.FreeAddr(t), LogLevel: "error",
+		DataDir: filepath.Join(t.TempDir(), "data"), ClientAddr: clientAddr, PeerAddr: harness.FreeAddr(t),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -45,7 +45,7 @@ func Run(ctx context.Context, c Config) error {
 			ClientAddr:      cfg.EmbeddedClientAddr,
 			PeerAddr:        cfg.EmbeddedPeerAddr,
 			MaxRequestBytes: uint(cfg.MaxRequestBytes),
-			LogLevel:        embeddedLogLevel(cfg.LogLevel),
+			Logger:          log,
 		})
 		if err != nil {
 			return err
@@ -229,14 +229,6 @@ func newLogger(level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level)) // validated already
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
-}
-
-// embeddedLogLevel keeps the embedded etcd quiet unless herald is debugging.
-func embeddedLogLevel(level string) string {
-	if level == "debug" {
-		return "info"
-	}
-	return "error"
 }
 
 // metricsPort serves opsMux on --metrics-addr.

@@ -2,11 +2,14 @@ package embedetcd
 
 import (
 	"fmt"
+	"log/slog"
 	"net/url"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
 )
 
 // Config places the single-member etcd that herald runs when no upstream
@@ -19,13 +22,15 @@ type Config struct {
 	ClientAddr, PeerAddr string
 	// MaxRequestBytes is etcd's --max-request-bytes.
 	MaxRequestBytes uint
-	// LogLevel is etcd's own (zap) level: debug, info, warn or error.
-	LogLevel string
+	// Logger receives the member's logs (see slogLevel for the levels);
+	// nil discards them.
+	Logger *slog.Logger
 }
 
 // Member is a running in-process etcd member.
 type Member struct {
-	etcd *embed.Etcd
+	etcd    *embed.Etcd
+	closing *atomic.Bool // tells the logger that Close has begun
 }
 
 // Start starts the member and waits, up to a minute, until it serves
@@ -50,8 +55,13 @@ func Start(cfg Config) (*Member, error) {
 	if cfg.MaxRequestBytes > 0 {
 		ec.MaxRequestBytes = cfg.MaxRequestBytes
 	}
-	ec.LogLevel = cfg.LogLevel
-	ec.LogOutputs = []string{"stderr"}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	closing := new(atomic.Bool)
+	ec.LogLevel = "debug" // the handler filters, at herald's level
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.New(newSlogCore(log.With("area", "embedded-etcd").Handler(), closing)))
 
 	e, err := embed.StartEtcd(ec)
 	if err != nil {
@@ -59,7 +69,7 @@ func Start(cfg Config) (*Member, error) {
 	}
 	select {
 	case <-e.Server.ReadyNotify():
-		return &Member{etcd: e}, nil
+		return &Member{etcd: e, closing: closing}, nil
 	case err := <-e.Err():
 		e.Close()
 		return nil, fmt.Errorf("embedetcd: member: %w", err)
@@ -76,4 +86,7 @@ func (e *Member) Endpoint() string { return e.etcd.Config().AdvertiseClientUrls[
 func (e *Member) Err() <-chan error { return e.etcd.Err() }
 
 // Close stops the member.
-func (e *Member) Close() { e.etcd.Close() }
+func (e *Member) Close() {
+	e.closing.Store(true)
+	e.etcd.Close()
+}

@@ -2,6 +2,7 @@ package embedetcd
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,7 +16,8 @@ import (
 // TestMemberKeepsDataAcrossRestart: `herald` alone must be a working
 // endpoint that keeps its data when restarted.
 func TestMemberKeepsDataAcrossRestart(t *testing.T) {
-	cfg := Config{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: harness.FreeAddr(t), PeerAddr: harness.FreeAddr(t), LogLevel: "error"}
+	logs := newRecords(slog.LevelInfo)
+	cfg := Config{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: harness.FreeAddr(t), PeerAddr: harness.FreeAddr(t), Logger: slog.New(logs)}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -36,6 +38,18 @@ func TestMemberKeepsDataAcrossRestart(t *testing.T) {
 	}
 	c.Close()
 	emb.Close()
+	// A normal start and stop logs no warning or error at herald's info
+	// level (etcd's four "closed" errors at Close among them), and the
+	// member's lines do reach herald's handler.
+	got := logs.take()
+	if len(got) == 0 {
+		t.Error("the member logged nothing through herald's handler")
+	}
+	for _, r := range got {
+		if r.Level >= slog.LevelWarn {
+			t.Errorf("start and stop logged %s %q %v", r.Level, r.Message, attrsString(r))
+		}
+	}
 
 	emb, err = Start(cfg)
 	if err != nil {

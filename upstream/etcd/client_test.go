@@ -18,7 +18,7 @@ import (
 // URLs from the member list. The endpoint is given as a bare host:port, so
 // the refreshed list (http://host:port) differs from it.
 func TestAutoSyncIntervalRefreshesEndpoints(t *testing.T) {
-	emb, err := embedetcd.Start(embedetcd.Config{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: harness.FreeAddr(t), PeerAddr: harness.FreeAddr(t), LogLevel: "error"})
+	emb, err := embedetcd.Start(embedetcd.Config{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: harness.FreeAddr(t), PeerAddr: harness.FreeAddr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 // seamEnv is a real etcd member and a Client of it, as an upstream.Upstream.
 func seamEnv(t *testing.T) (upstream.Upstream, context.Context) {
 	t.Helper()
-	emb, err := embedetcd.Start(embedetcd.Config{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: harness.FreeAddr(t), PeerAddr: harness.FreeAddr(t), LogLevel: "error"})
+	emb, err := embedetcd.Start(embedetcd.Config{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: harness.FreeAddr(t), PeerAddr: harness.FreeAddr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

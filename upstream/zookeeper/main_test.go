@@ -87,7 +87,6 @@ func etcdKV(t *testing.T) pb.KVClient {
 			DataDir:    filepath.Join(sharedEtcd.dir, "data"),
 			ClientAddr: harness.FreeAddr(t),
 			PeerAddr:   harness.FreeAddr(t),
-			LogLevel:   "error",
 		})
 		if sharedEtcd.err != nil {
 			return

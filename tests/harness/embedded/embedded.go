@@ -40,7 +40,7 @@ func start(dir string) (*embedetcd.Member, error) {
 		return nil, err
 	}
 	return embedetcd.Start(embedetcd.Config{
-		DataDir: filepath.Join(dir, "data"), ClientAddr: clientAddr, PeerAddr: peerAddr, LogLevel: "error",
+		DataDir: filepath.Join(dir, "data"), ClientAddr: clientAddr, PeerAddr: peerAddr,
 	})
 }
 
