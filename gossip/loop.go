@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/heraldproj/herald/gossip/membership"
@@ -128,12 +129,12 @@ func (n *Node) step(pt *plumtree.Node, f transport.Frame) {
 	var m plumtree.Message
 	if err := m.UnmarshalBinary(f.Data); err != nil {
 		n.stats.malformed.Add(1)
-		n.log.Warn("gossip: dropping undecodable frame", "from", f.From, "err", err)
+		n.dropLog.Log(n.log, slog.LevelWarn, "gossip: dropping undecodable frame", "from", f.From, "err", err)
 		return
 	}
 	if string(m.From) != f.From {
 		n.stats.malformed.Add(1)
-		n.log.Warn("gossip: dropping message whose sender differs from the connection's", "from", f.From, "claims", m.From)
+		n.dropLog.Log(n.log, slog.LevelWarn, "gossip: dropping message whose sender differs from the connection's", "from", f.From, "claims", m.From)
 		return
 	}
 	pt.Step(m)

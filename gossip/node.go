@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldproj/herald/gossip/plumtree"
 	"github.com/heraldproj/herald/gossip/transport"
+	"github.com/heraldproj/herald/internal/lograte"
 )
 
 // ErrClosed is returned by Broadcast after Close.
@@ -64,6 +65,7 @@ type Node struct {
 	cfg        Config
 	id         plumtree.NodeID
 	log        *slog.Logger
+	dropLog    *lograte.Limiter // frames that peers send wrong
 	deliveries chan plumtree.Delivery
 	broadcasts chan broadcastReq
 	stop       chan struct{}
@@ -107,6 +109,7 @@ func NewNode(cfg Config) (*Node, error) {
 		cfg:        cfg,
 		id:         cfg.Protocol.ID,
 		log:        cfg.Logger.With("component", "gossip", "id", string(cfg.Protocol.ID)),
+		dropLog:    lograte.New(lograte.Interval),
 		deliveries: make(chan plumtree.Delivery, cfg.DeliveryBuffer),
 		broadcasts: make(chan broadcastReq),
 		stop:       make(chan struct{}),

@@ -5,15 +5,23 @@ import (
 	"context"
 	"log"
 	"log/slog"
+
+	"github.com/heraldproj/herald/internal/lograte"
 )
 
 // slogWriter routes memberlist's standard-library log lines, which look like
 // "[WARN] memberlist: Was able to connect to ...", to an slog.Logger at the
-// matching level.
-type slogWriter struct{ l *slog.Logger }
+// matching level. Warnings and errors are what packets from the network
+// cause (one per packet sealed with another key, for one): they are held
+// to one line per kind every lograte.Interval, the kind being the message
+// before its first ": " (the rest goes to the attribute "detail").
+type slogWriter struct {
+	l     *slog.Logger
+	limit *lograte.Limiter
+}
 
 func newStdLogger(l *slog.Logger) *log.Logger {
-	return log.New(slogWriter{l.With("component", "memberlist")}, "", 0)
+	return log.New(slogWriter{l.With("component", "memberlist"), lograte.New(lograte.Interval)}, "", 0)
 }
 
 func (w slogWriter) Write(p []byte) (int, error) {
@@ -35,6 +43,14 @@ func (w slogWriter) Write(p []byte) (int, error) {
 		}
 	}
 	line, _ = bytes.CutPrefix(line, []byte("memberlist: "))
-	w.l.Log(context.Background(), level, string(line))
+	if level < slog.LevelWarn {
+		w.l.Log(context.Background(), level, string(line))
+		return len(p), nil
+	}
+	if msg, detail, ok := bytes.Cut(line, []byte(": ")); ok {
+		w.limit.Log(w.l, level, string(msg), "detail", string(detail))
+	} else {
+		w.limit.Log(w.l, level, string(line))
+	}
 	return len(p), nil
 }

@@ -14,12 +14,16 @@ func TestMemberlistLogsGoToSlog(t *testing.T) {
 	l.Printf("[DEBUG] memberlist: Stream connection from=127.0.0.1:1")
 	l.Printf("[ERR] memberlist: Failed to send ping")
 	l.Printf("unprefixed line")
+	for i := range 100 { // a flood of one kind: one line
+		l.Printf("[ERR] memberlist: failed to receive: no installed keys could decrypt the message from=127.0.0.1:%d", 40000+i)
+	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	want := []string{
 		`level=WARN msg="Was able to connect to h2 over TCP but UDP probes failed" component=memberlist`,
 		`level=DEBUG msg="Stream connection from=127.0.0.1:1" component=memberlist`,
 		`level=ERROR msg="Failed to send ping" component=memberlist`,
 		`level=INFO msg="unprefixed line" component=memberlist`,
+		`level=ERROR msg="failed to receive" component=memberlist detail="no installed keys could decrypt the message from=127.0.0.1:40000"`,
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("got %d lines:\n%s", len(lines), buf.String())

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"time"
 )
@@ -27,7 +28,7 @@ func (t *TCP) acceptLoop() {
 		}
 		if !t.track(c, true) {
 			if t.ctx.Err() == nil {
-				t.log.Warn("transport: too many inbound connections, refusing", "remote", c.RemoteAddr(), "max", t.cfg.MaxInbound)
+				t.warn.Log(t.log, slog.LevelWarn, "transport: too many inbound connections, refusing", "remote", c.RemoteAddr(), "max", t.cfg.MaxInbound)
 			}
 			continue
 		}
@@ -81,5 +82,5 @@ func (t *TCP) reject(c net.Conn, from string, err error) {
 		return
 	}
 	t.stats.rejected.Add(1)
-	t.log.Warn("transport: rejected frame, closing connection", "remote", c.RemoteAddr(), "from", from, "err", err)
+	t.warn.Log(t.log, slog.LevelWarn, "transport: rejected frame, closing connection", "remote", c.RemoteAddr(), "from", from, "err", err)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldproj/herald/internal/backoff"
+	"github.com/heraldproj/herald/internal/lograte"
 )
 
 // TCPConfig configures a TCP transport.
@@ -76,6 +77,7 @@ type TCP struct {
 	ln     net.Listener
 	recv   chan Frame
 	log    *slog.Logger
+	warn   *lograte.Limiter // warnings that peers' input causes
 	stats  counters
 	ctx    context.Context // cancelled by Close; aborts dials and blocked deliveries
 	cancel context.CancelFunc
@@ -110,6 +112,7 @@ func ListenTCP(cfg TCPConfig) (*TCP, error) {
 		ln:     ln,
 		recv:   make(chan Frame, cfg.RecvLen),
 		log:    cfg.Logger.With("component", "transport", "id", cfg.ID),
+		warn:   lograte.New(lograte.Interval),
 		ctx:    ctx,
 		cancel: cancel,
 		peers:  make(map[string]*peer),

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,7 +135,8 @@ func (r rawConn) frame(seq uint64, payload string) []byte {
 }
 
 func TestTCPCorruptedByteRejected(t *testing.T) {
-	b := newTCP(t, "b", fleetKey)
+	var logs harness.SyncBuffer
+	b := newTCP(t, "b", fleetKey, func(c *TCPConfig) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	good := dialRaw(t, b.Addr(), "a").frame(1, "payload")
 	// One flipped bit in the header, the payload and the MAC.
 	for i, pos := range []int{5, headerSize + 2, len(good) - 1} {
@@ -149,6 +152,10 @@ func TestTCPCorruptedByteRejected(t *testing.T) {
 	noFrame(t, b)
 	if got := b.Stats().FramesReceived; got != 0 {
 		t.Fatalf("received %d frames from corrupted streams", got)
+	}
+	// Three rejections, one warning: the rest are held back (and counted).
+	if n := strings.Count(logs.String(), "rejected frame"); n != 1 {
+		t.Fatalf("%d warnings for 3 rejected frames within lograte.Interval, want 1:\n%s", n, logs.String())
 	}
 }
 
