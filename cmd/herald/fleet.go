@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"hash/fnv"
 	"log/slog"
 
@@ -42,13 +43,20 @@ func joinFleet(cfg *Config, log *slog.Logger) (*gossip.Fleet, error) {
 		Protocol:      profile.Protocol,
 		Logger:        log.With("area", "gossip"),
 	})
+	if errors.Is(err, membership.ErrForeignKey) {
+		return nil, &configError{"gossip-key-file", cfg.GossipKeyFile, "not the fleet's key: the seeds (--join) answered under another key"}
+	}
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range f.Collectors() {
 		_ = prometheus.Register(c) // once per process, like the relay's
 	}
-	log.Info("joined the herald fleet", "gossip-addr", cfg.GossipAddr, "members", f.Membership.NumMembers())
+	if n := f.Membership.NumMembers(); n > 1 || len(cfg.Join) == 0 {
+		log.Info("joined the herald fleet", "gossip-addr", cfg.GossipAddr, "members", n)
+	} else {
+		log.Warn("no fleet seed answered yet; herald serves alone and keeps trying to join", "gossip-addr", cfg.GossipAddr, "join", cfg.Join)
+	}
 	return f, nil
 }
 

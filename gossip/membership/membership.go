@@ -69,6 +69,10 @@ func New(cfg Config) (*Membership, error) {
 	}
 	if len(cfg.Seeds) > 0 {
 		if err := m.join(); err != nil {
+			if foreignKey(err) {
+				_ = ml.Shutdown()
+				return nil, fmt.Errorf("%w (%v)", ErrForeignKey, err)
+			}
 			m.log.Warn("membership: no seed answered, retrying in background", "seeds", cfg.Seeds, "err", err)
 			m.wg.Add(1)
 			go m.rejoinLoop()
@@ -101,6 +105,10 @@ func (m *Membership) rejoinLoop() {
 		err := m.join()
 		if err == nil {
 			return
+		}
+		if foreignKey(err) {
+			m.log.Error("membership: a seed answered under another fleet key; this herald stays out of that fleet (check --gossip-key-file)", "seeds", m.cfg.Seeds, "err", err)
+			continue
 		}
 		m.log.Debug("membership: rejoin failed", "err", err, "waited", wait)
 	}

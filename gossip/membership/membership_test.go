@@ -2,6 +2,7 @@ package membership
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -98,13 +99,32 @@ func crash(t *testing.T, m *Membership) {
 func TestWrongKeyCannotJoin(t *testing.T) {
 	a := startMember(t, "h1", testKey)
 	other := bytes.Repeat([]byte{0x43}, 32)
-	b := startMember(t, "h2", other, a.Addr())
-	// b's join attempt has completed (New tries once synchronously) and failed.
+	_, err := New(Config{Name: "h2", BindAddr: "127.0.0.1:0", Seeds: []string{a.Addr()}, Key: other,
+		Meta: Meta{GRPCAddr: "127.0.0.1:2379"}, Profile: Local})
+	if !errors.Is(err, ErrForeignKey) {
+		t.Fatalf("joining with another key: %v, want ErrForeignKey", err)
+	}
 	if n := a.NumMembers(); n != 1 {
 		t.Fatalf("member with another key joined: h1 sees %d members", n)
 	}
-	if n := b.NumMembers(); n != 1 {
-		t.Fatalf("h2 with another key sees %d members", n)
+	// A seed that is not up is not a key problem: the member starts and
+	// retries in the background.
+	dead := startMember(t, "h3", other, "127.0.0.1:1")
+	if n := dead.NumMembers(); n != 1 {
+		t.Fatalf("h3 sees %d members", n)
+	}
+}
+
+func TestForeignKeyErrors(t *testing.T) {
+	for _, e := range foreignKeyErrors {
+		if !foreignKey(fmt.Errorf("1 error occurred: failed to join 127.0.0.1:7946: %s", e)) {
+			t.Errorf("%q not recognised", e)
+		}
+	}
+	for _, err := range []error{nil, errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), errors.New("EOF")} {
+		if foreignKey(err) {
+			t.Errorf("%v taken for another key", err)
+		}
 	}
 }
 
