@@ -54,7 +54,7 @@ func TestOpsFilesNameRealFlagsAndMetrics(t *testing.T) {
 		t.Fatalf("herald start --help: %v\n%s", err, help)
 	}
 	flagRE := regexp.MustCompile(`(?m)(?:^|[\s"'\[,])--([a-z][a-z0-9-]+)`)
-	for _, f := range []string{"configs/systemd/herald.service", "configs/kubernetes/herald.yaml", "configs/Dockerfile"} {
+	for _, f := range []string{"configs/systemd/herald.service", "configs/k8s/herald.yaml", "configs/Dockerfile"} {
 		var lines []string // comments show other commands' flags
 		for _, l := range strings.Split(read(f), "\n") {
 			if !strings.HasPrefix(strings.TrimSpace(l), "#") {
