@@ -85,6 +85,7 @@ type Server struct {
 	hub     *hub.Hub   // nil without fan-out prefixes
 	log     *slog.Logger
 	name    string // Options.Name
+	drain   *drain // ends the endless streams in GracefulStop
 
 	election *electionServer
 	lock     *lockServer
@@ -130,6 +131,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	drains := newDrain()
 	// The same limits and keepalive policy as an etcd member's client port.
 	gopts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxRequestBytesWithOverhead(opts.MaxRequestBytes)),
@@ -143,7 +145,7 @@ func New(opts Options) (*Server, error) {
 		// goroutine when every worker is busy, e.g. with long streams).
 		grpc.NumStreamWorkers(uint32(8 * runtime.GOMAXPROCS(0))),
 		grpc.ChainUnaryInterceptor(unaryMetrics, contextErrors),
-		grpc.ChainStreamInterceptor(streamMetrics),
+		grpc.ChainStreamInterceptor(streamMetrics, drains.interceptor),
 	}
 	if opts.TLS != nil {
 		gopts = append(gopts, grpc.Creds(credentials.NewTLS(opts.TLS)))
@@ -210,6 +212,7 @@ func New(opts Options) (*Server, error) {
 		lock:     lock,
 		log:      opts.Logger,
 		name:     opts.Name,
+		drain:    drains,
 	}, nil
 }
 
@@ -262,8 +265,10 @@ func (s *Server) stopOffload() {
 	}
 }
 
-// GracefulStop stops accepting clients and waits, up to timeout, for unary
-// calls to finish; streams are then closed.
+// GracefulStop stops accepting clients, ends the endless streams (watches,
+// keepalives, observers) with Unavailable so that their clients move to
+// another endpoint (drain.go), and waits, up to timeout, for unary calls
+// and the other streams to finish; what is left is then closed.
 func (s *Server) GracefulStop(timeout time.Duration) {
 	s.health.stop()
 	done := make(chan struct{})
@@ -271,6 +276,9 @@ func (s *Server) GracefulStop(timeout time.Duration) {
 		s.grpc.GracefulStop()
 		close(done)
 	}()
+	// GracefulStop has sent GOAWAY or is about to: a stream reopened on this
+	// connection meanwhile is ended at once.
+	s.drain.start()
 	select {
 	case <-done:
 	case <-time.After(timeout):
