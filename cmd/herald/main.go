@@ -35,6 +35,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	defineFlags(root.Flags())
+	setVersionFlag(root)
 	root.AddCommand(start, newVersionCommand())
 	root.SetUsageFunc(groupedUsage)
 	start.SetUsageFunc(groupedUsage)

@@ -21,6 +21,7 @@ var flagGroups = []struct{ title, first string }{
 	{"Lease offload", "lease-offload"},
 	{"Embedded etcd (when no --endpoints)", "embedded-client-addr"},
 	{"Testing only", "test-gossip-loss"},
+	{"Help", "help"}, // cobra's --help and --version, added after defineFlags' flags
 }
 
 // groupedUsage prints the command's flags in flagGroups' sections instead

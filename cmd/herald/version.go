@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -24,6 +25,26 @@ func newVersionCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// setVersionFlag gives root cobra's --version, printing what `herald
+// version` prints.
+func setVersionFlag(root *cobra.Command) {
+	var out strings.Builder
+	if info, ok := debug.ReadBuildInfo(); ok {
+		printVersion(&out, info)
+	} else {
+		out.WriteString("herald version: unknown (no build information in this binary)\n")
+	}
+	root.Version = readVersionLine(out.String())
+	root.SetVersionTemplate(out.String())
+}
+
+// readVersionLine is the version that the first line of printVersion's
+// output names (cobra adds --version only when Version is set).
+func readVersionLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return strings.TrimPrefix(first, "herald version: ")
 }
 
 // build is what a binary's build information says about herald.

@@ -34,4 +34,17 @@ func TestVersionNamesCommitAndAPI(t *testing.T) {
 	if !strings.HasPrefix(out.String(), "herald version: ") || !strings.Contains(out.String(), "go version: go1.") {
 		t.Fatalf("herald version printed %q", out.String())
 	}
+
+	for _, args := range [][]string{{"--version"}, {"-v"}} {
+		cmd = newRootCommand()
+		var flagOut bytes.Buffer
+		cmd.SetOut(&flagOut)
+		cmd.SetArgs(args)
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("herald %s: %v", args[0], err)
+		}
+		if flagOut.String() != out.String() {
+			t.Errorf("herald %s printed %q; herald version printed %q", args[0], flagOut.String(), out.String())
+		}
+	}
 }
