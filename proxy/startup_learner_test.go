@@ -8,6 +8,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -110,7 +111,7 @@ func startLearner(t *testing.T, e *env) string {
 			cfg.InitialCluster += name + "=" + u
 		}
 	}
-	cfg.LogLevel = "error"
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop()) // its errors at every stop are noise here
 	m, err := embed.StartEtcd(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -66,6 +66,9 @@ var rules = []rule{
 	{why: "etcd's server packages live in the embedded etcd and the loopback (and the front end's election and lock services)",
 		in: []string{"..."}, except: []string{"internal/embedetcd", "internal/loopback", "proxy/...", "tests/..."}, deny: []string{"go.etcd.io/etcd/server/v3/..."}},
 
+	{why: "the gRPC front end serves and asks nothing over HTTP (cmd/ serves the ops pages; proxy's goroutine check counts net/http's as etcd's)",
+		in: []string{"proxy"}, deny: []string{"net/http/..."}},
+
 	// The upstream seam (upstream/doc.go).
 	{why: "the seam names no coordinator's client: its adapters do",
 		in: []string{"upstream"}, deny: []string{"go.etcd.io/etcd/client/v3/...", "go.etcd.io/etcd/server/v3/...", "github.com/go-zookeeper/zk/..."}},
