@@ -3,8 +3,6 @@ package proxy
 import (
 	"fmt"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/fanout/hub"
 	"github.com/heraldproj/herald/internal/fleet"
@@ -19,15 +17,6 @@ type FanoutOptions = hub.Options
 // is one.
 type Topics = fleet.Bus
 
-// fanoutMetrics are the fan-out hub's, shared by every hub of the process.
-var fanoutMetrics = func() *hub.Metrics {
-	m, err := hub.NewMetrics(prometheus.DefaultRegisterer)
-	if err != nil {
-		panic(err)
-	}
-	return m
-}()
-
 // newHub builds the fan-out hub of a server.
 func newHub(opts Options) (*hub.Hub, error) {
 	var bus feed.Bus
@@ -37,13 +26,17 @@ func newHub(opts Options) (*hub.Hub, error) {
 	up := opts.Upstream
 	fo := opts.Fanout
 	fo.MaxResponseBytes = MaxRequestBytesWithOverhead(opts.MaxRequestBytes)
+	m, err := hub.NewMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: fan-out: %w", err)
+	}
 	h, err := hub.New(hub.Config{
 		Options: fo,
 		Name:    opts.Name,
 		KV:      up,
 		Watch:   up,
 		Bus:     bus,
-		Metrics: fanoutMetrics,
+		Metrics: m,
 		Logger:  opts.Logger,
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,39 +10,77 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-var (
-	requestsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "herald_proxy_requests_total",
-		Help: "Client RPCs handled, by full method and gRPC code.",
-	}, []string{"method", "code"})
-	requestSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "herald_proxy_request_duration_seconds",
-		Help:    "Latency of unary client RPCs, by full method.",
-		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18),
-	}, []string{"method"})
-	streamsActive = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "herald_proxy_streams_active",
-		Help: "Client streams open now, by full method.",
-	}, []string{"method"})
-)
-
-func init() {
-	prometheus.MustRegister(requestsTotal, requestSeconds, streamsActive)
+// serverMetrics are a Server's own metrics: its client RPCs (counted by
+// the interceptors below) and its readiness. New builds them, and
+// registers them with Options.Registerer when one is given; the figures of
+// the hub and the offloader are theirs (status_metrics.go, lease/offload).
+type serverMetrics struct {
+	requests *prometheus.CounterVec
+	seconds  *prometheus.HistogramVec
+	streams  *prometheus.GaugeVec
 }
 
-func unaryMetrics(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+func newServerMetrics() *serverMetrics {
+	return &serverMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_proxy_requests_total",
+			Help: "Client RPCs handled, by full method and gRPC code.",
+		}, []string{"method", "code"}),
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "herald_proxy_request_duration_seconds",
+			Help:    "Latency of unary client RPCs, by full method.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18),
+		}, []string{"method"}),
+		streams: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "herald_proxy_streams_active",
+			Help: "Client streams open now, by full method.",
+		}, []string{"method"}),
+	}
+}
+
+// register registers the request metrics, the readiness gauges and the
+// fan-out figures of s with reg.
+func (m *serverMetrics) register(reg prometheus.Registerer, s *Server) error {
+	cs := []prometheus.Collector{
+		m.requests, m.seconds, m.streams,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herald_lease_offload_ready",
+			Help: "1 once lease offloading is up (clients without an auth token get virtual leases); 0 while herald retries it, or when it is off.",
+		}, func() float64 { return boolean(s.offload != nil && s.offload.state.Load() == offloadReady) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herald_fanout_ready",
+			Help: "1 once the fan-out cache is loaded and serves watches of the fan-out prefixes; 0 while herald retries loading it (watches pass through).",
+		}, func() float64 { return boolean(s.hub != nil && s.hub.Ready()) }),
+		newFanoutCollector(s.Status),
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("proxy: metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+func boolean(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (m *serverMetrics) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	start := time.Now()
 	resp, err := handler(ctx, req)
-	requestSeconds.WithLabelValues(info.FullMethod).Observe(time.Since(start).Seconds())
-	requestsTotal.WithLabelValues(info.FullMethod, status.Code(err).String()).Inc()
+	m.seconds.WithLabelValues(info.FullMethod).Observe(time.Since(start).Seconds())
+	m.requests.WithLabelValues(info.FullMethod, status.Code(err).String()).Inc()
 	return resp, err
 }
 
-func streamMetrics(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	g := streamsActive.WithLabelValues(info.FullMethod)
+func (m *serverMetrics) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	g := m.streams.WithLabelValues(info.FullMethod)
 	g.Inc()
 	defer g.Dec()
 	err := handler(srv, ss)
-	requestsTotal.WithLabelValues(info.FullMethod, status.Code(err).String()).Inc()
+	m.requests.WithLabelValues(info.FullMethod, status.Code(err).String()).Inc()
 	return err
 }

@@ -71,8 +71,9 @@ type Options struct {
 	// connection to etcd) while they are cut off from etcd.
 	RelayToken    string
 	RelayUpstream grpc.ClientConnInterface
-	// Registerer receives the metrics of the lease offloader (nil: they are
-	// not registered, as when several servers run in one test process).
+	// Registerer receives the server's metrics: its client RPCs and
+	// readiness, the fan-out's and the lease offloader's (nil: they are not
+	// registered). Give each server a registry of its own.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 }
@@ -132,6 +133,7 @@ func New(opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	drains := newDrain()
+	m := newServerMetrics()
 	// The same limits and keepalive policy as an etcd member's client port.
 	gopts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxRequestBytesWithOverhead(opts.MaxRequestBytes)),
@@ -144,8 +146,8 @@ func New(opts Options) (*Server, error) {
 		// stack through the proxy's call chain (gRPC falls back to a new
 		// goroutine when every worker is busy, e.g. with long streams).
 		grpc.NumStreamWorkers(uint32(8 * runtime.GOMAXPROCS(0))),
-		grpc.ChainUnaryInterceptor(unaryMetrics, contextErrors),
-		grpc.ChainStreamInterceptor(streamMetrics, drains.interceptor),
+		grpc.ChainUnaryInterceptor(m.unary, contextErrors),
+		grpc.ChainStreamInterceptor(m.stream, drains.interceptor),
 	}
 	if opts.TLS != nil {
 		gopts = append(gopts, grpc.Creds(credentials.NewTLS(opts.TLS)))
@@ -203,7 +205,7 @@ func New(opts Options) (*Server, error) {
 
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
-	return &Server{
+	s := &Server{
 		grpc:     gs,
 		health:   newHealthMonitor(upstreamHealth(up), hs, opts.Logger),
 		offload:  o,
@@ -213,7 +215,13 @@ func New(opts Options) (*Server, error) {
 		log:      opts.Logger,
 		name:     opts.Name,
 		drain:    drains,
-	}, nil
+	}
+	if opts.Registerer != nil {
+		if err := m.register(opts.Registerer, s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // UpstreamPathChanged tells the long-lived upstream streams (keepalives of

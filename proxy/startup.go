@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -27,19 +26,6 @@ const (
 	offloadReady                 // clients without a token get virtual leases
 	offloadOff                   // etcd refused herald's writes: leases pass through
 )
-
-var (
-	offloadReadyGauge = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "herald_lease_offload_ready",
-		Help: "1 once lease offloading is up (clients without an auth token get virtual leases); 0 while herald retries it, or when it is off.",
-	})
-	fanoutReadyGauge = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "herald_fanout_ready",
-		Help: "1 once the fan-out cache is loaded and serves watches of the fan-out prefixes; 0 while herald retries loading it (watches pass through).",
-	})
-)
-
-func init() { prometheus.MustRegister(offloadReadyGauge, fanoutReadyGauge) }
 
 // Start brings up the lease offloader and the fan-out feed. When etcd does
 // not let them start, it logs why and keeps trying in the background (until
@@ -67,7 +53,6 @@ func (s *Server) startPending(ctx context.Context) bool {
 		switch {
 		case err == nil:
 			o.state.Store(offloadReady)
-			offloadReadyGauge.Set(1)
 			s.log.Info("lease offload is up: clients without an auth token get virtual leases")
 		case isAuthError(err):
 			o.state.Store(offloadOff)
@@ -83,7 +68,6 @@ func (s *Server) startPending(ctx context.Context) bool {
 			up = false
 			s.log.Warn("fan-out cache cannot load yet; watches pass through to etcd while herald retries", "err", err)
 		} else {
-			fanoutReadyGauge.Set(1)
 			s.log.Info("fan-out is up: watches of the fan-out prefixes are served from the cache")
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"log/slog"
 
@@ -12,9 +13,9 @@ import (
 	"github.com/heraldproj/herald/gossip/transport"
 )
 
-// joinFleet joins the herald fleet when --gossip-addr is set; nil, nil
-// otherwise.
-func joinFleet(cfg *Config, log *slog.Logger) (*gossip.Fleet, error) {
+// joinFleet joins the herald fleet when --gossip-addr is set, and
+// registers its gossip and transport metrics on reg; nil, nil otherwise.
+func joinFleet(cfg *Config, reg prometheus.Registerer, log *slog.Logger) (*gossip.Fleet, error) {
 	if cfg.GossipAddr == "" {
 		return nil, nil
 	}
@@ -50,7 +51,10 @@ func joinFleet(cfg *Config, log *slog.Logger) (*gossip.Fleet, error) {
 		return nil, err
 	}
 	for _, c := range f.Collectors() {
-		_ = prometheus.Register(c) // once per process, like the relay's
+		if err := reg.Register(c); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("gossip metrics: %w", err)
+		}
 	}
 	if n := f.Membership.NumMembers(); n > 1 || len(cfg.Join) == 0 {
 		log.Info("joined the herald fleet", "gossip-addr", cfg.GossipAddr, "members", n)

@@ -18,11 +18,13 @@ import (
 //	/livez                    herald's process answers: for a liveness probe, which must not restart herald when etcd is down
 //	/readyz                   herald can serve: itself up and etcd healthy; for a readiness probe
 //	/debug/pprof/             Go's profiles, with --enable-pprof (as etcd)
-func opsMux(srv *proxy.Server, pprof bool) *http.ServeMux {
+//
+// metrics is the handler of the run's registry (metricsHandler).
+func opsMux(srv *proxy.Server, metrics http.Handler, pprof bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", http.NotFound)
-	mux.Handle("/metrics", metricsHandler())
-	mux.Handle("/proxy/metrics", metricsHandler())
+	mux.Handle("/metrics", metrics)
+	mux.Handle("/proxy/metrics", metrics)
 	mux.HandleFunc("/health", healthHandler(srv.Healthy))
 	mux.HandleFunc("/proxy/health", healthHandler(func() (bool, string) { return heraldReady(srv) }))
 	mux.HandleFunc("/livez", probeHandler(func() (bool, string) { return true, "" }))

@@ -2,47 +2,32 @@ package main
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	dto "github.com/prometheus/client_model/go"
 )
 
-// ownFamilies are the metric name prefixes herald exports: its own, and the
-// Go runtime's and the process's.
-var ownFamilies = []string{"herald_", "go_", "process_", "promhttp_"}
-
-// heraldGatherer gathers from g only herald's own families. Packages of
-// etcd that herald links (the embedded etcd, its gRPC interceptors) register
-// their metrics with Prometheus's default registry when they load. Exported
-// as they are, they describe no etcd at all with --endpoints (72 all-zero
-// families, `etcd_server_has_leader 0` among them, which trips etcd's
-// standard alerts), and with the embedded etcd its gRPC counters would
-// pass for herald's. Scrape etcd's members for etcd's metrics.
-type heraldGatherer struct{ g prometheus.Gatherer }
-
-func (h heraldGatherer) Gather() ([]*dto.MetricFamily, error) {
-	mfs, err := h.g.Gather()
-	own := mfs[:0]
-	for _, mf := range mfs {
-		if isOwnFamily(mf.GetName()) {
-			own = append(own, mf)
-		}
-	}
-	return own, err
+// newRegistry is the registry of one run of herald: Run hands it to every
+// part it starts (the upstream connection, the fleet, the relay, the
+// server), and /metrics serves it and nothing else, with the Go runtime's
+// and the process's families.
+//
+// Not Prometheus's default registry: the etcd packages that herald links
+// (the embedded etcd, its gRPC interceptors) register their metrics there
+// when they load. Exported, they would describe no etcd at all with
+// --endpoints (72 all-zero families, `etcd_server_has_leader 0` among
+// them, which trips etcd's standard alerts), and with the embedded etcd its
+// gRPC counters would pass for herald's. Scrape etcd's members for etcd's
+// metrics. A registry per run also lets tests run several heralds in one
+// process, each with its own figures.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }
 
-func isOwnFamily(name string) bool {
-	for _, p := range ownFamilies {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// metricsHandler serves herald's families from the default registry.
-func metricsHandler() http.Handler {
-	return promhttp.HandlerFor(heraldGatherer{prometheus.DefaultGatherer}, promhttp.HandlerOpts{})
+// metricsHandler serves reg's families (/metrics, /proxy/metrics).
+func metricsHandler(reg prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

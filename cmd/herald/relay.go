@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -52,8 +53,9 @@ func peerURLs(fleet *gossip.Fleet, self string) func() []string {
 
 // relayThrough routes up's stubs through a relay.Switch: direct to etcd
 // while etcd answers, through a peer herald otherwise (docs/fleet-leases.md,
-// "Relay through a peer"). Close the Switch after the proxy.
-func relayThrough(up *etcd.Client, fleet *gossip.Fleet, self, token string, peerTLS *tls.Config, answered func(time.Duration) bool, onSwitch func(bool), log *slog.Logger) (*relay.Switch, error) {
+// "Relay through a peer"), and registers its metrics on reg. Close the
+// Switch after the proxy.
+func relayThrough(up *etcd.Client, fleet *gossip.Fleet, self, token string, peerTLS *tls.Config, answered func(time.Duration) bool, onSwitch func(bool), reg prometheus.Registerer, log *slog.Logger) (*relay.Switch, error) {
 	var relaying atomic.Bool
 	read := relay.PathProbe(up.Direct())
 	probe := func(ctx context.Context) error {
@@ -83,26 +85,35 @@ func relayThrough(up *etcd.Client, fleet *gossip.Fleet, self, token string, peer
 	if err != nil {
 		return nil, err
 	}
+	if err := registerRelayMetrics(reg, sw); err != nil {
+		sw.Close()
+		return nil, err
+	}
 	up.Route(sw)
-	registerRelayMetrics(sw)
 	return sw, nil
 }
 
-// registerRelayMetrics exports the Switch's state: herald_relay_relaying
-// (1 while new upstream calls go through a peer), the calls by path and the
-// switches.
-func registerRelayMetrics(sw *relay.Switch) {
-	reg := func(c prometheus.Collector) { _ = prometheus.Register(c) } // once per process
-	reg(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "herald_relay_relaying",
-		Help: "1 while new upstream calls go through a peer herald (etcd does not answer directly)."},
-		func() float64 {
-			if sw.Relaying() {
-				return 1
-			}
-			return 0
-		}))
-	reg(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "herald_relay_relayed_calls_total",
-		Help: "Upstream calls sent through a peer herald."}, func() float64 { return float64(sw.Stats().RelayedCalls) }))
-	reg(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "herald_relay_switches_total",
-		Help: "Changes of the upstream path (direct, relayed)."}, func() float64 { return float64(sw.Stats().Switches) }))
+// registerRelayMetrics exports the Switch's state on reg:
+// herald_relay_relaying (1 while new upstream calls go through a peer), the
+// calls relayed and the switches.
+func registerRelayMetrics(reg prometheus.Registerer, sw *relay.Switch) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "herald_relay_relaying",
+			Help: "1 while new upstream calls go through a peer herald (etcd does not answer directly)."},
+			func() float64 {
+				if sw.Relaying() {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "herald_relay_relayed_calls_total",
+			Help: "Upstream calls sent through a peer herald."}, func() float64 { return float64(sw.Stats().RelayedCalls) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "herald_relay_switches_total",
+			Help: "Changes of the upstream path (direct, relayed)."}, func() float64 { return float64(sw.Stats().Switches) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("relay metrics: %w", err)
+		}
+	}
+	return nil
 }

@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/heraldproj/herald/gossip"
 	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/internal/loopback"
@@ -36,6 +34,10 @@ func Run(ctx context.Context, c Config) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+
+	// Every metric of this run goes to reg, and /metrics serves reg.
+	reg := newRegistry()
+	metricsHTTP := metricsHandler(reg)
 
 	endpoints := cfg.Endpoints
 	var embeddedErr <-chan error
@@ -65,6 +67,7 @@ func Run(ctx context.Context, c Config) error {
 		AutoSyncInterval:   cfg.EndpointsAutoSyncInterval,
 		MaxRequestBytes:    proxy.MaxRequestBytesWithOverhead(cfg.MaxRequestBytes),
 		DialTimeout:        5 * time.Second,
+		Registerer:         reg,
 		Logger:             log,
 	})
 	if err != nil {
@@ -84,7 +87,7 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
-	fleet, err := joinFleet(cfg, log)
+	fleet, err := joinFleet(cfg, reg, log)
 	if err != nil {
 		return err
 	}
@@ -113,7 +116,7 @@ func Run(ctx context.Context, c Config) error {
 			if srv := srvp.Load(); srv != nil {
 				srv.UpstreamPathChanged(relaying)
 			}
-		}, log.With("area", "relay"))
+		}, reg, log.With("area", "relay"))
 		if err != nil {
 			return err
 		}
@@ -138,14 +141,13 @@ func Run(ctx context.Context, c Config) error {
 		PeerTLS:       peersTLS,
 		RelayToken:    token,
 		RelayUpstream: up.Direct(),
-		Registerer:    prometheus.DefaultRegisterer,
+		Registerer:    reg,
 		Logger:        log,
 	})
 	if err != nil {
 		return err
 	}
 	srvp.Store(srv)
-	exportState(srv, fleetSizeOf(members))
 	// Every return below stops the server (what Start began in the
 	// background included), unless it was stopped gracefully.
 	stopped := false
@@ -154,17 +156,20 @@ func Run(ctx context.Context, c Config) error {
 			srv.Stop()
 		}
 	}()
+	if err := exportState(reg, srv, fleetSizeOf(members)); err != nil {
+		return err
+	}
 
 	// Bind every port before anything is announced: a port in use stops
 	// herald before it logs that it serves.
-	port, err := listenClients(cfg.ListenAddr, clientTLS, srv)
+	port, err := listenClients(cfg.ListenAddr, clientTLS, srv, metricsHTTP)
 	if err != nil {
 		return err
 	}
 	defer port.close()
 	var metrics *metricsPort
 	if cfg.MetricsAddr != "" {
-		if metrics, err = listenMetrics(cfg.MetricsAddr, srv, cfg.EnablePprof); err != nil {
+		if metrics, err = listenMetrics(cfg.MetricsAddr, srv, metricsHTTP, cfg.EnablePprof); err != nil {
 			return err
 		}
 		defer metrics.close()
@@ -238,12 +243,12 @@ type metricsPort struct {
 }
 
 // listenMetrics binds --metrics-addr; serve starts answering.
-func listenMetrics(addr string, srv *proxy.Server, pprof bool) (*metricsPort, error) {
+func listenMetrics(addr string, srv *proxy.Server, metrics http.Handler, pprof bool) (*metricsPort, error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on --metrics-addr %s: %w", addr, err)
 	}
-	return &metricsPort{lis: lis, srv: &http.Server{Handler: opsMux(srv, pprof), ReadHeaderTimeout: 5 * time.Second}}, nil
+	return &metricsPort{lis: lis, srv: &http.Server{Handler: opsMux(srv, metrics, pprof), ReadHeaderTimeout: 5 * time.Second}}, nil
 }
 
 func (m *metricsPort) serve(log *slog.Logger) {

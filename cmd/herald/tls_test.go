@@ -23,8 +23,8 @@ import (
 const patience = time.Minute
 
 // startHerald runs herald's Run, in this process, with args on top of a
-// free listen address, a temporary data dir, no metrics and no lease
-// offload (its metrics are registered once per process), and returns the
+// free listen address, a temporary data dir, no metrics port and no lease
+// offload (args may turn it on), and returns the
 // listen address once it accepts connections. It is stopped as by SIGTERM
 // when t ends.
 func startHerald(t *testing.T, args ...string) string {

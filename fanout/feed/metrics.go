@@ -30,8 +30,8 @@ type Metrics struct {
 
 // NewMetrics builds the metrics of one area and registers them on reg
 // (nil: nowhere). Metrics of that area already registered on reg are taken
-// as they are, so that several feeds of one process (an in-process test
-// fleet) count into the same series, as package-level metrics would.
+// as they are, so that several feeds given one registry count into the
+// same series (herald gives each of its runs a registry of its own).
 func NewMetrics(reg prometheus.Registerer, area string) (*Metrics, error) {
 	name := func(what string) string { return "herald_" + area + "_" + what }
 	m := &Metrics{

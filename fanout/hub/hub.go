@@ -58,7 +58,7 @@ type Config struct {
 	// Bus is the fleet bus's Topic topic; nil for a herald on its own,
 	// which is then its own feeder.
 	Bus feed.Bus
-	// Metrics are shared by every hub of the process (NewMetrics).
+	// Metrics are the hub's (NewMetrics), on its herald's registry.
 	Metrics *Metrics
 	Logger  *slog.Logger
 }

@@ -11,8 +11,9 @@ import (
 // Metrics are a hub's: the fan-out feed's (herald_fanout_batches_total,
 // _bad_batches_total, _repairs_total, _feeding,
 // _upstream_watch_responses_total, the last with the hub's catch-up
-// watches) and herald_fanout_local_reads_total. Every hub of a process
-// shares one set.
+// watches) and herald_fanout_local_reads_total. Each herald has its own
+// set; the cache's figures (hub.Stats) are exported by its server, at
+// scrape time.
 type Metrics struct {
 	Feed       *feed.Metrics
 	LocalReads prometheus.Counter

@@ -35,12 +35,11 @@ func (x *index) read(f func(ix *lease.Index)) {
 	f(x.ix)
 }
 
-// indexMoved reacts to the index having advanced to rev with events (in
+// indexMoved reacts to the index having advanced with events (in
 // revision order), or having been loaded from a snapshot (loaded): this
 // herald's table follows what other heralds did to its leases, and waiters
 // wake. Called by the index's sink, in revision order.
-func (o *Offloader) indexMoved(rev int64, events []*mvccpb.Event, loaded bool) {
-	o.m.indexRev.Set(float64(rev))
+func (o *Offloader) indexMoved(events []*mvccpb.Event, loaded bool) {
 	if loaded {
 		o.reconcileOwned()
 		o.kickTakeover()

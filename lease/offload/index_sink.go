@@ -44,9 +44,9 @@ func (s *indexSink) Load(snap feed.Snapshot) (*fanout.Gap, error) {
 		x.ix.Apply(b.Rev, b.Events)
 		evs = append(evs, b.Events...)
 	}
-	rev, gap := x.ix.Rev(), s.chain.Gap()
+	gap := s.chain.Gap()
 	x.mu.Unlock()
-	s.o.indexMoved(rev, evs, true)
+	s.o.indexMoved(evs, true)
 	return gap, nil
 }
 
@@ -61,10 +61,10 @@ func (s *indexSink) Apply(b fanout.Batch) (*fanout.Gap, error) {
 		x.ix.Apply(r.Rev, r.Events)
 		evs = append(evs, r.Events...)
 	}
-	rev, gap := x.ix.Rev(), s.chain.Gap()
+	gap := s.chain.Gap()
 	x.mu.Unlock()
 	if len(ready) > 0 {
-		s.o.indexMoved(rev, evs, false)
+		s.o.indexMoved(evs, false)
 	}
 	return gap, err
 }

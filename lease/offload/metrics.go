@@ -6,14 +6,15 @@ import (
 	"github.com/heraldproj/herald/lease"
 )
 
-// metrics are the offloader's Prometheus metrics, herald_lease_*.
+// metrics are the offloader's Prometheus metrics, herald_lease_*. Its
+// gauges read the figures Stats reads (held, carrierCount, fleetLeases,
+// IndexRev), at scrape time.
 type metrics struct {
 	expired            prometheus.Counter
 	deleteTxns         prometheus.Counter
 	keepalivesAbsorbed prometheus.Counter
 	takeovers          prometheus.Counter
 	lapseSeconds       prometheus.Counter
-	indexRev           prometheus.Gauge
 }
 
 func newMetrics(o *Offloader, reg prometheus.Registerer) *metrics {
@@ -38,15 +39,15 @@ func newMetrics(o *Offloader, reg prometheus.Registerer) *metrics {
 			Name: "herald_lease_session_lapse_seconds_total",
 			Help: "Seconds during which this herald held its clients' keepalives because etcd had not yet confirmed its (live) session; its leases' TTLs were extended by them.",
 		}),
-		indexRev: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "herald_lease_index_revision",
-			Help: "The etcd revision through which this herald's copy of the fleet's lease index is complete.",
-		}),
 	}
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m.expired, m.deleteTxns, m.keepalivesAbsorbed, m.takeovers, m.lapseSeconds, m.indexRev,
+	reg.MustRegister(m.expired, m.deleteTxns, m.keepalivesAbsorbed, m.takeovers, m.lapseSeconds,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herald_lease_index_revision",
+			Help: "The etcd revision through which this herald's copy of the fleet's lease index is complete.",
+		}, func() float64 { return float64(o.IndexRev()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_lease_virtual_leases",
 			Help: "Virtual leases this herald holds as their owner (expired ones not yet collected included).",
@@ -58,10 +59,7 @@ func newMetrics(o *Offloader, reg prometheus.Registerer) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_lease_fleet_leases",
 			Help: "Virtual leases of the whole fleet, as this herald's lease index lists them.",
-		}, func() (n float64) {
-			o.idx.read(func(ix *lease.Index) { n = float64(ix.NumLeases()) })
-			return n
-		}),
+		}, func() float64 { return float64(o.fleetLeases()) }),
 	)
 	return m
 }
@@ -73,6 +71,12 @@ func (o *Offloader) held() int {
 		return 0
 	}
 	return o.table.Len()
+}
+
+// fleetLeases counts the virtual leases of the fleet's lease index.
+func (o *Offloader) fleetLeases() (n int) {
+	o.idx.read(func(ix *lease.Index) { n = ix.NumLeases() })
+	return n
 }
 
 func (o *Offloader) carrierCount() int {

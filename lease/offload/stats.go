@@ -1,7 +1,5 @@
 package offload
 
-import "github.com/heraldproj/herald/lease"
-
 // Stats is a snapshot of an offloader for metrics and the status page.
 type Stats struct {
 	// Active: the offloader grants virtual leases.
@@ -15,7 +13,5 @@ type Stats struct {
 
 // Stats returns the offloader's current figures. It does no I/O.
 func (o *Offloader) Stats() Stats {
-	st := Stats{Active: o.Active(), VirtualLeases: o.held(), Carriers: o.carrierCount(), IndexRev: o.IndexRev()}
-	o.idx.read(func(ix *lease.Index) { st.FleetLeases = ix.NumLeases() })
-	return st
+	return Stats{Active: o.Active(), VirtualLeases: o.held(), Carriers: o.carrierCount(), FleetLeases: o.fleetLeases(), IndexRev: o.IndexRev()}
 }

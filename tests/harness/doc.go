@@ -1,7 +1,8 @@
 // Package harness starts the real servers that herald's end-to-end tests run
 // against: etcd (one or three members), etcd's own gRPC proxy, herald, the
-// etcdctl client, and ZooKeeper (standalone or a three-server ensemble, from
-// Debian's zookeeper package), each as a separate process on free 127.0.0.1
+// etcdctl client, ZooKeeper (standalone or a three-server ensemble, from
+// Debian's zookeeper package) and Prometheus (Debian's prometheus, for the
+// dashboard and alert tests), each as a separate process on free 127.0.0.1
 // ports.
 //
 // It owns building the binaries into <repo>/bin (etcd and etcdctl at the

@@ -8,6 +8,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -38,7 +39,10 @@ type Config struct {
 	MaxRequestBytes int
 	// DialTimeout bounds the first connection.
 	DialTimeout time.Duration
-	Logger      *slog.Logger
+	// Registerer receives herald_upstream_errors_total (nil: not
+	// registered).
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // Client is an upstream.Upstream and upstream.Forwarder backed by one
@@ -79,6 +83,12 @@ func Dial(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	obs := observer{open: calls, errs: newCallErrors()}
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(obs.errs.vec); err != nil {
+			return nil, fmt.Errorf("etcd: metrics: %w", err)
+		}
+	}
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:            cfg.Endpoints,
 		DialTimeout:          cfg.DialTimeout,
@@ -97,7 +107,8 @@ func Dial(cfg Config) (*Client, error) {
 		// etcdctl's client sets no limit either.
 		DialOptions: []grpc.DialOption{
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)),
-			grpc.WithChainUnaryInterceptor(calls.unary),
+			grpc.WithChainUnaryInterceptor(obs.unary),
+			grpc.WithChainStreamInterceptor(obs.stream),
 		},
 		Logger: zap.NewNop(),
 	})

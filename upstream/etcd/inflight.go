@@ -1,12 +1,10 @@
 package etcd
 
 import (
-	"context"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"google.golang.org/grpc"
 )
 
 // inflight counts the unary calls herald has open on the upstream
@@ -14,62 +12,64 @@ import (
 // working on makes the member log a plain-text gRPC warning ("processUnaryRPC
 // failed to write status: transport is closing"), so Close first waits for
 // them, and names any that outlive the wait.
+//
+// Every call passes through begin and end, so they take no lock: a few
+// atomic operations and a read of a map that only grows (one counter per
+// method, created on the method's first call).
 type inflight struct {
-	mu    sync.Mutex
-	calls map[uint64]string // open call → its method
-	next  uint64
-	idle  chan struct{} // closed when calls becomes empty; nil while empty
+	open     atomic.Int64
+	methods  sync.Map // method → *atomic.Int64, its open calls
+	draining atomic.Bool
+	idle     chan struct{} // (1) signalled when open drops to 0 while draining
 }
 
-func newInflight() *inflight { return &inflight{calls: make(map[uint64]string)} }
+func newInflight() *inflight { return &inflight{idle: make(chan struct{}, 1)} }
 
-func (f *inflight) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	id := f.open(method)
-	defer f.close(id)
-	return invoker(ctx, method, req, reply, cc, opts...)
-}
-
-func (f *inflight) open(method string) uint64 {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.next++
-	f.calls[f.next] = method
-	if f.idle == nil {
-		f.idle = make(chan struct{})
+// begin counts a call of method as open; pass what it returns to end.
+func (f *inflight) begin(method string) *atomic.Int64 {
+	n, ok := f.methods.Load(method)
+	if !ok {
+		n, _ = f.methods.LoadOrStore(method, new(atomic.Int64))
 	}
-	return f.next
+	c := n.(*atomic.Int64)
+	c.Add(1)
+	f.open.Add(1)
+	return c
 }
 
-func (f *inflight) close(id uint64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.calls, id)
-	if len(f.calls) == 0 && f.idle != nil {
-		close(f.idle)
-		f.idle = nil
+// end counts a call as ended. Either it sees draining set, or drain sees
+// open at 0: atomics are sequentially consistent.
+func (f *inflight) end(c *atomic.Int64) {
+	c.Add(-1)
+	if f.open.Add(-1) == 0 && f.draining.Load() {
+		select {
+		case f.idle <- struct{}{}:
+		default:
+		}
 	}
 }
 
 // drain waits up to d for the open calls to end and returns the methods of
-// those still open.
+// those still open (a method once per open call).
 func (f *inflight) drain(d time.Duration) []string {
-	f.mu.Lock()
-	idle := f.idle
-	f.mu.Unlock()
-	if idle != nil {
-		t := time.NewTimer(d)
-		defer t.Stop()
+	f.draining.Store(true)
+	t := time.NewTimer(d)
+	defer t.Stop()
+wait:
+	for f.open.Load() > 0 {
 		select {
-		case <-idle:
+		case <-f.idle:
 		case <-t.C:
+			break wait
 		}
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	open := make([]string, 0, len(f.calls))
-	for _, m := range f.calls {
-		open = append(open, m)
-	}
+	var open []string
+	f.methods.Range(func(m, n any) bool {
+		for range n.(*atomic.Int64).Load() {
+			open = append(open, m.(string))
+		}
+		return true
+	})
 	sort.Strings(open)
 	return open
 }
