@@ -17,8 +17,9 @@ import (
 //	/proxy/health             herald itself (lease offload and fan-out up), the same JSON
 //	/livez                    herald's process answers: for a liveness probe, which must not restart herald when etcd is down
 //	/readyz                   herald can serve: itself up and etcd healthy; for a readiness probe
+//	/status, /status.json     the fleet's status, a page and JSON (statusPage)
 //	/debug/pprof/             Go's profiles, with --enable-pprof (as etcd)
-func opsMux(srv *proxy.Server, pprof bool) *http.ServeMux {
+func opsMux(srv *proxy.Server, page *statusPage, pprof bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", http.NotFound)
 	mux.Handle("/metrics", metricsHandler())
@@ -32,6 +33,8 @@ func opsMux(srv *proxy.Server, pprof bool) *http.ServeMux {
 		}
 		return srv.Healthy()
 	}))
+	mux.HandleFunc("/status", page.serveHTML)
+	mux.HandleFunc("/status.json", page.serveJSON)
 	if pprof {
 		mux.HandleFunc("/debug/pprof/", httppprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)

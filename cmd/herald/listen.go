@@ -30,7 +30,7 @@ type clientPort struct {
 
 // listenClients binds --listen-addr. tlsCfg, when set, is the TLS clients
 // get (gRPC then runs without transport credentials of its own).
-func listenClients(addr string, tlsCfg *tls.Config, srv *proxy.Server) (*clientPort, error) {
+func listenClients(addr string, tlsCfg *tls.Config, srv *proxy.Server, page *statusPage) (*clientPort, error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on --listen-addr %s: %w", addr, err)
@@ -47,7 +47,7 @@ func listenClients(addr string, tlsCfg *tls.Config, srv *proxy.Server) (*clientP
 	}
 	m := cmux.New(lis)
 	p := &clientPort{root: lis, mux: m, grpc: m.Match(cmux.HTTP2()), httpL: m.Match(httpMatch)}
-	p.http = &http.Server{Handler: opsMux(srv, false), ReadHeaderTimeout: 5 * time.Second}
+	p.http = &http.Server{Handler: opsMux(srv, page, false), ReadHeaderTimeout: 5 * time.Second}
 	return p, nil
 }
 

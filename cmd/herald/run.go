@@ -157,14 +157,15 @@ func Run(ctx context.Context, c Config) error {
 
 	// Bind every port before anything is announced: a port in use stops
 	// herald before it logs that it serves.
-	port, err := listenClients(cfg.ListenAddr, clientTLS, srv)
+	page := newStatusPage(srv, cfg.AdvertiseClientURLs, members, peersTLS)
+	port, err := listenClients(cfg.ListenAddr, clientTLS, srv, page)
 	if err != nil {
 		return err
 	}
 	defer port.close()
 	var metrics *metricsPort
 	if cfg.MetricsAddr != "" {
-		if metrics, err = listenMetrics(cfg.MetricsAddr, srv, cfg.EnablePprof); err != nil {
+		if metrics, err = listenMetrics(cfg.MetricsAddr, srv, page, cfg.EnablePprof); err != nil {
 			return err
 		}
 		defer metrics.close()
@@ -246,12 +247,12 @@ type metricsPort struct {
 }
 
 // listenMetrics binds --metrics-addr; serve starts answering.
-func listenMetrics(addr string, srv *proxy.Server, pprof bool) (*metricsPort, error) {
+func listenMetrics(addr string, srv *proxy.Server, page *statusPage, pprof bool) (*metricsPort, error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on --metrics-addr %s: %w", addr, err)
 	}
-	return &metricsPort{lis: lis, srv: &http.Server{Handler: opsMux(srv, pprof), ReadHeaderTimeout: 5 * time.Second}}, nil
+	return &metricsPort{lis: lis, srv: &http.Server{Handler: opsMux(srv, page, pprof), ReadHeaderTimeout: 5 * time.Second}}, nil
 }
 
 func (m *metricsPort) serve(log *slog.Logger) {
