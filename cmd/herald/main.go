@@ -35,7 +35,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	defineFlags(root.Flags())
-	root.AddCommand(start, newVersionCommand())
+	root.AddCommand(start, newStatusCommand(), newVersionCommand())
 	root.SetUsageFunc(groupedUsage)
 	start.SetUsageFunc(groupedUsage)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
