@@ -114,8 +114,17 @@ func totalsRow(r Report) row {
 // summary is the report in one line.
 func summary(r Report) string {
 	t := r.Totals()
-	return fmt.Sprintf("%d heralds (%d reachable, %d healthy, %d ready), %d feeding, %d virtual leases on %d carriers, %d watchers",
-		t.Heralds, t.Reachable, t.Healthy, t.Ready, t.Feeders, t.VirtualLeases, t.Carriers, t.Watchers)
+	return fmt.Sprintf("%s (%d reachable, %d healthy, %d ready), %d feeding, %s on %s, %s",
+		count(int64(t.Heralds), "herald"), t.Reachable, t.Healthy, t.Ready, t.Feeders,
+		count(t.VirtualLeases, "virtual lease"), count(t.Carriers, "carrier"), count(t.Watchers, "watcher"))
+}
+
+// count is "1 carrier", "2 carriers".
+func count(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return num(n) + " " + what + "s"
 }
 
 func num(n int64) string { return strconv.FormatInt(n, 10) }

@@ -46,12 +46,15 @@ func TestTableNeutralisesControlCharacters(t *testing.T) {
 	}
 }
 
-// TestFormats: bytes and ages as the table and the page show them.
+// TestFormats: bytes, ages and counts as the table and the page show them.
 func TestFormats(t *testing.T) {
 	for in, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 64 << 20: "64.0 MiB", 3 << 40: "3.0 TiB", 5 << 50: "5120.0 TiB"} {
 		if got := bytesIEC(in); got != want {
 			t.Errorf("bytesIEC(%d) = %q, want %q", in, got, want)
 		}
+	}
+	if got := count(1, "carrier") + ", " + count(0, "carrier") + ", " + count(2, "carrier"); got != "1 carrier, 0 carriers, 2 carriers" {
+		t.Errorf("count: %s", got)
 	}
 	for in, want := range map[float64]string{0: "never", 0.04: "0s ago", 1.25: "1.3s ago", 65: "1m5s ago", 1e12: "long ago"} {
 		if got := ago(in); got != want {
