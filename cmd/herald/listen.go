@@ -18,7 +18,8 @@ import (
 // clientPort is herald's --listen-addr as etcd grpc-proxy serves it: gRPC
 // and, on the same port, HTTP — /health (etcd through herald), /proxy/health
 // (herald itself: its lease offload and fan-out are up), /metrics and
-// /proxy/metrics (herald's metrics). With
+// /proxy/metrics (herald's metrics), and the rest of opsMux (/status.json
+// is where peers ask for a herald's status). With
 // client TLS, TLS ends at the listener and both protocols run inside it.
 type clientPort struct {
 	root  net.Listener // closed by close: cmux closes it only when Serve ran

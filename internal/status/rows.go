@@ -88,6 +88,9 @@ func rowOf(h Herald) row {
 	window, events, size, watchers, lag, advanced := "-", "-", "-", "-", "-", "-"
 	if f := h.Fanout; f != nil {
 		window = fmt.Sprintf("[%d..%d]", f.WindowStart, f.Rev)
+		if f.WindowStart > f.Rev {
+			window = fmt.Sprintf("empty at %d", f.Rev)
+		}
 		events, size, watchers, lag = num(f.WindowEvents), bytesIEC(f.WindowBytes), num(f.Watchers), num(f.LagRevisions)
 		advanced = ago(f.SinceAdvanceSeconds)
 	}

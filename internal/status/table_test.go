@@ -46,8 +46,14 @@ func TestTableNeutralisesControlCharacters(t *testing.T) {
 	}
 }
 
-// TestFormats: bytes, ages and counts as the table and the page show them.
+// TestFormats: bytes, ages, counts and windows as the table and the page
+// show them.
 func TestFormats(t *testing.T) {
+	h := sampleHerald("h0", false)
+	h.Fanout.WindowStart, h.Fanout.Rev = 2, 1
+	if got := rowOf(h).Cells[5].Text; got != "empty at 1" {
+		t.Errorf("an empty window shows as %q", got)
+	}
 	for in, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 64 << 20: "64.0 MiB", 3 << 40: "3.0 TiB", 5 << 50: "5120.0 TiB"} {
 		if got := bytesIEC(in); got != want {
 			t.Errorf("bytesIEC(%d) = %q, want %q", in, got, want)
