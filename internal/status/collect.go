@@ -23,20 +23,25 @@ type Asking struct {
 	Timeout time.Duration
 	// Parallel is how many peers are asked at a time.
 	Parallel int
+	// Total bounds the whole report (0: no bound but the context's): peers
+	// still waiting for their turn then are not asked.
+	Total time.Duration
 }
 
 // DefaultAsking answers a page within about a second even when peers hang:
 // they are asked in parallel, and one that takes longer is shown as
-// unreachable.
-var DefaultAsking = Asking{Timeout: time.Second, Parallel: 32}
+// unreachable. In a fleet so large, or so slow, that the 32 at a time
+// would take more than 3 s, the rest are shown as not asked.
+var DefaultAsking = Asking{Timeout: time.Second, Parallel: 32, Total: 3 * time.Second}
 
 // Collect builds the fleet report of self (this herald's figures, from
 // memory) and its peers, each asked for its local report over client
 // (Fetch) as a says. A peer that does not answer, or answers something
 // Decode refuses, or under another name, is listed unreachable with the
-// error. Heralds are sorted by name; a peer named as self, or as a peer
-// listed before it, is skipped.
-// Collect returns when every peer has answered or timed out, or ctx ended.
+// error; one not asked in time (Asking.Total, or ctx ended) is listed
+// with that. Heralds are sorted by name; a peer named as self, or as a
+// peer listed before it, is skipped. Collect returns when every peer has
+// answered or timed out, or ctx ended.
 func Collect(ctx context.Context, client *http.Client, a Asking, self Herald, peers []Peer, now time.Time) Report {
 	heralds := []Herald{self}
 	var others []Peer
@@ -46,6 +51,11 @@ func Collect(ctx context.Context, client *http.Client, a Asking, self Herald, pe
 			seen[p.Name] = true
 			others = append(others, p)
 		}
+	}
+	if a.Total > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, a.Total, fmt.Errorf("the fleet report's %v ran out", a.Total))
+		defer cancel()
 	}
 	answers := make([]Herald, len(others))
 	sem := make(chan struct{}, max(a.Parallel, 1))
@@ -58,7 +68,9 @@ func Collect(ctx context.Context, client *http.Client, a Asking, self Herald, pe
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
 			case <-ctx.Done():
-				answers[i] = Herald{Name: p.Name, URL: p.URL, Error: ctx.Err().Error()}
+			}
+			if ctx.Err() != nil {
+				answers[i] = Herald{Name: p.Name, URL: p.URL, Error: "not asked: " + context.Cause(ctx).Error()}
 				return
 			}
 			answers[i] = ask(ctx, client, a.Timeout, p)

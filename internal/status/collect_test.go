@@ -115,16 +115,47 @@ func TestCollectAlone(t *testing.T) {
 	}
 }
 
-// TestCollectEndsWithItsContext: peers still waiting for their turn when
-// the request ends are listed with the context's error, not asked.
+// TestCollectEndsWithItsContext: peers not asked when the request ends are
+// listed as not asked, with why.
 func TestCollectEndsWithItsContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	peers := []Peer{{Name: "h1", URL: "http://h1.invalid"}, {Name: "h2", URL: "http://h2.invalid"}}
 	rep := Collect(ctx, http.DefaultClient, Asking{Timeout: time.Second, Parallel: 1}, sampleHerald("h0", false), peers, time.Now())
 	for _, h := range rep.Heralds[1:] {
-		if !strings.Contains(h.Error, "context canceled") {
-			t.Fatalf("%s: error %q, want context canceled", h.Name, h.Error)
+		if h.Error != "not asked: context canceled" {
+			t.Fatalf("%s: error %q, want not asked: context canceled", h.Name, h.Error)
 		}
+	}
+}
+
+// TestCollectEndsInTotal: a report whose peers hang ends after
+// Asking.Total, not after a Timeout per peer; those still waiting for
+// their turn then are listed as not asked.
+func TestCollectEndsInTotal(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	hanging := handlerServer(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-hang:
+		}
+	})
+	peers := []Peer{{Name: "h1", URL: hanging.URL}, {Name: "h2", URL: hanging.URL}, {Name: "h3", URL: hanging.URL}}
+	// Each peer would hang for its Timeout; one at a time, the report would
+	// take three times that without Total.
+	rep := Collect(context.Background(), http.DefaultClient, Asking{Timeout: time.Hour, Parallel: 1, Total: 100 * time.Millisecond},
+		sampleHerald("h0", false), peers, time.Now())
+	notAsked := 0
+	for _, h := range rep.Heralds[1:] {
+		switch {
+		case h.Error == "not asked: the fleet report's 100ms ran out":
+			notAsked++
+		case !strings.Contains(h.Error, ": the fleet report's 100ms ran out"): // asked, cut short
+			t.Errorf("%s: error %q, want not asked, or asked and cut short", h.Name, h.Error)
+		}
+	}
+	if notAsked < 2 {
+		t.Fatalf("%d peers not asked, want at least the two waiting behind the one asked: %+v", notAsked, rep.Heralds)
 	}
 }
