@@ -4,6 +4,7 @@
 //	herald                      # the same as `herald start`
 //	herald start --endpoints=http://10.0.0.1:2379,http://10.0.0.2:2379
 //	herald start --check-config --config=configs/herald.yaml
+//	herald status --endpoints=127.0.0.1:9379   # the fleet's status (its /status page, in a terminal)
 //
 // Settings come from flags, then HERALD_* environment variables, then the
 // YAML file named by --config, then defaults. Flag names follow `etcd

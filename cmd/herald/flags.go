@@ -30,7 +30,7 @@ func defineFlags(fs *pflag.FlagSet) {
 	fs.StringSlice("advertise-client-url", nil, "client URLs of this herald, as returned by MemberList (default: from --listen-addr)")
 	fs.StringSlice("endpoints", nil, "upstream etcd client URLs, comma-separated; none runs an embedded etcd")
 	fs.String("data-dir", "default.herald", "directory for herald's state and the embedded etcd's data")
-	fs.String("metrics-addr", "127.0.0.1:9379", "address for /metrics and /health; empty disables them")
+	fs.String("metrics-addr", "127.0.0.1:9379", "address for /metrics, /health and the fleet's /status page; empty disables them")
 	fs.Bool("enable-pprof", false, "serve Go's profiles under /debug/pprof/ on --metrics-addr (etcd's flag)")
 	fs.String("log-level", "info", "debug, info, warn or error")
 	fs.Int("max-request-bytes", proxy.DefaultMaxRequestBytes, "largest client request, as the upstream's --max-request-bytes")

@@ -9,6 +9,13 @@ import (
 	"github.com/heraldproj/herald/proxy"
 )
 
+// opsPages are the pages of one run: the handler of its Prometheus
+// registry (metricsHandler) and its status page.
+type opsPages struct {
+	metrics http.Handler
+	status  *statusPage
+}
+
 // opsMux is herald's HTTP surface, the same on the client port and on
 // --metrics-addr:
 //
@@ -17,14 +24,15 @@ import (
 //	/proxy/health             herald itself (lease offload and fan-out up), the same JSON
 //	/livez                    herald's process answers: for a liveness probe, which must not restart herald when etcd is down
 //	/readyz                   herald can serve: itself up and etcd healthy; for a readiness probe
+//	/status, /status.json     the fleet's status, a page and JSON (statusPage)
 //	/debug/pprof/             Go's profiles, with --enable-pprof (as etcd)
 //
-// metrics is the handler of the run's registry (metricsHandler).
-func opsMux(srv *proxy.Server, metrics http.Handler, pprof bool) *http.ServeMux {
+// pages are the run's own: its registry's /metrics, its /status.
+func opsMux(srv *proxy.Server, pages opsPages, pprof bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", http.NotFound)
-	mux.Handle("/metrics", metrics)
-	mux.Handle("/proxy/metrics", metrics)
+	mux.Handle("/metrics", pages.metrics)
+	mux.Handle("/proxy/metrics", pages.metrics)
 	mux.HandleFunc("/health", healthHandler(srv.Healthy))
 	mux.HandleFunc("/proxy/health", healthHandler(func() (bool, string) { return heraldReady(srv) }))
 	mux.HandleFunc("/livez", probeHandler(func() (bool, string) { return true, "" }))
@@ -34,6 +42,8 @@ func opsMux(srv *proxy.Server, metrics http.Handler, pprof bool) *http.ServeMux 
 		}
 		return srv.Healthy()
 	}))
+	mux.HandleFunc("/status", pages.status.serveHTML)
+	mux.HandleFunc("/status.json", pages.status.serveJSON)
 	if pprof {
 		mux.HandleFunc("/debug/pprof/", httppprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)

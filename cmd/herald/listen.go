@@ -18,7 +18,8 @@ import (
 // clientPort is herald's --listen-addr as etcd grpc-proxy serves it: gRPC
 // and, on the same port, HTTP — /health (etcd through herald), /proxy/health
 // (herald itself: its lease offload and fan-out are up), /metrics and
-// /proxy/metrics (herald's metrics). With
+// /proxy/metrics (herald's metrics), and the rest of opsMux (/status.json
+// is where peers ask for a herald's status). With
 // client TLS, TLS ends at the listener and both protocols run inside it.
 type clientPort struct {
 	root  net.Listener // closed by close: cmux closes it only when Serve ran
@@ -29,9 +30,9 @@ type clientPort struct {
 }
 
 // listenClients binds --listen-addr. tlsCfg, when set, is the TLS clients
-// get (gRPC then runs without transport credentials of its own); metrics
-// serves /metrics.
-func listenClients(addr string, tlsCfg *tls.Config, srv *proxy.Server, metrics http.Handler) (*clientPort, error) {
+// get (gRPC then runs without transport credentials of its own); pages
+// are the run's /metrics and /status.
+func listenClients(addr string, tlsCfg *tls.Config, srv *proxy.Server, pages opsPages) (*clientPort, error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on --listen-addr %s: %w", addr, err)
@@ -48,7 +49,7 @@ func listenClients(addr string, tlsCfg *tls.Config, srv *proxy.Server, metrics h
 	}
 	m := cmux.New(lis)
 	p := &clientPort{root: lis, mux: m, grpc: m.Match(cmux.HTTP2()), httpL: m.Match(httpMatch)}
-	p.http = &http.Server{Handler: opsMux(srv, metrics, false), ReadHeaderTimeout: 5 * time.Second}
+	p.http = &http.Server{Handler: opsMux(srv, pages, false), ReadHeaderTimeout: 5 * time.Second}
 	return p, nil
 }
 

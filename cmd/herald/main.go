@@ -36,7 +36,7 @@ func newRootCommand() *cobra.Command {
 	}
 	defineFlags(root.Flags())
 	setVersionFlag(root)
-	root.AddCommand(start, newVersionCommand())
+	root.AddCommand(start, newStatusCommand(), newVersionCommand())
 	root.SetUsageFunc(groupedUsage)
 	start.SetUsageFunc(groupedUsage)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })

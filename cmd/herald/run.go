@@ -162,14 +162,15 @@ func Run(ctx context.Context, c Config) error {
 
 	// Bind every port before anything is announced: a port in use stops
 	// herald before it logs that it serves.
-	port, err := listenClients(cfg.ListenAddr, clientTLS, srv, metricsHTTP)
+	pages := opsPages{metrics: metricsHTTP, status: newStatusPage(srv, cfg.AdvertiseClientURLs, members, peersTLS)}
+	port, err := listenClients(cfg.ListenAddr, clientTLS, srv, pages)
 	if err != nil {
 		return err
 	}
 	defer port.close()
 	var metrics *metricsPort
 	if cfg.MetricsAddr != "" {
-		if metrics, err = listenMetrics(cfg.MetricsAddr, srv, metricsHTTP, cfg.EnablePprof); err != nil {
+		if metrics, err = listenMetrics(cfg.MetricsAddr, srv, pages, cfg.EnablePprof); err != nil {
 			return err
 		}
 		defer metrics.close()
@@ -243,12 +244,12 @@ type metricsPort struct {
 }
 
 // listenMetrics binds --metrics-addr; serve starts answering.
-func listenMetrics(addr string, srv *proxy.Server, metrics http.Handler, pprof bool) (*metricsPort, error) {
+func listenMetrics(addr string, srv *proxy.Server, pages opsPages, pprof bool) (*metricsPort, error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on --metrics-addr %s: %w", addr, err)
 	}
-	return &metricsPort{lis: lis, srv: &http.Server{Handler: opsMux(srv, metrics, pprof), ReadHeaderTimeout: 5 * time.Second}}, nil
+	return &metricsPort{lis: lis, srv: &http.Server{Handler: opsMux(srv, pages, pprof), ReadHeaderTimeout: 5 * time.Second}}, nil
 }
 
 func (m *metricsPort) serve(log *slog.Logger) {

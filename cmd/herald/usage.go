@@ -25,10 +25,17 @@ var flagGroups = []struct{ title, first string }{
 }
 
 // groupedUsage prints the command's flags in flagGroups' sections instead
-// of one flat list.
+// of one flat list. Commands other than start (status, version) inherit it
+// from the root; they have flags of their own, listed as they are.
 func groupedUsage(cmd *cobra.Command) error {
 	w := cmd.OutOrStderr()
 	fmt.Fprintf(w, "Usage:\n  %s\n", cmd.UseLine())
+	if cmd.Flags().Lookup("config") == nil {
+		if cmd.HasAvailableFlags() {
+			fmt.Fprintf(w, "\nFlags:\n%s", cmd.Flags().FlagUsages())
+		}
+		return nil
+	}
 	if cmd.HasAvailableSubCommands() {
 		fmt.Fprintln(w, "\nCommands:")
 		for _, c := range cmd.Commands() {
