@@ -104,7 +104,7 @@ func TestStreamErrorsCountedOnce(t *testing.T) {
 // TestUpstreamErrorsOfARealEtcd: an error etcd answers is counted on the
 // registry given to Dial, under its code.
 func TestUpstreamErrorsOfARealEtcd(t *testing.T) {
-	emb, err := embedetcd.Start(embedetcd.Config{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: harness.FreeAddr(t), PeerAddr: harness.FreeAddr(t), LogLevel: "error"})
+	emb, err := embedetcd.Start(embedetcd.Config{DataDir: filepath.Join(t.TempDir(), "d"), ClientAddr: harness.FreeAddr(t), PeerAddr: harness.FreeAddr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
