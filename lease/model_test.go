@@ -227,6 +227,9 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			if got := tab.Leases(now); fmt.Sprint(got) != fmt.Sprint(live) {
 				fail(step, "leases", got, live)
 			}
+			if got := tab.Live(now); got != len(live) {
+				fail(step, "live", got, len(live))
+			}
 		}
 		if tab.Len() != len(m.leases) {
 			fail(step, "len", tab.Len(), len(m.leases))

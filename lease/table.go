@@ -248,6 +248,17 @@ func (t *Table) Leases(now time.Time) []ID {
 	return ids
 }
 
+// Live is the number of leases alive at now: those Leases lists.
+func (t *Table) Live(now time.Time) int {
+	n := 0
+	for _, l := range t.leases {
+		if !l.expired(now) {
+			n++
+		}
+	}
+	return n
+}
+
 // Len is the number of leases held, including expired ones Tick has not
 // collected yet.
 func (t *Table) Len() int { return len(t.leases) }

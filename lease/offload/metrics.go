@@ -50,7 +50,7 @@ func newMetrics(o *Offloader, reg prometheus.Registerer) *metrics {
 		}, func() float64 { return float64(o.IndexRev()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_lease_virtual_leases",
-			Help: "Virtual leases this herald holds as their owner (expired ones not yet collected included).",
+			Help: "Live virtual leases this herald holds as their owner (what LeaseLeases lists).",
 		}, func() float64 { return float64(o.held()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_lease_carriers",
@@ -64,13 +64,16 @@ func newMetrics(o *Offloader, reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// held counts the virtual leases this herald owns that are alive on the
+// table's clock: what LeaseLeases lists, not the expired ones whose keys
+// are still being deleted.
 func (o *Offloader) held() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.table == nil {
 		return 0
 	}
-	return o.table.Len()
+	return o.table.Live(o.now())
 }
 
 // fleetLeases counts the virtual leases of the fleet's lease index.
