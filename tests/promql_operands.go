@@ -75,19 +75,11 @@ func stripModifiers(s string) string {
 func splitTopLevel(s string, op *regexp.Regexp, word bool) []string {
 	var parts []string
 	depth, start := 0, 0
-	var quote byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case quote != 0:
-			if c == '\\' && quote != '`' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-			continue
-		case c == '"' || c == '\'' || c == '`':
-			quote = c
+		case isQuote(c):
+			i = stringEnd(s, i)
 			continue
 		case c == '(' || c == '[' || c == '{':
 			depth++
@@ -106,6 +98,24 @@ func splitTopLevel(s string, op *regexp.Regexp, word bool) []string {
 		}
 	}
 	return append(parts, s[start:])
+}
+
+func isQuote(c byte) bool { return c == '"' || c == '\'' || c == '`' }
+
+// stringEnd returns the index of the quote that closes the string literal
+// opened at s[open] (len(s) if none does); a backslash escapes the next
+// byte, except in a raw (backquoted) string.
+func stringEnd(s string, open int) int {
+	q := s[open]
+	for i := open + 1; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && q != '`':
+			i++
+		case s[i] == q:
+			return i
+		}
+	}
+	return len(s)
 }
 
 func isIdentChar(c byte) bool {
@@ -128,18 +138,11 @@ func unwrapParens(s string) string {
 // (outside strings), so that "(a) > (b)" is not unwrapped into "a) > (b".
 func balanced(s string) bool {
 	depth := 0
-	var quote byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case quote != 0:
-			if c == '\\' && quote != '`' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'' || c == '`':
-			quote = c
+		case isQuote(c):
+			i = stringEnd(s, i)
 		case c == '(':
 			depth++
 		case c == ')':

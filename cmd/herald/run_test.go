@@ -25,15 +25,8 @@ func TestRunStopsWhatItStartedWhenItFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	cfg, err := load(t, "--endpoints", up.Endpoints()[0], "--listen-addr", taken.Addr().String(), "--metrics-addr", "",
+	err = runFailing(t, "--endpoints", up.Endpoints()[0], "--listen-addr", taken.Addr().String(), "--metrics-addr", "",
 		"--data-dir", t.TempDir(), "--lease-offload=false", "--fanout-prefix", "/services/", "--log-level", "error")
-	if err != nil {
-		t.Fatal(err)
-	}
-	harness.VerifyNoLeaks(t)
-	ctx, cancel := context.WithTimeout(context.Background(), patience)
-	defer cancel()
-	err = Run(ctx, *cfg)
 	if err == nil || !strings.Contains(err.Error(), "--listen-addr "+taken.Addr().String()) {
 		t.Fatalf("Run on a taken address: %v; want the listen error", err)
 	}
@@ -62,16 +55,9 @@ func TestRunRefusesAnotherFleetKey(t *testing.T) {
 	}
 	defer seed.Close(time.Second)
 
-	cfg, err := load(t, "--endpoints", up.Endpoints()[0], "--listen-addr", harness.FreeAddr(t), "--metrics-addr", "",
+	err = runFailing(t, "--endpoints", up.Endpoints()[0], "--listen-addr", harness.FreeAddr(t), "--metrics-addr", "",
 		"--data-dir", t.TempDir(), "--log-level", "error",
 		"--gossip-addr", harness.FreeAddr(t), "--join", seed.Addr(), "--gossip-key-file", otherKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	harness.VerifyNoLeaks(t)
-	ctx, cancel := context.WithTimeout(context.Background(), patience)
-	defer cancel()
-	err = Run(ctx, *cfg)
 	var ce *configError
 	if !errors.As(err, &ce) || ce.setting != "gossip-key-file" {
 		t.Fatalf("Run with another fleet's key: %v; want a --gossip-key-file error", err)
@@ -82,4 +68,19 @@ func TestRunRefusesAnotherFleetKey(t *testing.T) {
 	if n := seed.NumMembers(); n != 1 {
 		t.Errorf("the seed sees %d members, want itself alone", n)
 	}
+}
+
+// runFailing runs herald in-process with args, expecting it to fail at
+// start, and returns Run's error; the test fails if Run leaves a goroutine
+// behind.
+func runFailing(t *testing.T, args ...string) error {
+	t.Helper()
+	cfg, err := load(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	harness.VerifyNoLeaks(t)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	return Run(ctx, *cfg)
 }
