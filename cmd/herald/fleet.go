@@ -56,8 +56,8 @@ func joinFleet(cfg *Config, reg prometheus.Registerer, log *slog.Logger) (*gossi
 			return nil, fmt.Errorf("gossip metrics: %w", err)
 		}
 	}
-	if n := f.Membership.NumMembers(); n > 1 || len(cfg.Join) == 0 {
-		log.Info("joined the herald fleet", "gossip-addr", cfg.GossipAddr, "members", n)
+	if f.Membership.Joined() {
+		log.Info("joined the herald fleet", "gossip-addr", cfg.GossipAddr, "members", f.Membership.NumMembers())
 	} else {
 		log.Warn("no fleet seed answered yet; herald serves alone and keeps trying to join", "gossip-addr", cfg.GossipAddr, "join", cfg.Join)
 	}

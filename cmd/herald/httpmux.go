@@ -14,6 +14,9 @@ import (
 type opsPages struct {
 	metrics http.Handler
 	status  *statusPage
+	// joined reports whether this herald has joined its fleet (nil: no
+	// fleet); /readyz waits for it.
+	joined func() bool
 }
 
 // opsMux is herald's HTTP surface, the same on the client port and on
@@ -23,7 +26,7 @@ type opsPages struct {
 //	/health                   etcd through herald, etcd's JSON; 503 when unhealthy
 //	/proxy/health             herald itself (lease offload and fan-out up), the same JSON
 //	/livez                    herald's process answers: for a liveness probe, which must not restart herald when etcd is down
-//	/readyz                   herald can serve: itself up and etcd healthy; for a readiness probe
+//	/readyz                   herald can serve: itself up, in its fleet, and etcd healthy; for a readiness probe
 //	/status, /status.json     the fleet's status, a page and JSON (statusPage)
 //	/debug/pprof/             Go's profiles, with --enable-pprof (as etcd)
 //
@@ -39,6 +42,9 @@ func opsMux(srv *proxy.Server, pages opsPages, pprof bool) *http.ServeMux {
 	mux.HandleFunc("/readyz", probeHandler(func() (bool, string) {
 		if ok, reason := heraldReady(srv); !ok {
 			return false, reason
+		}
+		if pages.joined != nil && !pages.joined() {
+			return false, "not in the fleet yet: no seed (--join) has answered"
 		}
 		return srv.Healthy()
 	}))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -9,6 +10,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -93,6 +96,28 @@ func TestProbesWhileEtcdIsUnreachable(t *testing.T) {
 	code, body := get(t, http.DefaultClient, "http://"+addr+"/readyz")
 	if code != http.StatusServiceUnavailable || !strings.HasPrefix(body, "[-]") {
 		t.Errorf("GET /readyz: %d %q, want 503 with the failed check", code, body)
+	}
+}
+
+// TestReadyzWaitsForTheFleet: a herald whose seeds have not answered
+// serves (etcd through it is healthy) but is not ready: a load balancer
+// keeps its clients away until it is part of the fleet whose leases and
+// fan-out it serves.
+func TestReadyzWaitsForTheFleet(t *testing.T) {
+	up := harness.StartEtcd(t, harness.EtcdOptions{})
+	keyFile := filepath.Join(t.TempDir(), "fleet.key")
+	if err := os.WriteFile(keyFile, bytes.Repeat([]byte{7}, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := startHerald(t, "--endpoints", up.Endpoints()[0], "--gossip-addr", harness.FreeAddr(t),
+		"--join", harness.FreeAddr(t), "--gossip-key-file", keyFile)
+	harness.WaitUntil(t, "GET /health to say healthy", harness.DefaultPatience, func() bool {
+		code, _ := get(t, http.DefaultClient, "http://"+addr+"/health")
+		return code == http.StatusOK
+	})
+	code, body := get(t, http.DefaultClient, "http://"+addr+"/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "not in the fleet yet") {
+		t.Errorf("GET /readyz with no seed answering: %d %q, want 503 naming the fleet", code, body)
 	}
 }
 

@@ -163,6 +163,9 @@ func Run(ctx context.Context, c Config) error {
 	// Bind every port before anything is announced: a port in use stops
 	// herald before it logs that it serves.
 	pages := opsPages{metrics: metricsHTTP, status: newStatusPage(srv, cfg.AdvertiseClientURLs, members, peersTLS)}
+	if fleet != nil {
+		pages.joined = fleet.Membership.Joined
+	}
 	port, err := listenClients(cfg.ListenAddr, clientTLS, srv, pages)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -24,6 +25,8 @@ type Membership struct {
 	subs *subscribers
 	addr string // memberlist's advertised host:port, fixed after New
 	log  *slog.Logger
+
+	joined atomic.Bool // a seed answered (or there are none)
 
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -67,16 +70,16 @@ func New(cfg Config) (*Membership, error) {
 	if mc.AdvertiseAddr == "" {
 		m.addr = ml.LocalNode().Address() // before any other goroutine can update it
 	}
-	if len(cfg.Seeds) > 0 {
-		if err := m.join(); err != nil {
-			if foreignKey(err) {
-				_ = ml.Shutdown()
-				return nil, fmt.Errorf("%w (%v)", ErrForeignKey, err)
-			}
-			m.log.Warn("membership: no seed answered, retrying in background", "seeds", cfg.Seeds, "err", err)
-			m.wg.Add(1)
-			go m.rejoinLoop()
+	if len(cfg.Seeds) == 0 {
+		m.joined.Store(true)
+	} else if err := m.join(); err != nil {
+		if foreignKey(err) {
+			_ = ml.Shutdown()
+			return nil, fmt.Errorf("%w (%v)", ErrForeignKey, err)
 		}
+		m.log.Warn("membership: no seed answered, retrying in background", "seeds", cfg.Seeds, "err", err)
+		m.wg.Add(1)
+		go m.rejoinLoop()
 	}
 	return m, nil
 }
@@ -84,6 +87,7 @@ func New(cfg Config) (*Membership, error) {
 func (m *Membership) join() error {
 	n, err := m.ml.Join(m.cfg.Seeds)
 	if n > 0 {
+		m.joined.Store(true)
 		m.log.Info("membership: joined fleet", "contacted", n)
 		return nil
 	}
@@ -113,6 +117,11 @@ func (m *Membership) rejoinLoop() {
 		m.log.Debug("membership: rejoin failed", "err", err, "waited", wait)
 	}
 }
+
+// Joined reports whether a seed has answered a join, or none was
+// configured (this member founds the fleet). A seed may be this member
+// itself, as behind a service that lists every member.
+func (m *Membership) Joined() bool { return m.joined.Load() }
 
 // Addr is the host:port memberlist advertises (useful with port 0).
 func (m *Membership) Addr() string { return m.addr }

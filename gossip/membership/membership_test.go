@@ -113,6 +113,16 @@ func TestWrongKeyCannotJoin(t *testing.T) {
 	if n := dead.NumMembers(); n != 1 {
 		t.Fatalf("h3 sees %d members", n)
 	}
+	if dead.Joined() {
+		t.Error("h3 says it joined, though its one seed never answered")
+	}
+	if !a.Joined() {
+		t.Error("a member without seeds founds its fleet: it must count as joined")
+	}
+	c := startMember(t, "h4", testKey, a.Addr())
+	if !c.Joined() {
+		t.Error("h4 joined through h1 and says it did not")
+	}
 }
 
 func TestForeignKeyErrors(t *testing.T) {
