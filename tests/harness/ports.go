@@ -28,7 +28,7 @@ var (
 // keeps two test processes from handing out the same one.
 const (
 	portsFloor   = 24000 // clear of etcd's e2e ports (20000 and up) and well-known ones
-	portsCeiling = 32000 // clear of make demo's (32379 and up)
+	portsCeiling = 30000 // clear of the e2e heralds' gossip ports (30000 and up: tests/etcde2e/etcdwrap) and make demo's (32379 and up)
 	portLocks    = "herald-test-ports"
 )
 

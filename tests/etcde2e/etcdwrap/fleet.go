@@ -17,7 +17,9 @@ import (
 // broadcast port) at a fixed distance from its listen port, so that every
 // herald of a cluster can compute every other's. The framework's ports
 // start at 20000 (member i: client 20000+5i, peer +1, proxy +3), so the
-// gossip ports stay below the kernel's ephemeral range (32768 and up).
+// gossip ports stay below the kernel's ephemeral range (32768 and up), and
+// above the ports tests/harness hands out (below 30000), so that a test
+// run beside the e2e suite never takes one.
 const gossipPortOffset = 10000
 
 // proxyPortFromPeer is where the framework puts member i's proxy relative
