@@ -74,11 +74,12 @@ func (l *deliveryLedger) arrived(slots []int) int {
 
 // deliverySummary is what a ledger says about a set of slots.
 type deliverySummary struct {
-	delays          distribution // first arrival − ref(slot) − ttl, per (watcher, slot) that arrived
-	arrived         int          // (watcher, slot) pairs with a DELETE
-	missing         int          // (watcher, slot) pairs without one: lost events
-	watchersMissing int          // watchers missing at least one
-	last            time.Time    // the latest first arrival
+	delays          distribution    // first arrival − ref(slot) − ttl, per (watcher, slot) that arrived
+	arrived         int             // (watcher, slot) pairs with a DELETE
+	missing         int             // (watcher, slot) pairs without one: lost events
+	watchersMissing int             // watchers missing at least one
+	last            time.Time       // the latest first arrival
+	sorted          []time.Duration // the delays, sorted
 }
 
 // summary is the delays of slots' first arrivals, each measured from
@@ -107,6 +108,7 @@ func (l *deliveryLedger) summary(slots []int, ref []time.Time, ttl time.Duration
 		}
 	}
 	sum.delays = summarise(delays)
+	sum.sorted = delays
 	return sum
 }
 

@@ -12,9 +12,10 @@ const (
 	scConnsEnv      = "HERALD_BENCH_SCENARIO_CONNS"       // keepalive connections per rack
 	scWatchConnsEnv = "HERALD_BENCH_SCENARIO_WATCH_CONNS" // watch connections per rack
 	scPathsEnv      = "HERALD_BENCH_SCENARIO_PATHS"       // comma list, in run order
+	scPlotEnv       = "HERALD_BENCH_SCENARIO_PLOT"        // where the CDF plot (SVG) goes
 )
 
-var scenarioKnobs = []string{scRacksEnv, scNodesEnv, scServicesEnv, scWatchersEnv, scConnsEnv, scWatchConnsEnv, scPathsEnv}
+var scenarioKnobs = []string{scRacksEnv, scNodesEnv, scServicesEnv, scWatchersEnv, scConnsEnv, scWatchConnsEnv, scPathsEnv, scPlotEnv}
 
 // scWebService is the service index of `web`, the hot one.
 const scWebService = 0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,8 @@ func BenchmarkScenario(b *testing.B) {
 	load := newTable("path", "steady: etcd CPU / fronts / bench", "steady: etcd gRPC msgs recv/s / sent/s",
 		"failures: etcd CPU / fronts / bench", "failures: etcd gRPC msgs recv / sent", "etcd RSS", "keepalive stream errors")
 	var procTables []string
+	var curves []cdfSeries
+	colours := map[pathKind]string{pathHerald: "#1b9e77", pathDirect: "#d95f02", pathGRPCProxy: "#7570b3"}
 	for _, p := range paths {
 		res, err := runScenario(b, p, l, watchers, conns, watchConns)
 		if err != nil {
@@ -77,6 +80,9 @@ func BenchmarkScenario(b *testing.B) {
 			}
 		}
 		res.addRows(lat, load)
+		curves = append(curves, cdfSeries{name: p.String() + ": single stop", sorted: res.single.sorted, colour: colours[p]},
+			cdfSeries{name: p.String() + ": rack stop", sorted: res.rack.sorted, colour: colours[p], dashed: true})
+		res.single.sorted, res.rack.sorted = nil, nil
 		procTables = append(procTables, res.procTable())
 	}
 	fmt.Printf("%d racks × %d nodes = %d nodes over %d services (each rack holds %d nodes of each; `web` is %s), each node a lease of "+
@@ -108,6 +114,22 @@ func BenchmarkScenario(b *testing.B) {
 		"serves (RSS deltas include everything those bring: state, buffers, the Go heap's slack).\n\n", scSettle)
 	for _, t := range procTables {
 		fmt.Print(t)
+	}
+	plot := os.Getenv(scPlotEnv)
+	if plot == "" {
+		plot = filepath.Join(os.TempDir(), "herald-scenario-cdf.svg")
+	}
+	f, err := os.Create(plot)
+	if err == nil {
+		title := fmt.Sprintf("failure → notification, %d × %d nodes, %d watchers", l.racks, l.perRack, watchers)
+		if err = writeCDFSVG(f, title, curves); err == nil {
+			err = f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Printf("CDF plot not written: %v\n", err)
+	} else {
+		fmt.Printf("CDF plot (per path, single and rack stops): %s\n", plot)
 	}
 }
 
