@@ -39,6 +39,35 @@
 //     deleted and leases lost, time to the takeover and to the survivors'
 //     next answer, and the stopped nodes' DELETEs, through herald, direct
 //     and through grpc-proxy.
+//   - BenchmarkScenario (issue 15; make bench-scenario): the founding
+//     scenario end to end. R racks (10) of N nodes (5000 per rack) over S
+//     services (100; every rack holds N/S nodes of each, service `web` the
+//     hot one); each node a lease of TTL 5 s with one key
+//     /services/<service>/r<rack>-n<j>, kept alive every TTL/3 over a few
+//     raw gRPC connections per rack to that rack's front (one LeaseKeepAlive
+//     stream each, the rack's leases multiplexed on them as clientv3
+//     multiplexes a process's leases). W watchers (50000) of /services/web/
+//     spread round-robin over the racks: raw gRPC Watch streams, 100 watch
+//     IDs per stream, streams over a few connections per rack. Each watch ID
+//     is its own watcher at the server (herald's fan-out, etcd's watchable
+//     store and grpc-proxy's broadcast hold and serve one watcher per ID and
+//     send one response per ID and event, as they would for 50k clientv3
+//     clients); what 50k clients would add is 50k TCP connections and
+//     streams (per-connection buffers), which this load generator does not
+//     open. Ten web nodes stop 2 s apart, then every node of the last rack at
+//     once (its front stays up). A lock-free ledger (ledger.go) keeps, per
+//     (watcher, stopped node), the first DELETE's arrival and counts
+//     duplicates and any other event per watcher; latencies are arrival −
+//     the node's last keepalive sent − TTL. Also etcd's CPU, RSS and gRPC
+//     messages received and sent (all methods) over a steady window and over
+//     the failures, each front's and the generator's CPU and RSS, and
+//     bytes per lease and per watcher from RSS deltas (after the leases and
+//     their keys, after the watchers). Herald fleet, direct (the racks are
+//     views of etcd) and one grpc-proxy per rack, in that order, each with
+//     a fresh one-member etcd. Knobs: HERALD_BENCH_SCENARIO_RACKS, _NODES
+//     (per rack), _SERVICES, _WATCHERS, _CONNS and _WATCH_CONNS (per rack,
+//     4 each), _PATHS. Above ~5k nodes on the shared 2-core machine, run it
+//     under `flock /tmp/herald-heavy.lock`.
 //
 // Everything is skipped unless HERALD_BENCH=1 (make bench sets it). For a
 // quicker or narrower run (see env.go; the command printed with every table

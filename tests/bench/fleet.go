@@ -283,6 +283,7 @@ type watchStream struct {
 	s      pb.Watch_WatchClient
 	byID   map[int64]int // etcd's watch id → watcher index
 	record bool
+	sink   func(watcher int, ev *mvccpb.Event, at time.Time)
 	mu     sync.Mutex
 	got    []arrival
 	err    error
@@ -291,6 +292,26 @@ type watchStream struct {
 // openWatchers creates one watcher per range; watcher i goes to endpoint
 // i mod len(endpoints). With record, every event's arrival is kept.
 func openWatchers(endpoints []string, ranges []watchRange, prevKV, record bool) (*watchFleet, error) {
+	return openWatchersWith(endpoints, ranges, watchOptions{prevKV: prevKV, record: record})
+}
+
+// watchOptions shape a watchFleet.
+type watchOptions struct {
+	prevKV bool
+	record bool // keep every event's arrival (arrivals)
+	// connsPerEndpoint is how many gRPC connections (TCP connections) each
+	// endpoint's streams are spread over; 0 is 1.
+	connsPerEndpoint int
+	// sink, when set, is called from the streams' receive loops (several
+	// at once) with every event as it arrives: for workloads too large to
+	// keep an arrival per event.
+	sink func(watcher int, ev *mvccpb.Event, at time.Time)
+}
+
+// openWatchersWith creates one watcher per range; watcher i goes to
+// endpoint i mod len(endpoints), on a stream of watchersPerStream watchers,
+// the streams of an endpoint taking its connections in turn.
+func openWatchersWith(endpoints []string, ranges []watchRange, o watchOptions) (*watchFleet, error) {
 	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(context.Background()))
 	f := &watchFleet{cancel: cancel}
 	byFront := make([][]int, len(endpoints))
@@ -303,16 +324,20 @@ func openWatchers(endpoints []string, ranges []watchRange, prevKV, record bool) 
 	}
 	var jobs []job
 	for fi, ep := range endpoints {
-		conn, err := grpc.NewClient(hostPort(ep), grpc.WithTransportCredentials(insecure.NewCredentials()))
-		if err != nil {
-			f.close()
-			return nil, fmt.Errorf("bench: dial %s: %w", ep, err)
+		var conns []*grpc.ClientConn
+		for range max(1, o.connsPerEndpoint) {
+			conn, err := grpc.NewClient(hostPort(ep), grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				f.close()
+				return nil, fmt.Errorf("bench: dial %s: %w", ep, err)
+			}
+			f.conns = append(f.conns, conn)
+			conns = append(conns, conn)
 		}
-		f.conns = append(f.conns, conn)
 		ws := byFront[fi]
 		for len(ws) > 0 {
 			n := min(watchersPerStream, len(ws))
-			jobs = append(jobs, job{conn, ws[:n]})
+			jobs = append(jobs, job{conns[len(jobs)%len(conns)], ws[:n]})
 			ws = ws[n:]
 		}
 	}
@@ -321,11 +346,11 @@ func openWatchers(endpoints []string, ranges []watchRange, prevKV, record bool) 
 	g.SetLimit(16)
 	for ji, j := range jobs {
 		g.Go(func() error {
-			s, err := openWatchStream(ctx, j.conn, j.watchers, ranges, prevKV)
+			s, err := openWatchStream(ctx, j.conn, j.watchers, ranges, o.prevKV)
 			if err != nil {
 				return err
 			}
-			s.record = record
+			s.record, s.sink = o.record, o.sink
 			f.streams[ji] = s
 			return nil
 		})
@@ -394,10 +419,15 @@ func (f *watchFleet) recvLoop(s *watchStream) {
 		}
 		at := time.Now()
 		f.events.Add(int64(len(resp.Events)))
+		w := s.byID[resp.WatchId]
+		if s.sink != nil {
+			for _, ev := range resp.Events {
+				s.sink(w, ev, at)
+			}
+		}
 		if !s.record {
 			continue
 		}
-		w := s.byID[resp.WatchId]
 		s.mu.Lock()
 		for _, ev := range resp.Events {
 			s.got = append(s.got, arrival{watcher: w, rev: ev.Kv.ModRevision, key: string(ev.Kv.Key),

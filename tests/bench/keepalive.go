@@ -85,12 +85,13 @@ type keepAliveConn struct {
 }
 
 type keptLease struct {
-	id      int64
-	next    time.Time // when the next keepalive is due
-	started bool      // the first keepalive has been sent
-	lost    bool      // answered TTL ≤ 0: no more keepalives
-	lostAt  time.Time // when
-	stopped bool      // stopped on purpose (stopLeases): no more keepalives
+	id       int64
+	next     time.Time // when the next keepalive is due
+	started  bool      // the first keepalive has been sent
+	lost     bool      // answered TTL ≤ 0: no more keepalives
+	lostAt   time.Time // when
+	stopped  bool      // stopped on purpose (stopLeases): no more keepalives
+	lastSent time.Time // when its last keepalive left
 
 	answered       time.Time     // the last answer with TTL > 0
 	maxSilence     time.Duration // the longest time between two answers with TTL > 0
@@ -260,7 +261,11 @@ func (c *keepAliveConn) add(id int64) {
 func (f *keepAliveFleet) sendLoop(c *keepAliveConn) {
 	tick := time.NewTicker(keepAliveTick)
 	defer tick.Stop()
-	var due []int64
+	type dueLease struct {
+		pos int // in c.leases
+		id  int64
+	}
+	var due []dueLease
 	for {
 		select {
 		case <-f.sendCtx.Done():
@@ -274,17 +279,17 @@ func (f *keepAliveFleet) sendLoop(c *keepAliveConn) {
 		for i := range c.leases {
 			l := &c.leases[i]
 			if !l.lost && !l.stopped && !l.next.After(now) {
-				due = append(due, l.id)
+				due = append(due, dueLease{i, l.id})
 				l.next = now.Add(f.nextInterval(l))
 				l.started = true
 			}
 		}
 		c.mu.Unlock()
-		for _, id := range due {
+		for _, d := range due {
 			if f.sendCtx.Err() != nil {
 				return
 			}
-			if err := stream.Send(&pb.LeaseKeepAliveRequest{ID: id}); err != nil {
+			if err := stream.Send(&pb.LeaseKeepAliveRequest{ID: d.id}); err != nil {
 				// The receive loop sees the stream's end and opens another;
 				// these leases go out on it next period.
 				break
@@ -293,6 +298,7 @@ func (f *keepAliveFleet) sendLoop(c *keepAliveConn) {
 			f.counters.sent.Add(1)
 			c.mu.Lock()
 			c.lastSend = sent
+			c.leases[d.pos].lastSent = sent
 			c.mu.Unlock()
 		}
 	}
@@ -466,6 +472,7 @@ type leaseState struct {
 	lost           bool   // answered TTL ≤ 0
 	lostAt         time.Time
 	stopped        bool          // stopped by stopLeases
+	lastSent       time.Time     // its last keepalive sent
 	answered       time.Time     // the last answer with TTL > 0
 	maxSilence     time.Duration // the longest time between two answers with TTL > 0
 	firstAfterMark time.Time     // zero if none came after the mark
@@ -478,7 +485,7 @@ func (f *keepAliveFleet) leaseStates() []leaseState {
 		c.mu.Lock()
 		for _, l := range c.leases {
 			out = append(out, leaseState{id: l.id, conn: ci, endpoint: c.targets[c.cur], lost: l.lost, lostAt: l.lostAt,
-				stopped: l.stopped, answered: l.answered, maxSilence: l.maxSilence, firstAfterMark: l.firstAfterMark})
+				stopped: l.stopped, lastSent: l.lastSent, answered: l.answered, maxSilence: l.maxSilence, firstAfterMark: l.firstAfterMark})
 		}
 		c.mu.Unlock()
 	}
@@ -489,6 +496,13 @@ func (f *keepAliveFleet) leaseStates() []leaseState {
 // lease (ID ≠ 0), over the connection that granted it (grant's round-robin),
 // at most parallel at a time.
 func (f *keepAliveFleet) putLeasedKeys(ctx context.Context, prefix string, ids []int64, parallel int) error {
+	return f.putKeys(ctx, ids, func(i int) string { return leasedKey(prefix, i) }, parallel)
+}
+
+// putKeys puts key(i) attached to ids[i] for every granted lease (ID ≠ 0),
+// over the connection that granted it (grant's round-robin), at most
+// parallel at a time.
+func (f *keepAliveFleet) putKeys(ctx context.Context, ids []int64, key func(i int) string, parallel int) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallel)
 	for i, id := range ids {
@@ -497,7 +511,7 @@ func (f *keepAliveFleet) putLeasedKeys(ctx context.Context, prefix string, ids [
 		}
 		kv := pb.NewKVClient(f.conns[i%len(f.conns)].current())
 		g.Go(func() error {
-			_, err := kv.Put(ctx, &pb.PutRequest{Key: []byte(leasedKey(prefix, i)), Value: []byte("up"), Lease: id})
+			_, err := kv.Put(ctx, &pb.PutRequest{Key: []byte(key(i)), Value: []byte("up"), Lease: id})
 			if err != nil {
 				return fmt.Errorf("bench: put with lease %x: %w", id, err)
 			}

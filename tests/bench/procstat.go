@@ -112,3 +112,41 @@ func (m *cpuMeter) cores() ([]float64, error) {
 	}
 	return out, nil
 }
+
+// rssBytes is the resident set size of process pid (0: this process), from
+// VmRSS in /proc/<pid>/status.
+func rssBytes(pid int) (int64, error) {
+	path := "/proc/self/status"
+	if pid != 0 {
+		path = fmt.Sprintf("/proc/%d/status", pid)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("bench: %w", err)
+	}
+	v, err := parseVmRSS(string(data))
+	if err != nil {
+		return 0, fmt.Errorf("bench: %s: %w", path, err)
+	}
+	return v, nil
+}
+
+// parseVmRSS returns the VmRSS line of a /proc/<pid>/status text, in bytes.
+func parseVmRSS(status string) (int64, error) {
+	for _, line := range strings.Split(status, "\n") {
+		rest, ok := strings.CutPrefix(line, "VmRSS:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("VmRSS line %q", line)
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("VmRSS: %w", err)
+		}
+		return kb << 10, nil
+	}
+	return 0, fmt.Errorf("no VmRSS line")
+}

@@ -32,3 +32,15 @@ func TestParseStatTicks(t *testing.T) {
 		})
 	}
 }
+
+func TestParseVmRSS(t *testing.T) {
+	got, err := parseVmRSS("Name:\tetcd\nVmPeak:\t  999 kB\nVmRSS:\t   27648 kB\nThreads:\t12\n")
+	if err != nil || got != 27648<<10 {
+		t.Fatalf("parseVmRSS = %d, %v; want %d", got, err, 27648<<10)
+	}
+	for _, bad := range []string{"Name:\tx\n", "VmRSS:\t12 MB\n", "VmRSS:\tmany kB\n"} {
+		if _, err := parseVmRSS(bad); err == nil {
+			t.Errorf("parseVmRSS(%q): no error", bad)
+		}
+	}
+}
