@@ -70,6 +70,10 @@ type Offloader struct {
 	// active is false when offloading could not start (an etcd with auth on
 	// refuses herald's own reads): herald then passes leases through.
 	active atomic.Bool
+	// readiness is a Readiness, set by TryStart (readiness.go); startErr
+	// (a string) says why its last try failed.
+	readiness atomic.Int32
+	startErr  atomic.Value
 
 	kick    chan struct{}   // wakes the takeover loop
 	changed *broadcast      // fires when the index or ownership moved
