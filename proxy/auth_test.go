@@ -8,8 +8,6 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
-
-	"github.com/heraldproj/herald/proxy"
 )
 
 // TestAuthThroughHerald enables etcd's auth through herald and checks that
@@ -78,7 +76,7 @@ func TestOffloadOffWhenEtcdHasAuth(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e.startHerald(t, "h", proxy.DefaultOffloadOptions())
+	e.startHerald(t, "h", defaultOffload())
 	root, err := clientv3.New(clientv3.Config{Endpoints: []string{e.proxyAddr}, Username: "root", Password: "pw", DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)

@@ -25,8 +25,21 @@
 // The watch fan-out is the hub's (fanout/hub): once it is ready, the Watch
 // service hands it client streams without an auth token and the KV service
 // asks it for serializable ranges inside the fan-out prefixes; this package
-// builds it (fanout.go), starts it (startup.go) and filters what it sends
-// (lease offloading's watchFilter).
+// filters what it sends (lease offloading's watchFilter). Virtual leases are
+// the offloader's (lease/offload): the Lease and KV services call it for
+// clients without an auth token once it is Ready, answer their lease calls
+// Unavailable while it is Starting, and forward calls about leases that
+// peers own to those peers (peers.go).
+//
+// This package serves what it is given and builds none of it: the caller
+// (cmd/herald's Run, the tests' helper) builds the offloader (offload.New)
+// and the hub (hub.New) from its configuration, passes them in Options,
+// brings them up in the background (internal/startup, which retries while
+// etcd does not let them start) and closes them after Stop. The services
+// only ask whether each is up (Offloader.Readiness, Hub.Ready), which
+// never blocks. So this package must not call offload.New, hub.New or
+// Start, nor start a goroutine that outlives Stop: the goroutines it
+// starts are the server's (streams, relays, the health monitor).
 //
 // Lock order: the package's mutexes are leaves that never nest: peers.mu
 // (peers.go; never held while a connection is closed), healthMonitor.mu

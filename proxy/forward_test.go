@@ -8,7 +8,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/heraldproj/herald/proxy"
 	"github.com/heraldproj/herald/upstream"
 )
 
@@ -23,7 +22,7 @@ type seamOnly struct{ upstream.Upstream }
 // answering wrongly.
 func TestUpstreamWithoutForwarder(t *testing.T) {
 	e := startEtcd(t)
-	e.startHeraldWith(t, func(o *proxy.Options) {
+	e.startHeraldWith(t, func(o *heraldOptions) {
 		o.Name = "herald-seam"
 		o.Upstream = seamOnly{o.Upstream}
 	})

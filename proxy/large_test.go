@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-
-	"github.com/heraldproj/herald/proxy"
 )
 
 // putLarge writes n values of just under etcd's default request limit
@@ -59,8 +57,8 @@ func TestAnswersLargerThanFourMiB(t *testing.T) {
 func TestFanoutPrefixLargerThanFourMiB(t *testing.T) {
 	e := startEtcd(t)
 	value := putLarge(t, e, "/big/", 4)
-	e.startHeraldWith(t, func(o *proxy.Options) {
-		o.Name, o.Offload = "herald-large", proxy.DefaultOffloadOptions()
+	e.startHeraldWith(t, func(o *heraldOptions) {
+		o.Name, o.Offload = "herald-large", defaultOffload()
 		o.Fanout.Prefixes = []string{"/big/"}
 	})
 

@@ -10,8 +10,9 @@ import (
 
 // TestMain fails the package if a goroutine outlives the tests: a stopped
 // Server must have stopped everything it started (streams and their
-// relays, the lease offloader, the fan-out hub, the health monitor, the
-// background start).
+// relays, the health monitor), and a stopped test herald (herald.stop)
+// what its caller owns beside it (the background start, the lease
+// offloader, the fan-out hub).
 //
 // Goroutines of net/http are etcd's: package proxy does not use net/http,
 // but the embedded etcd members' peers ask each other over HTTP (rafthttp,

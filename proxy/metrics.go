@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
+
+	"github.com/heraldproj/herald/lease/offload"
 )
 
 // serverMetrics are a Server's own metrics: its client RPCs (counted by
@@ -46,7 +48,7 @@ func (m *serverMetrics) register(reg prometheus.Registerer, s *Server) error {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_lease_offload_ready",
 			Help: "1 once lease offloading is up (clients without an auth token get virtual leases); 0 while herald retries it, or when it is off.",
-		}, func() float64 { return boolean(s.offload != nil && s.offload.state.Load() == offloadReady) }),
+		}, func() float64 { return boolean(s.offloadReadiness() == offload.Ready) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_fanout_ready",
 			Help: "1 once the fan-out cache is loaded and serves watches of the fan-out prefixes; 0 while herald retries loading it (watches pass through).",

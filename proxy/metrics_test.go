@@ -54,8 +54,8 @@ func metricValue(t *testing.T, reg prometheus.Gatherer, name string, labels ...s
 func (e *env) startWithRegistry(t *testing.T, name string) (*prometheus.Registry, *clientv3.Client) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	e.startHeraldWith(t, func(o *proxy.Options) {
-		o.Name, o.Offload, o.Registerer = name, proxy.DefaultOffloadOptions(), reg
+	e.startHeraldWith(t, func(o *heraldOptions) {
+		o.Name, o.Offload, o.Registerer = name, defaultOffload(), reg
 		o.Fanout.Prefixes = []string{"/services/"}
 	})
 	return reg, e.viaHerald
@@ -100,22 +100,16 @@ func TestReadinessGauges(t *testing.T) {
 	}
 	t.Cleanup(func() { up.Close() })
 	reg := prometheus.NewRegistry()
-	opts := proxy.Options{Upstream: up, Name: "herald-ready", Offload: proxy.DefaultOffloadOptions(), Registerer: reg}
+	opts := heraldOptions{Options: proxy.Options{Upstream: up, Name: "herald-ready", Registerer: reg}, Offload: defaultOffload()}
 	opts.Fanout.Prefixes = []string{"/services/"}
-	srv, err := proxy.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
+	h := newHerald(t, opts)
 	gauges := []string{"herald_lease_offload_ready", "herald_fanout_ready"}
 	for _, g := range gauges {
 		if v, ok := metricValue(t, reg, g); !ok || v != 0 {
 			t.Errorf("before Start: %s = %v (exported: %v), want 0", g, v, ok)
 		}
 	}
-	if err := srv.Start(ctxT(t)); err != nil {
-		t.Fatal(err)
-	}
+	h.start(ctxT(t))
 	// Start may leave what etcd did not let start at once to the
 	// background.
 	for _, g := range gauges {

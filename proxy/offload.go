@@ -2,25 +2,15 @@ package proxy
 
 import (
 	"context"
-	"sync/atomic"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/heraldproj/herald/lease"
 	"github.com/heraldproj/herald/lease/offload"
 )
-
-// OffloadOptions configure lease offloading. The zero value disables it.
-type OffloadOptions struct {
-	Enabled bool
-	offload.Options
-}
-
-// DefaultOffloadOptions are the defaults of `herald start`.
-func DefaultOffloadOptions() OffloadOptions {
-	return OffloadOptions{Enabled: true, Options: offload.DefaultOptions()}
-}
 
 // offloader is the lease offloader (package lease/offload) as the gRPC
 // services use it, with the peers it forwards lease calls to.
@@ -28,9 +18,6 @@ type offloader struct {
 	*offload.Offloader
 	ks    lease.Keyspace
 	peers *peers
-
-	state   atomic.Int32 // offloadStarting, offloadReady or offloadOff (startup.go)
-	lastErr atomic.Value // string: why the last start failed
 }
 
 // tokenless reports whether a client request carries no auth token. Only
@@ -46,5 +33,20 @@ func tokenless(ctx context.Context) bool {
 // serves reports whether this request gets virtual leases: offloading is
 // active and the client has no auth token.
 func (o *offloader) serves(ctx context.Context) bool {
-	return o.state.Load() == offloadReady && o.Active() && tokenless(ctx)
+	r, _ := o.Readiness()
+	return r == offload.Ready && o.Active() && tokenless(ctx)
+}
+
+// unready is the answer to a lease call that would use virtual leases
+// while the offloader is not up yet (internal/startup retries it), nil
+// otherwise.
+func (o *offloader) unready(ctx context.Context) error {
+	if o == nil || !tokenless(ctx) {
+		return nil
+	}
+	r, why := o.Readiness()
+	if r != offload.Starting {
+		return nil
+	}
+	return status.Errorf(codes.Unavailable, "herald: virtual leases are not served yet, herald retries starting them (%s)", why)
 }

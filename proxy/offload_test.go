@@ -15,7 +15,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/heraldproj/herald/lease"
-	"github.com/heraldproj/herald/proxy"
 	"github.com/heraldproj/herald/tests/harness"
 )
 
@@ -257,7 +256,7 @@ func TestReservedPrefixIsHidden(t *testing.T) {
 // old carriers back as their successor).
 func TestRestartResumesLeases(t *testing.T) {
 	e := startEtcd(t)
-	opts := proxy.DefaultOffloadOptions()
+	opts := defaultOffload()
 	e.startHerald(t, "herald-test", opts)
 	ctx := ctxT(t)
 	g, err := e.viaHerald.Grant(ctx, 5)
@@ -271,7 +270,7 @@ func TestRestartResumesLeases(t *testing.T) {
 	if _, err := e.viaHerald.Put(ctx, "/node/1", "up", clientv3.WithLease(g.ID)); err != nil {
 		t.Fatal(err)
 	}
-	e.srv.Stop()
+	e.stop()
 	e.startHerald(t, "herald-test", opts)
 
 	if ttl, err := e.viaHerald.TimeToLive(ctx, keyless.ID); err != nil || ttl.TTL <= 0 {

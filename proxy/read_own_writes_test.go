@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-
-	"github.com/heraldproj/herald/proxy"
 )
 
 // TestSerializableReadsSeeOwnWrites: a serializable read of a fan-out
@@ -15,8 +13,8 @@ import (
 // fan-out cache learns of it only through its watch.
 func TestSerializableReadsSeeOwnWrites(t *testing.T) {
 	e := startEtcd(t)
-	e.startHeraldWith(t, func(o *proxy.Options) {
-		o.Name, o.Offload = "herald-ryw", proxy.DefaultOffloadOptions()
+	e.startHeraldWith(t, func(o *heraldOptions) {
+		o.Name, o.Offload = "herald-ryw", defaultOffload()
 		o.Fanout.Prefixes = []string{"/services/"}
 	})
 	ctx := ctxT(t)

@@ -1,20 +1,16 @@
 package proxy
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	"net"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3election/v3electionpb"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3lock/v3lockpb"
 	"google.golang.org/grpc"
@@ -55,13 +51,16 @@ type Options struct {
 	// FleetMembers, when set, lists the fleet's heralds for MemberList;
 	// otherwise MemberList lists this herald alone.
 	FleetMembers func() []FleetMember
-	// Offload configures lease offloading; the zero value turns it off.
-	Offload OffloadOptions
-	// Fanout configures the fleet watch fan-out; no prefixes turn it off.
-	Fanout FanoutOptions
-	// Fleet is the fleet's bus, one topic per feed (the fan-out's is
-	// "fanout", the lease index's "leases"); nil for a herald on its own.
-	Fleet Topics
+	// Offloader, when set, serves virtual leases (lease/offload); nil
+	// passes every lease call through to etcd. The caller builds it
+	// (offload.New), brings it up (TryStart, internal/startup) and closes
+	// it after the server has stopped; until it is Ready, virtual-lease
+	// calls are answered Unavailable.
+	Offloader *offload.Offloader
+	// Hub, when set, serves watches and serializable reads of the fan-out
+	// prefixes (fanout/hub) once it is Ready; nil passes them through.
+	// The caller builds, starts and closes it, as the Offloader.
+	Hub *hub.Hub
 	// PeerTLS is the client TLS configuration for forwarding lease calls to
 	// peer heralds whose advertised URL is https (nil: system roots, no
 	// client certificate).
@@ -71,9 +70,10 @@ type Options struct {
 	// connection to etcd) while they are cut off from etcd.
 	RelayToken    string
 	RelayUpstream grpc.ClientConnInterface
-	// Registerer receives the server's metrics: its client RPCs and
-	// readiness, the fan-out's and the lease offloader's (nil: they are not
-	// registered). Give each server a registry of its own.
+	// Registerer receives the server's metrics: its client RPCs, the
+	// readiness of the offloader and the hub, and the hub's figures (nil:
+	// they are not registered). Give each server a registry of its own,
+	// the one its offloader and hub register on.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 }
@@ -90,25 +90,6 @@ type Server struct {
 
 	election *electionServer
 	lock     *lockServer
-
-	// The background start (startup.go), when Start could not bring
-	// everything up at once.
-	retryStop context.CancelFunc
-	retryDone chan struct{}
-}
-
-// isAuthError reports whether etcd refused a request for want of
-// credentials or permission (the error may be wrapped, so by message).
-func isAuthError(err error) bool {
-	if err == nil {
-		return false
-	}
-	for _, e := range []error{rpctypes.ErrUserEmpty, rpctypes.ErrPermissionDenied, rpctypes.ErrInvalidAuthToken} {
-		if strings.Contains(err.Error(), e.Error()) {
-			return true
-		}
-	}
-	return false
 }
 
 // SetLoopback installs implementations of the v3election and v3lock
@@ -121,7 +102,8 @@ func (s *Server) SetLoopback(election v3electionpb.ElectionServer, lock v3lockpb
 }
 
 // New builds the gRPC server and registers every etcd v3 service, the gRPC
-// health service and the request metrics. It does not listen yet.
+// health service and the request metrics, serving with the offloader and
+// the hub of opts. It does not listen yet, and starts nothing.
 func New(opts Options) (*Server, error) {
 	if opts.Upstream == nil {
 		return nil, errors.New("proxy: no upstream")
@@ -161,34 +143,13 @@ func New(opts Options) (*Server, error) {
 
 	up := opts.Upstream
 	var o *offloader
-	if opts.Offload.Enabled {
-		oo := opts.Offload.Options
-		oo.Name = opts.Name
-		if len(opts.AdvertiseClientURLs) > 0 {
-			oo.URL = opts.AdvertiseClientURLs[0]
-		}
-		if opts.Fleet != nil {
-			oo.Bus = opts.Fleet.Topic("leases")
-		}
-		if opts.Fanout.Feeders > 0 {
-			oo.Feeders = opts.Fanout.Feeders
-		}
-		off, err := offload.New(oo, up, opts.Registerer, opts.Logger)
-		if err != nil {
-			return nil, fmt.Errorf("proxy: %w", err)
-		}
+	if off := opts.Offloader; off != nil {
 		o = &offloader{Offloader: off, ks: off.Keyspace(), peers: newPeers(opts.Name, opts.PeerTLS)}
 	}
+	h := opts.Hub
 	heralds := func() []FleetMember { return fleetSorted(opts.Name, opts.AdvertiseClientURLs, nil) }
 	if opts.FleetMembers != nil {
 		heralds = func() []FleetMember { return fleetSorted(opts.Name, opts.AdvertiseClientURLs, opts.FleetMembers()) }
-	}
-	var h *hub.Hub
-	if len(opts.Fanout.Prefixes) > 0 {
-		var err error
-		if h, err = newHub(opts); err != nil {
-			return nil, err
-		}
 	}
 	// What the seam does not cover is forwarded as it is, or refused.
 	fwd := forwardConn(up)
@@ -255,21 +216,19 @@ func (s *Server) Serve(lis net.Listener) error {
 // why not.
 func (s *Server) Healthy() (bool, string) { return s.health.status() }
 
-// Stop closes every client stream and listener at once.
+// Stop closes every client stream and listener at once. The offloader
+// and the hub are the caller's to close, after Stop.
 func (s *Server) Stop() {
 	s.health.stop()
 	s.grpc.Stop()
-	s.stopOffload()
+	s.closePeers()
 }
 
-func (s *Server) stopOffload() {
-	s.stopRetrying()
+// closePeers closes the connections to peer heralds, once no handler
+// forwards on them any more.
+func (s *Server) closePeers() {
 	if s.offload != nil {
-		s.offload.Close()
 		s.offload.peers.Close()
-	}
-	if s.hub != nil {
-		s.hub.Close()
 	}
 }
 
@@ -292,5 +251,5 @@ func (s *Server) GracefulStop(timeout time.Duration) {
 	case <-time.After(timeout):
 		s.grpc.Stop()
 	}
-	s.stopOffload()
+	s.closePeers()
 }

@@ -11,7 +11,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/heraldproj/herald/internal/embedetcd"
-	"github.com/heraldproj/herald/proxy"
 	"github.com/heraldproj/herald/tests/harness"
 )
 
@@ -22,8 +21,8 @@ import (
 func TestStartsBeforeEtcd(t *testing.T) {
 	clientAddr := harness.FreeAddr(t)
 	e := &env{etcdURL: "http://" + clientAddr}
-	e.startHeraldWith(t, func(o *proxy.Options) {
-		o.Name, o.Offload = "herald-early", proxy.DefaultOffloadOptions()
+	e.startHeraldWith(t, func(o *heraldOptions) {
+		o.Name, o.Offload = "herald-early", defaultOffload()
 		o.Fanout.Prefixes = []string{"/services/"}
 	})
 	if off, fan := e.srv.Ready(); off || fan {

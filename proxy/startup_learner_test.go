@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/heraldproj/herald/proxy"
 	"github.com/heraldproj/herald/tests/harness"
 )
 
@@ -29,8 +28,8 @@ func TestServesInFrontOfALearner(t *testing.T) {
 	}
 
 	l := &env{etcdURL: learner}
-	l.startHeraldWith(t, func(o *proxy.Options) {
-		o.Name, o.Offload = "herald-learner", proxy.DefaultOffloadOptions()
+	l.startHeraldWith(t, func(o *heraldOptions) {
+		o.Name, o.Offload = "herald-learner", defaultOffload()
 		o.Fanout.Prefixes = []string{"/services/"}
 	})
 	if off, fan := l.srv.Ready(); off || fan {

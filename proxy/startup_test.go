@@ -2,8 +2,6 @@ package proxy_test
 
 import (
 	"testing"
-
-	"github.com/heraldproj/herald/proxy"
 )
 
 // TestStartupIsRevisionNeutral: a herald that starts (offload and fan-out
@@ -16,8 +14,8 @@ func TestStartupIsRevisionNeutral(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.startHeraldWith(t, func(o *proxy.Options) {
-		o.Name, o.Offload = "herald-rev", proxy.DefaultOffloadOptions()
+	e.startHeraldWith(t, func(o *heraldOptions) {
+		o.Name, o.Offload = "herald-rev", defaultOffload()
 		o.Fanout.Prefixes = []string{"/services/"}
 	})
 	through, err := e.viaHerald.Get(ctx, "probe")

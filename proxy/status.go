@@ -21,6 +21,22 @@ type Status struct {
 	Fanout  *hub.Stats
 }
 
+// Ready reports whether the lease offloader and the fan-out are up (each
+// true when it is not configured, or when offloading was turned off). It
+// does not block.
+func (s *Server) Ready() (offloadReady, fanoutReady bool) {
+	return s.offloadReadiness() != offload.Starting, s.hub == nil || s.hub.Ready()
+}
+
+// offloadReadiness is the offloader's state; Off when there is none.
+func (s *Server) offloadReadiness() offload.Readiness {
+	if s.offload == nil {
+		return offload.Off
+	}
+	r, _ := s.offload.Readiness()
+	return r
+}
+
 // Status returns this herald's current figures.
 func (s *Server) Status() Status {
 	st := Status{Name: s.name}

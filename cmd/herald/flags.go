@@ -14,6 +14,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/tlsutil"
 
 	"github.com/heraldproj/herald/fanout"
+	"github.com/heraldproj/herald/lease/offload"
 	"github.com/heraldproj/herald/proxy"
 )
 
@@ -66,13 +67,13 @@ func defineFlags(fs *pflag.FlagSet) {
 	fs.Duration("fanout-window-age", window.MaxAge, "how long the fan-out cache keeps an event")
 	fs.Int("fanout-feeders", 2, "how many heralds of the fleet hold the upstream watch of the fan-out prefixes")
 
-	offload := proxy.DefaultOffloadOptions()
-	fs.Bool("lease-offload", offload.Enabled, "hold clients' leases in herald (virtual leases) instead of at etcd")
-	fs.Int("carrier-leases", offload.Carriers, "upstream carrier leases this herald keeps alive for its virtual leases")
-	fs.Int64("carrier-ttl", offload.CarrierTTL, "shortest TTL of the carrier leases in seconds (a lease hangs on a carrier of 1, 2, 4, … times it, at least 1.5 times its own TTL): how long the fleet has at least to adopt a dead herald's leases")
-	fs.Int64("fleet-session-ttl", offload.SessionTTL, "TTL in seconds of the herald's session at etcd: a dead herald's leases wait about this long for a successor")
-	fs.Int64("lease-min-ttl", offload.MinTTL, "smallest virtual lease TTL in seconds (etcd's is 2 at its defaults)")
-	fs.String("reserved-prefix", strings.Trim(strconv.Quote(offload.ReservedPrefix), `"`), "key prefix for herald's lease records upstream, hidden from clients (Go escapes allowed)")
+	leases := offload.DefaultOptions()
+	fs.Bool("lease-offload", true, "hold clients' leases in herald (virtual leases) instead of at etcd")
+	fs.Int("carrier-leases", leases.Carriers, "upstream carrier leases this herald keeps alive for its virtual leases")
+	fs.Int64("carrier-ttl", leases.CarrierTTL, "shortest TTL of the carrier leases in seconds (a lease hangs on a carrier of 1, 2, 4, … times it, at least 1.5 times its own TTL): how long the fleet has at least to adopt a dead herald's leases")
+	fs.Int64("fleet-session-ttl", leases.SessionTTL, "TTL in seconds of the herald's session at etcd: a dead herald's leases wait about this long for a successor")
+	fs.Int64("lease-min-ttl", leases.MinTTL, "smallest virtual lease TTL in seconds (etcd's is 2 at its defaults)")
+	fs.String("reserved-prefix", strings.Trim(strconv.Quote(leases.ReservedPrefix), `"`), "key prefix for herald's lease records upstream, hidden from clients (Go escapes allowed)")
 
 	fs.String("embedded-client-addr", "127.0.0.1:12379", "client address of the embedded etcd")
 	fs.String("embedded-peer-addr", "127.0.0.1:12380", "peer address of the embedded etcd")

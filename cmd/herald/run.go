@@ -14,6 +14,7 @@ import (
 	"github.com/heraldproj/herald/gossip"
 	"github.com/heraldproj/herald/internal/embedetcd"
 	"github.com/heraldproj/herald/internal/loopback"
+	"github.com/heraldproj/herald/internal/startup"
 	"github.com/heraldproj/herald/proxy"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
@@ -93,7 +94,7 @@ func Run(ctx context.Context, c Config) error {
 	}
 	var (
 		members func() []proxy.FleetMember
-		topics  proxy.Topics
+		bus     *gossip.Bus // nil for a herald on its own
 	)
 	token, err := relayToken(cfg)
 	if err != nil {
@@ -105,9 +106,8 @@ func Run(ctx context.Context, c Config) error {
 	if fleet != nil {
 		defer fleet.Close()
 		members = fleet.Heralds
-		bus := gossip.NewBus(fleet)
+		bus = gossip.NewBus(fleet)
 		defer bus.Close()
-		topics = bus
 		answered := func(d time.Duration) bool {
 			srv := srvp.Load()
 			return srv != nil && srv.UpstreamAnsweredWithin(d)
@@ -122,34 +122,42 @@ func Run(ctx context.Context, c Config) error {
 		}
 		defer sw.Close()
 	}
+	// What the server serves with: the lease offloader and the fan-out hub,
+	// each nil when it is off. They are closed after the server stops.
+	off, err := newOffloader(cfg, up, bus, reg, log)
+	if err != nil {
+		return err
+	}
+	if off != nil {
+		defer off.Close()
+	}
+	fan, err := newHub(cfg, up, bus, reg, log)
+	if err != nil {
+		return err
+	}
+	if fan != nil {
+		defer fan.Close()
+	}
 	srv, err := proxy.New(proxy.Options{
 		Upstream:            up,
 		Name:                cfg.Name,
 		AdvertiseClientURLs: cfg.AdvertiseClientURLs,
 		MaxRequestBytes:     cfg.MaxRequestBytes,
 		FleetMembers:        members,
-		Offload:             offloadOptions(cfg),
-		Fanout: proxy.FanoutOptions{
-			Prefixes:               cfg.FanoutPrefixes,
-			Feeders:                cfg.FanoutFeeders,
-			ProgressNotifyInterval: cfg.ProgressNotifyInterval,
-			WindowEvents:           cfg.WindowEvents,
-			WindowBytes:            cfg.WindowBytes,
-			WindowAge:              cfg.WindowAge,
-		},
-		Fleet:         topics,
-		PeerTLS:       peersTLS,
-		RelayToken:    token,
-		RelayUpstream: up.Direct(),
-		Registerer:    reg,
-		Logger:        log,
+		Offloader:           off,
+		Hub:                 fan,
+		PeerTLS:             peersTLS,
+		RelayToken:          token,
+		RelayUpstream:       up.Direct(),
+		Registerer:          reg,
+		Logger:              log,
 	})
 	if err != nil {
 		return err
 	}
 	srvp.Store(srv)
-	// Every return below stops the server (what Start began in the
-	// background included), unless it was stopped gracefully.
+	// Every return below stops the server, unless it was stopped
+	// gracefully; the background start stops before it.
 	stopped := false
 	defer func() {
 		if !stopped {
@@ -182,11 +190,9 @@ func Run(ctx context.Context, c Config) error {
 	// A first try at what needs etcd (lease offload, fan-out); if etcd is
 	// not ready, herald serves anyway and keeps trying in the background.
 	startCtx, cancelStart := context.WithTimeout(ctx, 10*time.Second)
-	err = srv.Start(startCtx)
+	starter := startup.Start(startCtx, startParts(off, fan)...)
 	cancelStart()
-	if err != nil {
-		return err
-	}
+	defer starter.Stop()
 
 	// With virtual leases, v3lock and v3election must run on herald's own
 	// KV and Lease services (etcd would not know the leases). Over client
@@ -219,19 +225,6 @@ func Run(ctx context.Context, c Config) error {
 	case err := <-embeddedErr:
 		return fmt.Errorf("embedded etcd: %w", err)
 	}
-}
-
-func offloadOptions(cfg *Config) proxy.OffloadOptions {
-	if !cfg.LeaseOffload {
-		return proxy.OffloadOptions{}
-	}
-	o := proxy.DefaultOffloadOptions()
-	o.Carriers = cfg.CarrierLeases
-	o.CarrierTTL = cfg.CarrierTTL
-	o.SessionTTL = cfg.SessionTTL
-	o.MinTTL = cfg.LeaseMinTTL
-	o.ReservedPrefix = cfg.ReservedPrefix
-	return o
 }
 
 func newLogger(level string) *slog.Logger {

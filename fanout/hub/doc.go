@@ -3,12 +3,14 @@
 // from the event cache (fanout.Cache), which a feed (fanout/feed) keeps
 // current on the fleet bus's "fanout" topic (Topic).
 //
-// What the gRPC services (proxy/) call:
+// What herald's wiring (cmd/herald) and the gRPC services (proxy/) call:
 //
-//   - New, then Start to load the cache from etcd (it may fail and be
-//     retried); Ready reports that it has loaded. Until then the caller
-//     passes watches and serializable reads through to etcd. Close stops
-//     the feed and the cache's clock.
+//   - New (by the wiring), then Start to load the cache from etcd (it may
+//     fail and be retried: TryStart is Start for internal/startup, which
+//     retries it in the background); Ready reports that it has loaded.
+//     Until then the gRPC services pass watches and serializable reads
+//     through to etcd. Close (by the wiring, after the server has stopped)
+//     stops the feed and the cache's clock.
 //   - Serve runs one client Watch stream: watchers inside the fan-out
 //     prefixes from the cache (create.go makes them start where etcd would:
 //     after the newest revision this herald relayed, or with etcd's compact

@@ -74,6 +74,7 @@ type Hub struct {
 	wc      upstream.Watches
 	feed    *feed.Feed
 	metrics *Metrics
+	log     *slog.Logger
 	ready   atomic.Bool // the cache is loaded (Start); until then the caller passes watches and reads through
 
 	mu      sync.Mutex
@@ -124,7 +125,7 @@ func New(cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
 	h := &Hub{
-		kv: cfg.KV, wc: cfg.Watch, metrics: cfg.Metrics,
+		kv: cfg.KV, wc: cfg.Watch, metrics: cfg.Metrics, log: cfg.Logger.With("area", "fanout"),
 		cache: cache, streams: map[*fanout.Stream]*stream{}, moved: make(chan struct{}),
 		rearm: make(chan struct{}, 1),
 	}
@@ -139,7 +140,7 @@ func New(cfg Config) (*Hub, error) {
 		Watch:       cfg.Watch,
 		Bus:         cfg.Bus,
 		Sink:        sink{h},
-		Logger:      cfg.Logger.With("area", "fanout"),
+		Logger:      h.log,
 		Metrics:     cfg.Metrics.Feed,
 	})
 	if err != nil {
@@ -161,6 +162,21 @@ func (h *Hub) Start(ctx context.Context) error {
 	go func() { defer h.ticking.Done(); h.tickLoop(h.tickCtx) }()
 	h.ready.Store(true)
 	return nil
+}
+
+// TryStart is Start for the background start (internal/startup): it
+// starts the hub unless it is Ready, logs the outcome, and reports
+// whether the hub is Ready now.
+func (h *Hub) TryStart(ctx context.Context) bool {
+	if h.Ready() {
+		return true
+	}
+	if err := h.Start(ctx); err != nil {
+		h.log.Warn("fan-out cache cannot load yet; watches pass through to etcd while herald retries", "err", err)
+		return false
+	}
+	h.log.Info("fan-out is up: watches of the fan-out prefixes are served from the cache")
+	return true
 }
 
 // Ready reports whether Start has loaded the cache. It does not block.

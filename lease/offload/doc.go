@@ -20,6 +20,10 @@
 //   - Routing a call about any lease to its owner (Route), rewriting clients'
 //     writes (PlanTxn / FinishTxn) and showing virtual leases instead of
 //     carriers (Translate).
+//   - Its readiness (readiness.go): Starting until Start has succeeded,
+//     then Ready, or Off when etcd refuses herald's own requests for want
+//     of credentials. TryStart is Start for internal/startup, which
+//     retries it in the background; the gRPC services read Readiness.
 //
 // The design, and why each step is safe, is docs/fleet-leases.md.
 //

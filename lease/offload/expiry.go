@@ -35,6 +35,7 @@ func (o *Offloader) expireLoop(ctx context.Context) {
 		o.mu.Lock()
 		if o.own.SessionValid(o.wall()) {
 			doomed = o.table.Tick(o.now())
+			o.markEndingLocked(doomed)
 		}
 		next, ok := o.table.NextExpiry()
 		o.mu.Unlock()
@@ -42,6 +43,7 @@ func (o *Offloader) expireLoop(ctx context.Context) {
 			o.m.expired.Add(float64(len(doomed)))
 			start := o.wall()
 			o.deleteUntilDone(ctx, doomed)
+			o.endingDone(doomed)
 			o.log.Info("virtual leases expired; their keys are deleted", "leases", len(doomed),
 				"keys", countKeys(doomed), "took", o.wall().Sub(start).Round(time.Millisecond))
 		}

@@ -99,7 +99,7 @@ func (o *Offloader) ownerEvents(events []*mvccpb.Event) {
 			// a lease that its revoke catches — with the record, if the
 			// lease's own delete had not reached it yet.
 			c := lease.ID(ev.Kv.Lease)
-			if o.own.Owns(c) {
+			if o.own.Owns(c) && !o.endingLocked(p.ID, p.Key, ev.Kv.ModRevision) {
 				cleanup = append(cleanup, lease.Expired{ID: p.ID, Carrier: c,
 					Keys: []lease.AttachedKey{{Key: p.Key, Rev: ev.Kv.ModRevision}}})
 			}

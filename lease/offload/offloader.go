@@ -52,6 +52,7 @@ type Offloader struct {
 
 	noticed    map[lease.ID]time.Time // orphans and when they were first seen; under setup
 	emptySince map[lease.ID]time.Time // adopted carriers without leases, since when; under mu
+	ending     map[attachment]int     // keys of ended leases whose deletes are in flight (ending.go); under mu
 
 	idx            *index
 	feed           *feed.Feed // keeps idx current: the fleet's lease index; set under mu
@@ -70,6 +71,10 @@ type Offloader struct {
 	// active is false when offloading could not start (an etcd with auth on
 	// refuses herald's own reads): herald then passes leases through.
 	active atomic.Bool
+	// readiness is a Readiness, set by TryStart (readiness.go); startErr
+	// (a string) says why its last try failed.
+	readiness atomic.Int32
+	startErr  atomic.Value
 
 	kick    chan struct{}   // wakes the takeover loop
 	changed *broadcast      // fires when the index or ownership moved
@@ -100,6 +105,7 @@ func New(opts Options, up Upstream, reg prometheus.Registerer, log *slog.Logger)
 		wall:       time.Now,
 		own:        lease.NewOwnership(opts.ClockMargin),
 		emptySince: map[lease.ID]time.Time{},
+		ending:     map[attachment]int{},
 		mine:       map[int64][]lease.ID{},
 		kick:       make(chan struct{}, 1),
 		changed:    newBroadcast(),

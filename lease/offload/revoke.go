@@ -19,21 +19,29 @@ func (o *Offloader) Revoke(ctx context.Context, id int64) (*pb.LeaseRevokeRespon
 		return nil, v, nil
 	}
 	exp, err := o.table.Revoke(lease.ID(id))
-	o.mu.Unlock()
 	if err != nil {
+		o.mu.Unlock()
 		return nil, Answered, LeaseError(err)
 	}
-	hdr, fenced, err := o.deleteUpstream(ctx, []lease.Expired{exp})
+	doomed := []lease.Expired{exp}
+	o.markEndingLocked(doomed)
+	o.mu.Unlock()
+	hdr, fenced, err := o.deleteUpstream(ctx, doomed)
 	switch {
 	case err != nil:
 		// The lease is gone from the table: finish the deletes in the
 		// background, and tell the client what went wrong.
-		o.spawn(func(ctx context.Context) { o.deleteUntilDone(ctx, []lease.Expired{exp}) })
+		o.spawn(func(ctx context.Context) {
+			defer o.endingDone(doomed)
+			o.deleteUntilDone(ctx, doomed)
+		})
 		return nil, Answered, err
 	case fenced:
 		// Another herald owns the carrier now, and the lease with it.
+		o.endingDone(doomed)
 		return nil, NotHeld, nil
 	}
+	o.endingDone(doomed)
 	return &pb.LeaseRevokeResponse{Header: hdr}, Answered, nil
 }
 

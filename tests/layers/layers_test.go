@@ -66,6 +66,8 @@ var rules = []rule{
 	{why: "etcd's server packages live in the embedded etcd and the loopback (and the front end's election and lock services)",
 		in: []string{"..."}, except: []string{"internal/embedetcd", "internal/loopback", "proxy/...", "tests/..."}, deny: []string{"go.etcd.io/etcd/server/v3/..."}},
 
+	{why: "the gRPC front end is given the offloader and the hub: the background start and the feeds' wiring are its caller's (nor may it call offload.New or hub.New: proxy/doc.go)",
+		in: []string{"proxy"}, deny: prefixed([]string{"internal/startup", "fanout/feed", "gossip/..."})},
 	{why: "the gRPC front end serves and asks nothing over HTTP (cmd/ serves the ops pages; proxy's goroutine check counts net/http's as etcd's)",
 		in: []string{"proxy"}, deny: []string{"net/http/..."}},
 
@@ -94,8 +96,8 @@ var rules = []rule{
 		in: []string{"gossip/plumtree"}, deny: prefixed([]string{"gossip/transport/...", "gossip/membership/..."})},
 
 	// Shared helpers are leaves.
-	{why: "internal/ helpers are shared by every layer, so they import only the standard library",
-		in: []string{"internal/..."}, except: []string{"internal/embedetcd", "internal/loopback"}, std: true},
+	{why: "internal/ helpers are shared by every layer, so they import only the standard library and each other",
+		in: []string{"internal/..."}, except: []string{"internal/embedetcd", "internal/loopback"}, std: true, allow: prefixed([]string{"internal/..."})},
 }
 
 func prefixed(paths []string) []string {

@@ -18,6 +18,11 @@ import (
 	"github.com/heraldproj/herald/tests/harness"
 )
 
+// TestBcryptCost is the members' --bcrypt-cost: bcrypt's least. At etcd's
+// default (10) every Authenticate hashes for about a second under the race
+// detector, and the tests that enable auth would time out under load.
+const TestBcryptCost = 4
+
 // Start starts a member for t alone, with its data in t's temporary
 // directory; it stops when t ends.
 func Start(t testing.TB) *embedetcd.Member {
@@ -41,6 +46,7 @@ func start(dir string) (*embedetcd.Member, error) {
 	}
 	return embedetcd.Start(embedetcd.Config{
 		DataDir: filepath.Join(dir, "data"), ClientAddr: clientAddr, PeerAddr: peerAddr,
+		BcryptCost: TestBcryptCost,
 	})
 }
 
