@@ -429,6 +429,23 @@ func (n *node) revoke(id int64) (*pb.LeaseRevokeResponse, Verdict, error) {
 	return a.resp, v, a.err
 }
 
+// revokeAnswer is what revoke returned, for revokeAsync.
+type revokeAnswer struct {
+	resp *pb.LeaseRevokeResponse
+	v    Verdict
+	err  error
+}
+
+// revokeAsync revokes id at n in the background and delivers the answer.
+func (n *node) revokeAsync(id int64) <-chan revokeAnswer {
+	ch := make(chan revokeAnswer, 1)
+	go func() {
+		resp, v, err := n.revoke(id)
+		ch <- revokeAnswer{resp, v, err}
+	}()
+	return ch
+}
+
 // timeToLive asks n for id's TimeToLive, with its keys (asProxy).
 func (n *node) timeToLive(id int64) (*pb.LeaseTimeToLiveResponse, Verdict, error) {
 	a, v := asProxy(n, func() (errAnswer[*pb.LeaseTimeToLiveResponse], Verdict) {

@@ -29,28 +29,17 @@ func TestRevokeDeletesKeysInOneRevisionWhileTheIndexTrails(t *testing.T) {
 	last := n.put(k2, "2", id).Header.Revision
 
 	n.conn.holdTxns()
-	type answer struct {
-		rev int64
-		err error
-	}
-	revoked := make(chan answer, 1)
-	go func() {
-		resp, _, err := n.revoke(id)
-		a := answer{err: err}
-		if resp != nil {
-			a.rev = resp.Header.Revision
-		}
-		revoked <- a
-	}()
+	revoked := n.revokeAsync(id)
 	waitUntil(t, "the revoke to take the lease out of the table", func() bool { return !n.holds(id) })
 
 	n.conn.releaseAnswers(watchMethod)
 	n.waitIndex(last) // the index has seen both attachments, the lease gone
 	n.conn.release()
 	a := receive(t, "the revoke's answer", revoked)
-	if a.err != nil {
-		t.Fatalf("revoke: %v", a.err)
+	if a.err != nil || a.resp == nil {
+		t.Fatalf("revoke: %v %v", a.resp, a.err)
 	}
+	rev := a.resp.Header.Revision
 
 	cli := harness.Client(t, member.Endpoint(t))
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
@@ -67,8 +56,8 @@ func TestRevokeDeletesKeysInOneRevisionWhileTheIndexTrails(t *testing.T) {
 			break
 		}
 	}
-	if deletedAt[k1] == 0 || deletedAt[k1] != deletedAt[k2] || deletedAt[k1] != a.rev {
-		t.Fatalf("keys deleted at %v, revoke answered revision %d: want both at that one revision", deletedAt, a.rev)
+	if deletedAt[k1] == 0 || deletedAt[k1] != deletedAt[k2] || deletedAt[k1] != rev {
+		t.Fatalf("keys deleted at %v, revoke answered revision %d: want both at that one revision", deletedAt, rev)
 	}
 	if strings.Contains(n.log.String(), "deleting keys attached to leases that had ended") {
 		t.Errorf("the index deleted keys of the revoked lease on its own:\n%s", n.log.String())

@@ -144,15 +144,7 @@ func TestFormerOwnersFencedWritesChangeNothing(t *testing.T) {
 	a.o.mu.Unlock()
 
 	a.conn.holdTxns()
-	type revoked struct {
-		v   Verdict
-		err error
-	}
-	revokeDone := make(chan revoked, 1)
-	go func() {
-		_, v, err := a.revoke(l1)
-		revokeDone <- revoked{v, err}
-	}()
+	revokeDone := a.revokeAsync(l1)
 	grantDone := make(chan *pb.LeaseGrantResponse, 1)
 	go func() {
 		g, err := a.o.Grant(ctx, &pb.LeaseGrantRequest{TTL: 3})
