@@ -53,7 +53,7 @@ func (m *serverMetrics) register(reg prometheus.Registerer, s *Server) error {
 			Name: "herald_fanout_ready",
 			Help: "1 once the fan-out cache is loaded and serves watches of the fan-out prefixes; 0 while herald retries loading it (watches pass through).",
 		}, func() float64 { return boolean(s.hub != nil && s.hub.Ready()) }),
-		newFanoutCollector(s.Status),
+		newFanoutCollector(s.fanoutStats), // the hub alone: Status would also count the offloader's leases
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

@@ -46,9 +46,15 @@ func (s *Server) Status() Status {
 		os := s.offload.Stats()
 		st.Offload = &os
 	}
-	if s.hub != nil {
-		hs := s.hub.Stats()
-		st.Fanout = &hs
-	}
+	st.Fanout = s.fanoutStats()
 	return st
+}
+
+// fanoutStats is the hub's snapshot; nil without fan-out prefixes.
+func (s *Server) fanoutStats() *hub.Stats {
+	if s.hub == nil {
+		return nil
+	}
+	hs := s.hub.Stats()
+	return &hs
 }

@@ -51,11 +51,12 @@ var fanoutFigures = []fanoutFigure{
 		func(s hub.Stats) float64 { return float64(s.Gaps) }),
 }
 
-// fanoutCollector exports fanoutFigures from one snapshot per scrape, and
-// nothing when the herald has no fan-out prefixes.
-type fanoutCollector struct{ status func() Status }
+// fanoutCollector exports fanoutFigures from one snapshot of the hub per
+// scrape, and nothing when the herald has no fan-out prefixes (stats
+// returns nil).
+type fanoutCollector struct{ stats func() *hub.Stats }
 
-func newFanoutCollector(status func() Status) *fanoutCollector { return &fanoutCollector{status} }
+func newFanoutCollector(stats func() *hub.Stats) *fanoutCollector { return &fanoutCollector{stats} }
 
 // Describe implements prometheus.Collector.
 func (c *fanoutCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -66,7 +67,7 @@ func (c *fanoutCollector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *fanoutCollector) Collect(ch chan<- prometheus.Metric) {
-	st := c.status().Fanout
+	st := c.stats()
 	if st == nil {
 		return
 	}

@@ -37,7 +37,7 @@ func TestFanoutFiguresFollowStatus(t *testing.T) {
 	}
 	var st Status
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(newFanoutCollector(func() Status { return st }))
+	reg.MustRegister(newFanoutCollector(func() *hub.Stats { return st.Fanout }))
 	if n, err := testutil.GatherAndCount(reg); err != nil || n != 0 {
 		t.Fatalf("without fan-out: %d metrics (%v), want none", n, err)
 	}
