@@ -123,7 +123,12 @@
 // again), a child gone from a listing a DELETE at the directory's pzxid.
 // No change is lost between a watch firing and its re-arm: a change made
 // before the re-read is in what the re-read returns; a change made after
-// it fires the watch that the re-read armed.
+// it fires the watch that the re-read armed. One read arms nothing: a
+// GetW that finds no znode (the key was deleted). The follower marks such
+// a key unarmed, and its directory's next listing decides: the key gone
+// is a DELETE; the key listed (created again after that read, which the
+// directory's child watch, re-armed by the listing, no longer reports) is
+// read again, which arms its watch.
 //
 // Order: the server sends a session's notifications and replies in the
 // order of its state, and go-zookeeper hands each notification to the

@@ -34,6 +34,7 @@ type Follower struct {
 	// The rest belongs to the caller of Next and Progress.
 	dirs    map[string]*watchedDir
 	leaves  map[string]*mvccpb.KeyValue // by path: each key as last read
+	unarmed map[string]bool             // keys whose last read found no znode: no data watch
 	shown   map[string]*mvccpb.KeyValue // by key: as last emitted (prev_kv)
 	held    []pendingEvent              // found, not yet below the bound
 	seq     int64
@@ -87,7 +88,7 @@ func (c *Client) Follow(ctx context.Context, key, end []byte) (*Follower, error)
 		c: c, key: bytes.Clone(key), end: bytes.Clone(end),
 		root: dirPath(c.paths.kv, top), rootPrefix: bytes.Clone(top),
 		wake: make(chan struct{}, 1),
-		dirs: map[string]*watchedDir{}, leaves: map[string]*mvccpb.KeyValue{}, shown: map[string]*mvccpb.KeyValue{},
+		dirs: map[string]*watchedDir{}, leaves: map[string]*mvccpb.KeyValue{}, unarmed: map[string]bool{}, shown: map[string]*mvccpb.KeyValue{},
 	}
 	if !c.router.add(f) {
 		return nil, errFollowerClosed

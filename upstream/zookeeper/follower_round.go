@@ -203,7 +203,9 @@ func (f *Follower) onDir(r *read, w *work) []int {
 			}
 		case !isDir && inRange(full, f.key, f.end):
 			names[name] = false
-			if f.leaves[child] == nil {
+			// A key read last as gone has no watch: listed again, it
+			// was created again, and only a read re-arms it.
+			if f.leaves[child] == nil || f.unarmed[child] {
 				w.leaves[child] = true
 			}
 		}
@@ -217,7 +219,7 @@ func (f *Follower) onDir(r *read, w *work) []int {
 			f.forgetBelow(child, r.stat.Pzxid)
 		} else if kv := f.leaves[child]; kv != nil {
 			f.found(mvccpb.DELETE, &mvccpb.KeyValue{Key: kv.Key, ModRevision: r.stat.Pzxid})
-			delete(f.leaves, child)
+			f.forgetLeaf(child)
 		}
 	}
 	d.names, d.pzxid = names, r.stat.Pzxid
@@ -230,7 +232,7 @@ func (f *Follower) forgetBelow(p string, rev int64) {
 	for lp, kv := range f.leaves {
 		if under(lp, p) {
 			f.found(mvccpb.DELETE, &mvccpb.KeyValue{Key: kv.Key, ModRevision: rev})
-			delete(f.leaves, lp)
+			f.forgetLeaf(lp)
 		}
 	}
 	for dp := range f.dirs {
@@ -252,9 +254,16 @@ func (f *Follower) onLeaf(r *read, w *work) {
 		return
 	}
 	if errors.Is(r.err, zk.ErrNoNode) {
+		// A read that finds no znode arms no watch: if the key is
+		// created again before its directory is listed, only that
+		// listing can tell, and it must then read the key (onDir).
+		if f.leaves[r.path] != nil {
+			f.unarmed[r.path] = true
+		}
 		w.dirs[path.Dir(r.path)] = true // its listing says when it went
 		return
 	}
+	delete(f.unarmed, r.path) // this read armed its watch
 	name := path.Base(r.path)
 	if _, listed := parent.names[name]; !listed && r.stat.Czxid <= parent.pzxid {
 		// Read before a listing that no longer shows it: the listing is
@@ -289,6 +298,12 @@ func (f *Follower) onLeaf(r *read, w *work) {
 		return
 	}
 	f.leaves[r.path] = kv
+}
+
+// forgetLeaf stops following the key at p.
+func (f *Follower) forgetLeaf(p string) {
+	delete(f.leaves, p)
+	delete(f.unarmed, p)
 }
 
 func (f *Follower) found(typ mvccpb.Event_EventType, kv *mvccpb.KeyValue) {
