@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -28,7 +29,10 @@ type Config struct {
 	// MaxTxnOps is the most operations a txn may hold (etcd's
 	// --max-txn-ops, default 128).
 	MaxTxnOps int
-	Logger    *slog.Logger
+	// LeaseSweepInterval is how often this client looks for expired
+	// leases (lease_sweep.go; default 500 ms, jittered ±50%).
+	LeaseSweepInterval time.Duration
+	Logger             *slog.Logger
 }
 
 // Client serves etcd's KV and watches from one ZooKeeper session. It is
@@ -40,26 +44,42 @@ type Client struct {
 	cfg    Config
 	log    *slog.Logger
 	router *router
+	target Target
 
-	closeOnce sync.Once
+	clusterID uint64
+	seenRev   atomic.Int64 // the newest revision read or written
+	ttls      sync.Map     // lease ID → granted TTL (int64): it never changes
+	clock     serverClock
+
+	// life ends at Close; goroutines are the client's own (the lease
+	// sweeper, keepalive streams), waited for by Close.
+	life       context.Context
+	stop       context.CancelFunc
+	closing    <-chan struct{}
+	goroutines sync.WaitGroup
+	closeOnce  sync.Once
 }
 
 // layout names herald's znodes under the chroot.
 type layout struct {
-	base string // <chroot>/herald
-	kv   string // the key tree (keys.go)
-	rev  string // the revision znode: every write sets it (revision.go)
+	base   string // <chroot>/herald
+	kv     string // the key tree (keys.go)
+	rev    string // the revision znode: every write sets it (revision.go)
+	leases string // a znode per lease, its keys as children (lease.go)
+	alive  string // a znode per lease, renewed by each keepalive
+	clock  string // written to read the leader's clock (lease_sweep.go)
 }
 
 func newLayout(chroot string) layout {
 	base := chroot + "/herald"
-	return layout{base: base, kv: base + "/kv", rev: base + "/rev"}
+	return layout{base: base, kv: base + "/kv", rev: base + "/rev", leases: base + "/leases", alive: base + "/alive", clock: base + "/clock"}
 }
 
 const (
 	defaultSessionTimeout = 10 * time.Second
 	defaultMaxDataBytes   = 1_000_000
 	defaultMaxTxnOps      = 128
+	defaultSweepInterval  = 500 * time.Millisecond
 )
 
 // Dial connects to the ensemble, waits for a session (or ctx), and creates
@@ -78,10 +98,16 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.MaxTxnOps <= 0 {
 		cfg.MaxTxnOps = defaultMaxTxnOps
 	}
+	if cfg.LeaseSweepInterval <= 0 {
+		cfg.LeaseSweepInterval = defaultSweepInterval
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{paths: newLayout(target.Chroot), cfg: cfg, log: cfg.Logger, router: newRouter()}
+	c := &Client{paths: newLayout(target.Chroot), cfg: cfg, log: cfg.Logger, router: newRouter(),
+		target: target, clusterID: clusterIDOf(target)}
+	c.life, c.stop = context.WithCancel(context.Background())
+	c.closing = c.life.Done()
 	conn, events, err := zk.Connect(target.Servers, cfg.SessionTimeout,
 		zk.WithLogger(zkLogger{cfg.Logger}), zk.WithLogInfo(false),
 		// The router sees every watch notification in the order the
@@ -99,6 +125,8 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		c.Close()
 		return nil, err
 	}
+	c.goroutines.Add(1)
+	go c.sweepLoop()
 	return c, nil
 }
 
@@ -129,7 +157,12 @@ func (c *Client) ensureLayout() error {
 			return err
 		}
 	}
-	return c.createIfAbsent(c.paths.rev)
+	for _, p := range []string{c.paths.rev, c.paths.leases, c.paths.alive, c.paths.clock} {
+		if err := c.createIfAbsent(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *Client) createIfAbsent(path string) error {
@@ -144,9 +177,11 @@ func (c *Client) createIfAbsent(path string) error {
 // flight fail; followers end with an error.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		c.stop()
 		c.conn.Close()
 		for range c.events {
 		}
+		c.goroutines.Wait()
 		c.router.close()
 	})
 	return nil

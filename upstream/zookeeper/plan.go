@@ -163,6 +163,8 @@ func (p *plan) commit() (int64, error) {
 		return 0, errMultiShape
 	}
 	rev := last.Stat.Mzxid
+	p.c.saw(rev)
+	p.c.clock.learn(last.Stat.Mtime)
 	for _, f := range p.fill {
 		f(rev)
 	}

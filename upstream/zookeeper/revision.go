@@ -35,5 +35,16 @@ func (c *Client) currentRevision(serializable bool) (int64, error) {
 	if !ok {
 		return 0, fmt.Errorf("stat %s: the revision znode is missing", c.paths.rev)
 	}
+	c.saw(st.Mzxid)
 	return st.Mzxid, nil
+}
+
+// saw records a revision read or written (the lease answers' header).
+func (c *Client) saw(rev int64) {
+	for {
+		old := c.seenRev.Load()
+		if rev <= old || c.seenRev.CompareAndSwap(old, rev) {
+			return
+		}
+	}
 }

@@ -180,10 +180,12 @@ func (p *plan) put(r *pb.PutRequest) (*pb.PutResponse, error) {
 	}
 	kv := &mvccpb.KeyValue{Key: r.Key, Value: value, Lease: lease, Version: 1}
 	res := &pb.PutResponse{}
+	var from int64 // the lease the key leaves (lease_index.go)
 	if cur.present {
-		// prev_kv and the ignore flags answer from the read: the parent's
-		// generation proves it was this incarnation's.
-		if err := p.pinLeaf(cur, r.PrevKv || r.IgnoreValue || r.IgnoreLease); err != nil {
+		from = cur.lease
+		// prev_kv, the ignore flags and the lease entries answer from the
+		// read: the parent's generation proves it was this incarnation's.
+		if err := p.pinLeaf(cur, r.PrevKv || r.IgnoreValue || r.IgnoreLease || from != 0 || lease != 0); err != nil {
 			return nil, err
 		}
 		p.set(cur, data)
@@ -192,6 +194,9 @@ func (p *plan) put(r *pb.PutRequest) (*pb.PutResponse, error) {
 			res.PrevKv = cur.kv()
 		}
 	} else if err := p.create(r.Key, cur.path, data); err != nil {
+		return nil, err
+	}
+	if err := p.relink(r.Key, from, lease); err != nil {
 		return nil, err
 	}
 	created := !cur.present
@@ -218,6 +223,9 @@ func (p *plan) deleteRange(r *pb.DeleteRangeRequest) (*pb.DeleteRangeResponse, e
 			continue // deleted by an earlier op of this txn
 		}
 		p.delete(l)
+		if l.lease != 0 {
+			p.unlink(l.key, l.lease)
+		}
 		p.overlay[string(l.key)] = &pending{deleted: true}
 		res.Deleted++
 		if r.PrevKv {
@@ -273,7 +281,9 @@ func (p *plan) readRange(key, end []byte, exact bool) ([]*leaf, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := p.pinLeaf(l, exact || !l.present); err != nil {
+		// A leased key's entry is deleted with it: the lease must be the
+		// one read (exact).
+		if err := p.pinLeaf(l, exact || !l.present || l.lease != 0); err != nil {
 			return nil, err
 		}
 		if !l.present {
