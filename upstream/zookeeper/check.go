@@ -7,12 +7,27 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
 
-// checkTxn refuses what etcd's gRPC layer refuses before a txn runs: too
-// many ops, empty keys, put flags that contradict, a key written twice or
-// put inside a range the same branch deletes. Nested txns are refused by
-// apply.
+// checkTxn refuses what etcd's gRPC layer refuses before a txn runs
+// (checkTxnRequest, checkIntervals): too many ops, empty keys, put flags
+// that contradict, a key written twice or put inside a range deleted by
+// the same branch or by a txn nested in it.
 func (c *Client) checkTxn(r *pb.TxnRequest) error {
-	if max(len(r.Compare), len(r.Success), len(r.Failure)) > c.cfg.MaxTxnOps {
+	if err := checkTxnRequest(r, c.cfg.MaxTxnOps); err != nil {
+		return err
+	}
+	for _, ops := range [][]*pb.RequestOp{r.Success, r.Failure} {
+		if _, _, err := checkIntervals(ops); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkTxnRequest checks one txn and, within what its own ops leave of
+// maxOps, the txns nested in it, as etcd does.
+func checkTxnRequest(r *pb.TxnRequest, maxOps int) error {
+	n := max(len(r.Compare), len(r.Success), len(r.Failure))
+	if n > maxOps {
 		return rpctypes.ErrGRPCTooManyOps
 	}
 	for _, cmp := range r.Compare {
@@ -22,20 +37,15 @@ func (c *Client) checkTxn(r *pb.TxnRequest) error {
 	}
 	for _, ops := range [][]*pb.RequestOp{r.Success, r.Failure} {
 		for _, op := range ops {
-			if err := checkOp(op); err != nil {
+			if err := checkOp(op, maxOps-n); err != nil {
 				return err
 			}
-		}
-	}
-	for _, ops := range [][]*pb.RequestOp{r.Success, r.Failure} {
-		if err := checkDuplicates(ops); err != nil {
-			return err
 		}
 	}
 	return nil
 }
 
-func checkOp(op *pb.RequestOp) error {
+func checkOp(op *pb.RequestOp, maxOps int) error {
 	switch v := op.Request.(type) {
 	case *pb.RequestOp_RequestRange:
 		return checkRange(v.RequestRange)
@@ -56,40 +66,76 @@ func checkOp(op *pb.RequestOp) error {
 		}
 		return nil
 	case *pb.RequestOp_RequestTxn:
-		return errNestedTxn
+		return checkTxnRequest(v.RequestTxn, maxOps)
 	}
 	// etcd's answer to an empty op.
 	return rpctypes.ErrGRPCKeyNotFound
 }
 
-// checkDuplicates is etcd's overlap rule for one branch: a put's key may
-// appear in no other put and in no delete of the branch. Deletes are
-// intervals [key, range_end) compared as plain byte strings, as etcd's
-// interval tree compares them (so a "\x00" end covers nothing after key).
-func checkDuplicates(ops []*pb.RequestOp) error {
-	puts := map[string]bool{}
-	type interval struct{ key, end []byte }
-	var dels []interval
+// deleted is a delete's interval [key, end), or the point key when end is
+// empty, compared as plain byte strings, as etcd's interval tree compares
+// them (so a "\x00" end covers nothing after key).
+type deleted struct{ key, end []byte }
+
+func covered(dels []deleted, key []byte) bool {
+	for _, d := range dels {
+		if len(d.end) == 0 && bytes.Equal(key, d.key) ||
+			len(d.end) > 0 && bytes.Compare(key, d.key) >= 0 && bytes.Compare(key, d.end) < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// checkIntervals is etcd's overlap rule for one branch: a put's key may
+// appear in no other put and in no delete of the branch or of the txns
+// nested in it, except that a nested txn's two branches may put the same
+// key (only one of them runs). It returns the branch's puts and deletes,
+// nested ones included.
+func checkIntervals(ops []*pb.RequestOp) (map[string]bool, []deleted, error) {
+	var dels []deleted
 	for _, op := range ops {
 		if d := op.GetRequestDeleteRange(); d != nil {
-			dels = append(dels, interval{d.Key, d.RangeEnd})
+			dels = append(dels, deleted{d.Key, d.RangeEnd})
 		}
+	}
+	puts := map[string]bool{}
+	for _, op := range ops {
+		t := op.GetRequestTxn()
+		if t == nil {
+			continue
+		}
+		putsThen, delsThen, err := checkIntervals(t.Success)
+		if err != nil {
+			return nil, nil, err
+		}
+		putsElse, delsElse, err := checkIntervals(t.Failure)
+		if err != nil {
+			return nil, nil, err
+		}
+		for k := range putsThen {
+			if puts[k] || covered(dels, []byte(k)) {
+				return nil, nil, rpctypes.ErrGRPCDuplicateKey
+			}
+			puts[k] = true
+		}
+		for k := range putsElse {
+			if puts[k] && !putsThen[k] || covered(dels, []byte(k)) {
+				return nil, nil, rpctypes.ErrGRPCDuplicateKey
+			}
+			puts[k] = true
+		}
+		dels = append(append(dels, delsThen...), delsElse...)
 	}
 	for _, op := range ops {
 		p := op.GetRequestPut()
 		if p == nil {
 			continue
 		}
-		if puts[string(p.Key)] {
-			return rpctypes.ErrGRPCDuplicateKey
+		if puts[string(p.Key)] || covered(dels, p.Key) {
+			return nil, nil, rpctypes.ErrGRPCDuplicateKey
 		}
 		puts[string(p.Key)] = true
-		for _, d := range dels {
-			if len(d.end) == 0 && bytes.Equal(p.Key, d.key) ||
-				len(d.end) > 0 && bytes.Compare(p.Key, d.key) >= 0 && bytes.Compare(p.Key, d.end) < 0 {
-				return rpctypes.ErrGRPCDuplicateKey
-			}
-		}
 	}
-	return nil
+	return puts, dels, nil
 }

@@ -143,6 +143,8 @@ func (d *differ) normalize(ans any, isEtcd bool) string {
 					walk(v.ResponsePut)
 				case *pb.ResponseOp_ResponseDeleteRange:
 					walk(v.ResponseDeleteRange)
+				case *pb.ResponseOp_ResponseTxn:
+					walk(v.ResponseTxn)
 				}
 			}
 		}

@@ -103,7 +103,8 @@
 // the parent's generation unchanged, the znode is the one read, so its
 // czxid and mzxid are. That is why every etcd compare (VERSION, CREATE,
 // MOD, VALUE, LEASE, on a key or a range) is checked exactly, not only
-// version and existence. Nested txns are refused (Unimplemented). A multi
+// version and existence. A txn nested in a branch is planned into the same
+// multi; its compares see the state before the outer txn, as in etcd. A multi
 // is bounded by ZooKeeper's jute.maxbuffer: a request whose multi would
 // exceed Config.MaxDataBytes is refused with etcd's "request is too large"
 // (a prefix delete of very many keys included) rather than cut in pieces

@@ -31,6 +31,10 @@ func op(m proto.Message) *pb.RequestOp {
 	panic("op of " + string(m.ProtoReflect().Descriptor().FullName()))
 }
 
+func nested(t *pb.TxnRequest) *pb.RequestOp {
+	return &pb.RequestOp{Request: &pb.RequestOp_RequestTxn{RequestTxn: t}}
+}
+
 func cmpVersion(k string, r pb.Compare_CompareResult, v int64) *pb.Compare {
 	return &pb.Compare{Key: []byte(k), Target: pb.Compare_VERSION, Result: r, TargetUnion: &pb.Compare_Version{Version: v}}
 }
@@ -109,6 +113,14 @@ func TestKVMatchesEtcd(t *testing.T) {
 				}))}},
 			&pb.TxnRequest{Compare: []*pb.Compare{cmpCreate("lock/1", pb.Compare_EQUAL, 0)},
 				Success: []*pb.RequestOp{op(put("lock/1", "me"))}, Failure: []*pb.RequestOp{op(rng("lock/1", ""))}},
+			// A key the txn writes sorts by the txn's revision, after every
+			// key there is (clientv3's Mutex finds the lock's owner so).
+			&pb.TxnRequest{Compare: []*pb.Compare{cmpCreate("lock/2", pb.Compare_EQUAL, 0)},
+				Success: []*pb.RequestOp{op(put("lock/2", "me")), op(with(rng("lock/", "lock0"), func(r *pb.RangeRequest) {
+					r.SortTarget, r.SortOrder, r.Limit = pb.RangeRequest_CREATE, asc, 1
+				})), op(with(rng("lock/", "lock0"), func(r *pb.RangeRequest) {
+					r.SortTarget, r.SortOrder = pb.RangeRequest_MOD, desc
+				}))}},
 			&pb.TxnRequest{Compare: []*pb.Compare{cmpValue("b", pb.Compare_EQUAL, "z"), cmpValue("nope", pb.Compare_NOT_EQUAL, "")},
 				Success: []*pb.RequestOp{op(put("c", "1"))}, Failure: []*pb.RequestOp{op(put("c", "2")), op(rng("c", ""))}},
 			&pb.TxnRequest{Compare: []*pb.Compare{{Key: []byte("/svc/"), RangeEnd: []byte("/svc0"), Target: pb.Compare_VERSION,
@@ -119,6 +131,26 @@ func TestKVMatchesEtcd(t *testing.T) {
 			&pb.TxnRequest{Success: []*pb.RequestOp{op(&pb.DeleteRangeRequest{Key: []byte("c"), RangeEnd: []byte("e")}), op(put("d", "2"))}},
 			&pb.TxnRequest{Success: []*pb.RequestOp{op(&pb.DeleteRangeRequest{Key: []byte("a"), RangeEnd: []byte("b")}),
 				op(&pb.DeleteRangeRequest{Key: []byte("a/"), RangeEnd: []byte("a0"), PrevKv: true})}},
+			// Nested txns: the inner compares see the state before the
+			// outer txn (a put earlier in the branch does not count), the
+			// inner ops see the earlier ops; a key may be put by both
+			// branches of a nested txn, not by the nested txn and the
+			// branch around it.
+			&pb.TxnRequest{Compare: []*pb.Compare{cmpValue("b", pb.Compare_EQUAL, "z")},
+				Success: []*pb.RequestOp{op(put("n/1", "outer")), nested(&pb.TxnRequest{
+					Compare: []*pb.Compare{cmpVersion("n/1", pb.Compare_EQUAL, 0)},
+					Success: []*pb.RequestOp{op(put("n/2", "inner-then")), op(rng("n/", "n0"))},
+					Failure: []*pb.RequestOp{op(put("n/2", "inner-else"))}}),
+					op(rng("n/", "n0"))}},
+			&pb.TxnRequest{Success: []*pb.RequestOp{nested(&pb.TxnRequest{
+				Compare: []*pb.Compare{cmpValue("n/2", pb.Compare_EQUAL, "nope")},
+				Success: []*pb.RequestOp{op(put("n/3", "then"))},
+				Failure: []*pb.RequestOp{op(&pb.DeleteRangeRequest{Key: []byte("n/"), RangeEnd: []byte("n0"), PrevKv: true}), nested(&pb.TxnRequest{
+					Success: []*pb.RequestOp{op(put("n/4", "deep"))}})}})}},
+			&pb.TxnRequest{Success: []*pb.RequestOp{op(put("n/5", "x")), nested(&pb.TxnRequest{Success: []*pb.RequestOp{op(put("n/5", "y"))}})}},
+			&pb.TxnRequest{Success: []*pb.RequestOp{op(&pb.DeleteRangeRequest{Key: []byte("n/"), RangeEnd: []byte("n0")}),
+				nested(&pb.TxnRequest{Failure: []*pb.RequestOp{op(put("n/6", "x"))}})}},
+			rng("n/", "n0"),
 			&pb.TxnRequest{Compare: []*pb.Compare{{Key: nil}}},
 			&pb.TxnRequest{Success: []*pb.RequestOp{{}}},
 			&pb.TxnRequest{},

@@ -79,10 +79,6 @@ func TestRevisionsAndLimits(t *testing.T) {
 			_, err := c.Txn(ctx, &pb.TxnRequest{Success: ops})
 			return err
 		}, rpctypes.ErrGRPCTooManyOps},
-		{"a nested txn", func() error {
-			_, err := c.Txn(ctx, &pb.TxnRequest{Success: []*pb.RequestOp{{Request: &pb.RequestOp_RequestTxn{RequestTxn: &pb.TxnRequest{}}}}})
-			return err
-		}, errNestedTxn},
 	} {
 		if err := tc.call(); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)

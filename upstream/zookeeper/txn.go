@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -91,6 +92,48 @@ func (c *Client) txnAttempt(r *pb.TxnRequest) (*pb.TxnResponse, error) {
 		return nil, err
 	}
 	p := newPlan(c, newReader(c, true))
+	resp, err := p.txn(r)
+	if err != nil {
+		return nil, err
+	}
+	if p.bytes > c.cfg.MaxDataBytes {
+		return nil, rpctypes.ErrGRPCRequestTooLarge
+	}
+	if p.hasWrites() {
+		if rev, err = p.commit(); err != nil {
+			return nil, err
+		}
+	} else if !p.rd.consistentAt(rev) {
+		return nil, errStale
+	}
+	resp.Header = &pb.ResponseHeader{Revision: rev}
+	setHeaders(resp, resp.Header)
+	return resp, nil
+}
+
+// setHeaders gives the answers of a txn's ops its header, nested txns'
+// included (etcd's nested answers carry an empty one).
+func setHeaders(resp *pb.TxnResponse, h *pb.ResponseHeader) {
+	for _, op := range resp.Responses {
+		switch v := op.Response.(type) {
+		case *pb.ResponseOp_ResponseRange:
+			v.ResponseRange.Header = h
+		case *pb.ResponseOp_ResponsePut:
+			v.ResponsePut.Header = h
+		case *pb.ResponseOp_ResponseDeleteRange:
+			v.ResponseDeleteRange.Header = h
+		case *pb.ResponseOp_ResponseTxn:
+			v.ResponseTxn.Header = &pb.ResponseHeader{}
+			setHeaders(v.ResponseTxn, h)
+		}
+	}
+}
+
+// txn evaluates a txn's compares and plans its branch. A nested txn's
+// compares see the state before the outer txn, not its earlier ops, as in
+// etcd (which evaluates every compare of a txn first): compare reads the
+// store, never the overlay.
+func (p *plan) txn(r *pb.TxnRequest) (*pb.TxnResponse, error) {
 	ok := true
 	for _, cmp := range r.Compare {
 		res, err := p.compare(cmp)
@@ -108,36 +151,12 @@ func (c *Client) txnAttempt(r *pb.TxnRequest) (*pb.TxnResponse, error) {
 	}
 	resp := &pb.TxnResponse{Succeeded: ok, Responses: make([]*pb.ResponseOp, len(ops))}
 	for i, op := range ops {
+		var err error
 		if resp.Responses[i], err = p.apply(op); err != nil {
 			return nil, err
 		}
 	}
-	if p.bytes > c.cfg.MaxDataBytes {
-		return nil, rpctypes.ErrGRPCRequestTooLarge
-	}
-	if p.hasWrites() {
-		if rev, err = p.commit(); err != nil {
-			return nil, err
-		}
-	} else if !p.rd.consistentAt(rev) {
-		return nil, errStale
-	}
-	resp.Header = &pb.ResponseHeader{Revision: rev}
-	for _, op := range resp.Responses {
-		setHeader(op, resp.Header)
-	}
 	return resp, nil
-}
-
-func setHeader(op *pb.ResponseOp, h *pb.ResponseHeader) {
-	switch v := op.Response.(type) {
-	case *pb.ResponseOp_ResponseRange:
-		v.ResponseRange.Header = h
-	case *pb.ResponseOp_ResponsePut:
-		v.ResponsePut.Header = h
-	case *pb.ResponseOp_ResponseDeleteRange:
-		v.ResponseDeleteRange.Header = h
-	}
 }
 
 func (p *plan) apply(op *pb.RequestOp) (*pb.ResponseOp, error) {
@@ -151,11 +170,12 @@ func (p *plan) apply(op *pb.RequestOp) (*pb.ResponseOp, error) {
 	case *pb.RequestOp_RequestDeleteRange:
 		res, err := p.deleteRange(v.RequestDeleteRange)
 		return &pb.ResponseOp{Response: &pb.ResponseOp_ResponseDeleteRange{ResponseDeleteRange: res}}, err
+	case *pb.RequestOp_RequestTxn:
+		res, err := p.txn(v.RequestTxn)
+		return &pb.ResponseOp{Response: &pb.ResponseOp_ResponseTxn{ResponseTxn: res}}, err
 	}
-	return nil, errNestedTxn
+	return nil, rpctypes.ErrGRPCKeyNotFound // an empty op (checkOp refuses it first)
 }
-
-var errNestedTxn = status.Error(codes.Unimplemented, "herald: a txn inside a txn is not supported on the ZooKeeper upstream")
 
 // put plans a create (the create itself checks the key is still absent)
 // or a set at the version read, and shows the key to the txn's later ops.
@@ -235,6 +255,10 @@ func (p *plan) deleteRange(r *pb.DeleteRangeRequest) (*pb.DeleteRangeResponse, e
 	return res, nil
 }
 
+// pendingRevision stands for the revision of the txn being planned (its
+// zxid, known once the multi commits), above every revision there is.
+const pendingRevision = math.MaxInt64
+
 // rangeOp answers a range inside the txn: the keys read, as the txn's
 // earlier ops left them.
 func (p *plan) rangeOp(r *pb.RangeRequest) (*pb.RangeResponse, error) {
@@ -255,7 +279,13 @@ func (p *plan) rangeOp(r *pb.RangeRequest) (*pb.RangeResponse, error) {
 			delete(byKey, k)
 			continue
 		}
+		// Its revisions are the txn's own, known at commit: above every
+		// revision there is, which is how they sort and filter now.
 		kv := cloneKV(o.kv)
+		kv.ModRevision = pendingRevision
+		if o.created {
+			kv.CreateRevision = pendingRevision
+		}
 		byKey[k] = kv
 		p.fill = append(p.fill, func(rev int64) {
 			kv.ModRevision = rev
