@@ -28,7 +28,18 @@ type Config struct {
 	// MaxTxnOps is the most operations a txn may hold (etcd's
 	// --max-txn-ops, default 128).
 	MaxTxnOps int
-	Logger    *slog.Logger
+	// WatchHistory is how many recent events the Client keeps for watches
+	// (default 100,000): a watch from an older revision is cancelled as
+	// compacted (doc.go, "Watch history").
+	WatchHistory int
+	// WatchProgressInterval is how often a progress_notify watch that got
+	// no event hears the revision (etcd's 10 min by default, plus up to
+	// 10% jitter, as etcd).
+	WatchProgressInterval time.Duration
+	// WatchFragmentBytes is where the response of a watch created with
+	// fragment is split (default etcd's: 1.5 MiB + 512 KiB).
+	WatchFragmentBytes int
+	Logger             *slog.Logger
 }
 
 // Client serves etcd's KV and watches from one ZooKeeper session. It is
@@ -40,6 +51,7 @@ type Client struct {
 	cfg    Config
 	log    *slog.Logger
 	router *router
+	hist   *history // the watch window (history.go)
 
 	closeOnce sync.Once
 }
@@ -99,6 +111,10 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		c.Close()
 		return nil, err
 	}
+	if err := c.startHistory(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -144,6 +160,9 @@ func (c *Client) createIfAbsent(path string) error {
 // flight fail; followers end with an error.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
+		if c.hist != nil {
+			c.hist.close()
+		}
 		c.conn.Close()
 		for range c.events {
 		}
