@@ -32,6 +32,17 @@ type Config struct {
 	// LeaseSweepInterval is how often this client looks for expired
 	// leases (lease_sweep.go; default 500 ms, jittered ±50%).
 	LeaseSweepInterval time.Duration
+	// WatchHistory is how many recent events the Client keeps for watches
+	// (default 100,000): a watch from an older revision is cancelled as
+	// compacted (doc.go, "Watch history").
+	WatchHistory int
+	// WatchProgressInterval is how often a progress_notify watch that got
+	// no event hears the revision (etcd's 10 min by default, plus up to
+	// 10% jitter, as etcd).
+	WatchProgressInterval time.Duration
+	// WatchFragmentBytes is where the response of a watch created with
+	// fragment is split (default etcd's: 1.5 MiB + 512 KiB).
+	WatchFragmentBytes int
 	Logger             *slog.Logger
 }
 
@@ -45,6 +56,7 @@ type Client struct {
 	log    *slog.Logger
 	router *router
 	target Target
+	hist   *history // the watch window (history.go)
 
 	clusterID uint64
 	seenRev   atomic.Int64 // the newest revision read or written
@@ -127,6 +139,10 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c.goroutines.Add(1)
 	go c.sweepLoop()
+	if err := c.startHistory(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -178,6 +194,9 @@ func (c *Client) createIfAbsent(path string) error {
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.stop()
+		if c.hist != nil {
+			c.hist.close()
+		}
 		c.conn.Close()
 		for range c.events {
 		}

@@ -161,9 +161,8 @@
 //     may thus come in a different order than the deletes happened.
 //   - A follower starts now: Follow returns its start revision, the bound
 //     of its first rounds of reads (changes they found up to it are its
-//     starting state, changes above it its first events). History (a start
-//     revision in the past) is the fan-out cache's job; ZooKeeper keeps
-//     none.
+//     starting state, changes above it its first events). ZooKeeper keeps
+//     no history: the Client keeps its own (below).
 //
 // All of this assumes that only herald writes the key tree: a foreign
 // write does not move the revision znode, so its events wait for herald's
@@ -173,4 +172,52 @@
 // The follower has no goroutine of its own: Next and Progress do the reads
 // on the caller's goroutine; Progress gives etcd's progress notification
 // (every change up to its revision has been emitted).
+//
+// # Watch history
+//
+// herald's clients list, then watch: Range at revision R, then Watch from
+// R+1. ZooKeeper keeps no history, so each Client keeps one (history.go):
+// Dial starts a Follower over the whole key tree (key "\x00", end "\x00")
+// before it returns, so every revision read later (a Range's, a write's)
+// is at least the follower's start, and one goroutine owned by the Client
+// (Close stops it and waits for it) appends the follower's batches to a
+// window of the last Config.WatchHistory events (100,000 by default),
+// evicting whole revisions. The window has a floor (every event above it
+// is held: at first the follower's start, then the last revision evicted)
+// and a bound (every change up to it is held: the follower's).
+//
+// Watch streams read that window (watch.go, watch_stream.go) with etcd
+// v3.7.3's semantics, checked against a real etcd (watch_etcd_test.go):
+//
+//   - start_revision r is served when r > floor; an older r gets etcd's
+//     answers for a watch from before a compaction: created, then a cancel
+//     with CompactRevision floor+1 (the oldest revision it could be served
+//     from), header revision 0 and no reason; its ID stays taken until
+//     cancelled. 0 is from now (the bound when Create was called, + 1); a
+//     future r waits; a negative r is refused as compacted.
+//   - Watch IDs are the caller's, or assigned in creation order from 0
+//     when 0; a duplicate ID and an empty range are refused (created and
+//     cancelled, watch ID -1, etcd's reason). Cancel answers cancelled; an
+//     unknown ID gets no answer.
+//   - A watch gets each revision's events in one response, in order, at
+//     most 1000 revisions per response (etcd's watchBatchMaxRevs),
+//     filtered (NOPUT, NODELETE: a response left empty is not sent), with
+//     prev_kv (the follower's, on anything but a create) only if asked,
+//     split as etcd's sendFragments splits it (Config.WatchFragmentBytes)
+//     if created with fragment. Revisions never go back; none repeats.
+//   - Every answer's header revision is the bound (the created answer's:
+//     the bound when Create was called). RequestProgress is answered with
+//     watch ID -1 only when every watch of the stream is synced (all sent
+//     up to the bound, not waiting for a future start, not compacted), as
+//     etcd answers it; a progress_notify watch that got no events for a
+//     whole Config.WatchProgressInterval (etcd's 10 min, plus up to 10%
+//     jitter) hears the bound with its own ID.
+//   - A stream has no goroutine: Recv answers the queued requests and
+//     reads the window. It ends with its context (codes.Canceled), or with
+//     the Client: codes.Canceled, or io.EOF after CloseSend (etcd keeps a
+//     stream's watches running after CloseSend, and so does herald).
+//
+// What differs from etcd is what the follower cannot see (its limits,
+// above), and that a watch slower than the window is cancelled as
+// compacted at its next Recv: etcd keeps history until compacted.
 package zookeeper

@@ -1,0 +1,30 @@
+package zookeeper
+
+import (
+	"testing"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3rpc"
+)
+
+// TestWatchProgressNotifyLikeEtcd: a progress_notify watch that got no
+// event for a whole interval hears the revision (its own ID, no events);
+// one without progress_notify hears nothing. The embedded etcd runs in
+// this process: its interval is shortened the way etcd's own tests do.
+func TestWatchProgressNotifyLikeEtcd(t *testing.T) {
+	const interval = 200 * time.Millisecond
+	old := v3rpc.GetProgressReportInterval()
+	v3rpc.SetProgressReportInterval(interval)
+	t.Cleanup(func() { v3rpc.SetProgressReportInterval(old * 10 / 11) }) // Get adds up to 10% jitter
+	w := newWatchDiffer(t, func(cfg *Config) { cfg.WatchProgressInterval = interval })
+	w.create(&pb.WatchCreateRequest{Key: []byte("quiet")}, 0, 0)
+	w.create(&pb.WatchCreateRequest{Key: []byte("k"), ProgressNotify: true}, 0, 0)
+	w.live = 2
+	w.settle() // etcd's stream has started: its ticker has the short interval
+	v3rpc.SetProgressReportInterval(old * 10 / 11)
+	w.write(put("k", "1"))
+	w.exchange(1, false) // the progress of watch 1, at the write's revision
+	w.write(put("k", "2"))
+	w.exchange(1, false)
+}
