@@ -38,8 +38,18 @@ func TestUpstreamWithoutForwarder(t *testing.T) {
 		t.Fatalf("member list through the seam: %v, %v; want etcd's member with herald's URL", members, err)
 	}
 
+	// Status and the alarm list answer for herald (endpoint status and
+	// health work); raising an alarm does not.
+	st, err := e.viaHerald.Status(ctx, e.proxyAddr)
+	if err != nil || st.Version == "" || st.Header.MemberId == 0 || st.Leader != st.Header.MemberId {
+		t.Errorf("status through the seam: %v, %v; want herald's version and the upstream's member as leader", st, err)
+	}
+	if alarms, err := e.viaHerald.AlarmList(ctx); err != nil || len(alarms.Alarms) != 0 {
+		t.Errorf("alarm list through the seam: %v, %v; want none", alarms, err)
+	}
+
 	refused := map[string]error{}
-	_, refused["/etcdserverpb.Maintenance/Status"] = e.viaHerald.Status(ctx, e.proxyAddr)
+	_, refused["/etcdserverpb.Maintenance/Defragment"] = e.viaHerald.Defragment(ctx, e.proxyAddr)
 	_, refused["/etcdserverpb.Auth/AuthStatus"] = e.viaHerald.AuthStatus(ctx)
 	_, refused["/etcdserverpb.Cluster/MemberAdd"] = e.viaHerald.MemberAdd(ctx, []string{"http://127.0.0.1:1"})
 	if stream, err := e.viaHerald.GetStream(ctx, "k"); err != nil {

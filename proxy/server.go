@@ -157,7 +157,12 @@ func New(opts Options) (*Server, error) {
 	pb.RegisterWatchServer(gs, &watchServer{watch: up, o: o, hub: h})
 	pb.RegisterLeaseServer(gs, &leaseServer{lease: up, o: o})
 	pb.RegisterClusterServer(gs, &clusterServer{members: up, cluster: pb.NewClusterClient(fwd), heralds: heralds})
-	pb.RegisterMaintenanceServer(gs, &maintenanceServer{m: pb.NewMaintenanceClient(fwd)})
+	maintenance := maintenanceServer{m: pb.NewMaintenanceClient(fwd)}
+	if _, etcd := up.(upstream.Forwarder); etcd {
+		pb.RegisterMaintenanceServer(gs, &maintenance)
+	} else {
+		pb.RegisterMaintenanceServer(gs, &localMaintenance{maintenanceServer: maintenance, members: up})
+	}
 	pb.RegisterAuthServer(gs, &authServer{auth: pb.NewAuthClient(fwd)})
 	election := &electionServer{e: v3electionpb.NewElectionClient(fwd)}
 	lock := &lockServer{l: v3lockpb.NewLockClient(fwd)}

@@ -102,9 +102,15 @@ func (c *Config) Validate() error {
 			return &configError{"advertise-client-url", u, err.Error()}
 		}
 	}
-	for _, e := range c.Endpoints {
-		if err := checkEndpoint(e); err != nil {
-			return &configError{"endpoints", e, err.Error()}
+	if raw, ok := c.zooKeeperURL(); ok {
+		if err := c.checkZooKeeper(raw); err != nil {
+			return err
+		}
+	} else {
+		for _, e := range c.Endpoints {
+			if err := checkEndpoint(e); err != nil {
+				return &configError{"endpoints", e, err.Error()}
+			}
 		}
 	}
 	if c.DataDir == "" {

@@ -155,6 +155,12 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		return nil, &configError{"reserved-prefix", v.GetString("reserved-prefix"), err.Error()}
 	}
 	cfg.ReservedPrefix = prefix
+	if _, zk := cfg.zooKeeperURL(); zk && !v.IsSet("fanout-feeders") {
+		// Two followers of ZooKeeper may collapse changes differently
+		// (README, ZooKeeper upstream): one feeder gives the fleet one
+		// history.
+		cfg.FanoutFeeders = 1
+	}
 	if cfg.EndpointsAutoSyncInterval, err = strictDuration(v, "endpoints-auto-sync-interval"); err != nil {
 		return nil, err
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/heraldproj/herald/internal/loopback"
 	"github.com/heraldproj/herald/internal/startup"
 	"github.com/heraldproj/herald/proxy"
-	"github.com/heraldproj/herald/upstream/etcd"
 )
 
 // Run starts herald as cfg (validated by loadConfig) says and serves until
@@ -59,18 +58,7 @@ func Run(ctx context.Context, c Config) error {
 		log.Info("no upstream configured: started an embedded etcd", "endpoint", emb.Endpoint(), "data-dir", cfg.DataDir)
 	}
 
-	up, err := etcd.Dial(etcd.Config{
-		Endpoints:          endpoints,
-		CACert:             cfg.CACert,
-		Cert:               cfg.Cert,
-		Key:                cfg.Key,
-		InsecureSkipVerify: cfg.InsecureSkipTLSVerify,
-		AutoSyncInterval:   cfg.EndpointsAutoSyncInterval,
-		MaxRequestBytes:    proxy.MaxRequestBytesWithOverhead(cfg.MaxRequestBytes),
-		DialTimeout:        5 * time.Second,
-		Registerer:         reg,
-		Logger:             log,
-	})
+	up, etcdUp, err := dialUpstream(ctx, cfg, endpoints, reg, log)
 	if err != nil {
 		return err
 	}
@@ -108,11 +96,15 @@ func Run(ctx context.Context, c Config) error {
 		members = fleet.Heralds
 		bus = gossip.NewBus(fleet)
 		defer bus.Close()
+	}
+	// Relaying through peer heralds carries etcd's gRPC calls; a herald on
+	// ZooKeeper keeps its own session instead.
+	if fleet != nil && etcdUp != nil {
 		answered := func(d time.Duration) bool {
 			srv := srvp.Load()
 			return srv != nil && srv.UpstreamAnsweredWithin(d)
 		}
-		sw, err := relayThrough(up, fleet, cfg.Name, token, peersTLS, answered, func(relaying bool) {
+		sw, err := relayThrough(etcdUp, fleet, cfg.Name, token, peersTLS, answered, func(relaying bool) {
 			if srv := srvp.Load(); srv != nil {
 				srv.UpstreamPathChanged(relaying)
 			}
@@ -138,7 +130,7 @@ func Run(ctx context.Context, c Config) error {
 	if fan != nil {
 		defer fan.Close()
 	}
-	srv, err := proxy.New(proxy.Options{
+	opts := proxy.Options{
 		Upstream:            up,
 		Name:                cfg.Name,
 		AdvertiseClientURLs: cfg.AdvertiseClientURLs,
@@ -148,10 +140,13 @@ func Run(ctx context.Context, c Config) error {
 		Hub:                 fan,
 		PeerTLS:             peersTLS,
 		RelayToken:          token,
-		RelayUpstream:       up.Direct(),
 		Registerer:          reg,
 		Logger:              log,
-	})
+	}
+	if etcdUp != nil {
+		opts.RelayUpstream = etcdUp.Direct()
+	}
+	srv, err := proxy.New(opts)
 	if err != nil {
 		return err
 	}

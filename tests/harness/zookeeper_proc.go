@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -67,6 +68,30 @@ func (s *ZooKeeperServer) Mode() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s does not serve: %q", s.Name(), strings.TrimSpace(out))
+}
+
+// Mntr reads the server's monitoring figures (the mntr four-letter
+// command): zk_packets_received, zk_packets_sent, zk_watch_count, … as
+// numbers; figures that are not numbers are left out.
+func (s *ZooKeeperServer) Mntr() (map[string]float64, error) {
+	out, err := fourLetter(s.clientAddr, "mntr")
+	if err != nil {
+		return nil, err
+	}
+	figures := map[string]float64{}
+	for _, line := range strings.Split(out, "\n") {
+		name, value, ok := strings.Cut(strings.TrimSpace(line), "\t")
+		if !ok {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			figures[name] = v
+		}
+	}
+	if len(figures) == 0 {
+		return nil, fmt.Errorf("%s: mntr answered %q", s.Name(), strings.TrimSpace(out))
+	}
+	return figures, nil
 }
 
 // fourLetter sends one of ZooKeeper's four-letter commands and returns the

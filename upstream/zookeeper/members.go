@@ -48,9 +48,5 @@ func clusterIDOf(t Target) uint64 {
 	return h.Sum64() | 1
 }
 
-// What the adapter serves of the seam (watch.go adds upstream.Watches).
-var (
-	_ upstream.KV      = (*Client)(nil)
-	_ upstream.Leases  = (*Client)(nil)
-	_ upstream.Members = (*Client)(nil)
-)
+// The adapter serves the whole seam.
+var _ upstream.Upstream = (*Client)(nil)

@@ -28,6 +28,8 @@ type plan struct {
 	writes  []any               // the leaves' creates, sets and deletes
 	bumps   []string            // directories whose generation the multi sets
 	created map[string]bool     // dirs, and paths bumped, already planned
+	absent  map[string]*dir     // keys read absent (by path) → the directory whose generation proves it
+	creates map[string]bool     // the keys' paths this txn creates
 	// fill completes, once the multi's zxid is known, the KeyValues that
 	// show keys this txn writes.
 	fill  []func(rev int64)
@@ -42,7 +44,8 @@ type pending struct {
 }
 
 func newPlan(c *Client, rd *reader) *plan {
-	return &plan{c: c, rd: rd, overlay: map[string]*pending{}, pins: map[string]int32{}, created: map[string]bool{}}
+	return &plan{c: c, rd: rd, overlay: map[string]*pending{}, pins: map[string]int32{}, created: map[string]bool{},
+		absent: map[string]*dir{}, creates: map[string]bool{}}
 }
 
 // opOverhead is a generous estimate of one multi op's framing (header,
@@ -53,7 +56,10 @@ const opOverhead = 64
 // (and, when exact, its parent's generation: no delete and re-create came
 // between, so create_revision, mod_revision, value and lease are all what
 // was read); its absence otherwise, by the generation of the directory
-// that would have to get it as a child.
+// that would have to get it as a child, unless the txn creates the key
+// itself: that create fails if the key exists, and is the proof of its
+// absence (multi). So txns that create different keys in one directory,
+// each after checking its own key absent, do not conflict.
 func (p *plan) pinLeaf(l *leaf, exact bool) error {
 	if l.present {
 		p.pin(l.path, l.stat.Version)
@@ -64,6 +70,13 @@ func (p *plan) pinLeaf(l *leaf, exact bool) error {
 	d, err := p.rd.anchor(path.Dir(l.path))
 	if err != nil {
 		return err
+	}
+	if !l.present {
+		if _, ok := p.absent[l.path]; !ok {
+			p.absent[l.path] = d
+			p.bytes += len(d.path) + opOverhead
+		}
+		return nil
 	}
 	p.pinDir(d)
 	return nil
@@ -109,6 +122,7 @@ func (p *plan) create(key []byte, leafPath string, data []byte) error {
 		p.bytes += len(d) + opOverhead
 	}
 	p.writes = append(p.writes, &zk.CreateRequest{Path: leafPath, Data: data, Acl: zk.WorldACL(zk.PermAll)})
+	p.creates[leafPath] = true
 	p.bump(path.Dir(leafPath))
 	p.bytes += len(leafPath) + len(data) + opOverhead
 	return nil
@@ -132,6 +146,11 @@ func (p *plan) hasWrites() bool { return len(p.writes) > 0 }
 
 // multi lays the plan out as ZooKeeper ops (see plan).
 func (p *plan) multi() []any {
+	for leafPath, d := range p.absent {
+		if !p.creates[leafPath] {
+			p.pinDir(d)
+		}
+	}
 	ops := make([]any, 0, len(p.pins)+len(p.dirs)+len(p.writes)+len(p.bumps)+1)
 	pinned := make([]string, 0, len(p.pins))
 	for at := range p.pins {
