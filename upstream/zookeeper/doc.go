@@ -1,16 +1,19 @@
 // Package zookeeper is the upstream adapter for a ZooKeeper ensemble: it
 // serves etcd's KV API (Range, Put, DeleteRange, Txn, Compact) and etcd
-// watch events from ZooKeeper, through github.com/go-zookeeper/zk. It owns
-// that import; nothing else in herald may use it. Leases stay virtual in
-// herald: this package only stores the lease ID a key was put with. It
-// creates no ephemeral znodes (one herald's lost session must not delete
-// a rack's keys).
+// watch events, leases and a member list from ZooKeeper, through
+// github.com/go-zookeeper/zk: a whole upstream.Upstream. It owns that
+// import; nothing else in herald may use it (but the benchmark's native
+// baseline). It creates no ephemeral znodes (one herald's lost session
+// must not delete a rack's keys): leases are herald's own, stored in
+// persistent znodes and expired by every herald's sweep (# Leases).
 //
 // # Selecting it
 //
 // zk://host1:2181,host2:2181[/chroot] (ParseURL; a server without a port
 // gets 2181). herald's znodes live under <chroot>/herald: the key tree
-// <chroot>/herald/kv and the revision znode <chroot>/herald/rev.
+// <chroot>/herald/kv, the revision znode <chroot>/herald/rev, the leases
+// <chroot>/herald/leases and <chroot>/herald/alive, and the clock znode
+// <chroot>/herald/clock.
 //
 // # Keys
 //
@@ -110,6 +113,33 @@
 // (a prefix delete of very many keys included) rather than cut in pieces
 // that would not be atomic. Within one revision a txn's events come in key
 // order (ZooKeeper does not keep the order of a multi's ops).
+//
+// # Leases
+//
+// ZooKeeper's only expiring thing is a session, and a session is one
+// client's: it cannot outlive the herald that holds it, which is what the
+// fleet's leases must do. So a lease is two persistent znodes (lease.go):
+// leases/<id> holds its TTL, and its children name its keys (each key's
+// entry is created and deleted in the same multi as the key's own write,
+// so the entries are exactly the keys whose data carries the lease);
+// alive/<id> is touched by each renewal, and its mtime (the ZooKeeper
+// leader's clock) is the last renewal. Every herald sweeps
+// (lease_sweep.go): a lease whose last renewal is more than its TTL behind
+// the leader's clock is revoked. A revoke sets leases/<id>'s data first
+// (version 1: revoking), which every put on the lease and every renewal
+// check by version, so no key joins a revoking lease and none keeps it
+// alive; then it deletes the keys in batches (a txn per batch, each key
+// deleted only if still on the lease), then both znodes. A revoker that
+// dies midway leaves a revoking lease that the sweepers finish. The
+// leader's clock "now" is estimated from herald's own writes' mtimes (or
+// read by writing the clock znode), so expiry is as exact as the leader's
+// clock and the round trip; a renewal that arrives after the TTL ran out
+// revokes the lease rather than keeping it, as etcd refuses it.
+//
+// Limits: a revoke is not one revision (etcd deletes a lease's keys at
+// one); every herald lists alive/ and stats each lease at every sweep (a
+// cost in the number of leases, small with lease offload, whose carriers
+// are few); and a lease expires only while some herald runs.
 //
 // # Watches: the follower and why it loses no event
 //
