@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/heraldproj/herald/fanout"
 	"github.com/heraldproj/herald/upstream"
 )
 
@@ -20,9 +21,9 @@ const (
 	// defaultWatchProgressInterval is etcd's progress_notify interval.
 	defaultWatchProgressInterval = 10 * time.Minute
 	// defaultWatchFragmentBytes is etcd's default --max-request-bytes
-	// (1.5 MiB) plus its gRPC overhead (512 KiB): where etcd splits the
-	// response of a watch created with fragment.
-	defaultWatchFragmentBytes = 1536*1024 + 512*1024
+	// plus its gRPC overhead: where etcd splits the response of a watch
+	// created with fragment (fanout states both, for all of herald).
+	defaultWatchFragmentBytes = fanout.DefaultMaxRequestBytes + fanout.GRPCOverheadBytes
 )
 
 var (

@@ -32,6 +32,9 @@ type watchDiffer struct {
 	// catchingUp: a watch from the past may be unsynced at etcd, which then
 	// drops progress requests: settle asks again after each answer.
 	catchingUp bool
+	// notified counts each side's progress notifications by watch ID:
+	// when they come depends on the clock, so they are not lines.
+	eNotified, zNotified map[int64]int
 }
 
 func newWatchDiffer(t *testing.T, set func(*Config)) *watchDiffer {
@@ -39,6 +42,7 @@ func newWatchDiffer(t *testing.T, set func(*Config)) *watchDiffer {
 	e, z := d.do(&pb.RangeRequest{Key: []byte("x")})
 	d.revs[header(z).GetRevision()] = header(e).GetRevision()
 	w := &watchDiffer{d: d, eLines: map[int64][]string{}, zLines: map[int64][]string{},
+		eNotified: map[int64]int{}, zNotified: map[int64]int{},
 		eRev: header(e).GetRevision(), zRev: header(z).GetRevision()}
 	ctx, cancel := context.WithTimeout(context.Background(), harness.DefaultPatience)
 	t.Cleanup(cancel)
@@ -169,7 +173,67 @@ func (w *watchDiffer) compare() {
 }
 
 func (w *watchDiffer) add(to map[int64][]string, r *pb.WatchResponse, isEtcd bool) {
+	if isProgressNotify(r) {
+		if isEtcd {
+			w.eNotified[r.WatchId]++
+		} else {
+			w.zNotified[r.WatchId]++
+		}
+		return
+	}
 	to[r.WatchId] = append(to[r.WatchId], w.lines(r, isEtcd, false)...)
+}
+
+// awaitCancelled reads each side until watch id's cancelled answer (etcd
+// may send it after the answer to a later progress request).
+func (w *watchDiffer) awaitCancelled(id int64) {
+	w.d.t.Helper()
+	for _, side := range []struct {
+		recv   func() (*pb.WatchResponse, error)
+		lines  map[int64][]string
+		isEtcd bool
+	}{{w.etcd.Recv, w.eLines, true}, {w.zk.Recv, w.zLines, false}} {
+		for done := false; !done; {
+			r, err := side.recv()
+			mustDo(w.d.t, err)
+			done = r.WatchId == id && r.Canceled
+			if r.WatchId != invalidWatchID || r.Created {
+				w.add(side.lines, r, side.isEtcd)
+			}
+		}
+	}
+}
+
+func isProgressNotify(r *pb.WatchResponse) bool {
+	return r.WatchId != invalidWatchID && len(r.Events) == 0 && !r.Created && !r.Canceled
+}
+
+// awaitNotify reads each side until watch id's progress notification at
+// the last write's revision (what comes before goes to the lines), and
+// compares the two.
+func (w *watchDiffer) awaitNotify(id int64) {
+	w.d.t.Helper()
+	var got [2]string
+	for i, side := range []struct {
+		recv   func() (*pb.WatchResponse, error)
+		lines  map[int64][]string
+		isEtcd bool
+		rev    int64
+	}{{w.etcd.Recv, w.eLines, true, w.eRev}, {w.zk.Recv, w.zLines, false, w.zRev}} {
+		for got[i] == "" {
+			r, err := side.recv()
+			mustDo(w.d.t, err)
+			if isProgressNotify(r) && r.WatchId == id && r.Header.Revision >= side.rev {
+				got[i] = strings.Join(w.lines(r, side.isEtcd, true), "; ")
+			}
+			if r.WatchId != invalidWatchID || r.Created {
+				w.add(side.lines, r, side.isEtcd)
+			}
+		}
+	}
+	if got[0] != got[1] {
+		w.d.t.Errorf("progress notification:\n etcd: %s\n   zk: %s", got[0], got[1])
+	}
 }
 
 // lines prints a response with revisions translated to etcd's: its

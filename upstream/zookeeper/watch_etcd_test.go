@@ -51,6 +51,7 @@ func TestWatchMatchesEtcd(t *testing.T) {
 	w.cancel(7)
 	w.cancel(99) // unknown: no answer
 	w.live--
+	w.awaitCancelled(7)
 	w.settle()
 	w.write(put("ab", "5"))
 

@@ -88,30 +88,49 @@ func TestWatchListThenWatchLosesNothing(t *testing.T) {
 	for _, kv := range list.Kvs {
 		state[string(kv.Key)] = kv
 	}
-	s := openWatch(t, c)
+	sctx, cancel := context.WithTimeout(ctx, 2*harness.DefaultPatience)
+	fed := make(chan struct{})
+	defer func() {
+		cancel()
+		<-fed // nothing reports after the test
+	}()
+	s, err := c.Watch(sctx)
+	mustDo(t, err)
 	mustDo(t, s.Create(&pb.WatchCreateRequest{Key: []byte("lw/"), RangeEnd: []byte("lw0"), StartRevision: list.Header.Revision + 1}))
 
-	// Once the writers are done, ask for the progress that covers the
-	// final state: its answer ends the replay.
+	// Once the writers are done, one more write (the watch has then
+	// something to sync to, even if the range came last), then the
+	// progress request that covers the final state: its answer ends the
+	// replay.
 	final := make(chan *pb.RangeResponse, 1)
 	go func() {
+		defer close(fed)
+		defer close(final)
 		wg.Wait()
-		f, err := c.Range(ctx, &pb.RangeRequest{Key: []byte("lw/"), RangeEnd: []byte("lw0")})
+		_, err := c.Put(ctx, put("lw/end", "end"))
+		var f *pb.RangeResponse
+		if err == nil {
+			f, err = c.Range(ctx, &pb.RangeRequest{Key: []byte("lw/"), RangeEnd: []byte("lw0")})
+		}
+		if err == nil {
+			err = harness.Await(harness.DefaultPatience, func() error {
+				if h := c.hist.revision(); h < f.Header.Revision && sctx.Err() == nil {
+					return fmt.Errorf("history at %d, final range at %d (listed at %d)", h, f.Header.Revision, list.Header.Revision)
+				}
+				return nil
+			})
+		}
 		if err != nil {
 			t.Error(err)
-			close(final)
+			cancel()
+		}
+		if sctx.Err() != nil {
 			return
 		}
-		if err := harness.Await(harness.DefaultPatience, func() error {
-			if c.hist.revision() < f.Header.Revision {
-				return fmt.Errorf("history at %d, final range at %d", c.hist.revision(), f.Header.Revision)
-			}
-			return nil
-		}); err != nil {
+		final <- f
+		if err := s.RequestProgress(); err != nil {
 			t.Error(err)
 		}
-		final <- f
-		mustDo(t, s.RequestProgress())
 	}()
 
 	if r := recv(t, s); !r.Created || r.Canceled {

@@ -14,17 +14,21 @@ import (
 // this process: its interval is shortened the way etcd's own tests do.
 func TestWatchProgressNotifyLikeEtcd(t *testing.T) {
 	const interval = 200 * time.Millisecond
-	old := v3rpc.GetProgressReportInterval()
+	const old = 10 * time.Minute // etcd's default: its getter adds jitter
 	v3rpc.SetProgressReportInterval(interval)
-	t.Cleanup(func() { v3rpc.SetProgressReportInterval(old * 10 / 11) }) // Get adds up to 10% jitter
+	t.Cleanup(func() { v3rpc.SetProgressReportInterval(old) })
 	w := newWatchDiffer(t, func(cfg *Config) { cfg.WatchProgressInterval = interval })
 	w.create(&pb.WatchCreateRequest{Key: []byte("quiet")}, 0, 0)
 	w.create(&pb.WatchCreateRequest{Key: []byte("k"), ProgressNotify: true}, 0, 0)
 	w.live = 2
 	w.settle() // etcd's stream has started: its ticker has the short interval
-	v3rpc.SetProgressReportInterval(old * 10 / 11)
-	w.write(put("k", "1"))
-	w.exchange(1, false) // the progress of watch 1, at the write's revision
-	w.write(put("k", "2"))
-	w.exchange(1, false)
+	v3rpc.SetProgressReportInterval(old)
+	for _, v := range []string{"1", "2"} {
+		w.write(put("k", v))
+		w.awaitNotify(1)
+	}
+	w.settle()
+	if w.eNotified[0] != 0 || w.zNotified[0] != 0 {
+		t.Errorf("the watch without progress_notify heard progress: etcd %d times, zk %d", w.eNotified[0], w.zNotified[0])
+	}
 }
