@@ -50,3 +50,26 @@ func WaitUntil(t testing.TB, what string, patience time.Duration, cond func() bo
 }
 
 var errNotYet = errors.New("condition does not hold")
+
+// Advancer is a clock that its test moves (internal/clock.Manual).
+type Advancer interface {
+	Advance(d time.Duration) time.Time
+}
+
+// AdvanceUntil lets virtual time pass until cond holds: between two polls
+// (20 ms of real time, for the drivers to react) it moves c forward by step.
+// It returns c's time when cond was seen to hold: whatever cond waited for
+// happened at that virtual time or before. It fails t as WaitUntil does if
+// cond does not hold within patience of real time.
+func AdvanceUntil(t testing.TB, c Advancer, step time.Duration, what string, patience time.Duration, cond func() bool) time.Time {
+	t.Helper()
+	now := c.Advance(0)
+	WaitUntil(t, what, patience, func() bool {
+		if cond() {
+			return true
+		}
+		now = c.Advance(step)
+		return false
+	})
+	return now
+}
