@@ -67,15 +67,22 @@ func (s watchServer) Watch(stream pb.Watch_WatchServer) error { return s.h.Serve
 // Watch service on a port of its own, and returns a client of that port.
 func (e *env) startHub(t *testing.T, name string, bus feed.Bus, opts hub.Options) *clientv3.Client {
 	t.Helper()
+	c, _ := e.startHubWith(t, hub.Config{Options: opts, Name: name, Bus: bus})
+	return c
+}
+
+// startHubWith starts a hub built from cfg (its upstream, metrics and
+// logger set here) behind a gRPC Watch service, and returns a client of
+// that service and the hub.
+func (e *env) startHubWith(t *testing.T, cfg hub.Config) (*clientv3.Client, *hub.Hub) {
+	t.Helper()
 	up, err := etcd.Dial(etcd.Config{Endpoints: []string{e.etcdURL}, DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { up.Close() })
-	h, err := hub.New(hub.Config{
-		Options: opts, Name: name, KV: up, Watch: up, Bus: bus,
-		Metrics: metrics, Logger: slog.New(slog.DiscardHandler),
-	})
+	cfg.KV, cfg.Watch, cfg.Metrics, cfg.Logger = up, up, metrics, slog.New(slog.DiscardHandler)
+	h, err := hub.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +102,7 @@ func (e *env) startHub(t *testing.T, name string, bus feed.Bus, opts hub.Options
 	served := make(chan struct{})
 	go func() { defer close(served); _ = gs.Serve(lis) }()
 	t.Cleanup(func() { gs.Stop(); <-served })
-	return newClient(t, lis.Addr().String())
+	return newClient(t, lis.Addr().String()), h
 }
 
 func ctxT(t *testing.T) context.Context {
