@@ -16,7 +16,7 @@ import (
 // while the lease lives and passes on when it is revoked.
 func TestLockServiceWithVirtualLease(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	lc := v3lockpb.NewLockClient(e.viaHerald.ActiveConnection())
 	first, err := e.viaHerald.Grant(ctx, 30)
 	if err != nil {
@@ -70,7 +70,7 @@ func TestLockServiceWithVirtualLease(t *testing.T) {
 // gRPC service with a virtual lease and reads the leader back.
 func TestElectionServiceWithVirtualLease(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	ec := v3electionpb.NewElectionClient(e.viaHerald.ActiveConnection())
 	l, err := e.viaHerald.Grant(ctx, 30)
 	if err != nil {

@@ -33,7 +33,7 @@ func exists(t *testing.T, c *clientv3.Client, key string) bool {
 // answer through herald shows the virtual ID.
 func TestVirtualLeaseIsHeralds(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	g, err := e.viaHerald.Grant(ctx, 30)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +118,7 @@ func TestExpiryDeletesExactlyTheLeasesKeys(t *testing.T) {
 	opts := defaultOffload()
 	opts.Clock = clk
 	e.startHerald(t, "herald-test", opts)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	g, err := e.viaHerald.Grant(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func TestExpiryDeletesExactlyTheLeasesKeys(t *testing.T) {
 // TestRevokeDeletesKeysBeforeAnswering checks revoke through herald.
 func TestRevokeDeletesKeysBeforeAnswering(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	g, err := e.viaHerald.Grant(ctx, 60)
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +206,7 @@ func TestRevokeDeletesKeysBeforeAnswering(t *testing.T) {
 // ranges and watches nor can be written.
 func TestReservedPrefixIsHidden(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	g, err := e.viaHerald.Grant(ctx, 60)
 	if err != nil {
 		t.Fatal(err)
@@ -268,7 +268,7 @@ func TestRestartResumesLeases(t *testing.T) {
 	opts := defaultOffload()
 	opts.Clock = clk
 	e.startHerald(t, "herald-test", opts)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	g, err := e.viaHerald.Grant(ctx, 5)
 	if err != nil {
 		t.Fatal(err)
@@ -328,7 +328,7 @@ func TestRestartResumesLeases(t *testing.T) {
 // and refused the second time, as etcd does.
 func TestClientChosenLeaseID(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	const id = 0x1234
 	direct, err := e.direct.Grant(ctx, 10)
 	if err != nil {
@@ -352,7 +352,7 @@ func TestClientChosenLeaseID(t *testing.T) {
 // revoke of a lease with keys is one revision, as in etcd.
 func TestLeaseRevisionsAsEtcd(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	if _, err := e.viaHerald.Grant(ctx, 60); err != nil { // the first grant also starts the session and carriers
 		t.Fatal(err)
 	}

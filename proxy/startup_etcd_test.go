@@ -28,7 +28,7 @@ func TestStartsBeforeEtcd(t *testing.T) {
 	if off, fan := e.srv.Ready(); off || fan {
 		t.Fatalf("ready (offload %v, fan-out %v) with no etcd", off, fan)
 	}
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	_, err := e.viaHerald.Grant(ctx, 10)
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("lease grant before etcd: %v, want Unavailable", err)

@@ -21,7 +21,7 @@ import (
 // fan-out come up by themselves once the learner is promoted.
 func TestServesInFrontOfALearner(t *testing.T) {
 	e := startEtcd(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	learner := startLearner(t, e)
 	if _, err := e.direct.Put(ctx, "/services/a", "1"); err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func TestServesInFrontOfALearner(t *testing.T) {
 // (embedded, until the test ends) and returns its client URL.
 func startLearner(t *testing.T, e *env) string {
 	t.Helper()
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	peer, client := url.URL{Scheme: "http", Host: harness.FreeAddr(t)}, url.URL{Scheme: "http", Host: harness.FreeAddr(t)}
 	added, err := e.direct.MemberAddAsLearner(ctx, []string{peer.String()})
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 // herald started for them (and the upstream streams) is gone.
 func TestManyWatchStreamsLeaveNothingBehind(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	// Warm up: both clients connect lazily, and their connections live on.
 	if _, err := e.viaHerald.Put(ctx, "w/warm", "1"); err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func TestWatchEndsWhenUpstreamGoes(t *testing.T) {
 // stream, etcd keeps sending its events; so must herald.
 func TestClientHalfCloseKeepsAnswers(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	s := watchOne(t, e.proxyAddr, "hc")
 	if err := s.CloseSend(); err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func watchOne(t *testing.T, addr, key string) grpc.BidiStreamingClient[pb.WatchR
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	s, err := pb.NewWatchClient(conn).Watch(ctxT(t))
+	s, err := pb.NewWatchClient(conn).Watch(harness.Context(t, harness.DefaultPatience))
 	if err != nil {
 		t.Fatal(err)
 	}

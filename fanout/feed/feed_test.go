@@ -178,7 +178,7 @@ func TestFeedReloadsAfterCompaction(t *testing.T) {
 	put(t, p+"a", "1")
 	put(t, p+"b", "2")
 	rev := put(t, p+"c", "3")
-	if _, err := testEtcd(t).Compact(ctxT(t), &pb.CompactionRequest{Revision: rev}); err != nil {
+	if _, err := testEtcd(t).Compact(harness.Context(t, time.Minute), &pb.CompactionRequest{Revision: rev}); err != nil {
 		t.Fatal(err)
 	}
 	waitConverged(t, "after the compaction", replicas[follower], rev, p)
@@ -246,11 +246,11 @@ func TestFeedStartFailsWhenTheLoadFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = f.Start(ctxT(t))
+	err = f.Start(harness.Context(t, time.Minute))
 	if err == nil || !strings.HasPrefix(err.Error(), `feed fanout: load "/x/": `) {
 		t.Fatalf("Start: %v", err)
 	}
-	if err := f.Start(ctxT(t)); err == nil {
+	if err := f.Start(harness.Context(t, time.Minute)); err == nil {
 		t.Fatal("a second Start works")
 	}
 	f.Close()

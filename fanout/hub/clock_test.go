@@ -24,7 +24,7 @@ func TestProgressNotifyAtTheCachesDeadline(t *testing.T) {
 	clk := clock.NewManual(time.Now())
 	viaHub, _ := e.startHubWith(t, hub.Config{Name: "clock", Clock: clk,
 		Options: hub.Options{Prefixes: []string{"/clock/"}, ProgressNotifyInterval: interval}})
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	ws, err := pb.NewWatchClient(viaHub.ActiveConnection()).Watch(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestStatsSinceAdvanceOnTheHubsClock(t *testing.T) {
 	e := startEtcd(t)
 	clk := clock.NewManual(time.Now())
 	_, h := e.startHubWith(t, hub.Config{Name: "stats", Clock: clk, Options: hub.Options{Prefixes: []string{"/stats/"}}})
-	put, err := e.direct.Put(ctxT(t), "/stats/key", "v")
+	put, err := e.direct.Put(harness.Context(t, harness.DefaultPatience), "/stats/key", "v")
 	if err != nil {
 		t.Fatal(err)
 	}

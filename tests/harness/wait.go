@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -72,4 +73,13 @@ func AdvanceUntil(t testing.TB, c Advancer, step time.Duration, what string, pat
 		return false
 	})
 	return now
+}
+
+// Context returns a context that ends after patience or when t ends,
+// whichever comes first: the bound of a whole test's calls, so that a hang
+// fails the test instead of the package's timeout.
+func Context(t testing.TB, patience time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	t.Cleanup(cancel)
+	return ctx
 }
