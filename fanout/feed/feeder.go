@@ -91,7 +91,9 @@ func (f *Feed) feed(ctx context.Context) {
 		// revision of overlap is applied once (the sink is idempotent).
 		repath := f.repathC()
 		fctx, cancel := context.WithCancel(ctx)
+		watched := make(chan struct{}) // the path watcher ended: this loop waits for it
 		go func() {
+			defer close(watched)
 			select {
 			case <-repath:
 				cancel()
@@ -104,6 +106,7 @@ func (f *Feed) feed(ctx context.Context) {
 			return false
 		})
 		cancel()
+		<-watched
 		if ctx.Err() != nil {
 			return
 		}
