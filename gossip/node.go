@@ -11,6 +11,7 @@ import (
 
 	"github.com/heraldproj/herald/gossip/plumtree"
 	"github.com/heraldproj/herald/gossip/transport"
+	"github.com/heraldproj/herald/internal/clock"
 	"github.com/heraldproj/herald/internal/lograte"
 )
 
@@ -25,7 +26,7 @@ type Config struct {
 	Protocol  plumtree.Config
 	Peers     Peers
 	Transport transport.Transport
-	Clock     Clock // default RealClock
+	Clock     Clock // nil: the wall clock
 	// TickInterval is the shortest time between two protocol ticks
 	// (default 1 ms). The Node ticks the protocol when its next timer is
 	// due (plumtree.Node.NextDeadline), not periodically: a repair fires
@@ -91,7 +92,7 @@ func NewNode(cfg Config) (*Node, error) {
 		return nil, errors.New("gossip: Config.Peers and Config.Transport are required")
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = RealClock{}
+		cfg.Clock = clock.Real{}
 	}
 	if cfg.TickInterval <= 0 {
 		cfg.TickInterval = time.Millisecond

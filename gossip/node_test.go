@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/heraldproj/herald/gossip/membership"
 	"github.com/heraldproj/herald/gossip/plumtree"
 	"github.com/heraldproj/herald/gossip/transport"
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // staticPeers is a Peers whose member list the test changes by hand.
@@ -201,15 +203,16 @@ func (c *collector) delivered(ids []plumtree.MessageID) int {
 // given, logs diagnostics before the test fails.
 func waitFor(t testing.TB, what string, d time.Duration, cond func() bool, onTimeout ...func()) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			for _, f := range onTimeout {
-				f()
-			}
-			t.Fatalf("timed out waiting for %s", what)
+	if err := harness.Await(d, func() error {
+		if cond() {
+			return nil
 		}
-		time.Sleep(10 * time.Millisecond)
+		return errors.New("not yet")
+	}); err != nil {
+		for _, f := range onTimeout {
+			f()
+		}
+		t.Fatalf("waiting for %s: %v", what, err)
 	}
 }
 

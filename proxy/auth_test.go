@@ -8,6 +8,8 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestAuthThroughHerald enables etcd's auth through herald and checks that
@@ -15,7 +17,7 @@ import (
 // user is denied with etcd's own error.
 func TestAuthThroughHerald(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	c := e.viaHerald
 	steps := []func() error{
 		func() error { _, err := c.RoleAdd(ctx, "root"); return err },
@@ -65,7 +67,7 @@ func TestAuthThroughHerald(t *testing.T) {
 // it starts as a pass-through proxy, and leases are etcd's.
 func TestOffloadOffWhenEtcdHasAuth(t *testing.T) {
 	e := startEtcd(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	for _, step := range []func() error{
 		func() error { _, err := e.direct.RoleAdd(ctx, "root"); return err },
 		func() error { _, err := e.direct.UserAdd(ctx, "root", "pw"); return err },

@@ -8,6 +8,8 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestGracefulStopEndsEndlessStreams: a stopping herald ends its clients'
@@ -16,7 +18,7 @@ import (
 // and closing the connection under them.
 func TestGracefulStopEndsEndlessStreams(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	conn := e.viaHerald.ActiveConnection()
 
 	watch, err := pb.NewWatchClient(conn).Watch(ctx)

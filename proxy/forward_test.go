@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream"
 )
 
@@ -26,7 +27,7 @@ func TestUpstreamWithoutForwarder(t *testing.T) {
 		o.Name = "herald-seam"
 		o.Upstream = seamOnly{o.Upstream}
 	})
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	if _, err := e.viaHerald.Put(ctx, "k", "v"); err != nil {
 		t.Fatal(err)
 	}

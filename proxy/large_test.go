@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // putLarge writes n values of just under etcd's default request limit
@@ -15,7 +17,7 @@ func putLarge(t *testing.T, e *env, prefix string, n int) []byte {
 	t.Helper()
 	value := bytes.Repeat([]byte("v"), 1400*1024)
 	for i := range n {
-		if _, err := e.direct.Put(ctxT(t), fmt.Sprintf("%s%d", prefix, i), string(value)); err != nil {
+		if _, err := e.direct.Put(harness.Context(t, harness.DefaultPatience), fmt.Sprintf("%s%d", prefix, i), string(value)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -27,7 +29,7 @@ func putLarge(t *testing.T, e *env, prefix string, n int) []byte {
 // receive limit is 4 MiB).
 func TestAnswersLargerThanFourMiB(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	value := putLarge(t, e, "/large/", 5)
 
 	got, err := e.viaHerald.Get(ctx, "/large/", clientv3.WithPrefix())
@@ -62,7 +64,7 @@ func TestFanoutPrefixLargerThanFourMiB(t *testing.T) {
 		o.Fanout.Prefixes = []string{"/big/"}
 	})
 
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	got, err := e.viaHerald.Get(ctx, "/big/", clientv3.WithPrefix(), clientv3.WithSerializable())
 	if err != nil {
 		t.Fatal(err)

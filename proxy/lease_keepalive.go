@@ -76,12 +76,30 @@ func (o *offloader) serveKeepAlives(
 	defer tracked.Done()
 	reqs, recvErr := streams.Receive(ctx, offload.RecvTracked(tracked, stream.Recv))
 
-	retry := time.NewTicker(holdPoll)
-	defer retry.Stop()
+	// The retry ticker runs only while keepalives are held: an idle stream
+	// (all of a rack's nodes, most of the time) sleeps until its client
+	// sends.
+	var retry *time.Ticker
+	defer func() {
+		if retry != nil {
+			retry.Stop()
+		}
+	}()
 	for {
-		var changed <-chan struct{}
-		if len(k.held) > 0 {
+		var (
+			changed <-chan struct{}
+			tick    <-chan time.Time
+		)
+		switch {
+		case len(k.held) > 0:
 			changed = o.Changed()
+			if retry == nil {
+				retry = time.NewTicker(holdPoll)
+			}
+			tick = retry.C
+		case retry != nil:
+			retry.Stop()
+			retry = nil
 		}
 		select {
 		case <-ctx.Done():
@@ -108,7 +126,7 @@ func (o *offloader) serveKeepAlives(
 			if err := k.retryHeld(); err != nil {
 				return err
 			}
-		case <-retry.C:
+		case <-tick:
 			if err := k.retryHeld(); err != nil {
 				return err
 			}

@@ -6,6 +6,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestLeaseLeasesWithAuthHidesCarriers: with etcd auth on, an
@@ -13,7 +15,7 @@ import (
 // carriers and session too; herald shows only the client's real leases.
 func TestLeaseLeasesWithAuthHidesCarriers(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	putLeased(t, e, "leased", 30)
 	if _, err := e.direct.UserAdd(ctx, "root", "rootpw"); err != nil {
 		t.Fatal(err)

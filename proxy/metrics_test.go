@@ -68,7 +68,7 @@ func TestServerMetricsArePerServer(t *testing.T) {
 	e := startEtcd(t)
 	regA, a := e.startWithRegistry(t, "herald-a")
 	regB, _ := e.startWithRegistry(t, "herald-b")
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	if _, err := a.Put(ctx, "/services/a", "1"); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestReadinessGauges(t *testing.T) {
 			t.Errorf("before Start: %s = %v (exported: %v), want 0", g, v, ok)
 		}
 	}
-	h.start(ctxT(t))
+	h.start(harness.Context(t, harness.DefaultPatience))
 	// Start may leave what etcd did not let start at once to the
 	// background.
 	for _, g := range gauges {
@@ -137,7 +137,7 @@ func TestFanoutMetricsFollowTheCache(t *testing.T) {
 	harness.WaitUntil(t, "herald_fanout_feeding to be 1", harness.DefaultPatience, func() bool {
 		return value("herald_fanout_feeding") == 1
 	})
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wc := cli.Watch(wctx, "/services/", clientv3.WithPrefix())

@@ -7,6 +7,8 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // grantID grants a lease with a chosen ID (clientv3's Grant cannot).
@@ -19,7 +21,7 @@ func grantID(ctx context.Context, c *clientv3.Client, id int64) (*pb.LeaseGrantR
 // virtual lease in use, so herald holds a session and a carrier at etcd.
 func putLeased(t *testing.T, e *env, key string, ttl int64) clientv3.LeaseID {
 	t.Helper()
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	l, err := e.viaHerald.Grant(ctx, ttl)
 	if err != nil {
 		t.Fatal(err)

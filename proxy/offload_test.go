@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/heraldproj/herald/internal/clock"
 	"github.com/heraldproj/herald/lease"
 	"github.com/heraldproj/herald/tests/harness"
 )
@@ -32,7 +33,7 @@ func exists(t *testing.T, c *clientv3.Client, key string) bool {
 // answer through herald shows the virtual ID.
 func TestVirtualLeaseIsHeralds(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	g, err := e.viaHerald.Grant(ctx, 30)
 	if err != nil {
 		t.Fatal(err)
@@ -109,10 +110,15 @@ func TestVirtualLeaseIsHeralds(t *testing.T) {
 
 // TestExpiryDeletesExactlyTheLeasesKeys lets a virtual lease expire and
 // checks that its keys go, a key rewritten by another client stays, and
-// other keys stay.
+// other keys stay. The leases run on a manual clock: the test moves it
+// past the TTL instead of sleeping.
 func TestExpiryDeletesExactlyTheLeasesKeys(t *testing.T) {
-	e := startEnv(t)
-	ctx := ctxT(t)
+	e := startEtcd(t)
+	clk := clock.NewManual(time.Now())
+	opts := defaultOffload()
+	opts.Clock = clk
+	e.startHerald(t, "herald-test", opts)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	g, err := e.viaHerald.Grant(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +149,8 @@ func TestExpiryDeletesExactlyTheLeasesKeys(t *testing.T) {
 
 	w := e.viaHerald.Watch(ctx, "/x/", clientv3.WithPrefix(), clientv3.WithPrevKV(), clientv3.WithFilterPut())
 	var deleted []string
-	harness.WaitUntil(t, "the lease's keys to be deleted", harness.DefaultPatience, func() bool { return !exists(t, e.direct, "/x/1") && !exists(t, e.direct, "/x/2") })
+	harness.AdvanceUntil(t, clk, 100*time.Millisecond, "the lease's keys to be deleted", harness.DefaultPatience,
+		func() bool { return !exists(t, e.direct, "/x/1") && !exists(t, e.direct, "/x/2") })
 	for len(deleted) < 2 {
 		select {
 		case wr := <-w:
@@ -173,7 +180,7 @@ func TestExpiryDeletesExactlyTheLeasesKeys(t *testing.T) {
 // TestRevokeDeletesKeysBeforeAnswering checks revoke through herald.
 func TestRevokeDeletesKeysBeforeAnswering(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	g, err := e.viaHerald.Grant(ctx, 60)
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +206,7 @@ func TestRevokeDeletesKeysBeforeAnswering(t *testing.T) {
 // ranges and watches nor can be written.
 func TestReservedPrefixIsHidden(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	g, err := e.viaHerald.Grant(ctx, 60)
 	if err != nil {
 		t.Fatal(err)
@@ -253,12 +260,15 @@ func TestReservedPrefixIsHidden(t *testing.T) {
 // TestRestartResumesLeases stops herald without revoking its clients'
 // leases and starts it again under the same name: its clients' leases, with
 // keys or not yet, and their keys live on (the restarted herald claims its
-// old carriers back as their successor).
+// old carriers back as their successor). The leases run on a manual clock,
+// the same across the restart: the test moves it instead of sleeping.
 func TestRestartResumesLeases(t *testing.T) {
 	e := startEtcd(t)
+	clk := clock.NewManual(time.Now())
 	opts := defaultOffload()
+	opts.Clock = clk
 	e.startHerald(t, "herald-test", opts)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	g, err := e.viaHerald.Grant(ctx, 5)
 	if err != nil {
 		t.Fatal(err)
@@ -284,12 +294,26 @@ func TestRestartResumesLeases(t *testing.T) {
 	if err != nil || ttl.TTL <= 0 || len(ttl.Keys) != 1 {
 		t.Fatalf("after restart: %+v %v", ttl, err)
 	}
-	// Keep it alive past its TTL: the key stays.
+	// Keep it alive past its TTL: 8 s of its clock, a keepalive a second.
+	var last time.Time
 	for i := 0; i < 8; i++ {
+		last = clk.Now()
 		if _, err := e.viaHerald.KeepAliveOnce(ctx, g.ID); err != nil {
 			t.Fatalf("keepalive %d after restart: %v", i, err)
 		}
-		time.Sleep(time.Second)
+		clk.Advance(time.Second)
+	}
+	// A canary of 1 s, never kept alive: once its key is gone, an expiry
+	// round has run past its deadline, when the lease would long have
+	// expired without its keepalives, but not yet at its own deadline.
+	putLeased(t, e, "/node/canary", 1)
+	at := harness.AdvanceUntil(t, clk, 10*time.Millisecond, "the canary's key deleted", harness.DefaultPatience,
+		func() bool { return !exists(t, e.direct, "/node/canary") })
+	if deadline := last.Add(5 * time.Second); !at.Before(deadline) {
+		t.Fatalf("the canary went at %v, past the kept-alive lease's own deadline %v: the test proves nothing", at.Sub(last), deadline.Sub(last))
+	}
+	if ttl, err := e.viaHerald.TimeToLive(ctx, g.ID); err != nil || ttl.TTL <= 0 {
+		t.Fatalf("the kept-alive lease after the canary's expiry: %+v %v", ttl, err)
 	}
 	if !exists(t, e.direct, "/node/1") {
 		t.Fatal("a kept-alive key was lost across the restart")
@@ -304,7 +328,7 @@ func TestRestartResumesLeases(t *testing.T) {
 // and refused the second time, as etcd does.
 func TestClientChosenLeaseID(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	const id = 0x1234
 	direct, err := e.direct.Grant(ctx, 10)
 	if err != nil {
@@ -328,7 +352,7 @@ func TestClientChosenLeaseID(t *testing.T) {
 // revoke of a lease with keys is one revision, as in etcd.
 func TestLeaseRevisionsAsEtcd(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	if _, err := e.viaHerald.Grant(ctx, 60); err != nil { // the first grant also starts the session and carriers
 		t.Fatal(err)
 	}

@@ -7,13 +7,15 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestErrorsMatchEtcd sends the same bad requests to etcd and through herald
 // and expects the very same error (type, gRPC code, message).
 func TestErrorsMatchEtcd(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	big := bytes.Repeat([]byte("x"), 1600*1024)  // above --max-request-bytes, below gRPC's limit
 	huge := bytes.Repeat([]byte("x"), 2200*1024) // above gRPC's receive limit
 	cases := []struct {
@@ -55,7 +57,7 @@ func TestErrorsMatchEtcd(t *testing.T) {
 // update by an ID taken from the list works.
 func TestMemberListShowsHerald(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	resp, err := e.viaHerald.MemberList(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +95,7 @@ func TestMemberListShowsHerald(t *testing.T) {
 // TestHeadersFromEtcd checks that a response header through herald is etcd's.
 func TestHeadersFromEtcd(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	put, err := e.viaHerald.Put(ctx, "h", "1")
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/heraldproj/herald/internal/startup"
 	"github.com/heraldproj/herald/lease/offload"
 	"github.com/heraldproj/herald/proxy"
+	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/tests/harness/embedded"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
@@ -108,7 +109,7 @@ func (e *env) startHeraldWith(t *testing.T, set func(*heraldOptions)) {
 	}}
 	set(&opts)
 	h := newHerald(t, opts)
-	h.start(ctxT(t))
+	h.start(harness.Context(t, harness.DefaultPatience))
 	go h.srv.Serve(lis)
 	lb, err := loopback.Dial(addr)
 	if err != nil {
@@ -203,12 +204,6 @@ func (h *herald) stop() {
 			h.off.Close()
 		}
 	})
-}
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // errString renders an error as a client sees it, for comparing herald's

@@ -6,6 +6,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/heraldproj/herald/tests/harness"
+
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -15,7 +17,7 @@ import (
 // them), at one revision.
 func TestRangeStreamAroundReserved(t *testing.T) {
 	e := startEnv(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	putLeased(t, e, "leased", 30)
 	var past int64
 	for _, k := range []string{"\x00a", "\x00b", "a", "b", "c"} {

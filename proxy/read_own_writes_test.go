@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestSerializableReadsSeeOwnWrites: a serializable read of a fan-out
@@ -17,7 +19,7 @@ func TestSerializableReadsSeeOwnWrites(t *testing.T) {
 		o.Name, o.Offload = "herald-ryw", defaultOffload()
 		o.Fanout.Prefixes = []string{"/services/"}
 	})
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	for i := range 50 {
 		value := fmt.Sprint(i)
 		put, err := e.viaHerald.Put(ctx, "/services/k", value)

@@ -255,6 +255,7 @@ func (s *Server) GracefulStop(timeout time.Duration) {
 	case <-done:
 	case <-time.After(timeout):
 		s.grpc.Stop()
+		<-done // Stop ends GracefulStop at once
 	}
 	s.closePeers()
 }

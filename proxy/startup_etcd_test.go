@@ -3,7 +3,6 @@ package proxy_test
 import (
 	"path/filepath"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -28,7 +27,7 @@ func TestStartsBeforeEtcd(t *testing.T) {
 	if off, fan := e.srv.Ready(); off || fan {
 		t.Fatalf("ready (offload %v, fan-out %v) with no etcd", off, fan)
 	}
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	_, err := e.viaHerald.Grant(ctx, 10)
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("lease grant before etcd: %v, want Unavailable", err)
@@ -43,12 +42,10 @@ func TestStartsBeforeEtcd(t *testing.T) {
 	t.Cleanup(emb.Close)
 	e.direct = newClient(t, emb.Endpoint())
 
-	for off, fan := e.srv.Ready(); !off || !fan; off, fan = e.srv.Ready() {
-		if ctx.Err() != nil {
-			t.Fatalf("not ready once etcd is up (offload %v, fan-out %v)", off, fan)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	harness.WaitUntil(t, "the offloader and the hub ready once etcd is up", harness.DefaultPatience, func() bool {
+		off, fan := e.srv.Ready()
+		return off && fan
+	})
 	l, err := e.viaHerald.Grant(ctx, 10)
 	if err != nil {
 		t.Fatalf("lease grant once etcd is up: %v", err)

@@ -4,7 +4,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"testing"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
@@ -21,7 +20,7 @@ import (
 // fan-out come up by themselves once the learner is promoted.
 func TestServesInFrontOfALearner(t *testing.T) {
 	e := startEtcd(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	learner := startLearner(t, e)
 	if _, err := e.direct.Put(ctx, "/services/a", "1"); err != nil {
 		t.Fatal(err)
@@ -35,16 +34,13 @@ func TestServesInFrontOfALearner(t *testing.T) {
 	if off, fan := l.srv.Ready(); off || fan {
 		t.Fatalf("ready (offload %v, fan-out %v) in front of a learner", off, fan)
 	}
-	for {
+	harness.WaitUntil(t, "the learner to apply the put", harness.DefaultPatience, func() bool {
 		got, err := l.viaHerald.Get(ctx, "/services/a", clientv3.WithSerializable())
 		if err != nil {
 			t.Fatalf("serializable read through herald in front of a learner: %v", err)
 		}
-		if len(got.Kvs) == 1 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond) // the learner has not applied the put yet
-	}
+		return len(got.Kvs) == 1
+	})
 	atLearner := newClient(t, learner)
 	_, want := atLearner.Get(ctx, "/services/a")
 	_, got := l.viaHerald.Get(ctx, "/services/a")
@@ -63,19 +59,16 @@ func TestServesInFrontOfALearner(t *testing.T) {
 		if !m.IsLearner {
 			continue
 		}
-		for _, err := e.direct.MemberPromote(ctx, m.ID); err != nil; _, err = e.direct.MemberPromote(ctx, m.ID) {
-			if ctx.Err() != nil {
-				t.Fatalf("promote the learner: %v", err)
-			}
-			time.Sleep(100 * time.Millisecond) // not in sync with the leader yet
-		}
+		// etcd refuses the promotion until the learner is in sync.
+		harness.WaitUntil(t, "the learner promoted", harness.DefaultPatience, func() bool {
+			_, err := e.direct.MemberPromote(ctx, m.ID)
+			return err == nil
+		})
 	}
-	for off, fan := l.srv.Ready(); !off || !fan; off, fan = l.srv.Ready() {
-		if ctx.Err() != nil {
-			t.Fatalf("not ready after the promotion (offload %v, fan-out %v)", off, fan)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	harness.WaitUntil(t, "the offloader and the hub ready after the promotion", harness.DefaultPatience, func() bool {
+		off, fan := l.srv.Ready()
+		return off && fan
+	})
 	if _, err := l.viaHerald.Grant(ctx, 10); err != nil {
 		t.Fatalf("lease grant after the promotion: %v", err)
 	}
@@ -85,7 +78,7 @@ func TestServesInFrontOfALearner(t *testing.T) {
 // (embedded, until the test ends) and returns its client URL.
 func startLearner(t *testing.T, e *env) string {
 	t.Helper()
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	peer, client := url.URL{Scheme: "http", Host: harness.FreeAddr(t)}, url.URL{Scheme: "http", Host: harness.FreeAddr(t)}
 	added, err := e.direct.MemberAddAsLearner(ctx, []string{peer.String()})
 	if err != nil {

@@ -2,6 +2,8 @@ package proxy_test
 
 import (
 	"testing"
+
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestStartupIsRevisionNeutral: a herald that starts (offload and fan-out
@@ -9,7 +11,7 @@ import (
 // through it numbers revisions exactly as etcd does.
 func TestStartupIsRevisionNeutral(t *testing.T) {
 	e := startEtcd(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	before, err := e.direct.Get(ctx, "probe")
 	if err != nil {
 		t.Fatal(err)

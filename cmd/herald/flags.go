@@ -14,6 +14,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/tlsutil"
 
 	"github.com/heraldproj/herald/fanout"
+	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/lease/offload"
 	"github.com/heraldproj/herald/proxy"
 )
@@ -60,12 +61,12 @@ func defineFlags(fs *pflag.FlagSet) {
 	fs.String("gossip-profile", "lan", "membership timing and broadcast-tree parameters together: lan (one datacentre), wan (10–20 ms links, lossy), or local (many heralds on one machine)")
 
 	fs.StringSlice("fanout-prefix", nil, "key prefixes whose watches the fleet fans out (one or two upstream watches for the whole fleet), comma-separated")
-	fs.Duration("watch-progress-notify-interval", 10*time.Minute, "progress notification interval of watches served from the fan-out cache (etcd's flag of the same name)")
 	window := fanout.DefaultConfig()
+	fs.Duration("watch-progress-notify-interval", window.ProgressInterval, "progress notification interval of watches served from the fan-out cache (etcd's flag of the same name)")
 	fs.Int("fanout-window-events", window.MaxEvents, "events the fan-out cache keeps for watches from past revisions")
 	fs.Int("fanout-window-bytes", window.MaxBytes, "bytes of events the fan-out cache keeps")
 	fs.Duration("fanout-window-age", window.MaxAge, "how long the fan-out cache keeps an event")
-	fs.Int("fanout-feeders", 2, "how many heralds of the fleet hold the upstream watch of the fan-out prefixes")
+	fs.Int("fanout-feeders", feed.DefaultFeeders, "how many heralds of the fleet hold the upstream watch of the fan-out prefixes")
 
 	leases := offload.DefaultOptions()
 	fs.Bool("lease-offload", true, "hold clients' leases in herald (virtual leases) instead of at etcd")

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/soheilhy/cmux"
@@ -27,6 +28,8 @@ type clientPort struct {
 	grpc  net.Listener
 	http  *http.Server
 	httpL net.Listener
+	// serving counts serve's HTTP and cmux goroutines; close waits for them.
+	serving sync.WaitGroup
 }
 
 // listenClients binds --listen-addr. tlsCfg, when set, is the TLS clients
@@ -56,12 +59,15 @@ func listenClients(addr string, tlsCfg *tls.Config, srv *proxy.Server, pages ops
 // serve runs gRPC (srv) and HTTP on the port until close; it returns the
 // first error that is not the port being closed.
 func (p *clientPort) serve(srv *proxy.Server, log *slog.Logger) error {
+	p.serving.Add(2)
 	go func() {
+		defer p.serving.Done()
 		if err := p.http.Serve(p.httpL); err != nil && !closed(err) {
 			log.Warn("HTTP on the client port stopped", "err", err)
 		}
 	}()
 	go func() {
+		defer p.serving.Done()
 		if err := p.mux.Serve(); err != nil && !closed(err) {
 			log.Warn("client port stopped accepting", "err", err)
 		}
@@ -69,11 +75,13 @@ func (p *clientPort) serve(srv *proxy.Server, log *slog.Logger) error {
 	return srv.Serve(p.grpc)
 }
 
-// close stops HTTP and the port's listener (gRPC is stopped by its server).
+// close stops HTTP and the port's listener (gRPC is stopped by its server),
+// and waits for serve's HTTP and cmux goroutines to end.
 func (p *clientPort) close() {
 	p.http.Close()
 	p.mux.Close()
 	p.root.Close()
+	p.serving.Wait()
 }
 
 // addr is the bound address.

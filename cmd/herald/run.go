@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -152,7 +153,15 @@ func Run(ctx context.Context, c Config) error {
 	}
 	srvp.Store(srv)
 	// Every return below stops the server, unless it was stopped
-	// gracefully; the background start stops before it.
+	// gracefully; the background start stops before it. Then Run waits
+	// for the goroutine that served the client port (its Serve has
+	// returned once the server stopped and the port closed).
+	var served chan struct{}
+	defer func() {
+		if served != nil {
+			<-served
+		}
+	}()
 	stopped := false
 	defer func() {
 		if !stopped {
@@ -204,9 +213,10 @@ func Run(ctx context.Context, c Config) error {
 	}
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- port.serve(srv, log) }()
+	served = make(chan struct{})
+	go func() { defer close(served); serveErr <- port.serve(srv, log) }()
 	if metrics != nil {
-		go metrics.serve(log)
+		metrics.start(log)
 	}
 
 	select {
@@ -230,8 +240,9 @@ func newLogger(level string) *slog.Logger {
 
 // metricsPort serves opsMux on --metrics-addr.
 type metricsPort struct {
-	lis net.Listener
-	srv *http.Server
+	lis     net.Listener
+	srv     *http.Server
+	serving sync.WaitGroup // start's goroutine; close waits for it
 }
 
 // listenMetrics binds --metrics-addr; serve starts answering.
@@ -243,14 +254,21 @@ func listenMetrics(addr string, srv *proxy.Server, pages opsPages, pprof bool) (
 	return &metricsPort{lis: lis, srv: &http.Server{Handler: opsMux(srv, pages, pprof), ReadHeaderTimeout: 5 * time.Second}}, nil
 }
 
-func (m *metricsPort) serve(log *slog.Logger) {
-	if err := m.srv.Serve(m.lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("metrics server stopped", "err", err)
-	}
+// start serves the port on a goroutine of its own until close.
+func (m *metricsPort) start(log *slog.Logger) {
+	m.serving.Add(1)
+	go func() {
+		defer m.serving.Done()
+		if err := m.srv.Serve(m.lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "err", err)
+		}
+	}()
 }
 
-// close stops serving, and releases the port even if serve never ran.
+// close stops serving, releases the port even if start never ran, and
+// waits for start's goroutine.
 func (m *metricsPort) close() {
 	m.srv.Close()
 	m.lis.Close()
+	m.serving.Wait()
 }

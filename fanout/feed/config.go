@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/heraldproj/herald/internal/clock"
 	"github.com/heraldproj/herald/upstream"
 )
 
@@ -46,6 +47,11 @@ type Config struct {
 	// Sink is the replica the Feed keeps current. Required.
 	Sink Sink
 
+	// Clock times the repair delay, the feeder's heartbeat and the feeder
+	// choice's recheck (nil: the wall clock); tests move it instead of
+	// sleeping.
+	Clock clock.Clock
+
 	Logger *slog.Logger // nil discards
 	// Metrics count what the feed does; nil counts into a set of its own,
 	// registered nowhere (see NewMetrics).
@@ -65,6 +71,7 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	c.Clock = clock.Or(c.Clock)
 	return c
 }
 

@@ -12,13 +12,15 @@
 //     prefix; with several, a batch ends only at the revision of an answer
 //     to a progress request, an exact cut across prefixes — applies them
 //     and broadcasts them on its topic of the fleet bus; an idle feeder
-//     asks for progress every 500 ms, a heartbeat that lets every herald
-//     see that it misses nothing;
+//     asks for progress 500 ms after its last batch, a heartbeat that lets
+//     every herald see that it misses nothing;
 //   - applies every batch the fleet delivers, in any order, any number of
 //     times (the Sink orders them, e.g. with a fanout.Chain);
 //   - repairs a gap that the broadcast tree has not filled within the
 //     repair delay (300 ms) from an etcd watch of its own, and reloads the
-//     snapshot when etcd has compacted past it.
+//     snapshot when etcd has compacted past it. The repair loop sleeps
+//     until a gap is reported and then until its delay is up: with no gap
+//     open it arms no timer.
 //
 // Without a bus, a herald is its own feeder.
 //
@@ -39,7 +41,8 @@
 // is stopped and waited for by Close.
 //
 // This package is a driver: it does I/O (the upstream seam's KV and
-// Watches, the bus), runs goroutines and reads the clock; the protocol's decisions are
+// Watches, the bus), runs goroutines and reads the clock (Config.Clock,
+// herald's one clock seam, internal/clock); the protocol's decisions are
 // the pure core's (fanout): the feeder choice (fanout.IsFeeder), the
 // cutting of batches (fanout.Cutter), the batch format and the ordering
 // logic. It must not import proxy/, lease/, gossip/ or memberlist: the bus

@@ -13,6 +13,7 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	"github.com/heraldproj/herald/fanout"
+	"github.com/heraldproj/herald/internal/clock"
 	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/upstream"
 )
@@ -152,18 +153,21 @@ func TestFeedHeartbeatRevealsALostLastBatch(t *testing.T) {
 }
 
 // TestFeedReloadsAfterCompaction makes a non-feeder miss batches that etcd
-// then compacts away: its repair finds them compacted, and it reloads.
+// then compacts away: its repair finds them compacted, and it reloads. The
+// feeds run on a manual clock: nothing is repaired before the compaction
+// because no time passes until the test moves the clock.
 func TestFeedReloadsAfterCompaction(t *testing.T) {
 	checkNoLeaks(t)
 	p := prefix(t.Name())
 	bus := newMemBus(2)
+	clk := clock.NewManual(time.Now())
 	var feeds []*Feed
 	var replicas []*replica
 	for _, name := range []string{"h1", "h2"} {
 		r := newReplica()
 		feeds = append(feeds, startFeed(t, Config{
 			Name: name, Prefixes: []string{p}, Feeders: 1, RepairDelay: 2 * time.Second,
-			Bus: bus.join(name), Sink: r,
+			Bus: bus.join(name), Sink: r, Clock: clk,
 		}))
 		replicas = append(replicas, r)
 	}
@@ -178,11 +182,15 @@ func TestFeedReloadsAfterCompaction(t *testing.T) {
 	put(t, p+"a", "1")
 	put(t, p+"b", "2")
 	rev := put(t, p+"c", "3")
-	if _, err := testEtcd(t).Compact(ctxT(t), &pb.CompactionRequest{Revision: rev}); err != nil {
+	if _, err := testEtcd(t).Compact(harness.Context(t, time.Minute), &pb.CompactionRequest{Revision: rev}); err != nil {
 		t.Fatal(err)
 	}
-	waitConverged(t, "after the compaction", replicas[follower], rev, p)
+	// The feeder's heartbeat shows the follower its gap; RepairDelay later
+	// the follower repairs it from etcd.
 	r := replicas[follower]
+	harness.AdvanceUntil(t, clk, 100*time.Millisecond, "the follower at the compacted revision", harness.DefaultPatience,
+		func() bool { return r.Rev() >= rev })
+	waitConverged(t, "after the compaction", r, rev, p)
 	r.mu.Lock()
 	loads, compact := r.loads, r.compact
 	r.mu.Unlock()
@@ -246,11 +254,11 @@ func TestFeedStartFailsWhenTheLoadFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = f.Start(ctxT(t))
+	err = f.Start(harness.Context(t, time.Minute))
 	if err == nil || !strings.HasPrefix(err.Error(), `feed fanout: load "/x/": `) {
 		t.Fatalf("Start: %v", err)
 	}
-	if err := f.Start(ctxT(t)); err == nil {
+	if err := f.Start(harness.Context(t, time.Minute)); err == nil {
 		t.Fatal("a second Start works")
 	}
 	f.Close()

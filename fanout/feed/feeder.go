@@ -21,15 +21,17 @@ func (f *Feed) shouldFeed() bool {
 	return fanout.IsFeeder(f.cfg.Topic, f.cfg.Name, members, f.cfg.Feeders)
 }
 
+// feederRecheck is how long the feeder choice waits for a membership change
+// before it looks again, in case a change was coalesced away.
+const feederRecheck = time.Second
+
 // feederLoop starts and stops feeding as membership changes (and checks
-// every second, in case a change was coalesced away).
+// every feederRecheck).
 func (f *Feed) feederLoop(ctx context.Context) {
 	var changes <-chan struct{}
 	if f.cfg.Bus != nil {
 		changes = f.cfg.Bus.Changes()
 	}
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
 	var feeder background
 	defer feeder.stop()
 	for {
@@ -39,12 +41,15 @@ func (f *Feed) feederLoop(ctx context.Context) {
 		case !want && feeder.running():
 			feeder.stop()
 		}
+		recheck, stop := f.cfg.Clock.NewTimer(feederRecheck)
 		select {
 		case <-ctx.Done():
+			stop()
 			return
 		case <-changes:
-		case <-t.C:
+		case <-recheck:
 		}
+		stop()
 	}
 }
 
@@ -91,7 +96,9 @@ func (f *Feed) feed(ctx context.Context) {
 		// revision of overlap is applied once (the sink is idempotent).
 		repath := f.repathC()
 		fctx, cancel := context.WithCancel(ctx)
+		watched := make(chan struct{}) // the path watcher ended: this loop waits for it
 		go func() {
+			defer close(watched)
 			select {
 			case <-repath:
 				cancel()
@@ -104,6 +111,7 @@ func (f *Feed) feed(ctx context.Context) {
 			return false
 		})
 		cancel()
+		<-watched
 		if ctx.Err() != nil {
 			return
 		}

@@ -58,30 +58,35 @@ func (f *Feed) follow(ctx context.Context, from int64, emit func(fanout.Batch) b
 		}
 	}
 	var lastEmit atomic.Int64 // unix nanoseconds
-	lastEmit.Store(time.Now().UnixNano())
+	clk := f.cfg.Clock
+	lastEmit.Store(clk.Now().UnixNano())
 	heartbeat.Add(1)
 	go func() {
 		defer heartbeat.Done()
-		t := time.NewTicker(f.cfg.ProgressEvery / 2)
-		defer t.Stop()
 		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if time.Since(time.Unix(0, lastEmit.Load())) < f.cfg.ProgressEvery {
-					continue
-				}
-				if askProgress() != nil {
+			// Asleep until ProgressEvery after the last batch: a busy feed
+			// asks nothing.
+			wait := f.cfg.ProgressEvery - clk.Now().Sub(time.Unix(0, lastEmit.Load()))
+			if wait > 0 {
+				fire, stop := clk.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					stop()
 					return
+				case <-fire:
 				}
+				continue
 			}
+			if askProgress() != nil {
+				return
+			}
+			lastEmit.Store(clk.Now().UnixNano()) // the next ask, ProgressEvery from now unless a batch comes first
 		}
 	}()
 
 	cutter := fanout.NewCutter(len(f.cfg.Prefixes), from)
 	emitCut := func(b fanout.Batch, hdr *pb.ResponseHeader) bool {
-		lastEmit.Store(time.Now().UnixNano())
+		lastEmit.Store(clk.Now().UnixNano())
 		f.cfg.Sink.NoteHeader(hdr)
 		return emit(b)
 	}

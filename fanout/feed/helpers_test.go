@@ -22,12 +22,6 @@ func prefix(name string) string {
 	return fmt.Sprintf("/%s-%d/%s/", strings.ReplaceAll(name, "/", "_"), prefixN.Add(1), name)
 }
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // checkNoLeaks fails t if goroutines started after it outlive the test's
 // own cleanups (the feeds' Close); the etcd member's and the client's were
 // started before.
@@ -39,7 +33,7 @@ func checkNoLeaks(t *testing.T) {
 
 func put(t *testing.T, key, value string) int64 {
 	t.Helper()
-	resp, err := testEtcd(t).Put(ctxT(t), &pb.PutRequest{Key: []byte(key), Value: []byte(value)})
+	resp, err := testEtcd(t).Put(harness.Context(t, time.Minute), &pb.PutRequest{Key: []byte(key), Value: []byte(value)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +42,7 @@ func put(t *testing.T, key, value string) int64 {
 
 func del(t *testing.T, key string) int64 {
 	t.Helper()
-	resp, err := testEtcd(t).DeleteRange(ctxT(t), &pb.DeleteRangeRequest{Key: []byte(key)})
+	resp, err := testEtcd(t).DeleteRange(harness.Context(t, time.Minute), &pb.DeleteRangeRequest{Key: []byte(key)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +56,7 @@ func txnPut(t *testing.T, value string, keys ...string) int64 {
 	for _, k := range keys {
 		ops = append(ops, &pb.RequestOp{Request: &pb.RequestOp_RequestPut{RequestPut: &pb.PutRequest{Key: []byte(k), Value: []byte(value)}}})
 	}
-	resp, err := testEtcd(t).Txn(ctxT(t), &pb.TxnRequest{Success: ops})
+	resp, err := testEtcd(t).Txn(harness.Context(t, time.Minute), &pb.TxnRequest{Success: ops})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +68,7 @@ func etcdContent(t *testing.T, prefixes ...string) []string {
 	t.Helper()
 	var out []string
 	for _, p := range prefixes {
-		resp, err := testEtcd(t).Range(ctxT(t), &pb.RangeRequest{Key: []byte(p), RangeEnd: fanout.PrefixEnd([]byte(p))})
+		resp, err := testEtcd(t).Range(harness.Context(t, time.Minute), &pb.RangeRequest{Key: []byte(p), RangeEnd: fanout.PrefixEnd([]byte(p))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,7 +297,7 @@ func startFeed(t *testing.T, cfg Config) *Feed {
 		t.Fatal(err)
 	}
 	t.Cleanup(f.Close)
-	if err := f.Start(ctxT(t)); err != nil {
+	if err := f.Start(harness.Context(t, time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	return f

@@ -9,27 +9,36 @@ import (
 
 // repairLoop fetches from etcd the events of a gap that the broadcast tree
 // did not fill within RepairDelay. A gap that etcd has compacted away is
-// repaired by reloading the sink.
+// repaired by reloading the sink. It sleeps until a gap is reported (every
+// gap kicks it: apply, load) and then until that gap's RepairDelay is up;
+// with no gap open it arms no timer.
 func (f *Feed) repairLoop(ctx context.Context) {
-	t := time.NewTicker(f.cfg.RepairDelay)
-	defer t.Stop()
-	var since time.Time
+	var (
+		since time.Time // when the open gap was first seen
+		fire  <-chan time.Time
+		stop  = func() bool { return false }
+	)
+	defer func() { stop() }()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-f.repairKick:
-		case <-t.C:
+		case <-fire:
 		}
+		stop()
+		fire = nil
 		gap := f.cfg.Sink.Gap()
 		if gap == nil {
 			since = time.Time{}
 			continue
 		}
+		now := f.cfg.Clock.Now()
 		if since.IsZero() {
-			since = time.Now()
+			since = now
 		}
-		if time.Since(since) < f.cfg.RepairDelay {
+		if wait := f.cfg.RepairDelay - now.Sub(since); wait > 0 {
+			fire, stop = f.cfg.Clock.NewTimer(wait)
 			continue
 		}
 		f.m.Repairs.Inc()
@@ -45,6 +54,9 @@ func (f *Feed) repairLoop(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			f.log.Warn("repair failed", "err", err)
 		}
+		// Look again at once: the repair may have left part of the gap, or
+		// a new one, open.
 		since = time.Time{}
+		fire, stop = f.cfg.Clock.NewTimer(0)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/heraldproj/herald/fanout/hub"
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestCompactedStartGetsEtcdsCompactRevision: a watch of a fan-out prefix
@@ -13,7 +14,7 @@ import (
 // (learned from one watch create at etcd), as etcd cancels it.
 func TestCompactedStartGetsEtcdsCompactRevision(t *testing.T) {
 	e := startEtcd(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	var revs []int64
 	for range 6 {
 		put, err := e.direct.Put(ctx, "/services/a", "v")

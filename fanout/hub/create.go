@@ -54,8 +54,8 @@ func (h *Hub) prepareCreate(ctx context.Context, req *pb.WatchRequest) *pb.Watch
 // reaches waits, up to within, for the cache to reach revision target,
 // woken each time the cache moves; false if it did not.
 func (h *Hub) reaches(ctx context.Context, target int64, within time.Duration) bool {
-	timeout := time.NewTimer(within)
-	defer timeout.Stop()
+	timeout, stop := h.clock.NewTimer(within)
+	defer stop()
 	for {
 		h.mu.Lock()
 		rev, moved := h.cache.Rev(), h.moved
@@ -65,7 +65,7 @@ func (h *Hub) reaches(ctx context.Context, target int64, within time.Duration) b
 		}
 		select {
 		case <-moved:
-		case <-timeout.C:
+		case <-timeout:
 			return false
 		case <-ctx.Done():
 			return false

@@ -38,7 +38,10 @@
 // opens the upstream watch on the client stream's goroutine alone.
 // docs/lock-order.md lists every package's order.
 // Every goroutine the hub starts is stopped by Close (the clock) or ends
-// with its client stream (catch-ups, the forwarder, the reader).
+// with its client stream: Serve cancels the catch-ups and the forwarder's
+// receiver and waits for them before it returns; the reader of the
+// client's requests (internal/streams.Receive) ends when gRPC ends the
+// stream's Recv, which it does once Serve has returned.
 //
 // This package is a driver: it does I/O through the upstream seam (KV and
 // Watches) and reads the clock; the watch semantics are the pure core's

@@ -13,12 +13,13 @@ import (
 // forwarder is the upstream stream for a client stream's watchers outside
 // the fan-out prefixes, opened on first use.
 type forwarder struct {
-	ctx  context.Context
-	wc   upstream.Watches
-	once sync.Once
-	up   upstream.WatchStream
-	resp chan *pb.WatchResponse
-	err  chan error
+	ctx     context.Context
+	wc      upstream.Watches
+	running *sync.WaitGroup // the stream's: Serve waits for the receiver
+	once    sync.Once
+	up      upstream.WatchStream
+	resp    chan *pb.WatchResponse
+	err     chan error
 }
 
 // send does req on the stream, opening it on first use.
@@ -30,7 +31,9 @@ func (f *forwarder) send(req func(upstream.WatchStream) error) error {
 		if openErr != nil {
 			return
 		}
+		f.running.Add(1)
 		go func() {
+			defer f.running.Done()
 			for {
 				r, err := f.up.Recv()
 				if err != nil {

@@ -8,6 +8,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/heraldproj/herald/fanout/hub"
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestFragmentsAtTheConfiguredLimit: a fragmenting watch served from the
@@ -16,7 +17,7 @@ import (
 func TestFragmentsAtTheConfiguredLimit(t *testing.T) {
 	e := startEtcd(t)
 	viaHub := e.startHub(t, "fragments", nil, hub.Options{Prefixes: []string{"/services/"}, MaxResponseBytes: 64 << 10})
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	ws, err := pb.NewWatchClient(viaHub.ActiveConnection()).Watch(ctx)
 	if err != nil {
 		t.Fatal(err)

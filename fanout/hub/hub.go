@@ -13,6 +13,7 @@ import (
 
 	"github.com/heraldproj/herald/fanout"
 	"github.com/heraldproj/herald/fanout/feed"
+	"github.com/heraldproj/herald/internal/clock"
 	"github.com/heraldproj/herald/upstream"
 )
 
@@ -61,6 +62,11 @@ type Config struct {
 	// Metrics are the hub's (NewMetrics), on its herald's registry.
 	Metrics *Metrics
 	Logger  *slog.Logger
+	// Clock is the cache's clock (nil: the wall clock): its window's ages,
+	// progress notifications, the tick loop's timer, a watch create's wait
+	// for the cache and Stats' SinceAdvance. Tests move it instead of
+	// sleeping.
+	Clock clock.Clock
 }
 
 // Hub serves client watch streams and serializable ranges from the fan-out
@@ -75,6 +81,7 @@ type Hub struct {
 	feed    *feed.Feed
 	metrics *Metrics
 	log     *slog.Logger
+	clock   clock.Clock
 	ready   atomic.Bool // the cache is loaded (Start); until then the caller passes watches and reads through
 
 	mu      sync.Mutex
@@ -125,7 +132,7 @@ func New(cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
 	h := &Hub{
-		kv: cfg.KV, wc: cfg.Watch, metrics: cfg.Metrics, log: cfg.Logger.With("area", "fanout"),
+		kv: cfg.KV, wc: cfg.Watch, metrics: cfg.Metrics, log: cfg.Logger.With("area", "fanout"), clock: clock.Or(cfg.Clock),
 		cache: cache, streams: map[*fanout.Stream]*stream{}, moved: make(chan struct{}),
 		rearm: make(chan struct{}, 1),
 	}
@@ -235,7 +242,7 @@ func (h *Hub) RangeLocal(r *pb.RangeRequest) (*pb.RangeResponse, bool) {
 // the cache's deadlines, so every input that stamps the time (an Apply's
 // window entry, a new stream's progress ticker) ticks first: otherwise it
 // would count from the last deadline, minutes ago on an idle hub.
-func (h *Hub) tickLocked() { h.cache.Tick(time.Now()) }
+func (h *Hub) tickLocked() { h.cache.Tick(h.clock.Now()) }
 
 // wakeReadyLocked tells the streams that have output (the cache's
 // ReadyStreams), and every watch create waiting for a revision
@@ -269,15 +276,16 @@ func (h *Hub) rearmLocked() {
 // input brought it closer), ticks, and wakes the streams that then have
 // output — none, on an idle hub without progress notifications due.
 func (h *Hub) tickLoop(ctx context.Context) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
+	fire, stop := h.clock.NewTimer(0)
 	for {
 		select {
 		case <-ctx.Done():
+			stop()
 			return
-		case <-timer.C:
+		case <-fire:
 		case <-h.rearm:
 		}
+		stop()
 		h.mu.Lock()
 		h.tickLocked()
 		h.wakeReadyLocked()
@@ -289,10 +297,9 @@ func (h *Hub) tickLoop(ctx context.Context) {
 		h.mu.Unlock()
 		// A deadline is always after the tick that computed it (Tick
 		// consumes every deadline up to now), so the loop cannot spin.
+		fire = nil
 		if ok {
-			timer.Reset(time.Until(next))
-		} else {
-			timer.Stop()
+			fire, stop = h.clock.NewTimer(next.Sub(h.clock.Now()))
 		}
 	}
 }

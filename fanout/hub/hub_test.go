@@ -13,7 +13,6 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
 	"github.com/heraldproj/herald/fanout/feed"
@@ -38,20 +37,10 @@ type env struct {
 	direct  *clientv3.Client
 }
 
-func newClient(t *testing.T, endpoint string) *clientv3.Client {
-	t.Helper()
-	c, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 func startEtcd(t *testing.T) *env {
 	t.Helper()
 	emb := embedded.Start(t)
-	return &env{etcdURL: emb.Endpoint(), direct: newClient(t, emb.Endpoint())}
+	return &env{etcdURL: emb.Endpoint(), direct: harness.Client(t, emb.Endpoint())}
 }
 
 // watchServer is the Watch service of a herald as proxy/ serves it once
@@ -67,19 +56,26 @@ func (s watchServer) Watch(stream pb.Watch_WatchServer) error { return s.h.Serve
 // Watch service on a port of its own, and returns a client of that port.
 func (e *env) startHub(t *testing.T, name string, bus feed.Bus, opts hub.Options) *clientv3.Client {
 	t.Helper()
+	c, _ := e.startHubWith(t, hub.Config{Options: opts, Name: name, Bus: bus})
+	return c
+}
+
+// startHubWith starts a hub built from cfg (its upstream, metrics and
+// logger set here) behind a gRPC Watch service, and returns a client of
+// that service and the hub.
+func (e *env) startHubWith(t *testing.T, cfg hub.Config) (*clientv3.Client, *hub.Hub) {
+	t.Helper()
 	up, err := etcd.Dial(etcd.Config{Endpoints: []string{e.etcdURL}, DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { up.Close() })
-	h, err := hub.New(hub.Config{
-		Options: opts, Name: name, KV: up, Watch: up, Bus: bus,
-		Metrics: metrics, Logger: slog.New(slog.DiscardHandler),
-	})
+	cfg.KV, cfg.Watch, cfg.Metrics, cfg.Logger = up, up, metrics, slog.New(slog.DiscardHandler)
+	h, err := hub.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.Start(ctxT(t)); err != nil {
+	if err := h.Start(harness.Context(t, harness.DefaultPatience)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(h.Close)
@@ -95,13 +91,7 @@ func (e *env) startHub(t *testing.T, name string, bus feed.Bus, opts hub.Options
 	served := make(chan struct{})
 	go func() { defer close(served); _ = gs.Serve(lis) }()
 	t.Cleanup(func() { gs.Stop(); <-served })
-	return newClient(t, lis.Addr().String())
-}
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	t.Cleanup(cancel)
-	return ctx
+	return harness.Client(t, lis.Addr().String()), h
 }
 
 // memBus is an in-memory fleet bus for in-process fleets, with injected
@@ -232,7 +222,7 @@ func (r *recorder) snapshot() []string {
 // workload drives puts, deletes and multi-key txns under /svc/.
 func workload(t *testing.T, c *clientv3.Client, n int, seed uint64) {
 	t.Helper()
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	rng := rand.New(rand.NewPCG(seed, 2))
 	key := func() string { return fmt.Sprintf("/svc/%c", 'a'+rng.IntN(6)) }
 	for i := 0; i < n; i++ {
@@ -302,7 +292,7 @@ func compareStreams(t *testing.T, direct, via map[string]*recorder) {
 // fan-out cache and compares each stream with the same watch on etcd.
 func TestFanoutWatchesMatchEtcd(t *testing.T) {
 	e := startEtcd(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	start, err := e.direct.Put(ctx, "/svc/a", "seed")
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +315,7 @@ func TestFanoutWatchesMatchEtcd(t *testing.T) {
 // and its watchers still see exactly etcd's streams.
 func TestFanoutFleetRepairsLoss(t *testing.T) {
 	e := startEtcd(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, harness.DefaultPatience)
 	start, err := e.direct.Put(ctx, "/svc/a", "seed")
 	if err != nil {
 		t.Fatal(err)

@@ -30,7 +30,7 @@ func (h *Hub) Stats() Stats {
 		st.LagRevisions = st.SeenRev - cs.Rev
 	}
 	if !cs.LastAdvance.IsZero() {
-		st.SinceAdvance = time.Since(cs.LastAdvance)
+		st.SinceAdvance = h.clock.Now().Sub(cs.LastAdvance)
 	}
 	return st
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -46,6 +47,10 @@ type catchUpMsg struct {
 // carries an auth token belongs with etcd.
 func (h *Hub) Serve(client pb.Watch_WatchServer, keep func(*pb.WatchResponse) bool) error {
 	ctx, cancel := context.WithCancel(client.Context())
+	// The catch-ups and the forwarder's receiver end with ctx: Serve
+	// cancels it, then waits for them.
+	var running sync.WaitGroup
+	defer running.Wait()
 	defer cancel()
 
 	hs := &stream{notify: make(chan struct{}, 1)}
@@ -64,7 +69,7 @@ func (h *Hub) Serve(client pb.Watch_WatchServer, keep func(*pb.WatchResponse) bo
 
 	reqs, recvErr := streams.Receive(ctx, client.Recv)
 
-	fw := &forwarder{ctx: ctx, wc: h.wc}
+	fw := &forwarder{ctx: ctx, wc: h.wc, running: &running}
 	catchUps := map[int64]context.CancelFunc{}
 	defer func() {
 		for _, stop := range catchUps {
@@ -108,7 +113,8 @@ func (h *Hub) Serve(client pb.Watch_WatchServer, keep func(*pb.WatchResponse) bo
 		for _, cu := range rd.CatchUps {
 			cctx, stop := context.WithCancel(ctx)
 			catchUps[cu.WatchID] = stop
-			go h.catchUp(cctx, cu, caught)
+			running.Add(1)
+			go func() { defer running.Done(); h.catchUp(cctx, cu, caught) }()
 		}
 		for _, creq := range rd.Forwards {
 			if err := fw.send(func(w upstream.WatchStream) error { return w.Create(creq) }); err != nil {

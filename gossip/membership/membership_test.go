@@ -72,15 +72,23 @@ func TestJoinMetadataUpdateLeave(t *testing.T) {
 		t.Fatalf("update event carries meta %+v", e.Member.Meta)
 	}
 
+	// A crash: memberlist stops without leaving; the failure detector notices.
+	crash(t, c)
+	nextEvent(t, sub, Fail, "h3")
+	harness.WaitUntil(t, "h3 gone from h1's and h2's views", harness.DefaultPatience, func() bool {
+		return a.NumMembers() == 2 && b.NumMembers() == 2
+	})
+
+	// A graceful leave, with h1 the one other member: Close's Leaving
+	// announcement (UpdateNode returns once it is sent to a member) reaches
+	// h1 before the leave itself. With a third member it may reach only
+	// that one first, and h1 then sees the leave unannounced: a Fail (the
+	// Leave event's contract, events.go). The test was flaky that way.
 	if err := b.Close(5 * time.Second); err != nil {
 		t.Fatalf("close h2: %v", err)
 	}
 	nextEvent(t, sub, Leave, "h2")
-	harness.WaitUntil(t, "h2 gone from h1's view", harness.DefaultPatience, func() bool { return a.NumMembers() == 2 })
-
-	// A crash: memberlist stops without leaving; the failure detector notices.
-	crash(t, c)
-	nextEvent(t, sub, Fail, "h3")
+	harness.WaitUntil(t, "h2 gone from h1's view", harness.DefaultPatience, func() bool { return a.NumMembers() == 1 })
 }
 
 // crash stops m's memberlist without leaving, as a killed process would.

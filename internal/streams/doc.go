@@ -3,6 +3,13 @@
 // a goroutine of their own so that the server can wait on them and on
 // other things at once.
 //
+// That goroutine's owner is the stream: it ends with the stream's first
+// error, which a gRPC server stream gives once its handler has returned, so
+// the handler cannot wait for it. Goroutines blocked in a client stream's
+// Recv (this one, proxy's request pumps) are the one kind that herald
+// leaves to end after their starter returns; goleak sees none left once
+// the streams have ended.
+//
 // It knows nothing of gRPC or etcd: a stream is its Recv function. It must
 // not import any herald package.
 package streams

@@ -22,13 +22,14 @@ import (
 // learn whether it still owns its carriers (if it lost its session, its
 // leases come back with a full TTL under the next claim).
 func (o *Offloader) expireLoop(ctx context.Context) {
-	timer := time.NewTimer(o.opts.ExpiryInterval)
-	defer timer.Stop()
+	wait := o.opts.ExpiryInterval
 	for {
+		fire, stop := o.clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			stop()
 			return
-		case <-timer.C:
+		case <-fire:
 		}
 		o.intake.advance()
 		var doomed []lease.Expired
@@ -47,13 +48,12 @@ func (o *Offloader) expireLoop(ctx context.Context) {
 			o.log.Info("virtual leases expired; their keys are deleted", "leases", len(doomed),
 				"keys", countKeys(doomed), "took", o.wall().Sub(start).Round(time.Millisecond))
 		}
-		wait := o.opts.ExpiryInterval
+		wait = o.opts.ExpiryInterval
 		if ok {
-			// The intake clock trails the wall clock a little; a deadline
+			// The intake clock trails the lease clock a little; a deadline
 			// just passed is checked again a millisecond later.
-			wait = min(wait, max(time.Until(next), time.Millisecond))
+			wait = min(wait, max(next.Sub(o.clock.Now()), time.Millisecond))
 		}
-		timer.Reset(wait)
 	}
 }
 

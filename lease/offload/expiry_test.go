@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldproj/herald/internal/clock"
 	"github.com/heraldproj/herald/lease"
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestExpiryWaitsForAConfirmedSession lets a lease run out in the table of
@@ -14,13 +16,17 @@ import (
 // confirm its session, even after the session expired at etcd; when etcd
 // answers again it learns that the session ended, claims its carrier back
 // under a new session, and the lease comes back with a full TTL. Left
-// alone, it then expires, and its key goes.
+// alone, it then expires, and its key goes. The virtual leases run on a
+// manual clock: the test moves it, and counts the expiry rounds that find
+// the lease expired and delete nothing.
 func TestExpiryWaitsForAConfirmedSession(t *testing.T) {
 	f := newFleet(t)
 	// Long carriers: this test cuts the herald off for longer than a
 	// carrier of 6 s is sure to live without renewals (the cut, then the
 	// index's watch backing off before it reconnects).
 	f.opts.CarrierTTL = 12
+	clk := clock.NewManual(time.Now())
+	f.opts.Clock = clk
 	a := f.start("a")
 	ks := a.o.Keyspace()
 
@@ -40,14 +46,18 @@ func TestExpiryWaitsForAConfirmedSession(t *testing.T) {
 		t.Fatalf("keepalive at a, its session unconfirmed: verdict %v, want Hold", v)
 	}
 	waitUntil(t, "a's session expired at etcd", func() bool { return !existsAt(t, ks.SessionKey("a")) })
-	waitUntil(t, "the lease past its deadline in a's table", func() bool {
+	harness.AdvanceUntil(t, clk, 100*time.Millisecond, "the lease past its deadline in a's table", patience, func() bool {
 		a.o.mu.Lock()
 		defer a.o.mu.Unlock()
 		return a.o.table.TimeToLive(lease.ID(id), a.o.now(), false).TTL == -1
 	})
-	// Many rounds of the expiry loop (every ExpiryInterval) later:
-	mark := a.o.now()
-	waitUntil(t, "a's clock a second further", func() bool { return a.o.now().After(mark.Add(time.Second)) })
+	// Ten rounds of the expiry loop later, each run to its end (the loop
+	// and the intake's have armed their next timers on the clock again):
+	for range 10 {
+		waitUntil(t, "a's expiry loop and intake waiting on the clock", func() bool { return clk.Timers() == 2 })
+		clk.Advance(f.opts.ExpiryInterval)
+	}
+	waitUntil(t, "a's last expiry round done", func() bool { return clk.Timers() == 2 })
 	if !existsAt(t, []byte(k)) || !existsAt(t, ks.RecordKey(lease.ID(id))) {
 		t.Fatal("a deleted an expired lease's key or record while it could not confirm its session")
 	}
@@ -71,7 +81,7 @@ func TestExpiryWaitsForAConfirmedSession(t *testing.T) {
 		t.Fatalf("carrier record: %+v (found %v), want a under its new session", rec, ok)
 	}
 
-	waitUntil(t, "the lease, left alone, expired with its key", func() bool {
+	harness.AdvanceUntil(t, clk, 100*time.Millisecond, "the lease, left alone, expired with its key", patience, func() bool {
 		return !existsAt(t, []byte(k)) && !existsAt(t, ks.RecordKey(lease.ID(id)))
 	})
 }

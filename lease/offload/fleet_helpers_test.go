@@ -277,7 +277,7 @@ func (f *fleet) start(name string) *node {
 			t.Logf("log of %s:\n%s", name, n.log.String())
 		}
 	})
-	if err := n.o.Start(ctxT(t)); err != nil {
+	if err := n.o.Start(harness.Context(t, time.Minute)); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
 	return n
@@ -300,13 +300,6 @@ func (n *node) close() {
 func (n *node) crash() {
 	n.conn.cutAll()
 	n.close()
-}
-
-// ctxT is a context for the whole test.
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 // callCtx bounds one call: a hang becomes an error.

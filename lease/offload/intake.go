@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/heraldproj/herald/internal/clock"
 )
 
 // intake keeps the virtual lease table's clock from running ahead of herald
@@ -16,12 +18,17 @@ import (
 // waiting to be read. A Recv that had to wait shows that the stream was
 // read up to the moment its request arrived (the end of the wait); a Recv
 // that returned at once shows that requests were queued, so the stream is
-// behind since its last wait ended. With every stream idle the watermark is the wall clock;
+// behind since its last wait ended. With every stream idle the watermark is the lease clock;
 // when herald falls behind, expiry waits for it, by at most maxLag (beyond
 // that a stream that never drains could hold every expiry back).
+//
+// clock reads the virtual leases' clock (Options.Clock). On a clock.Manual no
+// Recv looks as if it waited, so a stream holds the watermark from the end
+// of its last wait while it is not in a Recv: never ahead of the time the
+// test has set.
 type intake struct {
 	maxLag time.Duration
-	wall   func() time.Time
+	clock  func() time.Time
 
 	mu      sync.Mutex
 	streams map[*IntakeStream]struct{}
@@ -39,8 +46,8 @@ type IntakeStream struct {
 // blockedRecv is how long a Recv must wait to show that nothing was queued.
 const blockedRecv = 200 * time.Microsecond
 
-func newIntake(maxLag time.Duration, wall func() time.Time) *intake {
-	return &intake{maxLag: maxLag, wall: wall, streams: map[*IntakeStream]struct{}{}, mark: wall()}
+func newIntake(maxLag time.Duration, clock func() time.Time) *intake {
+	return &intake{maxLag: maxLag, clock: clock, streams: map[*IntakeStream]struct{}{}, mark: clock()}
 }
 
 // now is the table's clock.
@@ -52,7 +59,7 @@ func (in *intake) now() time.Time {
 
 // advance recomputes the watermark from the streams.
 func (in *intake) advance() {
-	wall := in.wall()
+	wall := in.clock()
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	mark := wall
@@ -69,15 +76,15 @@ func (in *intake) advance() {
 	}
 }
 
-// run advances the watermark every interval until ctx ends.
-func (in *intake) run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
+// run advances the watermark every interval of c until ctx ends.
+func (in *intake) run(ctx context.Context, c clock.Clock, interval time.Duration) {
 	for {
+		fire, stop := c.NewTimer(interval)
 		select {
 		case <-ctx.Done():
+			stop()
 			return
-		case <-t.C:
+		case <-fire:
 			in.advance()
 		}
 	}
@@ -85,7 +92,7 @@ func (in *intake) run(ctx context.Context, interval time.Duration) {
 
 // track registers a stream; the caller wraps each Recv with its recv.
 func (in *intake) track() *IntakeStream {
-	s := &IntakeStream{in: in, caughtUp: in.wall()}
+	s := &IntakeStream{in: in, caughtUp: in.clock()}
 	in.mu.Lock()
 	in.streams[s] = struct{}{}
 	in.mu.Unlock()
@@ -103,12 +110,12 @@ func (s *IntakeStream) Done() {
 // herald has read it.
 func RecvTracked[Req any](s *IntakeStream, recv func() (*Req, error)) func() (*Req, error) {
 	return func() (*Req, error) {
-		start := s.in.wall()
+		start := s.in.clock()
 		s.in.mu.Lock()
 		s.inRecv = true
 		s.in.mu.Unlock()
 		req, err := recv()
-		end := s.in.wall()
+		end := s.in.clock()
 		s.in.mu.Lock()
 		s.inRecv = false
 		if end.Sub(start) >= blockedRecv {

@@ -17,8 +17,8 @@ import (
 func (o *Offloader) KeepAlive(id int64) (*pb.LeaseKeepAliveResponse, Verdict) {
 	// Alive is judged on the intake's clock (a keepalive read late may
 	// still be in time); the new deadline counts from now, when it is read,
-	// never from earlier.
-	mark, wall := o.now(), o.wall()
+	// never from earlier. Whether herald may vouch is etcd's side: the wall.
+	mark, now, wall := o.now(), o.clock.Now(), o.wall()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if _, v := o.vouchLocked(lease.ID(id), wall); v != Answered {
@@ -28,8 +28,8 @@ func (o *Offloader) KeepAlive(id int64) (*pb.LeaseKeepAliveResponse, Verdict) {
 	if err != nil {
 		return &pb.LeaseKeepAliveResponse{Header: o.LocalHeader(), ID: id}, Answered
 	}
-	if wall.After(mark) {
-		_, _ = o.table.KeepAlive(lease.ID(id), wall)
+	if now.After(mark) {
+		_, _ = o.table.KeepAlive(lease.ID(id), now)
 	}
 	o.m.keepalivesAbsorbed.Inc()
 	return &pb.LeaseKeepAliveResponse{Header: o.LocalHeader(), ID: id, TTL: ttl}, Answered

@@ -3,10 +3,12 @@ package offload
 import (
 	"slices"
 	"testing"
+	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	"github.com/heraldproj/herald/lease"
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestLeaseLifecycleAtEtcd follows one virtual lease from its grant to its
@@ -23,7 +25,7 @@ func TestLeaseLifecycleAtEtcd(t *testing.T) {
 	f := newFleet(t)
 	a, b := f.start("a"), f.start("b")
 	ks := a.o.Keyspace()
-	ctx := ctxT(t)
+	ctx := harness.Context(t, time.Minute)
 
 	id := a.grant(4)
 	c := a.carrierOf(id)

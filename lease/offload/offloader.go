@@ -12,6 +12,7 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	"github.com/heraldproj/herald/fanout/feed"
+	"github.com/heraldproj/herald/internal/clock"
 	"github.com/heraldproj/herald/lease"
 	"github.com/heraldproj/herald/upstream"
 )
@@ -38,8 +39,9 @@ type Offloader struct {
 	m    *metrics
 
 	intake *intake
-	now    func() time.Time // the table's clock: the intake's watermark
-	wall   func() time.Time
+	clock  clock.Clock      // the virtual leases' clock (Options.Clock)
+	now    func() time.Time // the table's clock: the intake's watermark on clock
+	wall   func() time.Time // etcd's side: session and carrier validity
 
 	// mu guards the table, the ownership and the carrier choice. It is never
 	// held across I/O, and never taken while idx.mu is held.
@@ -102,6 +104,7 @@ func New(opts Options, up Upstream, reg prometheus.Registerer, log *slog.Logger)
 		ks:         lease.NewKeyspace(opts.ReservedPrefix),
 		up:         up,
 		log:        log.With("area", "lease"),
+		clock:      clock.Or(opts.Clock),
 		wall:       time.Now,
 		own:        lease.NewOwnership(opts.ClockMargin),
 		emptySince: map[lease.ID]time.Time{},
@@ -112,7 +115,7 @@ func New(opts Options, up Upstream, reg prometheus.Registerer, log *slog.Logger)
 		repath:     newBroadcast(),
 	}
 	o.bg, o.stop = context.WithCancel(context.Background())
-	o.intake = newIntake(max(opts.MaxIntakeLag, time.Second), o.wall)
+	o.intake = newIntake(max(opts.MaxIntakeLag, time.Second), o.clock.Now)
 	o.now = o.intake.now
 	o.idx = newIndex(o.ks)
 	o.m = newMetrics(o, reg)
@@ -200,7 +203,7 @@ func (o *Offloader) load(ctx context.Context) error {
 
 	o.started.Store(true)
 	for _, loop := range []func(context.Context){
-		func(ctx context.Context) { o.intake.run(ctx, 20*time.Millisecond) },
+		func(ctx context.Context) { o.intake.run(ctx, o.clock, 20*time.Millisecond) },
 		o.keepAliveLoop,
 		o.expireLoop,
 		o.takeoverLoop,

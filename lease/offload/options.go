@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/heraldproj/herald/fanout/feed"
+	"github.com/heraldproj/herald/internal/clock"
 	"github.com/heraldproj/herald/lease"
 )
 
@@ -57,6 +58,12 @@ type Options struct {
 	// HoldTimeout bounds how long a lease call waits while its lease's owner
 	// is unknown or being replaced, before herald gives up on it.
 	HoldTimeout time.Duration
+	// Clock is the virtual leases' clock (nil: the wall clock): their TTLs,
+	// keepalives and expiry, and the expiry loop's timer. What herald learns
+	// from etcd (its session's and carriers' validity, their renewals, the
+	// ID epoch) runs on the wall clock whatever this is, as etcd's own
+	// leases do. Tests move it to expire leases without sleeping.
+	Clock clock.Clock
 }
 
 // DefaultOptions are the defaults of `herald start` (Name and URL unset).

@@ -2,10 +2,12 @@ package offload
 
 import (
 	"testing"
+	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	"github.com/heraldproj/herald/lease"
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestRouteFindsEachLeasesOwner routes calls about several kinds of lease
@@ -18,7 +20,7 @@ import (
 func TestRouteFindsEachLeasesOwner(t *testing.T) {
 	f := newFleet(t)
 	a, b := f.start("a"), f.start("b")
-	ctx := ctxT(t)
+	ctx := harness.Context(t, time.Minute)
 
 	// Asked at once, b may or may not have the lease in its index yet:
 	// either way it must find the owner.

@@ -10,6 +10,7 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	"github.com/heraldproj/herald/lease"
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestSuccessorAdoptsACrashedHeraldsLeases kills a herald (nothing of it
@@ -131,7 +132,7 @@ func TestFormerOwnersFencedWritesChangeNothing(t *testing.T) {
 	f := newFleet(t)
 	a, b := f.start("a"), f.start("b")
 	ks := a.o.Keyspace()
-	ctx := ctxT(t)
+	ctx := harness.Context(t, time.Minute)
 
 	l1, l2 := a.grant(3), a.grant(3)
 	c := a.carrierOf(l1)

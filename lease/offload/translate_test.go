@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/heraldproj/herald/lease"
+	"github.com/heraldproj/herald/tests/harness"
 )
 
 // TestTranslateShowsTheLeaseTheClientPut reads keys at etcd and translates
@@ -22,7 +23,7 @@ import (
 func TestTranslateShowsTheLeaseTheClientPut(t *testing.T) {
 	f := newFleet(t)
 	a, b := f.start("a"), f.start("b")
-	ctx := ctxT(t)
+	ctx := harness.Context(t, time.Minute)
 
 	id := a.grant(3)
 	c := a.carrierOf(id)

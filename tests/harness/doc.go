@@ -20,7 +20,8 @@
 //
 // It is also the one home of the helpers that every package's unit tests
 // share: FreeAddr (and TakeFreeAddr for a TestMain), WaitUntil and Await
-// with DefaultPatience, and CA, the certificates of TLS tests. Unit tests
+// with DefaultPatience, AdvanceUntil (virtual time passing for a driver on
+// internal/clock's Manual clock), and CA, the certificates of TLS tests. Unit tests
 // may import it: it imports no herald package.
 //
 // The model is nats-server's test/test.go: one options struct per server kind

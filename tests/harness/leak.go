@@ -1,6 +1,8 @@
 package harness
 
 import (
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,4 +61,31 @@ func VerifyNoLeaks(t *testing.T, extra ...goleak.Option) {
 // stops what the package's tests shared).
 func VerifyTestMain(m goleak.TestingM, extra ...goleak.Option) {
 	goleak.VerifyTestMain(m, append(append([]goleak.Option{}, knownBackgroundGoroutines...), extra...)...)
+}
+
+// GoroutinesByCreator counts the running goroutines by the function that
+// started them (the "created by" line of their stack; "main" for those
+// without one). A test that starts N of something compares two counts: what
+// it left behind shows as a creator whose count grew with N, whatever
+// unrelated goroutines came and went meanwhile.
+func GoroutinesByCreator() map[string]int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	counts := map[string]int{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		creator := "main"
+		if _, after, ok := strings.Cut(g, "\ncreated by "); ok {
+			creator, _, _ = strings.Cut(after, "\n")
+			creator, _, _ = strings.Cut(creator, " in goroutine ")
+		}
+		counts[creator]++
+	}
+	return counts
 }

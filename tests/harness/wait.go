@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -50,3 +51,35 @@ func WaitUntil(t testing.TB, what string, patience time.Duration, cond func() bo
 }
 
 var errNotYet = errors.New("condition does not hold")
+
+// Advancer is a clock that its test moves (internal/clock.Manual).
+type Advancer interface {
+	Advance(d time.Duration) time.Time
+}
+
+// AdvanceUntil lets virtual time pass until cond holds: between two polls
+// (20 ms of real time, for the drivers to react) it moves c forward by step.
+// It returns c's time when cond was seen to hold: whatever cond waited for
+// happened at that virtual time or before. It fails t as WaitUntil does if
+// cond does not hold within patience of real time.
+func AdvanceUntil(t testing.TB, c Advancer, step time.Duration, what string, patience time.Duration, cond func() bool) time.Time {
+	t.Helper()
+	now := c.Advance(0)
+	WaitUntil(t, what, patience, func() bool {
+		if cond() {
+			return true
+		}
+		now = c.Advance(step)
+		return false
+	})
+	return now
+}
+
+// Context returns a context that ends after patience or when t ends,
+// whichever comes first: the bound of a whole test's calls, so that a hang
+// fails the test instead of the package's timeout.
+func Context(t testing.TB, patience time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+
+	"github.com/heraldproj/herald/internal/clock"
 )
 
 // Config says how a Switch reaches etcd directly and through the fleet.
@@ -80,7 +82,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.SuccessesToDirect = DefaultSuccessesToDirect
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = wallClock{}
+		cfg.Clock = clock.Real{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

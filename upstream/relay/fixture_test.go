@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,13 +22,6 @@ import (
 // waitLimit bounds every wait of these tests; it is a hang detector, not a
 // timing requirement.
 const waitLimit = 30 * time.Second
-
-func ctxT(t *testing.T) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 var keySeq atomic.Int64
 
@@ -56,6 +48,9 @@ type stepClock struct {
 }
 
 func newStepClock() *stepClock { return &stepClock{armed: make(chan chan time.Time, 1)} }
+
+// Now is never read by the prober; a constant will do.
+func (c *stepClock) Now() time.Time { return time.Time{} }
 
 func (c *stepClock) NewTimer(time.Duration) (<-chan time.Time, func() bool) {
 	fire := make(chan time.Time, 1)

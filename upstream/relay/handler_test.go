@@ -156,7 +156,7 @@ var chatDesc = &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}
 // back unchanged.
 func TestRelayPassesMetadataAndStatus(t *testing.T) {
 	f := newEchoFixture(t, testToken)
-	ctx := metadata.AppendToOutgoingContext(ctxT(t), "x-client", "c1", "hasleader", "true")
+	ctx := metadata.AppendToOutgoingContext(harness.Context(t, waitLimit), "x-client", "c1", "hasleader", "true")
 	s, err := f.sw.NewStream(ctx, chatDesc, "/test.Echo/Chat")
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func TestRelayPassesMetadataAndStatus(t *testing.T) {
 func TestRelayPassesTrailersOnly(t *testing.T) {
 	f := newEchoFixture(t, testToken)
 	var hdr, tr metadata.MD
-	err := f.sw.Invoke(ctxT(t), "/test.Echo/Fail", wrapperspb.String("x"), new(wrapperspb.StringValue), grpc.Header(&hdr), grpc.Trailer(&tr))
+	err := f.sw.Invoke(harness.Context(t, waitLimit), "/test.Echo/Fail", wrapperspb.String("x"), new(wrapperspb.StringValue), grpc.Header(&hdr), grpc.Trailer(&tr))
 	if st := status.Convert(err); st.Code() != codes.PermissionDenied || st.Message() != "test: not for you" {
 		t.Fatalf("status %v", err)
 	}
@@ -224,7 +224,7 @@ func TestRelayPassesTrailersOnly(t *testing.T) {
 // relay is left behind (harness.VerifyNoLeaks).
 func TestUpstreamEndsFirst(t *testing.T) {
 	f := newEchoFixture(t, testToken)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, waitLimit)
 
 	s, err := f.sw.NewStream(ctx, chatDesc, "/test.Echo/One")
 	if err != nil {
@@ -259,7 +259,7 @@ func TestRelayCarriesLargeMessages(t *testing.T) {
 		in[i] = byte(i * 7)
 	}
 	out := new(wrapperspb.BytesValue)
-	if err := f.sw.Invoke(ctxT(t), "/test.Echo/Big", wrapperspb.Bytes(in), out); err != nil {
+	if err := f.sw.Invoke(harness.Context(t, waitLimit), "/test.Echo/Big", wrapperspb.Bytes(in), out); err != nil {
 		t.Fatal(err)
 	}
 	if len(out.Value) != 2*len(in) || out.Value[len(in)+12345] != in[12345] {
@@ -271,7 +271,7 @@ func TestRelayCarriesLargeMessages(t *testing.T) {
 // never reaches the upstream.
 func TestRelayRefusesWithoutTheToken(t *testing.T) {
 	f := newEchoFixture(t, Token([]byte("another fleet")))
-	ctx := ctxT(t)
+	ctx := harness.Context(t, waitLimit)
 	err := f.sw.Invoke(ctx, "/test.Echo/Fail", wrapperspb.String("x"), new(wrapperspb.StringValue))
 	if status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("switch with a wrong token: %v", err)
@@ -308,7 +308,7 @@ func TestUnknownMethodsAnswerAsWithoutRelay(t *testing.T) {
 	plain := grpc.NewServer()
 	healthpb.RegisterHealthServer(plain, health.NewServer())
 	plainConn, peerConn := dialWith(t, startServer(t, plain)), dialWith(t, f.peerAddr)
-	ctx := metadata.AppendToOutgoingContext(ctxT(t), MetadataKey, testToken)
+	ctx := metadata.AppendToOutgoingContext(harness.Context(t, waitLimit), MetadataKey, testToken)
 	for _, method := range []string{
 		"/nope.Service/Method",
 		"/grpc.health.v1.Health/Nope",

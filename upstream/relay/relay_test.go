@@ -26,7 +26,7 @@ import (
 // answers directly (header, kvs, count, and gRPC header metadata).
 func TestRelayedUnaryCallsAnswerAsEtcd(t *testing.T) {
 	f := newFixture(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, waitLimit)
 	f.cutDirect(t)
 	kv := pb.NewKVClient(f.sw)
 	key := uniqueKey(t)
@@ -86,7 +86,7 @@ func equalMD(a, b metadata.MD) bool {
 // code and message unchanged.
 func TestRelayedErrorsAreEtcds(t *testing.T) {
 	f := newFixture(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, waitLimit)
 	f.cutDirect(t)
 	key := uniqueKey(t)
 	etcdKV := pb.NewKVClient(f.etcd)
@@ -136,7 +136,7 @@ func TestRelayedErrorsAreEtcds(t *testing.T) {
 // and is cancelled by the caller's request.
 func TestRelayedWatch(t *testing.T) {
 	f := newFixture(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, waitLimit)
 	f.cutDirect(t)
 	key := uniqueKey(t)
 	etcdKV := pb.NewKVClient(f.etcd)
@@ -201,7 +201,7 @@ func TestRelayedWatch(t *testing.T) {
 // arrives whole; etcd's trailing SHA-256 proves every frame is intact.
 func TestRelayedSnapshotIsBitExact(t *testing.T) {
 	f := newFixture(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, waitLimit)
 	f.cutDirect(t)
 	s, err := pb.NewMaintenanceClient(f.sw).Snapshot(ctx, &pb.SnapshotRequest{})
 	if err != nil {
@@ -235,7 +235,7 @@ func TestRelayedSnapshotIsBitExact(t *testing.T) {
 // relay.
 func TestRelayedLeaseKeepAlive(t *testing.T) {
 	f := newFixture(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, waitLimit)
 	f.cutDirect(t)
 	lc := pb.NewLeaseClient(f.sw)
 	grant, err := lc.LeaseGrant(ctx, &pb.LeaseGrantRequest{TTL: 30})
@@ -274,7 +274,7 @@ func TestRelayedLeaseKeepAlive(t *testing.T) {
 // the peer connection (run under -race).
 func TestRelayedCallsInParallel(t *testing.T) {
 	f := newFixture(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, waitLimit)
 	f.cutDirect(t)
 	var g errgroup.Group
 	for i := range 8 {
@@ -333,7 +333,7 @@ func TestCallerGoneEndsUpstreamStream(t *testing.T) {
 	f := newFixture(t)
 	f.cutDirect(t)
 	before := watchStreams(t)
-	ctx, cancel := context.WithCancel(ctxT(t))
+	ctx, cancel := context.WithCancel(harness.Context(t, waitLimit))
 	w, err := pb.NewWatchClient(f.sw).Watch(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,7 @@ import (
 // the relay stays there.
 func TestSwitchFollowsTheDirectPath(t *testing.T) {
 	f := newFixture(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, waitLimit)
 	kv := pb.NewKVClient(f.sw)
 	key := uniqueKey(t)
 
@@ -164,7 +164,7 @@ func TestSwitchNeedsAPeerToRelay(t *testing.T) {
 // skipped; with no reachable peer left, calls go direct.
 func TestSwitchRotatesPastDeadPeers(t *testing.T) {
 	f := newFixture(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, waitLimit)
 	dead := "http://" + closedAddr(t)
 	f.setPeers(dead, "http://"+f.peerAddr)
 	f.sw.peers.start = func(int) int { return 0 } // the dead peer first
@@ -200,7 +200,7 @@ func TestSwitchRotatesPastDeadPeers(t *testing.T) {
 func TestSwitchClosesPeersThatLeave(t *testing.T) {
 	f := newFixture(t)
 	f.cutDirect(t)
-	w, err := pb.NewWatchClient(f.sw).Watch(ctxT(t))
+	w, err := pb.NewWatchClient(f.sw).Watch(harness.Context(t, waitLimit))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestSwitchClosesPeersThatLeave(t *testing.T) {
 // after Close go direct.
 func TestSwitchCloseLeavesDirectOpen(t *testing.T) {
 	f := newFixture(t)
-	ctx := ctxT(t)
+	ctx := harness.Context(t, waitLimit)
 	f.cutDirect(t)
 	kv := pb.NewKVClient(f.sw)
 	if _, err := kv.Range(ctx, &pb.RangeRequest{Key: uniqueKey(t)}); err != nil {
@@ -265,7 +265,7 @@ func TestRelayOverTLS(t *testing.T) {
 		grpc.UnknownServiceHandler(Handler(etcdClientConn(t, etcdAddr(t)), testToken, testLogger(t))))
 	f.setPeers("https://" + startServer(t, tlsPeer))
 	f.cutDirect(t)
-	if _, err := pb.NewKVClient(f.sw).Put(ctxT(t), &pb.PutRequest{Key: uniqueKey(t), Value: []byte("tls")}); err != nil {
+	if _, err := pb.NewKVClient(f.sw).Put(harness.Context(t, waitLimit), &pb.PutRequest{Key: uniqueKey(t), Value: []byte("tls")}); err != nil {
 		t.Fatalf("put through a TLS peer: %v", err)
 	}
 	if st := f.sw.Stats(); st.RelayedCalls != 1 {
