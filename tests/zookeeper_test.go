@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -43,7 +44,13 @@ func TestZooKeeperEtcdctl(t *testing.T) {
 	skipIfShort(t)
 	t.Parallel()
 	eps := []string{zooKeeperHerald(t, nil).Endpoint()}
-	watch := harness.StartEtcdctl(t, eps, "", "watch", "svc/", "--prefix", "--prev-kv")
+	// From the next revision, not from now: the watch may be established
+	// only after the first put.
+	now, err := harness.Client(t, eps[0]).Get(harness.Context(t, harness.DefaultPatience), "svc/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch := harness.StartEtcdctl(t, eps, "", "watch", "svc/", "--prefix", "--prev-kv", "--rev", strconv.FormatInt(now.Header.Revision+1, 10))
 
 	for _, tc := range []struct {
 		args []string

@@ -133,7 +133,7 @@ func (f *Feed) reload(ctx context.Context) error {
 	if gap != nil {
 		f.kickRepair()
 	}
-	f.log.Info("replica loaded from etcd", "revision", rev, "keys", len(kvs))
+	f.log.Info("replica loaded from the upstream", "revision", rev, "keys", len(kvs))
 	return nil
 }
 

@@ -199,6 +199,37 @@ func TestFeedReloadsAfterCompaction(t *testing.T) {
 	}
 }
 
+// TestFeedWatchesOnPastItsOwnCompactedRevision compacts etcd one revision
+// past the feeder's replica: the feeder's watch from the replica's own
+// revision is refused, and it goes on from the next one without reloading
+// (a reload would read the same revision; on ZooKeeper, whose history
+// starts above the revision it dialled at, it looped so).
+func TestFeedWatchesOnPastItsOwnCompactedRevision(t *testing.T) {
+	checkNoLeaks(t)
+	p := prefix(t.Name())
+	r := newReplica()
+	// A manual clock that never moves: no heartbeat moves the replica.
+	f := startFeed(t, Config{Name: "h1", Prefixes: []string{p}, Sink: r, Clock: clock.NewManual(time.Now())})
+	harness.WaitUntil(t, "the herald to feed", harness.DefaultPatience, f.IsFeeder)
+	own := r.Rev()
+	past := put(t, prefix(t.Name()+"-elsewhere")+"k", "x")
+	if past != own+1 {
+		t.Fatalf("a write elsewhere took revision %d, want %d (another writer?)", past, own+1)
+	}
+	if _, err := testEtcd(t).Compact(harness.Context(t, time.Minute), &pb.CompactionRequest{Revision: past}); err != nil {
+		t.Fatal(err)
+	}
+	f.Reconnect() // the watch reopens from the replica's revision, now compacted
+	rev := put(t, p+"after", "1")
+	waitConverged(t, "after the compaction", r, rev, p)
+	r.mu.Lock()
+	loads, compact := r.loads, r.compact
+	r.mu.Unlock()
+	if loads != 1 || compact != past {
+		t.Fatalf("%d loads and compact revision %d, want 1 load and %d", loads, compact, past)
+	}
+}
+
 // TestFeedCutsExactlyAcrossPrefixes feeds two overlapping prefixes and a
 // third: a txn over all of them arrives in one batch, each event once.
 func TestFeedCutsExactlyAcrossPrefixes(t *testing.T) {

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -85,15 +86,20 @@ func (f *Feed) feed(ctx context.Context) {
 		f.m.Feeding.Set(0)
 		f.feeding.Store(false)
 		// The role moved to another herald, or this one is closing.
-		f.log.Info("no longer feeding the fleet from etcd")
+		f.log.Info("no longer feeding the fleet from the upstream")
 	}()
-	f.log.Info("feeding the fleet from etcd")
+	f.log.Info("feeding the fleet from the upstream")
 	b := backoff.New(100*time.Millisecond, 5*time.Second)
+	pastOwn := int64(-1) // the sink's revision when the upstream could not serve it
 	for ctx.Err() == nil {
 		// From the sink's own revision, not the next one: etcd answers no
 		// progress request while a watch waits for a future revision, and
 		// the feeder's heartbeats must flow on an idle cluster too. The one
 		// revision of overlap is applied once (the sink is idempotent).
+		from := f.cfg.Sink.Rev()
+		if from == pastOwn {
+			from++ // see ownRevisionGone
+		}
 		repath := f.repathC()
 		fctx, cancel := context.WithCancel(ctx)
 		watched := make(chan struct{}) // the path watcher ended: this loop waits for it
@@ -105,7 +111,7 @@ func (f *Feed) feed(ctx context.Context) {
 			case <-fctx.Done():
 			}
 		}()
-		err := f.follow(fctx, f.cfg.Sink.Rev(), func(b fanout.Batch) bool {
+		err := f.follow(fctx, from, func(b fanout.Batch) bool {
 			f.apply(b)
 			f.broadcast(ctx, b)
 			return false
@@ -121,6 +127,11 @@ func (f *Feed) feed(ctx context.Context) {
 			continue // reopen at once, on the upstream's new path
 		default:
 		}
+		if rev := f.cfg.Sink.Rev(); ownRevisionGone(err, rev) && pastOwn != rev {
+			f.cfg.Sink.SetCompactRev(rev + 1)
+			pastOwn = rev
+			continue
+		}
 		if f.compacted(err) {
 			// The sink fell behind etcd's compaction: reload it, and the
 			// fleet follows through its gap repair.
@@ -134,6 +145,20 @@ func (f *Feed) feed(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// ownRevisionGone reports whether err says that the upstream can serve a
+// watch from rev+1 but not from rev, the sink's revision, which the sink
+// already holds in full. A ZooKeeper upstream answers so until its first
+// write after it dialled (its history starts above the revision it dialled
+// at); etcd does when it has compacted exactly at rev+1. The feeder then
+// watches from rev+1, and reloads nothing: a reload would read the same
+// revision and fail the same way, again and again, and each reload
+// restarts the fleet's windows. Its heartbeats wait for the next write
+// (no upstream answers progress for a watch from a future revision).
+func ownRevisionGone(err error, rev int64) bool {
+	var c errCompacted
+	return errors.As(err, &c) && int64(c) == rev+1
 }
 
 func (f *Feed) broadcast(ctx context.Context, b fanout.Batch) {

@@ -42,7 +42,7 @@ func (f *Feed) repairLoop(ctx context.Context) {
 			continue
 		}
 		f.m.Repairs.Inc()
-		f.log.Info("repairing a gap from etcd", "from", gap.From, "to", gap.To)
+		f.log.Info("repairing a gap from the upstream", "from", gap.From, "to", gap.To)
 		// gap.From is the sink's revision + 1 when it reported the gap.
 		err := f.follow(ctx, gap.From, func(b fanout.Batch) bool {
 			f.apply(b)

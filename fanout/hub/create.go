@@ -77,7 +77,9 @@ func (h *Hub) reaches(ctx context.Context, target int64, within time.Duration) b
 // count at that revision fails with ErrCompacted exactly when start is
 // below etcd's compact revision) and, if so, learns etcd's compact revision
 // from one watch create at start, which etcd cancels with it, and records
-// it.
+// it. A ZooKeeper upstream fails every read at a past revision, yet serves
+// watches from its window: there, the watch create is served and nothing
+// is recorded.
 func (h *Hub) learnCompaction(ctx context.Context, key []byte, start int64) {
 	h.mu.Lock()
 	known := h.cache.CompactRev()
@@ -94,11 +96,27 @@ func (h *Hub) learnCompaction(ctx context.Context, key []byte, start int64) {
 	}
 }
 
-// compactRevision creates a watch at a compacted revision start and returns
-// the compact revision etcd cancels it with.
+// errServed says that the upstream serves a watch from the revision asked.
+var errServed = errors.New("hub: the upstream serves the watch")
+
+// compactRevision creates a watch at start and returns the compact revision
+// the upstream cancels it with, or errServed when the upstream serves it:
+// an event, or the answer to a progress request, comes first (neither etcd
+// nor herald's ZooKeeper upstream answers progress while a watch catches
+// up, and a compacted one never catches up). It gives up after
+// compactionWait on the hub's clock.
 func (h *Hub) compactRevision(ctx context.Context, key []byte, start int64) (int64, error) {
-	ctx, cancel := context.WithTimeout(upstream.Internal(ctx), compactionWait)
+	ctx, cancel := context.WithCancel(upstream.Internal(ctx))
 	defer cancel()
+	expired, stop := h.clock.NewTimer(compactionWait)
+	defer stop()
+	go func() {
+		select {
+		case <-expired:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	ws, err := h.wc.Watch(ctx)
 	if err != nil {
 		return 0, err
@@ -108,17 +126,25 @@ func (h *Hub) compactRevision(ctx context.Context, key []byte, start int64) (int
 	}
 	for {
 		resp, err := ws.Recv()
-		if err != nil {
+		switch {
+		case err != nil:
 			return 0, err
-		}
-		if resp.CompactRevision > 0 {
+		case resp.CompactRevision > 0:
 			return resp.CompactRevision, nil
-		}
-		if resp.Canceled {
+		case resp.Canceled:
 			return 0, fmt.Errorf("hub: etcd cancelled a watch at compacted revision %d without its compact revision: %s", start, resp.CancelReason)
+		case resp.Created:
+			if err := ws.RequestProgress(); err != nil {
+				return 0, err
+			}
+		case len(resp.Events) > 0 || resp.WatchId == progressWatchID:
+			return 0, errServed
 		}
 	}
 }
+
+// progressWatchID is the watch ID of etcd's answer to a progress request.
+const progressWatchID = -1
 
 // compactionWait bounds compactRevision (etcd answers a watch at a
 // compacted revision within its next sync of unsynced watchers, 100 ms).

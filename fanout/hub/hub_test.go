@@ -19,6 +19,7 @@ import (
 	"github.com/heraldproj/herald/fanout/hub"
 	"github.com/heraldproj/herald/tests/harness"
 	"github.com/heraldproj/herald/tests/harness/embedded"
+	"github.com/heraldproj/herald/upstream"
 	"github.com/heraldproj/herald/upstream/etcd"
 )
 
@@ -70,6 +71,14 @@ func (e *env) startHubWith(t *testing.T, cfg hub.Config) (*clientv3.Client, *hub
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { up.Close() })
+	return serveHub(t, up, cfg)
+}
+
+// serveHub starts a hub in front of up (cfg's metrics and logger set
+// here) behind a gRPC Watch service, and returns a client of that service
+// and the hub.
+func serveHub(t *testing.T, up upstream.Upstream, cfg hub.Config) (*clientv3.Client, *hub.Hub) {
+	t.Helper()
 	cfg.KV, cfg.Watch, cfg.Metrics, cfg.Logger = up, up, metrics, slog.New(slog.DiscardHandler)
 	h, err := hub.New(cfg)
 	if err != nil {

@@ -227,7 +227,7 @@ func (h *Hub) catchUp(ctx context.Context, cu fanout.CatchUpRequest, out chan<- 
 				return
 			}
 			err = w.RequestProgress()
-		case resp.WatchId == -1:
+		case resp.WatchId == progressWatchID:
 			if !deliver(catchUpMsg{id: cu.WatchID, upto: resp.Header.GetRevision()}) {
 				return
 			}
