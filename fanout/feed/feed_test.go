@@ -27,10 +27,7 @@ func TestFeedAlone(t *testing.T) {
 	r := newReplica()
 	m, _ := NewMetrics(nil, "test")
 	f := startFeed(t, Config{Name: "h1", Prefixes: []string{p}, Sink: r, Metrics: m, ProgressEvery: 100 * time.Millisecond})
-	r.mu.Lock()
-	loads := r.loads
-	r.mu.Unlock()
-	if loads != 1 || !slices.Contains(r.content(), p+"before=1") {
+	if loads, _ := r.loadsAndCompactRev(); loads != 1 || !slices.Contains(r.content(), p+"before=1") {
 		t.Fatalf("after Start: %d loads, %q", loads, r.content())
 	}
 	harness.WaitUntil(t, "the herald to feed", harness.DefaultPatience, f.IsFeeder)
@@ -182,19 +179,14 @@ func TestFeedReloadsAfterCompaction(t *testing.T) {
 	put(t, p+"a", "1")
 	put(t, p+"b", "2")
 	rev := put(t, p+"c", "3")
-	if _, err := testEtcd(t).Compact(harness.Context(t, time.Minute), &pb.CompactionRequest{Revision: rev}); err != nil {
-		t.Fatal(err)
-	}
+	compact(t, rev)
 	// The feeder's heartbeat shows the follower its gap; RepairDelay later
 	// the follower repairs it from etcd.
 	r := replicas[follower]
 	harness.AdvanceUntil(t, clk, 100*time.Millisecond, "the follower at the compacted revision", harness.DefaultPatience,
 		func() bool { return r.Rev() >= rev })
 	waitConverged(t, "after the compaction", r, rev, p)
-	r.mu.Lock()
-	loads, compact := r.loads, r.compact
-	r.mu.Unlock()
-	if loads != 2 || compact != rev {
+	if loads, compact := r.loadsAndCompactRev(); loads != 2 || compact != rev {
 		t.Fatalf("%d loads and compact revision %d, want a reload and %d", loads, compact, rev)
 	}
 }
@@ -216,16 +208,11 @@ func TestFeedWatchesOnPastItsOwnCompactedRevision(t *testing.T) {
 	if past != own+1 {
 		t.Fatalf("a write elsewhere took revision %d, want %d (another writer?)", past, own+1)
 	}
-	if _, err := testEtcd(t).Compact(harness.Context(t, time.Minute), &pb.CompactionRequest{Revision: past}); err != nil {
-		t.Fatal(err)
-	}
+	compact(t, past)
 	f.Reconnect() // the watch reopens from the replica's revision, now compacted
 	rev := put(t, p+"after", "1")
 	waitConverged(t, "after the compaction", r, rev, p)
-	r.mu.Lock()
-	loads, compact := r.loads, r.compact
-	r.mu.Unlock()
-	if loads != 1 || compact != past {
+	if loads, compact := r.loadsAndCompactRev(); loads != 1 || compact != past {
 		t.Fatalf("%d loads and compact revision %d, want 1 load and %d", loads, compact, past)
 	}
 }

@@ -49,6 +49,14 @@ func del(t *testing.T, key string) int64 {
 	return resp.Header.Revision
 }
 
+// compact compacts etcd at rev.
+func compact(t *testing.T, rev int64) {
+	t.Helper()
+	if _, err := testEtcd(t).Compact(harness.Context(t, time.Minute), &pb.CompactionRequest{Revision: rev}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // txnPut puts every key in one revision.
 func txnPut(t *testing.T, value string, keys ...string) int64 {
 	t.Helper()
@@ -163,6 +171,14 @@ func (r *replica) SetCompactRev(rev int64) {
 	r.mu.Lock()
 	r.compact = max(r.compact, rev)
 	r.mu.Unlock()
+}
+
+// loadsAndCompactRev returns how many snapshots r loaded and the compact
+// revision it was told.
+func (r *replica) loadsAndCompactRev() (loads int, compact int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.loads, r.compact
 }
 
 func (r *replica) Rev() int64 {
