@@ -263,3 +263,7 @@ func (c *Cache) materializeAll() {
 		s.materialize()
 	}
 }
+
+// Header is a response header at the cache's revision, as etcd heads the
+// answers it gives outside any watch's events (a refused create).
+func (c *Cache) Header() *pb.ResponseHeader { return c.header(c.rev) }

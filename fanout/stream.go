@@ -182,7 +182,7 @@ func (s *Stream) create(creq *pb.WatchCreateRequest) {
 		refuse(reasonCompacted)
 		return
 	}
-	// Permission checks are the proxy's (it sees the auth token), before Handle.
+	// Permission checks are the hub's (fanout/hub permit.go), before Handle.
 	sp := requestSpan(key, creq.RangeEnd)
 	if sp.empty() {
 		refuse(reasonEmptyRange)

@@ -27,9 +27,10 @@ func (s *watchServer) Watch(stream grpc.BidiStreamingServer[pb.WatchRequest, pb.
 	if s.o != nil {
 		keep = s.o.watchFilter(stream.Context())
 	}
-	// The cache does not check etcd permissions: a stream that carries an
-	// auth token is relayed to etcd, which does.
-	if s.hub != nil && s.hub.Ready() && tokenless(stream.Context()) {
+	// The hub checks each of a stream's creates against etcd's permissions,
+	// as etcd does, when the stream carries a token (or when herald has an
+	// etcd user of its own: tokenless streams too).
+	if s.hub != nil && s.hub.Ready() {
 		return s.hub.Serve(stream, keep)
 	}
 	return relayBidi(stream, openWatchRelay(s.watch), keep)

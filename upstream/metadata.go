@@ -40,3 +40,23 @@ func Outgoing(ctx context.Context) context.Context {
 func Internal(ctx context.Context) context.Context {
 	return metadata.NewOutgoingContext(ctx, metadata.MD{})
 }
+
+// heraldKey marks a context made by AsHerald.
+type heraldKey struct{}
+
+// AsHerald marks herald's own calls that act as herald's etcd user: the
+// fan-out's feed, its catch-ups and its compaction lookups. Like Internal
+// they carry no client metadata; an adapter with credentials
+// (upstream/etcd's Config.User) authenticates them as herald. A call made
+// for a client must never be marked: it would run with herald's
+// permissions instead of the client's.
+func AsHerald(ctx context.Context) context.Context {
+	return context.WithValue(Internal(ctx), heraldKey{}, true)
+}
+
+// IsHerald reports whether ctx, or a context it derives from, was made by
+// AsHerald.
+func IsHerald(ctx context.Context) bool {
+	marked, _ := ctx.Value(heraldKey{}).(bool)
+	return marked
+}

@@ -33,6 +33,10 @@ type Config struct {
 	InsecureSkipTLSVerify     bool
 	EndpointsAutoSyncInterval time.Duration
 
+	// herald's own etcd user (etcdctl's --user, name or name:password,
+	// and --password); see etcdUser.
+	User, Password string
+
 	// Client-facing TLS (etcd's --cert-file, --key-file, --trusted-ca-file,
 	// --client-cert-auth; grpc-proxy's --client-crl-file, --auto-tls,
 	// --self-signed-cert-validity, --tls-min-version, --tls-max-version,
@@ -142,6 +146,9 @@ func (c *Config) Validate() error {
 		return &configError{"trusted-ca-file", c.TrustedCAFile, "needs --cert-file and --key-file"}
 	}
 	if err := c.validateTLS(); err != nil {
+		return err
+	}
+	if _, _, err := c.etcdUser(); err != nil {
 		return err
 	}
 	if c.GossipAddr != "" {
@@ -266,4 +273,27 @@ func checkEndpoint(e string) error {
 		return checkURL(e)
 	}
 	return checkHostPort(e)
+}
+
+// etcdUser is herald's own etcd user, read as etcdctl reads --user and
+// --password: with --password, --user is the whole name; without it,
+// --user is name:password. herald never prompts, so a name alone is
+// refused. No --user: no user (herald's calls carry no token).
+func (c *Config) etcdUser() (name, password string, err error) {
+	switch {
+	case c.User == "" && c.Password != "":
+		return "", "", &configError{"password", "set", "needs --user"}
+	case c.User == "":
+		return "", "", nil
+	case c.Password != "":
+		return c.User, c.Password, nil
+	}
+	name, password, ok := strings.Cut(c.User, ":")
+	switch {
+	case !ok:
+		return "", "", &configError{"user", c.User, "needs a password: --user name:password, or --password (HERALD_PASSWORD in the environment)"}
+	case name == "":
+		return "", "", &configError{"user", "(set)", "names no user before the ':'"}
+	}
+	return name, password, nil
 }

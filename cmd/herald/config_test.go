@@ -116,6 +116,10 @@ func TestInvalidSettingsNameTheSetting(t *testing.T) {
 		{[]string{"--config", file}, "--config"},
 		{[]string{"--config", "/does/not/exist.yaml"}, "--config"},
 		{[]string{"--gossip-addr", "127.0.0.1:7946", "--gossip-key-file", "k", "--gossip-profile", "moon"}, "--gossip-profile"},
+		{[]string{"--user", "herald"}, "--user"},
+		{[]string{"--user", ":secret"}, "--user"},
+		{[]string{"--password", "secret"}, "--password"},
+		{[]string{"--endpoints", "zk://127.0.0.1:2181", "--user", "herald:pw"}, "--user"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -149,5 +153,39 @@ func TestGossipProfiles(t *testing.T) {
 		if err != nil || cfg.GossipProfile != p {
 			t.Errorf("--gossip-profile %s: %+v, %v", p, cfg, err)
 		}
+	}
+}
+
+// TestEtcdUserAsEtcdctlReadsIt: --user name:password, or --user name with
+// --password (the whole of --user is then the name), as etcdctl reads
+// them; HERALD_PASSWORD is --password; an error never shows a password.
+func TestEtcdUserAsEtcdctlReadsIt(t *testing.T) {
+	for _, tc := range []struct {
+		args           []string
+		env            string
+		name, password string
+	}{
+		{[]string{"--user", "herald:s3:cret"}, "", "herald", "s3:cret"},
+		{[]string{"--user", "her:ald", "--password", "pw"}, "", "her:ald", "pw"},
+		{[]string{"--user", "herald"}, "from-env", "herald", "from-env"},
+		{nil, "", "", ""},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("HERALD_PASSWORD", tc.env)
+			}
+			cfg, err := load(t, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name, password, err := cfg.etcdUser()
+			if err != nil || name != tc.name || password != tc.password {
+				t.Fatalf("user %q, password %q, %v; want %q, %q", name, password, err, tc.name, tc.password)
+			}
+		})
+	}
+	_, err := load(t, "--user", ":topsecret")
+	if err == nil || strings.Contains(err.Error(), "topsecret") {
+		t.Errorf("--user :topsecret: %v; want an error that does not show the password", err)
 	}
 }

@@ -69,6 +69,9 @@ func newHub(cfg *Config, up fanoutUpstream, bus *gossip.Bus, reg prometheus.Regi
 			MaxResponseBytes:       proxy.MaxRequestBytesWithOverhead(cfg.MaxRequestBytes),
 		},
 		Name: cfg.Name, KV: up, Watch: up, Metrics: m, Logger: log,
+		// With an etcd user of its own, herald may face etcd with auth on:
+		// tokenless watches are checked as etcd checks them.
+		CheckPermissions: cfg.User != "",
 	}
 	if bus != nil {
 		c.Bus = bus.Topic(hub.Topic)

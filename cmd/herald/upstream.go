@@ -46,6 +46,7 @@ func (c *Config) checkZooKeeper(raw string) error {
 		{"cacert", c.CACert != ""}, {"cert", c.Cert != ""}, {"key", c.Key != ""},
 		{"insecure-skip-tls-verify", c.InsecureSkipTLSVerify},
 		{"endpoints-auto-sync-interval", c.EndpointsAutoSyncInterval != 0},
+		{"user", c.User != ""}, {"password", c.Password != ""},
 	} {
 		if f.set {
 			return &configError{f.name, "set", "applies to an etcd upstream only, not to ZooKeeper (" + raw + ")"}
@@ -68,7 +69,13 @@ func dialUpstream(ctx context.Context, cfg *Config, endpoints []string, reg prom
 		}
 		return zc, nil, nil
 	}
+	user, password, err := cfg.etcdUser()
+	if err != nil {
+		return nil, nil, err
+	}
 	ec, err = etcd.Dial(etcd.Config{
+		User:               user,
+		Password:           password,
 		Endpoints:          endpoints,
 		CACert:             cfg.CACert,
 		Cert:               cfg.Cert,

@@ -27,28 +27,41 @@ const catchUpWait = time.Second
 //   - with a start revision, it first learns whether etcd has compacted it,
 //     and etcd's compact revision if so, so that the engine answers with
 //     etcd's compacted cancel rather than history from its window.
-func (h *Hub) prepareCreate(ctx context.Context, req *pb.WatchRequest) *pb.WatchRequest {
+//
+// A create the client may not make (permit) is not passed on: prepareCreate
+// returns etcd's answer to it instead. An error means the permission could
+// not be checked.
+func (h *Hub) prepareCreate(ctx context.Context, req *pb.WatchRequest) (*pb.WatchRequest, *pb.WatchResponse, error) {
 	creq := req.GetCreateRequest()
 	if creq == nil {
-		return req
+		return req, nil, nil
+	}
+	// Forwarded creates are checked too: the cache gives a forwarded
+	// watch its ID, which etcd's refusal (watch ID -1) would leave taken.
+	// A negative start revision is refused before any permission check,
+	// by the cache as by etcd.
+	if creq.StartRevision >= 0 && h.mustPermit(ctx) {
+		if refused, err := h.permit(ctx, creq); refused != nil || err != nil {
+			return nil, refused, err
+		}
 	}
 	h.mu.Lock()
 	covered := h.cache.Covers(creq.Key, creq.RangeEnd)
 	h.mu.Unlock()
 	if !covered {
-		return req
+		return req, nil, nil
 	}
 	if creq.StartRevision > 0 {
 		h.learnCompaction(ctx, creq.Key, creq.StartRevision)
-		return req
+		return req, nil, nil
 	}
 	target := h.seen.Load()
 	if h.reaches(ctx, target, catchUpWait) {
-		return req
+		return req, nil, nil
 	}
 	out := proto.Clone(req).(*pb.WatchRequest)
 	out.GetCreateRequest().StartRevision = target + 1
-	return out
+	return out, nil, nil
 }
 
 // reaches waits, up to within, for the cache to reach revision target,
@@ -87,7 +100,7 @@ func (h *Hub) learnCompaction(ctx context.Context, key []byte, start int64) {
 	if start < known {
 		return
 	}
-	_, err := h.kv.Range(upstream.Internal(ctx), &pb.RangeRequest{Key: key, Revision: start, CountOnly: true, Serializable: true})
+	_, err := h.kv.Range(upstream.AsHerald(ctx), &pb.RangeRequest{Key: key, Revision: start, CountOnly: true, Serializable: true})
 	if !errors.Is(rpctypes.Error(err), rpctypes.ErrCompacted) {
 		return
 	}
@@ -106,7 +119,7 @@ var errServed = errors.New("hub: the upstream serves the watch")
 // up, and a compacted one never catches up). It gives up after
 // compactionWait on the hub's clock.
 func (h *Hub) compactRevision(ctx context.Context, key []byte, start int64) (int64, error) {
-	ctx, cancel := context.WithCancel(upstream.Internal(ctx))
+	ctx, cancel := context.WithCancel(upstream.AsHerald(ctx))
 	defer cancel()
 	expired, stop := h.clock.NewTimer(compactionWait)
 	defer stop()
@@ -137,14 +150,15 @@ func (h *Hub) compactRevision(ctx context.Context, key []byte, start int64) (int
 			if err := ws.RequestProgress(); err != nil {
 				return 0, err
 			}
-		case len(resp.Events) > 0 || resp.WatchId == progressWatchID:
+		case len(resp.Events) > 0 || resp.WatchId == invalidWatchID:
 			return 0, errServed
 		}
 	}
 }
 
-// progressWatchID is the watch ID of etcd's answer to a progress request.
-const progressWatchID = -1
+// invalidWatchID is etcd's watch ID (clientv3.InvalidWatchID) of an answer
+// to a progress request and of a refused create.
+const invalidWatchID = -1
 
 // compactionWait bounds compactRevision (etcd answers a watch at a
 // compacted revision within its next sync of unsynced watchers, 100 ms).

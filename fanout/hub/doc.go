@@ -16,7 +16,17 @@
 //     after the newest revision this herald relayed, or with etcd's compact
 //     revision), watchers that start before the cache's window catch up
 //     from an upstream watch of their own, the others forwarded over one
-//     upstream stream with the client's metadata (forward.go).
+//     upstream stream with the client's metadata (forward.go). Each
+//     create of a watch the cache serves is first checked against etcd's
+//     permissions (permit.go) when the stream carries an auth token, or
+//     every stream's when Config.CheckPermissions: a count-only
+//     serializable Range of the watch's range with the client's metadata,
+//     which etcd checks against the same read permission as a watch. A
+//     refused create gets etcd's own answer (created and cancelled, watch
+//     ID -1, etcd's reason); as in etcd, a watch once created is not
+//     checked again when roles change or the token expires. The hub's own
+//     calls (feed, catch-ups, compaction lookups) run as herald's etcd
+//     user (upstream.AsHerald).
 //   - RangeLocal answers a serializable Range from the cache; NoteRev
 //     records a revision relayed to a client (read your writes);
 //     SetCompactRev records a compaction; Reconnect reopens the feed's

@@ -52,8 +52,10 @@ type Config struct {
 	// Name is this herald's name in the fleet (the feeders are chosen by it).
 	Name string
 	// KV and Watch reach the coordinator. The hub's own calls on them
-	// carry upstream.Internal metadata; watches it forwards for a client
-	// carry the client's (upstream.Outgoing).
+	// (the feed, catch-ups, compaction lookups) are marked
+	// upstream.AsHerald: they run as herald's etcd user, if it has one.
+	// Watches it forwards for a client, and the permission checks of a
+	// client's watches, carry the client's metadata (upstream.Outgoing).
 	KV    upstream.KV
 	Watch upstream.Watches
 	// Bus is the fleet bus's Topic topic; nil for a herald on its own,
@@ -62,6 +64,12 @@ type Config struct {
 	// Metrics are the hub's (NewMetrics), on its herald's registry.
 	Metrics *Metrics
 	Logger  *slog.Logger
+	// CheckPermissions checks every client watch of the fan-out prefixes
+	// against etcd's permissions at its creation, as etcd does, streams
+	// without an auth token too: set it when etcd may have auth on (herald
+	// has an etcd user of its own). A stream that carries a token is
+	// checked regardless.
+	CheckPermissions bool
 	// Clock is the cache's clock (nil: the wall clock): its window's ages,
 	// progress notifications, the tick loop's timer, a watch create's wait
 	// for the cache and Stats' SinceAdvance. Tests move it instead of
@@ -76,13 +84,14 @@ type Config struct {
 // it and is never held across I/O. The feed calls the cache through
 // sink, which takes mu for each call.
 type Hub struct {
-	kv      upstream.KV
-	wc      upstream.Watches
-	feed    *feed.Feed
-	metrics *Metrics
-	log     *slog.Logger
-	clock   clock.Clock
-	ready   atomic.Bool // the cache is loaded (Start); until then the caller passes watches and reads through
+	kv       upstream.KV
+	wc       upstream.Watches
+	feed     *feed.Feed
+	metrics  *Metrics
+	log      *slog.Logger
+	clock    clock.Clock
+	checkAll bool        // Config.CheckPermissions
+	ready    atomic.Bool // the cache is loaded (Start); until then the caller passes watches and reads through
 
 	mu      sync.Mutex
 	cache   *fanout.Cache
@@ -133,7 +142,8 @@ func New(cfg Config) (*Hub, error) {
 	}
 	h := &Hub{
 		kv: cfg.KV, wc: cfg.Watch, metrics: cfg.Metrics, log: cfg.Logger.With("area", "fanout"), clock: clock.Or(cfg.Clock),
-		cache: cache, streams: map[*fanout.Stream]*stream{}, moved: make(chan struct{}),
+		checkAll: cfg.CheckPermissions,
+		cache:    cache, streams: map[*fanout.Stream]*stream{}, moved: make(chan struct{}),
 		rearm: make(chan struct{}, 1),
 	}
 	h.tickCtx, h.stopTick = context.WithCancel(context.Background())
@@ -159,10 +169,10 @@ func New(cfg Config) (*Hub, error) {
 // Start loads the cache from etcd and starts the feed and the cache's
 // clock; once it succeeds the hub is Ready. Until then the caller passes
 // watches and serializable reads through to etcd, and may call Start again.
-// ctx is herald's own, never a client's: it carries no client metadata, so
-// the feed's calls need no upstream.Internal.
+// ctx is herald's own, never a client's; the feed's calls are marked
+// upstream.AsHerald.
 func (h *Hub) Start(ctx context.Context) error {
-	if err := h.feed.Start(ctx); err != nil {
+	if err := h.feed.Start(upstream.AsHerald(ctx)); err != nil {
 		return err
 	}
 	h.ticking.Add(1)

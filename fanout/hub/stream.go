@@ -149,7 +149,14 @@ func (h *Hub) Serve(client pb.Watch_WatchServer, keep func(*pb.WatchResponse) bo
 			recvErr = nil
 			err = nil
 		case req := <-reqs:
-			req = h.prepareCreate(ctx, req)
+			var refused *pb.WatchResponse
+			if req, refused, err = h.prepareCreate(ctx, req); err != nil {
+				return err
+			}
+			if refused != nil {
+				err = send(refused)
+				break
+			}
 			h.mu.Lock()
 			hs.s.Handle(req)
 			h.mu.Unlock()
@@ -201,7 +208,7 @@ func (h *Hub) catchUp(ctx context.Context, cu fanout.CatchUpRequest, out chan<- 
 			return false
 		}
 	}
-	ctx, cancel := context.WithCancel(upstream.Internal(ctx))
+	ctx, cancel := context.WithCancel(upstream.AsHerald(ctx))
 	defer cancel()
 	w, err := h.wc.Watch(ctx)
 	if err == nil {
@@ -227,7 +234,7 @@ func (h *Hub) catchUp(ctx context.Context, cu fanout.CatchUpRequest, out chan<- 
 				return
 			}
 			err = w.RequestProgress()
-		case resp.WatchId == progressWatchID:
+		case resp.WatchId == invalidWatchID:
 			if !deliver(catchUpMsg{id: cu.WatchID, upto: resp.Header.GetRevision()}) {
 				return
 			}

@@ -39,6 +39,10 @@ type Config struct {
 	MaxRequestBytes int
 	// DialTimeout bounds the first connection.
 	DialTimeout time.Duration
+	// User and Password are herald's own etcd user (etcdctl's --user and
+	// --password): the calls marked upstream.AsHerald authenticate as it.
+	// No User: they go without a token. A client's call never uses them.
+	User, Password string
 	// Registerer receives herald_upstream_errors_total (nil: not
 	// registered).
 	Registerer prometheus.Registerer
@@ -61,6 +65,7 @@ type Client struct {
 	lease   pb.LeaseClient
 	cluster pb.ClusterClient
 
+	creds   *credentials // nil without Config.User
 	calls   *inflight
 	log     *slog.Logger
 	stop    chan struct{} // ends logEndpointChanges
@@ -116,6 +121,9 @@ func Dial(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("etcd: connect %v: %w", cfg.Endpoints, err)
 	}
 	c := &Client{cli: cli, direct: cli.ActiveConnection(), calls: calls, log: cfg.Logger, stop: make(chan struct{}), stopped: make(chan struct{})}
+	if cfg.User != "" {
+		c.creds = &credentials{name: cfg.User, password: cfg.Password}
+	}
 	c.setPath(c.direct)
 	if cfg.AutoSyncInterval > 0 && cfg.Logger != nil {
 		go func() {
@@ -157,6 +165,9 @@ func (c *Client) Route(path grpc.ClientConnInterface) { c.setPath(path) }
 
 // setPath builds the stubs that the seam's methods call, on path.
 func (c *Client) setPath(path grpc.ClientConnInterface) {
+	if c.creds != nil {
+		path = authPath{ClientConnInterface: path, creds: c.creds}
+	}
 	c.conn = path
 	c.kv, c.watch, c.lease, c.cluster = pb.NewKVClient(path), pb.NewWatchClient(path), pb.NewLeaseClient(path), pb.NewClusterClient(path)
 }
