@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -22,13 +23,30 @@ import (
 // etcd — a user with read permission, one without, no token, a bogus
 // token, a watch outside the prefix; an open watch outlives the
 // revocation of its permission (etcd checks at creation only), and new
-// creates are refused.
+// creates are refused; a permitted watch from before the cache's window
+// catches up from etcd as herald's user. With simple tokens and with JWT
+// (whose tokens go stale at any change to the auth store, herald's own
+// too).
 func TestAuthFanout(t *testing.T) {
 	skipIfShort(t)
 	t.Parallel()
-	e := harness.StartEtcd(t, harness.EtcdOptions{})
+	t.Run("simple tokens", func(t *testing.T) {
+		t.Parallel()
+		authFanout(t, harness.EtcdOptions{}, rpctypes.ErrGRPCPermissionDenied)
+	})
+	t.Run("JWT", func(t *testing.T) {
+		t.Parallel()
+		authFanout(t, jwtEtcdOptions(t), rpctypes.ErrGRPCAuthOldRevision)
+	})
+}
+
+// authFanout is TestAuthFanout on an etcd started with opts; oldToken is
+// etcd's refusal of a token issued before a change to the auth store.
+func authFanout(t *testing.T, opts harness.EtcdOptions, oldToken error) {
+	e := harness.StartEtcd(t, opts)
 	eps := e.Endpoints()
 	for _, args := range [][]string{
+		{"put", "/svc/early", "before herald"},
 		{"user", "add", "root", "--new-user-password=rootpw"},
 		{"role", "add", "svc-reader"},
 		{"role", "grant-permission", "svc-reader", "read", "/svc/", "--prefix"},
@@ -37,6 +55,8 @@ func TestAuthFanout(t *testing.T) {
 		{"user", "add", "alice", "--new-user-password=alicepw"},
 		{"user", "grant-role", "alice", "svc-reader"},
 		{"user", "add", "bob", "--new-user-password=bobpw"},
+		{"user", "add", "carol", "--new-user-password=carolpw"},
+		{"user", "grant-role", "carol", "svc-reader"},
 		{"auth", "enable"},
 	} {
 		ctl(t, eps, args...)
@@ -171,6 +191,38 @@ func TestAuthFanout(t *testing.T) {
 	}
 	put("/svc/b")
 	expectEvent("alice's watch after her role was revoked", "/svc/b")
-	compare("alice's token after the revocation", func(cli *clientv3.Client) string { return aliceTokens[cli] }, "/svc/", refused(rpctypes.ErrGRPCPermissionDenied))
+	compare("alice's token after the revocation", func(cli *clientv3.Client) string { return aliceTokens[cli] }, "/svc/", refused(oldToken))
 	compare("alice, authenticated again, without the role", as("alice", "alicepw"), "/svc/", refused(rpctypes.ErrGRPCPermissionDenied))
+
+	// carol's watch from before herald started catches up from etcd as
+	// herald's user (whose JWT the revocation made stale too).
+	early, err := rootCli.Get(ctx, "/svc/early")
+	if err != nil || len(early.Kvs) != 1 {
+		t.Fatalf("get /svc/early: %v %v", early, err)
+	}
+	for _, target := range targets {
+		carol, err := clientv3.New(clientv3.Config{Endpoints: []string{target.conn.Endpoints()[0]}, Username: "carol", Password: "carolpw", DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, stop := context.WithCancel(ctx)
+		var keys []string
+		for resp := range carol.Watch(wctx, "/svc/", clientv3.WithPrefix(), clientv3.WithRev(early.Kvs[0].ModRevision)) {
+			if err := resp.Err(); err != nil {
+				t.Errorf("carol's watch from revision %d, through %s: %v", early.Kvs[0].ModRevision, target.name, err)
+				break
+			}
+			for _, ev := range resp.Events {
+				keys = append(keys, string(ev.Kv.Key))
+			}
+			if len(keys) >= 3 {
+				break
+			}
+		}
+		stop()
+		carol.Close()
+		if got := strings.Join(keys, " "); got != "/svc/early /svc/a /svc/b" {
+			t.Errorf("carol's watch from revision %d, through %s: %s; want /svc/early /svc/a /svc/b", early.Kvs[0].ModRevision, target.name, got)
+		}
+	}
 }

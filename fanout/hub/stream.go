@@ -208,6 +208,9 @@ func (h *Hub) catchUp(ctx context.Context, cu fanout.CatchUpRequest, out chan<- 
 			return false
 		}
 	}
+	// As herald's etcd user: the client's permission was checked at the
+	// create (permit), and learnCompaction's read as herald, just before,
+	// has renewed herald's token if it had gone stale.
 	ctx, cancel := context.WithCancel(upstream.AsHerald(ctx))
 	defer cancel()
 	w, err := h.wc.Watch(ctx)

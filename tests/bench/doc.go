@@ -79,8 +79,10 @@
 // HERALD_BENCH_HERALDS (fleet sizes, 3,6,12), HERALD_BENCH_REGISTRATIONS
 // (500), HERALD_BENCH_NODES (herald death: 5000; failure to notification:
 // 50), HERALD_BENCH_TTL (herald death: 10s), HERALD_BENCH_DEATH_CONNS (10),
-// and HERALD_BENCH_HERALD_ARGS (extra herald flags, e.g.
-// --lease-offload=false).
+// HERALD_BENCH_HERALD_ARGS (extra herald flags, e.g.
+// --lease-offload=false), and HERALD_BENCH_AUTH=1 (fan-out upstream cost
+// with etcd auth on: the workload authenticates as a user with read and
+// write on /services/, the heralds with --user as one with read on it).
 //
 // The load generator runs in the benchmark process, on the same cores as the
 // servers; its own CPU is reported next to theirs so that readers can judge.

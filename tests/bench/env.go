@@ -38,7 +38,7 @@ const (
 // HERALD_BENCH_NODES (nodesEnv, fleet.go) is shared by failure to
 // notification and herald death, each with its own default.
 var knobs = []string{pathsEnv, cellEnv, leasesEnv, connsEnv, muxConnsEnv, windowEnv, mfLeasesEnv, mfConnsEnv, heraldArgsEnv, shapesEnv,
-	heraldsEnv, regsEnv, ttlEnv, deathConnsEnv}
+	heraldsEnv, regsEnv, ttlEnv, deathConnsEnv, authEnv}
 
 // skipUnlessEnabled skips b unless HERALD_BENCH=1: these benchmarks start
 // real servers and run for minutes.

@@ -91,6 +91,10 @@ func BenchmarkFanoutUpstreamCost(b *testing.B) {
 		"herald_fanout_upstream_watch_responses_total over the fleet (responses, heartbeats included). Fresh etcd and fronts per path and W; "+
 		"CPU is cores busy over the event window (fronts summed).\n\n",
 		fanoutPrefix, watchersPerStream, putParallel, idleWindow)
+	if authOn() {
+		fmt.Printf("etcd auth on (%s=1): watchers and writers authenticate as a user with read and write on %s; "+
+			"the heralds run with --user, a user with read on it.\n\n", authEnv, fanoutPrefix)
+	}
 	t.write(os.Stdout)
 	fmt.Println()
 }
@@ -141,12 +145,16 @@ type costResult struct {
 
 func runCost(b *testing.B, r *racks, l costLayout) costResult {
 	b.Helper()
-	f, err := openWatchers(r.endpoints, l.ranges, false, false)
+	token, err := r.token()
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := openWatchersWith(r.endpoints, l.ranges, watchOptions{token: token})
 	if err != nil {
 		b.Fatalf("%s: %v", r.kind, err)
 	}
 	defer f.close()
-	cli, err := newClient(r.etcd.Endpoints()[0])
+	cli, err := r.client(r.etcd.Endpoints()[0])
 	if err != nil {
 		b.Fatal(err)
 	}

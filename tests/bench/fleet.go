@@ -16,10 +16,12 @@ import (
 	"github.com/heraldproj/herald/tests/harness"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 )
 
 // The fan-out benchmarks' knobs (see fanout_bench_test.go), echoed in the
@@ -52,6 +54,7 @@ type racks struct {
 	endpoints []string // one per rack
 	procs     []*harness.Proc
 	metrics   []string // each front's /metrics URL (none for direct)
+	auth      bool     // etcd has auth on (authEnv): clients authenticate
 }
 
 // startRacks starts a fresh etcd and p fronts of kind in front of it. A
@@ -60,7 +63,12 @@ type racks struct {
 func startRacks(b *testing.B, kind pathKind, p int) *racks {
 	b.Helper()
 	c := harness.StartEtcd(b, harness.EtcdOptions{})
-	r := &racks{kind: kind, etcd: c}
+	r := &racks{kind: kind, etcd: c, auth: authOn()}
+	if r.auth {
+		if err := enableAuth(c.Endpoints()[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
 	switch kind {
 	case pathDirect:
 		for range p {
@@ -102,6 +110,9 @@ func startFleet(b *testing.B, r *racks, p int) {
 			"--fanout-prefix", fanoutPrefix,
 			"--fanout-feeders", "2",
 		}
+		if r.auth {
+			args = append(args, "--user", heraldUser+":"+heraldPassword)
+		}
 		if seed != "" {
 			args = append(args, "--join", seed)
 		} else {
@@ -133,7 +144,7 @@ func (r *racks) waitFleet(p int, within time.Duration) error {
 		}
 	}()
 	for _, ep := range r.endpoints {
-		c, err := newClient(ep)
+		c, err := r.client(ep)
 		if err != nil {
 			return err
 		}
@@ -169,7 +180,7 @@ func (r *racks) waitFleet(p int, within time.Duration) error {
 		}
 		chans = append(chans, ch)
 	}
-	direct, err := newClient(r.etcd.Endpoints()[0])
+	direct, err := r.client(r.etcd.Endpoints()[0])
 	if err != nil {
 		return err
 	}
@@ -306,6 +317,8 @@ type watchOptions struct {
 	// at once) with every event as it arrives: for workloads too large to
 	// keep an arrival per event.
 	sink func(watcher int, ev *mvccpb.Event, at time.Time)
+	// token, when set, is the auth token every stream carries.
+	token string
 }
 
 // openWatchersWith creates one watcher per range; watcher i goes to
@@ -313,6 +326,9 @@ type watchOptions struct {
 // the streams of an endpoint taking its connections in turn.
 func openWatchersWith(endpoints []string, ranges []watchRange, o watchOptions) (*watchFleet, error) {
 	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(context.Background()))
+	if o.token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, rpctypes.TokenFieldNameGRPC, o.token)
+	}
 	f := &watchFleet{cancel: cancel}
 	byFront := make([][]int, len(endpoints))
 	for i := range ranges {
