@@ -115,7 +115,7 @@ func envDuration(b *testing.B, name string, def time.Duration) time.Duration {
 func reproduceCommand(name string) string {
 	var env []string
 	env = append(env, enableEnv+"=1")
-	for _, k := range slices.Concat(knobs, fanoutKnobs, scenarioKnobs) {
+	for _, k := range slices.Concat(knobs, fanoutKnobs, scenarioKnobs, zkKnobs) {
 		if v := os.Getenv(k); v != "" {
 			env = append(env, fmt.Sprintf("%s=%s", k, shellQuote(v)))
 		}

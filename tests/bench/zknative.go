@@ -165,3 +165,13 @@ func (w *zkChildWatcher) addedAt(name string) time.Time {
 type zkMntrDelta struct{ before, after map[string]float64 }
 
 func (d zkMntrDelta) of(name string) float64 { return d.after[name] - d.before[name] }
+
+// The ZooKeeper benchmark's knobs (zookeeper_bench_test.go).
+const (
+	zkNodesEnv    = "HERALD_BENCH_ZK_NODES"    // nodes (sessions or leases)
+	zkWatchersEnv = "HERALD_BENCH_ZK_WATCHERS" // watchers of the nodes' directory
+	zkConnsEnv    = "HERALD_BENCH_ZK_CONNS"    // herald path: the nodes' client connections
+	zkTTLEnv      = "HERALD_BENCH_ZK_TTL"      // the sessions' timeout and the leases' TTL
+)
+
+var zkKnobs = []string{zkNodesEnv, zkWatchersEnv, zkConnsEnv, zkTTLEnv}

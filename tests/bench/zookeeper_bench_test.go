@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,11 +18,6 @@ import (
 // The ZooKeeper benchmark (issue 10): the same service-discovery workload
 // on ZooKeeper natively and through herald on ZooKeeper.
 const (
-	zkNodesEnv    = "HERALD_BENCH_ZK_NODES"    // nodes (sessions or leases)
-	zkWatchersEnv = "HERALD_BENCH_ZK_WATCHERS" // watchers of the nodes' directory
-	zkConnsEnv    = "HERALD_BENCH_ZK_CONNS"    // herald path: the nodes' client connections
-	zkTTLEnv      = "HERALD_BENCH_ZK_TTL"      // the sessions' timeout and the leases' TTL
-
 	defaultZKNodes    = 10000
 	defaultZKWatchers = 100
 	defaultZKConns    = 100
@@ -40,8 +34,6 @@ const (
 	// client: the JVM's own floor, which no client can go below.
 	zkIdleWindow = 10 * time.Second
 )
-
-var zkKnobs = []string{zkNodesEnv, zkWatchersEnv, zkConnsEnv, zkTTLEnv}
 
 // zkResult is one path's row.
 type zkResult struct {
@@ -115,22 +107,7 @@ func BenchmarkZooKeeper(b *testing.B) {
 			fmt.Println(r.note)
 		}
 	}
-	fmt.Printf("\nreproduce: %s\n\n", reproduceCommandWith("BenchmarkZooKeeper", zkKnobs))
-}
-
-// reproduceCommandWith is reproduceCommand with extra knobs echoed.
-func reproduceCommandWith(name string, extra []string) string {
-	cmd := reproduceCommand(name)
-	var env []string
-	for _, k := range extra {
-		if v := os.Getenv(k); v != "" {
-			env = append(env, fmt.Sprintf("%s=%s", k, shellQuote(v)))
-		}
-	}
-	if len(env) == 0 {
-		return cmd
-	}
-	return strings.Replace(cmd, enableEnv+"=1", enableEnv+"=1 "+strings.Join(env, " "), 1)
+	fmt.Printf("\nreproduce: %s\n\n", reproduceCommand("BenchmarkZooKeeper"))
 }
 
 // zkSteady measures ZooKeeper over a window: mntr's packet counters and
