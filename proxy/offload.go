@@ -3,13 +3,12 @@ package proxy
 import (
 	"context"
 
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/heraldproj/herald/lease"
 	"github.com/heraldproj/herald/lease/offload"
+	"github.com/heraldproj/herald/upstream"
 )
 
 // offloader is the lease offloader (package lease/offload) as the gRPC
@@ -27,7 +26,7 @@ type offloader struct {
 // permissions, so authenticated clients are passed through and etcd
 // enforces everything as it does for direct clients.
 func tokenless(ctx context.Context) bool {
-	return len(metadata.ValueFromIncomingContext(ctx, rpctypes.TokenFieldNameGRPC)) == 0
+	return !upstream.HasToken(ctx)
 }
 
 // serves reports whether this request gets virtual leases: offloading is

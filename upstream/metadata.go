@@ -60,3 +60,9 @@ func IsHerald(ctx context.Context) bool {
 	marked, _ := ctx.Value(heraldKey{}).(bool)
 	return marked
 }
+
+// HasToken reports whether a client's call (its incoming metadata)
+// carries an auth token.
+func HasToken(ctx context.Context) bool {
+	return len(metadata.ValueFromIncomingContext(ctx, rpctypes.TokenFieldNameGRPC)) > 0
+}

@@ -6,7 +6,6 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/heraldproj/herald/upstream"
 )
@@ -17,7 +16,7 @@ import (
 // (Config.CheckPermissions), since etcd then refuses it ("user name is
 // empty").
 func (h *Hub) mustPermit(ctx context.Context) bool {
-	return h.checkAll || len(metadata.ValueFromIncomingContext(ctx, rpctypes.TokenFieldNameGRPC)) > 0
+	return h.checkAll || upstream.HasToken(ctx)
 }
 
 // ChecksPermissions reports Config.CheckPermissions: etcd may have auth
