@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/heraldproj/herald/tests/harness"
@@ -158,11 +156,7 @@ func authFanout(t *testing.T, opts harness.EtcdOptions, oldToken error) {
 		t.Errorf("herald_fanout_watchers %v before alice's watch, %v after; want hers served from the cache", before, after)
 	}
 
-	rootCli, err := clientv3.New(clientv3.Config{Endpoints: eps, Username: "root", Password: "rootpw", DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rootCli.Close() })
+	rootCli := harness.ClientAs(t, "root", "rootpw", eps...)
 	put := func(key string) {
 		if _, err := rootCli.Put(ctx, key, "v"); err != nil {
 			t.Fatal(err)
@@ -201,10 +195,7 @@ func authFanout(t *testing.T, opts harness.EtcdOptions, oldToken error) {
 		t.Fatalf("get /svc/early: %v %v", early, err)
 	}
 	for _, target := range targets {
-		carol, err := clientv3.New(clientv3.Config{Endpoints: []string{target.conn.Endpoints()[0]}, Username: "carol", Password: "carolpw", DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		carol := harness.ClientAs(t, "carol", "carolpw", target.conn.Endpoints()[0])
 		wctx, stop := context.WithCancel(ctx)
 		var keys []string
 		for resp := range carol.Watch(wctx, "/svc/", clientv3.WithPrefix(), clientv3.WithRev(early.Kvs[0].ModRevision)) {
@@ -220,7 +211,6 @@ func authFanout(t *testing.T, opts harness.EtcdOptions, oldToken error) {
 			}
 		}
 		stop()
-		carol.Close()
 		if got := strings.Join(keys, " "); got != "/svc/early /svc/a /svc/b" {
 			t.Errorf("carol's watch from revision %d, through %s: %s; want /svc/early /svc/a /svc/b", early.Kvs[0].ModRevision, target.name, got)
 		}

@@ -127,12 +127,11 @@ func (f *Feed) feed(ctx context.Context) {
 			continue // reopen at once, on the upstream's new path
 		default:
 		}
-		if rev := f.cfg.Sink.Rev(); ownRevisionGone(err, rev) && pastOwn != rev {
-			f.cfg.Sink.SetCompactRev(rev + 1)
-			pastOwn = rev
-			continue
-		}
 		if f.compacted(err) {
+			if rev := f.cfg.Sink.Rev(); ownRevisionGone(err, rev) && pastOwn != rev {
+				pastOwn = rev
+				continue
+			}
 			// The sink fell behind etcd's compaction: reload it, and the
 			// fleet follows through its gap repair.
 			if err = f.reload(ctx); err == nil {

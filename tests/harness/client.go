@@ -12,8 +12,17 @@ import (
 // silent logger and a 5 s dial timeout.
 func Client(t testing.TB, endpoints ...string) *clientv3.Client {
 	t.Helper()
+	return ClientAs(t, "", "", endpoints...)
+}
+
+// ClientAs is Client logged in as an etcd user ("": none), as clientv3
+// logs in: at dial time, and again when its token goes stale.
+func ClientAs(t testing.TB, user, password string, endpoints ...string) *clientv3.Client {
+	t.Helper()
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:   endpoints,
+		Username:    user,
+		Password:    password,
 		DialTimeout: 5 * time.Second,
 		Logger:      zap.NewNop(),
 	})

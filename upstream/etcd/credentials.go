@@ -56,17 +56,25 @@ func (c *credentials) drop(token string) {
 	}
 }
 
-// staleToken reports whether etcd refused a call for its token: expired
-// or unknown, older than the auth store, or missing since auth was turned
-// on. Another token may pass.
+// staleTokenErrors are etcd's refusals of a call for its token alone:
+// expired or unknown, older than the auth store, or missing since auth
+// was turned on. Another token may pass.
+var staleTokenErrors = []error{rpctypes.ErrGRPCInvalidAuthToken, rpctypes.ErrGRPCAuthOldRevision, rpctypes.ErrGRPCUserEmpty}
+
+// staleToken reports whether etcd refused a call for its token.
 func staleToken(err error) bool {
 	err = rpctypes.Error(err)
-	return errors.Is(err, rpctypes.ErrInvalidAuthToken) || errors.Is(err, rpctypes.ErrAuthOldRevision) || errors.Is(err, rpctypes.ErrUserEmpty)
+	for _, e := range staleTokenErrors {
+		if errors.Is(err, rpctypes.Error(e)) {
+			return true
+		}
+	}
+	return false
 }
 
 // staleTokenReason is staleToken for a watch's cancel reason.
 func staleTokenReason(reason string) bool {
-	for _, e := range []error{rpctypes.ErrGRPCInvalidAuthToken, rpctypes.ErrGRPCAuthOldRevision, rpctypes.ErrGRPCUserEmpty} {
+	for _, e := range staleTokenErrors {
 		if reason == e.Error() {
 			return true
 		}

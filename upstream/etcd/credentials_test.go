@@ -8,7 +8,6 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/heraldproj/herald/tests/harness"
@@ -24,11 +23,7 @@ import (
 // a token.
 func TestCredentialsOnlyForHeraldsOwnCalls(t *testing.T) {
 	emb := embedded.Start(t)
-	root, err := clientv3.New(clientv3.Config{Endpoints: []string{emb.Endpoint()}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
+	root := harness.Client(t, emb.Endpoint())
 	ctx := harness.Context(t, harness.DefaultPatience)
 	heraldCalls := func(c *Client) error {
 		_, err := c.Range(upstream.AsHerald(ctx), &pb.RangeRequest{Key: []byte("/svc/"), RangeEnd: []byte("/svc0")})
@@ -84,11 +79,7 @@ func TestCredentialsOnlyForHeraldsOwnCalls(t *testing.T) {
 	c.creds.mu.Lock()
 	before := c.creds.token
 	c.creds.mu.Unlock()
-	admin, err := clientv3.New(clientv3.Config{Endpoints: []string{emb.Endpoint()}, DialTimeout: 5 * time.Second, Logger: zap.NewNop(), Username: "root", Password: "rootpw"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	admin := harness.ClientAs(t, "root", "rootpw", emb.Endpoint())
 	if _, err := admin.AuthDisable(ctx); err != nil {
 		t.Fatal(err)
 	}
