@@ -26,10 +26,12 @@
 // service hands it client streams without an auth token and the KV service
 // asks it for serializable ranges inside the fan-out prefixes; this package
 // filters what it sends (lease offloading's watchFilter). Virtual leases are
-// the offloader's (lease/offload): the Lease and KV services call it for
-// clients without an auth token once it is Ready, answer their lease calls
-// Unavailable while it is Starting, and forward calls about leases that
-// peers own to those peers (peers.go).
+// the offloader's (lease/offload): the Lease and KV services call it once
+// it is Ready, for tokenless clients and, when herald has an etcd user of
+// its own, for every client after etcd has judged its rights
+// (offload.Permit; keepalive verdicts in auth_state.go); they answer lease
+// calls Unavailable while it is Starting, and forward calls about leases
+// that peers own to those peers (peers.go).
 //
 // This package serves what it is given and builds none of it: the caller
 // (cmd/herald's Run, the tests' helper) builds the offloader (offload.New)

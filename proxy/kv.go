@@ -177,7 +177,8 @@ func (s *kvServer) rewritten(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResp
 	if err := s.o.unready(ctx); err != nil && len(lease.LeasesIn(r)) > 0 {
 		return nil, err
 	}
-	plan, err := s.o.PlanTxn(internalCtx(ctx), r, s.o.serves(ctx))
+	serves := s.o.serves(ctx)
+	plan, err := s.o.PlanTxn(asHerald(ctx), r, serves)
 	switch {
 	case errors.Is(err, lease.ErrReserved):
 		return nil, errReserved(s.o.ks)
@@ -190,7 +191,18 @@ func (s *kvServer) rewritten(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResp
 	if plan.Txn == nil {
 		return nil, nil
 	}
-	resp, err := s.kv.Txn(outgoing(ctx), plan.Txn)
+	up := outgoing(ctx)
+	if p := s.o.PermitFor(ctx); p != nil && serves {
+		// The rewrite writes herald's records beside the client's
+		// operations, which the client may not write: etcd judges the
+		// client's own request first, then herald sends the rewrite as its
+		// etcd user.
+		if err := p.Txn(asHerald(ctx), r); err != nil {
+			return nil, err
+		}
+		up = upstream.AsHeraldFor(ctx)
+	}
+	resp, err := s.kv.Txn(up, plan.Txn)
 	if err != nil {
 		return nil, err
 	}

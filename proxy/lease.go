@@ -14,11 +14,13 @@ import (
 	"github.com/heraldproj/herald/upstream"
 )
 
-// leaseServer serves the Lease service. With offloading on (o != nil), a
-// client without an auth token gets virtual leases: Grant creates one owned
-// by this herald; calls about any virtual lease are answered by its owner,
-// here or at the peer the call is forwarded to; calls about other leases,
-// and every call that carries an auth token, go upstream unchanged.
+// leaseServer serves the Lease service. With offloading on (o != nil),
+// clients get virtual leases (those with an auth token only when herald
+// has an etcd user of its own): Grant creates one owned by this herald;
+// calls about any virtual lease are answered by its owner, here or at the
+// peer the call is forwarded to (with the client's token), after etcd has
+// judged the client's rights (offload.Permit); calls about other leases go
+// upstream unchanged, with the client's metadata.
 type leaseServer struct {
 	pb.UnimplementedLeaseServer
 	lease upstream.Leases
@@ -35,7 +37,10 @@ func (s *leaseServer) LeaseGrant(ctx context.Context, r *pb.LeaseGrantRequest) (
 		return nil, err
 	}
 	if s.virtual(ctx) {
-		return s.o.Grant(internalCtx(ctx), r)
+		if err := s.o.PermitFor(ctx).Authenticated(); err != nil {
+			return nil, err
+		}
+		return s.o.Grant(asHerald(ctx), r)
 	}
 	return s.lease.Grant(outgoing(ctx), r)
 }
@@ -49,7 +54,7 @@ func (s *leaseServer) LeaseRevoke(ctx context.Context, r *pb.LeaseRevokeRequest)
 	}
 	return routed(ctx, s.o, r.ID, routedCall[*pb.LeaseRevokeResponse]{
 		local: func() (*pb.LeaseRevokeResponse, offload.Verdict, error) {
-			return s.o.Revoke(internalCtx(ctx), r.ID)
+			return s.o.Revoke(asHerald(ctx), r.ID, s.o.PermitFor(ctx))
 		},
 		peer: func(c *grpc.ClientConn) (*pb.LeaseRevokeResponse, error) {
 			return pb.NewLeaseClient(c).LeaseRevoke(s.o.peers.forwardCtx(ctx), r)
@@ -73,7 +78,7 @@ func (s *leaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLive
 	}
 	return routed(ctx, s.o, r.ID, routedCall[*pb.LeaseTimeToLiveResponse]{
 		local: func() (*pb.LeaseTimeToLiveResponse, offload.Verdict, error) {
-			return s.o.TimeToLive(internalCtx(ctx), r)
+			return s.o.TimeToLive(asHerald(ctx), r, s.o.PermitFor(ctx))
 		},
 		peer: func(c *grpc.ClientConn) (*pb.LeaseTimeToLiveResponse, error) {
 			return pb.NewLeaseClient(c).LeaseTimeToLive(s.o.peers.forwardCtx(ctx), r)
@@ -95,11 +100,14 @@ func (s *leaseServer) LeaseLeases(ctx context.Context, r *pb.LeaseLeasesRequest)
 		return resp, err
 	}
 	if !s.virtual(ctx) {
-		// etcd lists herald's carriers and sessions to an authenticated
-		// client too; they are not the client's.
+		// etcd lists herald's carriers and sessions; they are not the
+		// client's.
 		return s.o.HideInternal(resp), nil
 	}
-	return s.o.MergeLeases(internalCtx(ctx), resp)
+	// etcd has checked the client (with auth on: read permission on every
+	// key of every lease, herald's carriers included, unless it is an
+	// admin); the virtual leases are read as herald.
+	return s.o.MergeLeases(asHerald(ctx), resp)
 }
 
 // routedCall is one lease call, as each route answers it.
@@ -129,7 +137,7 @@ func routed[Resp any](ctx context.Context, o *offloader, id int64, call routedCa
 			return resp, err
 		}
 		if v == offload.NotHeld {
-			route, err := o.Route(internalCtx(ctx), id)
+			route, err := o.Route(asHerald(ctx), id)
 			if err != nil {
 				return zero, err
 			}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -49,6 +50,17 @@ type kaSession struct {
 	gone  chan string                // URLs of owner streams that ended
 	held  map[int64]time.Time        // lease → when to give up
 	wg    sync.WaitGroup
+
+	// permit asks etcd about the client's keepalives as etcd's own
+	// keepalive server does (nil: etcd cannot have auth on); verdicts
+	// holds its answers for leases with keys, by lease, authed the one
+	// for leases without keys (a valid token), and expiry the token's
+	// (a JWT's).
+	permit   *offload.Permit
+	verdicts map[int64]renewVerdict
+	authed   *renewVerdict
+	expiry   time.Time
+	shown    time.Time // when the token was last shown to etcd
 }
 
 func (k *kaSession) send(resp *pb.LeaseKeepAliveResponse) error {
@@ -65,7 +77,8 @@ func (o *offloader) serveKeepAlives(
 	ctx, cancel := context.WithCancel(outgoing(stream.Context()))
 	defer cancel()
 	k := &kaSession{o: o, ctx: ctx, open: open, client: stream, upErr: make(chan error, 1),
-		owner: map[string]keepAliveStream{}, gone: make(chan string, 8), held: map[int64]time.Time{}}
+		owner: map[string]keepAliveStream{}, gone: make(chan string, 8), held: map[int64]time.Time{},
+		permit: o.PermitFor(stream.Context()), verdicts: map[int64]renewVerdict{}, expiry: tokenExpiry(ctx)}
 	defer k.wg.Wait()
 	defer cancel()
 
@@ -158,12 +171,12 @@ func (k *kaSession) handle(id int64) error {
 	resp, v := o.KeepAlive(id)
 	switch v {
 	case offload.Answered:
-		return k.send(resp)
+		return k.answer(resp)
 	case offload.Hold:
 		k.hold(id)
 		return nil
 	}
-	route, err := o.Route(internalCtx(k.ctx), id)
+	route, err := o.Route(asHerald(k.ctx), id)
 	if err != nil {
 		k.hold(id) // etcd unreachable for the lookup: try again later
 		return nil
@@ -171,14 +184,14 @@ func (k *kaSession) handle(id int64) error {
 	switch route.Kind {
 	case offload.RouteLocal:
 		if resp, v := o.KeepAlive(id); v == offload.Answered {
-			return k.send(resp)
+			return k.answer(resp)
 		}
 		k.hold(id)
 	case offload.RouteHold:
 		k.hold(id)
 	case offload.RouteGone:
 		// etcd's keepalive stream answers a lease it does not know with TTL 0.
-		return k.send(&pb.LeaseKeepAliveResponse{Header: o.LocalHeader(), ID: id})
+		return k.answer(&pb.LeaseKeepAliveResponse{Header: o.LocalHeader(), ID: id})
 	case offload.RouteUpstream:
 		return k.upstream(id)
 	case offload.RouteForward:
@@ -187,6 +200,88 @@ func (k *kaSession) handle(id int64) error {
 		}
 		k.toOwner(route.URL, id)
 	}
+	return nil
+}
+
+// answer sends herald's answer to a keepalive once etcd would let the
+// client renew the lease (permitRenew); a refusal ends the stream with
+// etcd's error, as etcd's keepalive server ends it. While etcd's auth
+// state cannot be read the keepalive is held.
+func (k *kaSession) answer(resp *pb.LeaseKeepAliveResponse) error {
+	ok, err := k.permitRenew(resp.ID)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		k.hold(resp.ID)
+		return nil
+	}
+	return k.send(resp)
+}
+
+// permitRenew asks etcd whether the client may keep lease id alive, as
+// etcd's checkLeaseRenew asks (a valid token; write permission on every key
+// on the lease, unless the user is an admin). A verdict is reused while
+// etcd's auth store keeps its revision (read at most authPoll ago), the
+// lease its keys, and a JWT its validity: steady keepalives cost etcd one
+// AuthStatus per herald every authPoll and, for a simple token, one
+// valid-token probe per stream every half token TTL (showToken). ok is
+// false when etcd's auth state could not be read.
+func (k *kaSession) permitRenew(id int64) (ok bool, err error) {
+	if k.permit == nil {
+		return true, nil
+	}
+	enabled, rev, err := k.o.auth.current(k.ctx)
+	if err != nil {
+		return false, nil
+	}
+	if !enabled {
+		return true, nil
+	}
+	now := time.Now()
+	keys := k.o.KeysOf(id)
+	if len(keys) == 0 {
+		// A lease without keys needs a valid token only: one verdict
+		// for the stream.
+		if k.authed != nil && k.authed.holds(rev, "", now) {
+			return true, k.showToken(now)
+		}
+		if err := k.permit.Authenticated(); err != nil {
+			k.authed = nil
+			return false, err
+		}
+		k.shown = now
+		k.authed = &renewVerdict{rev: rev, until: k.expiry}
+		return true, nil
+	}
+	joined := string(bytes.Join(keys, []byte{0}))
+	if v, seen := k.verdicts[id]; seen && v.holds(rev, joined, now) {
+		return true, k.showToken(now)
+	}
+	if err := k.permit.Write(keys); err != nil {
+		delete(k.verdicts, id)
+		return false, err
+	}
+	k.shown = now
+	k.verdicts[id] = renewVerdict{rev: rev, keys: joined, until: k.expiry}
+	return true, nil
+}
+
+// showToken shows a simple token to etcd (a valid-token probe) when half
+// of etcd's token TTL has passed since it last saw it from this stream.
+// etcd refreshes a simple token at every use, so a client whose
+// keepalives reached etcd would keep its token alive: herald keeps it
+// alive for it, and learns when it expired (the stream then ends with
+// etcd's error, as etcd would end it). A JWT carries its own expiry
+// (renewVerdict.until).
+func (k *kaSession) showToken(now time.Time) error {
+	if !k.permit.Token() || !k.expiry.IsZero() || k.o.tokenTTL <= 0 || now.Sub(k.shown) < k.o.tokenTTL/2 {
+		return nil
+	}
+	if err := k.permit.Authenticated(); err != nil {
+		return err
+	}
+	k.shown = now
 	return nil
 }
 

@@ -10,6 +10,6 @@ import (
 // a call passed on to etcd (upstream.Outgoing).
 func outgoing(ctx context.Context) context.Context { return upstream.Outgoing(ctx) }
 
-// internalCtx marks herald's own upstream calls: no client token
-// (upstream.Internal).
-func internalCtx(ctx context.Context) context.Context { return upstream.Internal(ctx) }
+// asHerald marks herald's own upstream calls, which the offloader makes as
+// herald's etcd user: never with the client's token (upstream.AsHerald).
+func asHerald(ctx context.Context) context.Context { return upstream.AsHerald(ctx) }

@@ -47,7 +47,7 @@ func (m *serverMetrics) register(reg prometheus.Registerer, s *Server) error {
 		m.requests, m.seconds, m.streams,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_lease_offload_ready",
-			Help: "1 once lease offloading is up (clients without an auth token get virtual leases); 0 while herald retries it, or when it is off.",
+			Help: "1 once lease offloading is up (clients get virtual leases); 0 while herald retries it, or when it is off.",
 		}, func() float64 { return boolean(s.offloadReadiness() == offload.Ready) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_fanout_ready",

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -17,30 +18,31 @@ type offloader struct {
 	*offload.Offloader
 	ks    lease.Keyspace
 	peers *peers
+	auth  *authState // etcd's auth state, for keepalive verdicts
+	// tokenTTL is etcd's --auth-token-ttl (Options.AuthTokenTTL).
+	tokenTTL time.Duration
 }
 
-// tokenless reports whether a client request carries no auth token. Only
-// such requests use virtual leases and the fan-out cache: with etcd auth on,
-// a Put attached to a carrier would be checked against every key on the
-// carrier (etcd's checkLeasePuts), and the cache does not check
-// permissions, so authenticated clients are passed through and etcd
-// enforces everything as it does for direct clients.
+// tokenless reports whether a client request carries no auth token.
 func tokenless(ctx context.Context) bool {
 	return !upstream.HasToken(ctx)
 }
 
 // serves reports whether this request gets virtual leases: offloading is
-// active and the client has no auth token.
+// up, and the client has no auth token or herald has an etcd user of its
+// own. With a user, each call is first checked with etcd as the client's
+// (offload.Permit) and then made as herald's user; without one, a client
+// with a token keeps etcd's leases (herald could not write for it).
 func (o *offloader) serves(ctx context.Context) bool {
 	r, _ := o.Readiness()
-	return r == offload.Ready && o.Active() && tokenless(ctx)
+	return r == offload.Ready && o.Active() && (tokenless(ctx) || o.ChecksPermissions())
 }
 
 // unready is the answer to a lease call that would use virtual leases
 // while the offloader is not up yet (internal/startup retries it), nil
 // otherwise.
 func (o *offloader) unready(ctx context.Context) error {
-	if o == nil || !tokenless(ctx) {
+	if o == nil || !(tokenless(ctx) || o.ChecksPermissions()) {
 		return nil
 	}
 	r, why := o.Readiness()

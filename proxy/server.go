@@ -57,6 +57,11 @@ type Options struct {
 	// it after the server has stopped; until it is Ready, virtual-lease
 	// calls are answered Unavailable.
 	Offloader *offload.Offloader
+	// AuthTokenTTL is etcd's --auth-token-ttl: how long a simple token
+	// lives unused. etcd refreshes a token at every use, keepalives
+	// included; herald answers keepalives itself, so it shows a stream's
+	// token to etcd at least every half of it (0: never).
+	AuthTokenTTL time.Duration
 	// Hub, when set, serves watches and serializable reads of the fan-out
 	// prefixes (fanout/hub) once it is Ready; nil passes them through.
 	// The caller builds, starts and closes it, as the Offloader.
@@ -142,17 +147,18 @@ func New(opts Options) (*Server, error) {
 	gs = grpc.NewServer(gopts...)
 
 	up := opts.Upstream
+	// What the seam does not cover is forwarded as it is, or refused.
+	fwd := forwardConn(up)
 	var o *offloader
 	if off := opts.Offloader; off != nil {
-		o = &offloader{Offloader: off, ks: off.Keyspace(), peers: newPeers(opts.Name, opts.PeerTLS)}
+		o = &offloader{Offloader: off, ks: off.Keyspace(), peers: newPeers(opts.Name, opts.PeerTLS),
+			auth: &authState{auth: pb.NewAuthClient(fwd)}, tokenTTL: opts.AuthTokenTTL}
 	}
 	h := opts.Hub
 	heralds := func() []FleetMember { return fleetSorted(opts.Name, opts.AdvertiseClientURLs, nil) }
 	if opts.FleetMembers != nil {
 		heralds = func() []FleetMember { return fleetSorted(opts.Name, opts.AdvertiseClientURLs, opts.FleetMembers()) }
 	}
-	// What the seam does not cover is forwarded as it is, or refused.
-	fwd := forwardConn(up)
 	pb.RegisterKVServer(gs, &kvServer{kv: up, stream: pb.NewKVClient(fwd), o: o, hub: h})
 	pb.RegisterWatchServer(gs, &watchServer{watch: up, o: o, hub: h})
 	pb.RegisterLeaseServer(gs, &leaseServer{lease: up, o: o})

@@ -53,13 +53,14 @@ func describeDiff(d, v step, viaName string) string {
 }
 
 // conformance runs scenario against a fresh etcd directly and against a second
-// fresh etcd through herald, then compares the two sessions.
-func conformance(t *testing.T, opts harness.EtcdOptions, scenario func(s *session)) {
+// fresh etcd through herald (started with heraldArgs), then compares the two
+// sessions.
+func conformance(t *testing.T, opts harness.EtcdOptions, scenario func(s *session), heraldArgs ...string) {
 	t.Helper()
 	skipIfShort(t)
 	t.Parallel()
 	direct := newSession(t, directTarget(t, opts))
-	via := newSession(t, heraldTarget(t, opts))
+	via := newSession(t, heraldTarget(t, opts, heraldArgs...))
 	scenario(direct)
 	scenario(via)
 	compareSessions(t, direct, via)

@@ -16,6 +16,12 @@ import (
 // RSA key written under t.TempDir().
 func jwtEtcdOptions(t *testing.T) harness.EtcdOptions {
 	t.Helper()
+	return jwtEtcdOptionsTTL(t, "10m")
+}
+
+// jwtEtcdOptionsTTL is jwtEtcdOptions with tokens that expire after ttl.
+func jwtEtcdOptionsTTL(t *testing.T, ttl string) harness.EtcdOptions {
+	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +34,7 @@ func jwtEtcdOptions(t *testing.T) harness.EtcdOptions {
 	privPath, pubPath := filepath.Join(dir, "jwt.key"), filepath.Join(dir, "jwt.pub")
 	writePEM(t, privPath, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))
 	writePEM(t, pubPath, "PUBLIC KEY", pub)
-	return harness.EtcdOptions{AuthToken: "jwt,pub-key=" + pubPath + ",priv-key=" + privPath + ",sign-method=RS256,ttl=10m"}
+	return harness.EtcdOptions{AuthToken: "jwt,pub-key=" + pubPath + ",priv-key=" + privPath + ",sign-method=RS256,ttl=" + ttl}
 }
 
 func writePEM(t *testing.T, path, kind string, der []byte) {

@@ -112,10 +112,11 @@ func (s *session) waitOutput(b *harness.BackgroundCtl, substr string, n int) {
 
 var leaseGranted = regexp.MustCompile(`lease ([0-9a-f]+) granted`)
 
-// grant runs `lease grant ttl` and sets {name} to the lease id.
-func (s *session) grant(name string, ttl int) {
+// grant runs `lease grant ttl` (after flags, such as --user) and sets
+// {name} to the lease id.
+func (s *session) grant(name string, ttl int, flags ...string) {
 	s.t.Helper()
-	st := s.run("lease", "grant", strconv.Itoa(ttl))
+	st := s.run(append(flags, "lease", "grant", strconv.Itoa(ttl))...)
 	m := leaseGranted.FindStringSubmatch(st.stdout)
 	if m == nil {
 		s.t.Fatalf("%s: lease grant printed %q (stderr %q)", s.tgt.name, st.stdout, st.stderr)

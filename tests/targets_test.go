@@ -38,20 +38,21 @@ func directTarget(t *testing.T, opts harness.EtcdOptions) target {
 	return target{name: "direct", endpoints: c.Endpoints(), upstream: c}
 }
 
-// heraldTarget starts a fresh etcd and a herald in front of it, and returns
-// the herald as the target (see viaEnv for the alternatives).
-func heraldTarget(t *testing.T, opts harness.EtcdOptions) target {
+// heraldTarget starts a fresh etcd and a herald in front of it, with
+// heraldArgs on its command line, and returns the herald as the target (see
+// viaEnv for the alternatives).
+func heraldTarget(t *testing.T, opts harness.EtcdOptions, heraldArgs ...string) target {
 	t.Helper()
-	return heraldOver(t, harness.StartEtcd(t, opts))
+	return heraldOver(t, harness.StartEtcd(t, opts), heraldArgs...)
 }
 
 // heraldOver returns a target that reaches the cluster c through a new herald
-// (see viaEnv for the alternatives).
-func heraldOver(t *testing.T, c *harness.EtcdCluster) target {
+// started with heraldArgs (see viaEnv for the alternatives).
+func heraldOver(t *testing.T, c *harness.EtcdCluster, heraldArgs ...string) target {
 	t.Helper()
 	switch via := os.Getenv(viaEnv); via {
 	case "", "herald":
-		h := harness.StartHerald(t, harness.HeraldOptions{Endpoints: c.Endpoints()})
+		h := harness.StartHerald(t, harness.HeraldOptions{Endpoints: c.Endpoints(), ExtraArgs: heraldArgs})
 		return target{name: "herald", endpoints: []string{h.Endpoint()}, upstream: c, herald: h}
 	case "etcd":
 		return target{name: "second-direct", endpoints: c.Endpoints(), upstream: c}

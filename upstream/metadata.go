@@ -54,6 +54,19 @@ func AsHerald(ctx context.Context) context.Context {
 	return context.WithValue(Internal(ctx), heraldKey{}, true)
 }
 
+// AsHeraldFor is AsHerald for a call herald makes for a client once etcd
+// has judged the client's own rights (lease/offload's Permit): it keeps
+// the client's leader and version metadata, not its token.
+func AsHeraldFor(client context.Context) context.Context {
+	ctx := Outgoing(client)
+	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get(rpctypes.TokenFieldNameGRPC)) > 0 {
+		md = md.Copy()
+		md.Delete(rpctypes.TokenFieldNameGRPC)
+		ctx = metadata.NewOutgoingContext(ctx, md)
+	}
+	return context.WithValue(ctx, heraldKey{}, true)
+}
+
 // IsHerald reports whether ctx, or a context it derives from, was made by
 // AsHerald.
 func IsHerald(ctx context.Context) bool {

@@ -36,6 +36,8 @@ type Config struct {
 	// herald's own etcd user (etcdctl's --user, name or name:password,
 	// and --password); see etcdUser.
 	User, Password string
+	// AuthTokenTTL is etcd's --auth-token-ttl in seconds (simple tokens).
+	AuthTokenTTL int
 
 	// Client-facing TLS (etcd's --cert-file, --key-file, --trusted-ca-file,
 	// --client-cert-auth; grpc-proxy's --client-crl-file, --auto-tls,

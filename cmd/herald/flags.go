@@ -42,7 +42,8 @@ func defineFlags(fs *pflag.FlagSet) {
 	fs.String("key", "", "client key for the upstream")
 	fs.Bool("insecure-skip-tls-verify", false, "skip verifying the upstream etcd's TLS certificates; TLS towards etcd even without --cacert (CAUTION: for testing only)")
 	fs.Duration("endpoints-auto-sync-interval", 0, "refresh --endpoints from the upstream's member list this often (0 disables)")
-	fs.String("user", "", "herald's own etcd user, name:password or name with --password (etcdctl's --user): with auth on, the fan-out reads as it")
+	fs.String("user", "", "herald's own etcd user, name:password or name with --password (etcdctl's --user): with auth on, the fan-out reads and virtual leases write as it, after etcd has judged each client's request")
+	fs.Int("auth-token-ttl", 300, "etcd's --auth-token-ttl in seconds: a client's simple token is shown to etcd at least every half of it while its keepalives flow through herald")
 	fs.String("password", "", "password of --user (etcdctl's --password); HERALD_PASSWORD in the environment keeps it out of the process list")
 
 	fs.String("cert-file", "", "certificate served to herald's clients")
@@ -124,6 +125,7 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		InsecureSkipTLSVerify:  v.GetBool("insecure-skip-tls-verify"),
 		User:                   v.GetString("user"),
 		Password:               v.GetString("password"),
+		AuthTokenTTL:           v.GetInt("auth-token-ttl"),
 		CertFile:               v.GetString("cert-file"),
 		KeyFile:                v.GetString("key-file"),
 		TrustedCAFile:          v.GetString("trusted-ca-file"),

@@ -35,6 +35,9 @@ func newOffloader(cfg *Config, up offload.Upstream, bus *gossip.Bus, reg prometh
 	o.MinTTL = cfg.LeaseMinTTL
 	o.ReservedPrefix = cfg.ReservedPrefix
 	o.Feeders = cfg.FanoutFeeders
+	// With an etcd user of its own, herald may face etcd with auth on:
+	// every client's lease call is checked with etcd first.
+	o.CheckPermissions = cfg.User != ""
 	if bus != nil {
 		o.Bus = bus.Topic("leases")
 	}

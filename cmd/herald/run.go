@@ -138,6 +138,7 @@ func Run(ctx context.Context, c Config) error {
 		MaxRequestBytes:     cfg.MaxRequestBytes,
 		FleetMembers:        members,
 		Offloader:           off,
+		AuthTokenTTL:        time.Duration(cfg.AuthTokenTTL) * time.Second,
 		Hub:                 fan,
 		PeerTLS:             peersTLS,
 		RelayToken:          token,

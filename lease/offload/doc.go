@@ -22,8 +22,9 @@
 //     carriers (Translate).
 //   - Its readiness (readiness.go): Starting until Start has succeeded,
 //     then Ready, or Off when etcd refuses herald's own requests for want
-//     of credentials. TryStart is Start for internal/startup, which
-//     retries it in the background; the gRPC services read Readiness.
+//     of credentials or permissions. TryStart is Start for
+//     internal/startup, which retries it in the background; the gRPC
+//     services read Readiness.
 //
 // The design, and why each step is safe, is docs/fleet-leases.md.
 //
@@ -32,7 +33,10 @@
 // No gRPC server code (proxy/ serves the streams and forwards calls to
 // peers; this package answers with plain values and Verdicts), no
 // memberlist or broadcast tree (the index arrives through a feed), no
-// viper/cobra. Its upstream calls carry contexts without client metadata.
+// viper/cobra. Its upstream calls go as herald's own etcd user (asHerald),
+// never with a client's metadata; only a Permit's probes (permit.go) ask
+// etcd with a client's token, whether it may do what herald is about to do
+// for it as herald.
 //
 // # Lock order
 //

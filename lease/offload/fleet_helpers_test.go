@@ -416,7 +416,7 @@ func (n *node) revoke(id int64) (*pb.LeaseRevokeResponse, Verdict, error) {
 	a, v := asProxy(n, func() (errAnswer[*pb.LeaseRevokeResponse], Verdict) {
 		ctx, cancel := callCtx()
 		defer cancel()
-		resp, v, err := n.o.Revoke(ctx, id)
+		resp, v, err := n.o.Revoke(ctx, id, nil)
 		return errAnswer[*pb.LeaseRevokeResponse]{resp, err}, v
 	})
 	return a.resp, v, a.err
@@ -444,7 +444,7 @@ func (n *node) timeToLive(id int64) (*pb.LeaseTimeToLiveResponse, Verdict, error
 	a, v := asProxy(n, func() (errAnswer[*pb.LeaseTimeToLiveResponse], Verdict) {
 		ctx, cancel := callCtx()
 		defer cancel()
-		resp, v, err := n.o.TimeToLive(ctx, &pb.LeaseTimeToLiveRequest{ID: id, Keys: true})
+		resp, v, err := n.o.TimeToLive(ctx, &pb.LeaseTimeToLiveRequest{ID: id, Keys: true}, nil)
 		return errAnswer[*pb.LeaseTimeToLiveResponse]{resp, err}, v
 	})
 	return a.resp, v, a.err

@@ -20,8 +20,9 @@ import (
 // Upstream is what the offloader needs of the coordinator: reads and
 // conditional write batches on the reserved keyspace, a watch of it (the
 // lease index's feed), the liveness of herald's carriers and sessions, and
-// the member IDs its lease IDs stay clear of. The offloader calls it with
-// contexts that carry no client metadata (upstream.Internal).
+// the member IDs its lease IDs stay clear of. The offloader's own calls go
+// as herald's etcd user (upstream.AsHerald, see asHerald); only a Permit's
+// probes carry a client's metadata.
 type Upstream interface {
 	upstream.KV
 	upstream.Watches
@@ -34,9 +35,12 @@ type Upstream interface {
 type Offloader struct {
 	opts Options
 	ks   lease.Keyspace
-	up   Upstream
-	log  *slog.Logger
-	m    *metrics
+	up   Upstream // as herald's own user (asHerald)
+	// client is the upstream as it is, for the Permit's probes: they carry
+	// the client's own metadata.
+	client Upstream
+	log    *slog.Logger
+	m      *metrics
 
 	intake *intake
 	clock  clock.Clock      // the virtual leases' clock (Options.Clock)
@@ -102,7 +106,8 @@ func New(opts Options, up Upstream, reg prometheus.Registerer, log *slog.Logger)
 		opts:       opts,
 		setup:      newSetupLock(),
 		ks:         lease.NewKeyspace(opts.ReservedPrefix),
-		up:         up,
+		up:         asHerald{up},
+		client:     up,
 		log:        log.With("area", "lease"),
 		clock:      clock.Or(opts.Clock),
 		wall:       time.Now,
@@ -133,6 +138,10 @@ func (o *Offloader) Keyspace() lease.Keyspace { return o.ks }
 // HoldTimeout bounds how long a call waits while its lease's owner is being
 // replaced.
 func (o *Offloader) HoldTimeout() time.Duration { return o.opts.HoldTimeout }
+
+// ChecksPermissions reports whether every client's call is checked with
+// etcd (Options.CheckPermissions): herald has an etcd user of its own.
+func (o *Offloader) ChecksPermissions() bool { return o.opts.CheckPermissions }
 
 // Active reports whether virtual leases are served.
 func (o *Offloader) Active() bool { return o.active.Load() }

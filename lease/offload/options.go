@@ -58,6 +58,11 @@ type Options struct {
 	// HoldTimeout bounds how long a lease call waits while its lease's owner
 	// is unknown or being replaced, before herald gives up on it.
 	HoldTimeout time.Duration
+	// CheckPermissions: herald has an etcd user of its own, so etcd may
+	// have auth on, and every client's lease call is checked with etcd
+	// (Permit) before herald acts for it, a tokenless client's too. Without
+	// it only calls that carry a token are checked.
+	CheckPermissions bool
 	// Clock is the virtual leases' clock (nil: the wall clock): their TTLs,
 	// keepalives and expiry, and the expiry loop's timer. What herald learns
 	// from etcd (its session's and carriers' validity, their renewals, the

@@ -16,10 +16,11 @@ const (
 	// Starting: not up yet (TryStart retries); virtual-lease calls are
 	// answered Unavailable meanwhile.
 	Starting Readiness = iota
-	// Ready: clients without an auth token get virtual leases.
+	// Ready: clients get virtual leases.
 	Ready
-	// Off: etcd refused herald's own writes (auth is on and herald has no
-	// credentials); leases pass through to etcd.
+	// Off: etcd refused herald's own writes (auth is on, and herald has no
+	// etcd user or its user lacks the permissions it needs); leases pass
+	// through to etcd.
 	Off
 )
 
@@ -42,21 +43,35 @@ func (o *Offloader) TryStart(ctx context.Context) bool {
 	if Readiness(o.readiness.Load()) != Starting {
 		return true
 	}
-	err := o.Start(upstream.Internal(ctx))
+	err := o.Start(upstream.AsHerald(ctx))
 	switch {
 	case err == nil:
 		o.readiness.Store(int32(Ready))
-		o.log.Info("lease offload is up: clients without an auth token get virtual leases")
+		o.log.Info("lease offload is up: clients get virtual leases")
 		return true
 	case isAuthError(err):
 		o.readiness.Store(int32(Off))
-		o.log.Warn("lease offloading is off: etcd refuses herald's own writes (auth is enabled and herald has no credentials); leases pass through to etcd", "err", err)
+		o.log.Warn("lease offloading is off: etcd refuses herald's own writes (auth is enabled, and herald has no --user or its user may not write the reserved prefix); leases pass through to etcd", "err", err)
 		return true
 	default:
 		o.startErr.Store(err.Error())
 		o.log.Warn("lease offload cannot start yet; herald serves and retries (virtual-lease calls are Unavailable meanwhile)", "err", err)
 		return false
 	}
+}
+
+// staleToken reports whether etcd refused a call for its token alone
+// (expired or unknown, or older than the auth store): another may pass.
+func staleToken(err error) bool {
+	if err == nil {
+		return false
+	}
+	for _, e := range []error{rpctypes.ErrInvalidAuthToken, rpctypes.ErrAuthOldRevision} {
+		if strings.Contains(err.Error(), e.Error()) {
+			return true
+		}
+	}
+	return false
 }
 
 // isAuthError reports whether etcd refused a request for want of

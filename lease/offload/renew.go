@@ -31,7 +31,9 @@ func (o *Offloader) keepAliveLoop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if errors.Is(err, errPathChanged) {
+		if errors.Is(err, errPathChanged) || staleToken(err) {
+			// A new path, or a token that etcd no longer takes (the
+			// upstream fetches another): reopen at once.
 			b.Reset()
 			continue
 		}
@@ -42,11 +44,17 @@ func (o *Offloader) keepAliveLoop(ctx context.Context) {
 	}
 }
 
-// renewStream runs one keepalive stream until it fails or ctx ends.
+// renewStream runs one keepalive stream until it fails or ctx ends. The
+// stream opens once there is a session to keep alive: etcd checks a
+// keepalive stream's token at each renewal, and a simple token that sat
+// unused on an idle stream for etcd's --auth-token-ttl has expired.
 func (o *Offloader) renewStream(ctx context.Context) error {
 	repath := o.repath.C()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if err := o.waitSession(ctx, repath); err != nil || ctx.Err() != nil {
+		return err
+	}
 	ka, err := o.up.KeepAlive(ctx)
 	if err != nil {
 		return err
@@ -174,4 +182,26 @@ func (o *Offloader) renewed(id lease.ID, sentAt time.Time, ttl int64) {
 func (o *Offloader) AnsweredWithin(d time.Duration) bool {
 	last := o.lastAnswer.Load()
 	return last != 0 && o.wall().Sub(time.Unix(0, last)) < d
+}
+
+// waitSession returns once this herald has a session, or with
+// errPathChanged, or nil when ctx ends.
+func (o *Offloader) waitSession(ctx context.Context, repath <-chan struct{}) error {
+	t := time.NewTicker(renewTick)
+	defer t.Stop()
+	for {
+		o.mu.Lock()
+		session := o.own.Session()
+		o.mu.Unlock()
+		if session != lease.NoLease {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-repath:
+			return errPathChanged
+		case <-t.C:
+		}
+	}
 }

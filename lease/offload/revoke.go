@@ -11,7 +11,12 @@ import (
 // Revoke ends a lease this herald holds and deletes its keys upstream
 // before answering, as etcd's revoke does. A lease that fits in one
 // transaction is deleted in one, so the revoke moves etcd's revision once.
-func (o *Offloader) Revoke(ctx context.Context, id int64) (*pb.LeaseRevokeResponse, Verdict, error) {
+// p is the client's Permit: write permission on every key on the lease, as
+// etcd asks.
+func (o *Offloader) Revoke(ctx context.Context, id int64, p *Permit) (*pb.LeaseRevokeResponse, Verdict, error) {
+	if v, err := o.permitRevoke(ctx, lease.ID(id), p); v != Answered || err != nil {
+		return nil, v, err
+	}
 	o.mu.Lock()
 	_, v := o.vouchLocked(lease.ID(id), o.wall())
 	if v != Answered {
@@ -43,6 +48,32 @@ func (o *Offloader) Revoke(ctx context.Context, id int64) (*pb.LeaseRevokeRespon
 	}
 	o.endingDone(doomed)
 	return &pb.LeaseRevokeResponse{Header: hdr}, Answered, nil
+}
+
+// permitRevoke asks p for write permission on the keys of lease id, if
+// this herald holds it (another verdict: nothing was asked).
+func (o *Offloader) permitRevoke(ctx context.Context, id lease.ID, p *Permit) (Verdict, error) {
+	if p == nil {
+		return Answered, nil
+	}
+	o.mu.Lock()
+	c, v := o.vouchLocked(id, o.wall())
+	var st lease.TTLStatus
+	if v == Answered {
+		st = o.table.TimeToLive(id, o.now(), true)
+	}
+	o.mu.Unlock()
+	if v != Answered {
+		return v, nil
+	}
+	var keys [][]byte
+	if st.TTL >= 0 {
+		var err error
+		if keys, _, err = o.keysOn(ctx, id, c, st.Keys, nil); err != nil {
+			return Answered, err
+		}
+	}
+	return Answered, p.Write(keys)
 }
 
 func revokeReq(id lease.ID) *pb.LeaseRevokeRequest { return &pb.LeaseRevokeRequest{ID: int64(id)} }

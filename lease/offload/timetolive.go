@@ -15,8 +15,9 @@ import (
 // through other heralds a moment ago included, without waiting for the
 // index) and each key is checked there: a key deleted, moved to another
 // lease or rewritten since its attachment (through any herald, or at etcd
-// directly) is not listed, as etcd would not list it.
-func (o *Offloader) TimeToLive(ctx context.Context, r *pb.LeaseTimeToLiveRequest) (*pb.LeaseTimeToLiveResponse, Verdict, error) {
+// directly) is not listed, as etcd would not list it. p is the client's
+// Permit: read permission on every key listed, as etcd asks.
+func (o *Offloader) TimeToLive(ctx context.Context, r *pb.LeaseTimeToLiveRequest, p *Permit) (*pb.LeaseTimeToLiveResponse, Verdict, error) {
 	o.mu.Lock()
 	c, v := o.vouchLocked(lease.ID(r.ID), o.wall())
 	if v != Answered {
@@ -27,14 +28,16 @@ func (o *Offloader) TimeToLive(ctx context.Context, r *pb.LeaseTimeToLiveRequest
 	o.mu.Unlock()
 	resp := &pb.LeaseTimeToLiveResponse{Header: o.LocalHeader(), ID: r.ID, TTL: st.TTL, GrantedTTL: st.GrantedTTL}
 	if st.TTL < 0 || !r.Keys {
+		if err := p.Authenticated(); err != nil {
+			return nil, Answered, err
+		}
 		return resp, Answered, nil
 	}
-	attached, err := o.readAttachments(ctx, lease.ID(r.ID))
+	keys, hdr, err := o.keysOn(ctx, lease.ID(r.ID), c, st.Keys, nil)
 	if err != nil {
 		return nil, Answered, err
 	}
-	keys, hdr, err := o.verifyKeys(ctx, c, mergeKeys(st.Keys, attached))
-	if err != nil {
+	if err := p.Read(keys); err != nil {
 		return nil, Answered, err
 	}
 	if hdr != nil {
@@ -42,6 +45,37 @@ func (o *Offloader) TimeToLive(ctx context.Context, r *pb.LeaseTimeToLiveRequest
 	}
 	resp.Keys = keys
 	return resp, Answered, nil
+}
+
+// KeysOf lists the keys on lease id as this herald's table knows them:
+// none for a lease it does not hold.
+func (o *Offloader) KeysOf(id int64) [][]byte {
+	o.mu.Lock()
+	st := o.table.TimeToLive(lease.ID(id), o.now(), true)
+	o.mu.Unlock()
+	keys := make([][]byte, len(st.Keys))
+	for i, k := range st.Keys {
+		keys[i] = []byte(k.Key)
+	}
+	return keys
+}
+
+// keysOn lists the keys on virtual lease id (on carrier c) as etcd would
+// list them: its attachment records at etcd and the known ones, each
+// checked there (verifyKeys), except the keys skip names (nil: none).
+func (o *Offloader) keysOn(ctx context.Context, id, c lease.ID, known []lease.AttachedKey, skip func(key string) bool) ([][]byte, *pb.ResponseHeader, error) {
+	attached, err := o.readAttachments(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys := mergeKeys(known, attached)
+	if skip != nil {
+		keys = slices.DeleteFunc(keys, func(k lease.AttachedKey) bool { return skip(k.Key) })
+	}
+	if len(keys) == 0 {
+		return nil, nil, nil
+	}
+	return o.verifyKeys(ctx, c, keys)
 }
 
 // verifyKeys checks keys at etcd and returns those still attached: on

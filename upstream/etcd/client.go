@@ -112,7 +112,7 @@ func Dial(cfg Config) (*Client, error) {
 		// etcdctl's client sets no limit either.
 		DialOptions: []grpc.DialOption{
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)),
-			grpc.WithChainUnaryInterceptor(obs.unary),
+			grpc.WithChainUnaryInterceptor(stopAuthRetry, obs.unary),
 			grpc.WithChainStreamInterceptor(obs.stream),
 		},
 		Logger: zap.NewNop(),
@@ -165,6 +165,7 @@ func (c *Client) Route(path grpc.ClientConnInterface) { c.setPath(path) }
 
 // setPath builds the stubs that the seam's methods call, on path.
 func (c *Client) setPath(path grpc.ClientConnInterface) {
+	path = noAuthRetry{path}
 	if c.creds != nil {
 		path = authPath{ClientConnInterface: path, creds: c.creds}
 	}

@@ -61,6 +61,14 @@ func (c *credentials) drop(token string) {
 // was turned on. Another token may pass.
 var staleTokenErrors = []error{rpctypes.ErrGRPCInvalidAuthToken, rpctypes.ErrGRPCAuthOldRevision, rpctypes.ErrGRPCUserEmpty}
 
+// refusedToken reports whether etcd refused a call for its token as
+// clientv3's retry interceptor retries it (invalid, or older than the
+// auth store).
+func refusedToken(err error) bool {
+	err = rpctypes.Error(err)
+	return errors.Is(err, rpctypes.ErrInvalidAuthToken) || errors.Is(err, rpctypes.ErrAuthOldRevision)
+}
+
 // staleToken reports whether etcd refused a call for its token.
 func staleToken(err error) bool {
 	err = rpctypes.Error(err)
@@ -121,14 +129,17 @@ func (p authPath) Invoke(ctx context.Context, method string, args, reply any, op
 	}
 }
 
-// NewStream opens a stream with herald's token. A stream that etcd ends,
-// or whose watch it cancels, for a stale token drops it: the next stream
-// authenticates again.
+// NewStream opens a stream with herald's token, checked first: etcd looks
+// at a stream's token only at its first message (a watch create, a
+// keepalive), too late to try another, and a simple token expires when
+// unused for etcd's --auth-token-ttl, as herald's may while it only
+// watches. A stream that etcd ends, or whose watch it cancels, for a stale
+// token drops it: the next stream authenticates again.
 func (p authPath) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	if !upstream.IsHerald(ctx) {
 		return p.ClientConnInterface.NewStream(ctx, desc, method, opts...)
 	}
-	token, err := p.creds.get(ctx, p.ClientConnInterface)
+	token, err := p.freshToken(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +151,27 @@ func (p authPath) NewStream(ctx context.Context, desc *grpc.StreamDesc, method s
 		return nil, err
 	}
 	return &authStream{ClientStream: s, creds: p.creds, token: token}, nil
+}
+
+// tokenCheck is a read that etcd refuses for a stale token before
+// anything else; any other answer (herald may not read the key) means the
+// token holds. Serializable: the member answers it alone.
+var tokenCheck = &pb.RangeRequest{Key: []byte{0}, CountOnly: true, Serializable: true}
+
+// freshToken is herald's token, checked with etcd (tokenCheck) and fetched
+// again if etcd refuses it.
+func (p authPath) freshToken(ctx context.Context) (string, error) {
+	for attempt := 0; ; attempt++ {
+		token, err := p.creds.get(ctx, p.ClientConnInterface)
+		if err != nil || token == "" {
+			return token, err
+		}
+		err = p.ClientConnInterface.Invoke(withToken(ctx, token), "/etcdserverpb.KV/Range", tokenCheck, &pb.RangeResponse{})
+		if attempt > 0 || !staleToken(err) {
+			return token, nil
+		}
+		p.creds.drop(token)
+	}
 }
 
 // authStream watches a herald stream's answers for a stale token.

@@ -8,4 +8,9 @@
 // stream. It owns the clientv3 import; nothing else in herald may import
 // it except the loopback (internal/loopback), the tests and benchmarks.
 // Route puts a relay (upstream/relay) on the path of every call.
+//
+// Auth: the calls marked upstream.AsHerald carry herald's own token
+// (credentials.go, Config.User); every other call carries its client's
+// metadata. A unary call that etcd refuses for its token comes back at
+// the first refusal (auth_retry.go), not after clientv3's retries.
 package etcd
