@@ -81,8 +81,10 @@
 // 50), HERALD_BENCH_TTL (herald death: 10s), HERALD_BENCH_DEATH_CONNS (10),
 // HERALD_BENCH_HERALD_ARGS (extra herald flags, e.g.
 // --lease-offload=false), and HERALD_BENCH_AUTH=1 (fan-out upstream cost
-// with etcd auth on: the workload authenticates as a user with read and
-// write on /services/, the heralds with --user as one with read on it).
+// and keepalive offload with etcd auth on: the workload authenticates as a
+// user with read and write on /services/, the heralds with --user as one
+// with read on it and readwrite on herald's reserved prefix;
+// HERALD_BENCH_AUTH=root gives herald's user the root role too).
 //
 // The load generator runs in the benchmark process, on the same cores as the
 // servers; its own CPU is reported next to theirs so that readers can judge.

@@ -106,6 +106,11 @@ type keptLease struct {
 // rotated by i, so that connections that fail over spread over them as
 // clientv3's balancer would spread its clients.
 func dialFleet(endpoints [][]string, n int, ttl time.Duration) (*keepAliveFleet, error) {
+	return dialFleetAs(endpoints, n, ttl, "")
+}
+
+// dialFleetAs is dialFleet with an etcd token on every call ("": none).
+func dialFleetAs(endpoints [][]string, n int, ttl time.Duration, token string) (*keepAliveFleet, error) {
 	f := &keepAliveFleet{ttl: ttl}
 	f.sendCtx, f.stopSend = context.WithCancel(context.Background())
 	f.streamsCtx, f.endStreams = context.WithCancel(clientv3.WithRequireLeader(context.Background()))
@@ -122,7 +127,7 @@ func dialFleet(endpoints [][]string, n int, ttl time.Duration) (*keepAliveFleet,
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			f.conns[i], errs[i] = dialKeepAliveConn(f.streamsCtx, order)
+			f.conns[i], errs[i] = dialKeepAliveConn(f.streamsCtx, order, token)
 		})
 	}
 	wg.Wait()
@@ -140,11 +145,15 @@ func dialFleet(endpoints [][]string, n int, ttl time.Duration) (*keepAliveFleet,
 }
 
 // dialKeepAliveConn dials every target (gRPC connects lazily) and opens the
-// stream on the first.
-func dialKeepAliveConn(ctx context.Context, targets []string) (*keepAliveConn, error) {
+// stream on the first; every call carries token, if any.
+func dialKeepAliveConn(ctx context.Context, targets []string, token string) (*keepAliveConn, error) {
 	c := &keepAliveConn{targets: targets, index: map[int64]int{}}
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if token != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(tokenCreds(token)))
+	}
 	for _, target := range targets {
-		conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := grpc.NewClient(target, opts...)
 		if err != nil {
 			c.closeConns()
 			return nil, fmt.Errorf("bench: dial %s: %w", target, err)

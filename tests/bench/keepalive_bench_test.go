@@ -48,6 +48,13 @@ func BenchmarkKeepaliveOffload(b *testing.B) {
 	harness.Binaries(b)
 	treeAtBuild(root)
 	printRunInfo(os.Stdout, "BenchmarkKeepaliveOffload", root)
+	if authOn() {
+		role := "readwrite on its reserved prefix"
+		if heraldRoot() {
+			role = "the root role"
+		}
+		fmt.Printf("etcd has auth on (%s=%s): the clients authenticate as %q (every grant and keepalive carries its token), herald runs with --user %s, a user with %s.\n\n", authEnv, os.Getenv(authEnv), benchUser, heraldUser, role)
+	}
 
 	t := newTable("leases", "shape", "conns", "path", "granted", "grant time", "client KA/s", "upstream KA msgs/s",
 		"direct ÷ upstream", "etcd renewed/s", "etcd cores", "proxy cores", "loadgen cores", "lost leases", "stream restarts")
@@ -122,7 +129,11 @@ func runKeepAliveCell(b *testing.B, p pathKind, n, conns int, window time.Durati
 	b.Helper()
 	st := startStack(b, p)
 	defer st.stop()
-	fleet, err := dialFleet([][]string{{st.front.endpoint}}, conns, kaTTL)
+	token, err := benchToken(st.etcd.Endpoints()[0])
+	if err != nil {
+		b.Fatalf("%s: %v", p, err)
+	}
+	fleet, err := dialFleetAs([][]string{{st.front.endpoint}}, conns, kaTTL, token)
 	if err != nil {
 		b.Fatalf("%s: %v", p, err)
 	}

@@ -63,7 +63,7 @@ func startFront(b *testing.B, kind pathKind, c *harness.EtcdCluster) front {
 		p := harness.StartGRPCProxy(b, c.Endpoints())
 		return front{kind: kind, endpoint: p.Endpoint(), proc: p.Proc}
 	case pathHerald:
-		h := harness.StartHerald(b, harness.HeraldOptions{Endpoints: c.Endpoints(), ExtraArgs: heraldArgs()})
+		h := harness.StartHerald(b, harness.HeraldOptions{Endpoints: c.Endpoints(), ExtraArgs: append(heraldArgs(), authArgs()...)})
 		return front{kind: kind, endpoint: h.Endpoint(), proc: h.Proc}
 	default:
 		return front{kind: pathDirect, endpoint: c.Endpoints()[0]}
@@ -86,7 +86,9 @@ func (f front) stop() {
 }
 
 // stack is a fresh one-member etcd with one path in front of it: what the
-// lease benchmarks start for every cell so that counters never mix.
+// lease benchmarks start for every cell so that counters never mix. With
+// HERALD_BENCH_AUTH=1 the etcd has auth on (enableAuth) and herald its
+// user.
 type stack struct {
 	etcd  *harness.EtcdCluster
 	front front
@@ -95,6 +97,11 @@ type stack struct {
 func startStack(b *testing.B, kind pathKind) stack {
 	b.Helper()
 	c := harness.StartEtcd(b, harness.EtcdOptions{})
+	if authOn() {
+		if err := enableAuth(c.Endpoints()[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
 	return stack{etcd: c, front: startFront(b, kind, c)}
 }
 
