@@ -277,6 +277,12 @@ func checkEndpoint(e string) error {
 	return checkHostPort(e)
 }
 
+// hasEtcdIdentity reports whether etcd may know herald as a user: by
+// --user, or by the CN of its client certificate (--cert) when etcd runs
+// with --client-cert-auth. herald may then face etcd with auth on, and
+// checks its clients' calls with etcd (offload.Permit, the hub's permits).
+func (c *Config) hasEtcdIdentity() bool { return c.User != "" || c.Cert != "" }
+
 // etcdUser is herald's own etcd user, read as etcdctl reads --user and
 // --password: with --password, --user is the whole name; without it,
 // --user is name:password. herald never prompts, so a name alone is

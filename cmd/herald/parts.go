@@ -35,9 +35,9 @@ func newOffloader(cfg *Config, up offload.Upstream, bus *gossip.Bus, reg prometh
 	o.MinTTL = cfg.LeaseMinTTL
 	o.ReservedPrefix = cfg.ReservedPrefix
 	o.Feeders = cfg.FanoutFeeders
-	// With an etcd user of its own, herald may face etcd with auth on:
+	// With an etcd identity of its own, herald may face etcd with auth on:
 	// every client's lease call is checked with etcd first.
-	o.CheckPermissions = cfg.User != ""
+	o.CheckPermissions = cfg.hasEtcdIdentity()
 	if bus != nil {
 		o.Bus = bus.Topic("leases")
 	}
@@ -72,9 +72,9 @@ func newHub(cfg *Config, up fanoutUpstream, bus *gossip.Bus, reg prometheus.Regi
 			MaxResponseBytes:       proxy.MaxRequestBytesWithOverhead(cfg.MaxRequestBytes),
 		},
 		Name: cfg.Name, KV: up, Watch: up, Metrics: m, Logger: log,
-		// With an etcd user of its own, herald may face etcd with auth on:
-		// tokenless watches are checked as etcd checks them.
-		CheckPermissions: cfg.User != "",
+		// With an etcd identity of its own, herald may face etcd with auth
+		// on: tokenless watches are checked as etcd checks them.
+		CheckPermissions: cfg.hasEtcdIdentity(),
 	}
 	if bus != nil {
 		c.Bus = bus.Topic(hub.Topic)

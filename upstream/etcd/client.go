@@ -41,7 +41,9 @@ type Config struct {
 	DialTimeout time.Duration
 	// User and Password are herald's own etcd user (etcdctl's --user and
 	// --password): the calls marked upstream.AsHerald authenticate as it.
-	// No User: they go without a token. A client's call never uses them.
+	// No User: they go without a token, and an etcd with
+	// --client-cert-auth takes Cert's CN as their user. A client's call
+	// never uses either (authPath).
 	User, Password string
 	// Registerer receives herald_upstream_errors_total (nil: not
 	// registered).
@@ -65,11 +67,15 @@ type Client struct {
 	lease   pb.LeaseClient
 	cluster pb.ClusterClient
 
-	creds   *credentials // nil without Config.User
-	calls   *inflight
-	log     *slog.Logger
-	stop    chan struct{} // ends logEndpointChanges
-	stopped chan struct{}
+	creds *credentials // nil without Config.User
+	// hideCert: herald presents a client certificate (Config.Cert), which
+	// etcd with --client-cert-auth takes as a user: clients' calls say
+	// they come through a proxy, so that etcd never takes it for theirs.
+	hideCert bool
+	calls    *inflight
+	log      *slog.Logger
+	stop     chan struct{} // ends logEndpointChanges
+	stopped  chan struct{}
 }
 
 var (
@@ -124,6 +130,7 @@ func Dial(cfg Config) (*Client, error) {
 	if cfg.User != "" {
 		c.creds = &credentials{name: cfg.User, password: cfg.Password}
 	}
+	c.hideCert = cfg.Cert != ""
 	c.setPath(c.direct)
 	if cfg.AutoSyncInterval > 0 && cfg.Logger != nil {
 		go func() {
@@ -166,8 +173,8 @@ func (c *Client) Route(path grpc.ClientConnInterface) { c.setPath(path) }
 // setPath builds the stubs that the seam's methods call, on path.
 func (c *Client) setPath(path grpc.ClientConnInterface) {
 	path = noAuthRetry{path}
-	if c.creds != nil {
-		path = authPath{ClientConnInterface: path, creds: c.creds}
+	if c.creds != nil || c.hideCert {
+		path = authPath{ClientConnInterface: path, creds: c.creds, hideCert: c.hideCert}
 	}
 	c.conn = path
 	c.kv, c.watch, c.lease, c.cluster = pb.NewKVClient(path), pb.NewWatchClient(path), pb.NewLeaseClient(path), pb.NewClusterClient(path)

@@ -103,17 +103,39 @@ func withToken(ctx context.Context, token string) context.Context {
 }
 
 // authPath is a path to etcd on which the calls marked upstream.AsHerald
-// carry herald's token; every other call (a client's, with its own
-// metadata, or herald's Internal ones) goes as it is.
+// act as herald's etcd user: with its token (creds), or else by the CN of
+// the client certificate the connection presents. Every other call (a
+// client's, with its own metadata, or herald's Internal ones) goes as it
+// is, marked with hideCert as a proxy's, whose certificate etcd must not
+// take for its user.
 type authPath struct {
 	grpc.ClientConnInterface
-	creds *credentials
+	creds    *credentials
+	hideCert bool
+}
+
+// viaProxy is the metadata by which etcd knows a request that a proxy
+// (its gRPC gateway) passes on with its own client certificate: etcd then
+// never takes the certificate's CN as the request's user
+// (AuthInfoFromTLS). herald marks its clients' calls with it.
+var viaProxy = metadata.Pairs("grpcgateway-accept", "herald")
+
+// client marks a client's call when herald presents a certificate.
+func (p authPath) client(ctx context.Context) context.Context {
+	if !p.hideCert {
+		return ctx
+	}
+	md, _ := metadata.FromOutgoingContext(ctx)
+	return metadata.NewOutgoingContext(ctx, metadata.Join(md, viaProxy))
 }
 
 // Invoke runs a unary call; one refused for a stale token is retried once
 // with a fresh one.
 func (p authPath) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
 	if !upstream.IsHerald(ctx) {
+		return p.ClientConnInterface.Invoke(p.client(ctx), method, args, reply, opts...)
+	}
+	if p.creds == nil {
 		return p.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
 	}
 	for attempt := 0; ; attempt++ {
@@ -137,6 +159,9 @@ func (p authPath) Invoke(ctx context.Context, method string, args, reply any, op
 // token drops it: the next stream authenticates again.
 func (p authPath) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	if !upstream.IsHerald(ctx) {
+		return p.ClientConnInterface.NewStream(p.client(ctx), desc, method, opts...)
+	}
+	if p.creds == nil {
 		return p.ClientConnInterface.NewStream(ctx, desc, method, opts...)
 	}
 	token, err := p.freshToken(ctx)
