@@ -29,19 +29,7 @@ func TestAuthByCertificate(t *testing.T) {
 	})
 	eps := e.Endpoints()
 	tlsFlags := []string{"--cacert", ca.File, "--cert", anonymous.CertFile, "--key", anonymous.KeyFile}
-	for _, args := range [][]string{
-		{"user", "add", "root", "--new-user-password=rootpw"},
-		{"role", "add", "herald"},
-		{"role", "grant-permission", "herald", "readwrite", "/_herald/", "--prefix"},
-		{"role", "grant-permission", "herald", "readwrite", "/svc/", "--prefix"},
-		{"user", "add", "herald", "--no-password"},
-		{"user", "grant-role", "herald", "herald"},
-		{"role", "add", "svc"},
-		{"role", "grant-permission", "svc", "readwrite", "/svc/", "--prefix"},
-		{"user", "add", "alice", "--new-user-password=alicepw"},
-		{"user", "grant-role", "alice", "svc"},
-		{"auth", "enable"},
-	} {
+	for _, args := range svcAuthSteps("--no-password") {
 		ctl(t, eps, append(tlsFlags, args...)...)
 	}
 	h := harness.StartHerald(t, harness.HeraldOptions{Endpoints: eps, ExtraArgs: []string{

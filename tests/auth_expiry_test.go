@@ -37,19 +37,7 @@ func TestAuthTokenExpiry(t *testing.T) {
 func authTokenExpiry(t *testing.T, opts harness.EtcdOptions, heraldArgs []string, wait time.Duration) {
 	e := harness.StartEtcd(t, opts)
 	eps := e.Endpoints()
-	for _, args := range [][]string{
-		{"user", "add", "root", "--new-user-password=rootpw"},
-		{"role", "add", "herald"},
-		{"role", "grant-permission", "herald", "readwrite", "/_herald/", "--prefix"},
-		{"role", "grant-permission", "herald", "readwrite", "/svc/", "--prefix"},
-		{"user", "add", "herald", "--new-user-password=heraldpw"},
-		{"user", "grant-role", "herald", "herald"},
-		{"role", "add", "svc"},
-		{"role", "grant-permission", "svc", "readwrite", "/svc/", "--prefix"},
-		{"user", "add", "alice", "--new-user-password=alicepw"},
-		{"user", "grant-role", "alice", "svc"},
-		{"auth", "enable"},
-	} {
+	for _, args := range svcAuthSteps("--new-user-password=heraldpw") {
 		ctl(t, eps, args...)
 	}
 	h := harness.StartHerald(t, harness.HeraldOptions{Endpoints: eps, ExtraArgs: append(heraldAuthArgs, heraldArgs...)})

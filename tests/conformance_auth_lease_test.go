@@ -26,6 +26,26 @@ func addHeraldUser(s *session) {
 	s.run("user", "grant-role", "herald", "herald")
 }
 
+// svcAuthSteps are the etcdctl commands that set up the auth tests' etcd:
+// root; herald's user, with the least role that offloading needs on /svc/
+// (heraldPassword: its password flag, or --no-password for a certificate
+// user); alice, with readwrite on /svc/; then auth on.
+func svcAuthSteps(heraldPassword string) [][]string {
+	return [][]string{
+		{"user", "add", "root", "--new-user-password=rootpw"},
+		{"role", "add", "herald"},
+		{"role", "grant-permission", "herald", "readwrite", "/_herald/", "--prefix"},
+		{"role", "grant-permission", "herald", "readwrite", "/svc/", "--prefix"},
+		{"user", "add", "herald", heraldPassword},
+		{"user", "grant-role", "herald", "herald"},
+		{"role", "add", "svc"},
+		{"role", "grant-permission", "svc", "readwrite", "/svc/", "--prefix"},
+		{"user", "add", "alice", "--new-user-password=alicepw"},
+		{"user", "grant-role", "alice", "svc"},
+		{"auth", "enable"},
+	}
+}
+
 // expectVirtual fails the test unless, through herald, lease {name} is
 // virtual: etcd itself does not know it (flags: the user to ask etcd as).
 func (s *session) expectVirtual(name string, flags ...string) {
