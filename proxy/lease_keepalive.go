@@ -10,6 +10,8 @@ import (
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/heraldproj/herald/internal/streams"
 	"github.com/heraldproj/herald/lease/offload"
@@ -285,6 +287,18 @@ func (k *kaSession) showToken(now time.Time) error {
 	return nil
 }
 
+// refusedByOwner reports whether an owner's keepalive stream ended with a
+// refusal of the client (its token or permission, as etcd judged them),
+// rather than because the owner moved, went away or the stream was
+// cancelled (the keepalive is then routed again).
+func refusedByOwner(err error) bool {
+	switch status.Code(err) {
+	case codes.PermissionDenied, codes.Unauthenticated, codes.InvalidArgument, codes.FailedPrecondition:
+		return true
+	}
+	return false
+}
+
 func (k *kaSession) hold(id int64) {
 	if _, ok := k.held[id]; !ok {
 		k.held[id] = time.Now().Add(k.o.HoldTimeout())
@@ -326,7 +340,15 @@ func (k *kaSession) toOwner(url string, id int64) {
 		k.wg.Add(1)
 		go func() {
 			defer k.wg.Done()
-			_ = pump(s.Recv, k.send)
+			if err := pump(s.Recv, k.send); refusedByOwner(err) {
+				// The owner judged the client's keepalive with its token
+				// and etcd refused it: end the client's stream with
+				// etcd's error, as etcd's keepalive server ends it.
+				select {
+				case k.upErr <- err:
+				default: // the stream is ending already
+				}
+			}
 			select {
 			case k.gone <- url:
 			case <-k.ctx.Done():
