@@ -24,16 +24,21 @@ func TestAuthTokenExpiry(t *testing.T) {
 	t.Parallel()
 	t.Run("simple tokens", func(t *testing.T) {
 		t.Parallel()
+		// A simple token lives 2 s after its last use: the calls with it
+		// are made, then it waits 4 s unused.
 		authTokenExpiry(t, harness.EtcdOptions{ExtraArgs: []string{"--auth-token-ttl=2"}}, []string{"--auth-token-ttl", "2"}, 4*time.Second)
 	})
 	t.Run("JWT", func(t *testing.T) {
 		t.Parallel()
-		authTokenExpiry(t, jwtEtcdOptionsTTL(t, "3s"), nil, 5*time.Second)
+		// A JWT lives 6 s from its issue, whatever its use (enough for the
+		// calls with it on a loaded machine); the test waits 8 s after them.
+		authTokenExpiry(t, jwtEtcdOptionsTTL(t, "6s"), nil, 8*time.Second)
 	})
 }
 
 // authTokenExpiry is TestAuthTokenExpiry on an etcd started with opts, a
-// herald with heraldArgs too; a token is left unused for wait.
+// herald with heraldArgs too; a token is left unused for wait after its
+// last use.
 func authTokenExpiry(t *testing.T, opts harness.EtcdOptions, heraldArgs []string, wait time.Duration) {
 	e := harness.StartEtcd(t, opts)
 	eps := e.Endpoints()
