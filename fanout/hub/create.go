@@ -10,6 +10,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/heraldproj/herald/internal/clock"
 	"github.com/heraldproj/herald/upstream"
 )
 
@@ -119,17 +120,8 @@ var errServed = errors.New("hub: the upstream serves the watch")
 // up, and a compacted one never catches up). It gives up after
 // compactionWait on the hub's clock.
 func (h *Hub) compactRevision(ctx context.Context, key []byte, start int64) (int64, error) {
-	ctx, cancel := context.WithCancel(upstream.AsHerald(ctx))
+	ctx, cancel := clock.WithTimeout(upstream.AsHerald(ctx), h.clock, compactionWait)
 	defer cancel()
-	expired, stop := h.clock.NewTimer(compactionWait)
-	defer stop()
-	go func() {
-		select {
-		case <-expired:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	ws, err := h.wc.Watch(ctx)
 	if err != nil {
 		return 0, err

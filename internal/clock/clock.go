@@ -1,6 +1,9 @@
 package clock
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Clock is a source of time and timers. Its methods never block.
 type Clock interface {
@@ -9,6 +12,26 @@ type Clock interface {
 	// a function that stops the timer (reporting whether it had not fired
 	// yet). After stop, the channel receives nothing.
 	NewTimer(d time.Duration) (<-chan time.Time, func() bool)
+	// AfterFunc calls f on its own goroutine after d, unless stop (which
+	// reports whether it had not fired yet) comes first.
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+// WithTimeout is context.WithTimeout on clock c: ctx is cancelled, with
+// context.DeadlineExceeded as its cause, when c reaches d from now. On the
+// wall clock it is context.WithTimeout itself (ctx.Err() is then
+// DeadlineExceeded; on another clock it is Canceled). No goroutine waits
+// for the deadline.
+func WithTimeout(ctx context.Context, c Clock, d time.Duration) (context.Context, context.CancelFunc) {
+	if _, wall := Or(c).(Real); wall {
+		return context.WithTimeout(ctx, d)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := c.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
+	return ctx, func() {
+		stop()
+		cancel(context.Canceled)
+	}
 }
 
 // Real is the wall clock.
@@ -22,6 +45,9 @@ func (Real) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
 	t := time.NewTimer(d)
 	return t.C, t.Stop
 }
+
+// AfterFunc wraps time.AfterFunc.
+func (Real) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 
 // Or returns c, or Real when c is nil: a zero option means the wall clock.
 func Or(c Clock) Clock {

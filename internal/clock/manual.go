@@ -16,7 +16,8 @@ type Manual struct {
 
 type manualTimer struct {
 	at time.Time
-	c  chan time.Time // buffered: firing never blocks
+	c  chan time.Time // buffered: firing never blocks; nil for AfterFunc
+	f  func()         // AfterFunc's, run on its own goroutine
 }
 
 // NewManual returns a Manual clock that reads start.
@@ -50,6 +51,26 @@ func (m *Manual) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
 	}
 }
 
+// AfterFunc arms f for d from now; d ≤ 0 runs it at once. f runs on its
+// own goroutine, as time.AfterFunc's does.
+func (m *Manual) AfterFunc(d time.Duration, f func()) func() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if d <= 0 {
+		go f()
+		return func() bool { return false }
+	}
+	t := &manualTimer{at: m.now.Add(d), f: f}
+	m.timers[t] = struct{}{}
+	return func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		_, pending := m.timers[t]
+		delete(m.timers, t)
+		return pending
+	}
+}
+
 // Advance moves the clock d forward and fires every timer whose deadline
 // it reaches. It returns the new time.
 func (m *Manual) Advance(d time.Duration) time.Time {
@@ -57,8 +78,13 @@ func (m *Manual) Advance(d time.Duration) time.Time {
 	defer m.mu.Unlock()
 	m.now = m.now.Add(d)
 	for t := range m.timers {
-		if !t.at.After(m.now) {
-			delete(m.timers, t)
+		if t.at.After(m.now) {
+			continue
+		}
+		delete(m.timers, t)
+		if t.f != nil {
+			go t.f()
+		} else {
 			t.c <- m.now
 		}
 	}
