@@ -12,8 +12,12 @@ type Clock interface {
 	// a function that stops the timer (reporting whether it had not fired
 	// yet). After stop, the channel receives nothing.
 	NewTimer(d time.Duration) (<-chan time.Time, func() bool)
-	// AfterFunc calls f on its own goroutine after d, unless stop (which
-	// reports whether it had not fired yet) comes first.
+}
+
+// AfterFuncer is a Clock that can also call a function after a while
+// (Real and Manual can): AfterFunc calls f on its own goroutine after d,
+// unless stop (which reports whether it had not fired yet) comes first.
+type AfterFuncer interface {
 	AfterFunc(d time.Duration, f func()) (stop func() bool)
 }
 
@@ -21,13 +25,29 @@ type Clock interface {
 // context.DeadlineExceeded as its cause, when c reaches d from now. On the
 // wall clock it is context.WithTimeout itself (ctx.Err() is then
 // DeadlineExceeded; on another clock it is Canceled). No goroutine waits
-// for the deadline.
+// for the deadline on a clock that is an AfterFuncer.
 func WithTimeout(ctx context.Context, c Clock, d time.Duration) (context.Context, context.CancelFunc) {
 	if _, wall := Or(c).(Real); wall {
 		return context.WithTimeout(ctx, d)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
-	stop := c.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
+	expire := func() { cancel(context.DeadlineExceeded) }
+	var stop func() bool
+	if af, ok := c.(AfterFuncer); ok {
+		stop = af.AfterFunc(d, expire)
+	} else {
+		// A clock with timers only: one goroutine waits for the deadline
+		// or the end of ctx.
+		fired, stopTimer := c.NewTimer(d)
+		stop = stopTimer
+		go func() {
+			select {
+			case <-fired:
+				expire()
+			case <-ctx.Done():
+			}
+		}()
+	}
 	return ctx, func() {
 		stop()
 		cancel(context.Canceled)

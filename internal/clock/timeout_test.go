@@ -75,3 +75,29 @@ func TestWithTimeoutOnTheWallClock(t *testing.T) {
 		t.Fatalf("deadline %v (%v), want an hour from now", deadline, ok)
 	}
 }
+
+// timersOnly is a Clock without AfterFunc (as the tests' own clocks in
+// other packages are).
+type timersOnly struct{ m *Manual }
+
+func (c timersOnly) Now() time.Time { return c.m.Now() }
+func (c timersOnly) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	return c.m.NewTimer(d)
+}
+
+// TestWithTimeoutOnAClockWithTimersOnly: the same deadline, kept by a
+// timer.
+func TestWithTimeoutOnAClockWithTimersOnly(t *testing.T) {
+	m := NewManual(time.Unix(1000, 0))
+	ctx, cancel := WithTimeout(context.Background(), timersOnly{m}, 5*time.Second)
+	defer cancel()
+	m.Advance(4 * time.Second)
+	if ctx.Err() != nil {
+		t.Fatalf("ended 4 s into a 5 s timeout: %v", ctx.Err())
+	}
+	m.Advance(time.Second)
+	<-ctx.Done()
+	if !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		t.Fatalf("cause %v, want %v", context.Cause(ctx), context.DeadlineExceeded)
+	}
+}
