@@ -23,12 +23,16 @@
 // gRPC health service reports whether the upstream answers.
 //
 // The watch fan-out is the hub's (fanout/hub): once it is ready, the Watch
-// service hands it client streams without an auth token and the KV service
-// asks it for serializable ranges inside the fan-out prefixes; this package
-// filters what it sends (lease offloading's watchFilter). Virtual leases are
-// the offloader's (lease/offload): the Lease and KV services call it once
-// it is Ready, for tokenless clients and, when herald has an etcd user of
-// its own, for every client after etcd has judged its rights
+// service hands it every client stream (the hub checks the creates of a
+// stream with a token, and of every stream when herald has an etcd
+// identity, as etcd checks them) and the KV service asks it for
+// serializable ranges inside the fan-out prefixes, for tokenless clients
+// of a herald without an identity; this package filters what it sends
+// (lease offloading's watchFilter). Virtual leases are the offloader's
+// (lease/offload): the Lease and KV services call it once it is Ready, for
+// tokenless clients and, when herald has an etcd identity of its own
+// (--user, or its --cert's CN), for every client after etcd has judged its
+// rights
 // (offload.Permit; keepalive verdicts in auth_state.go); they answer lease
 // calls Unavailable while it is Starting, and forward calls about leases
 // that peers own to those peers (peers.go).

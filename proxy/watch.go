@@ -29,7 +29,8 @@ func (s *watchServer) Watch(stream grpc.BidiStreamingServer[pb.WatchRequest, pb.
 	}
 	// The hub checks each of a stream's creates against etcd's permissions,
 	// as etcd does, when the stream carries a token (or when herald has an
-	// etcd user of its own: tokenless streams too).
+	// etcd identity of its own, --user or its certificate's CN: tokenless
+	// streams too).
 	if s.hub != nil && s.hub.Ready() {
 		return s.hub.Serve(stream, keep)
 	}
