@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"errors"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/metadata"
@@ -72,6 +73,16 @@ func AsHeraldFor(client context.Context) context.Context {
 func IsHerald(ctx context.Context) bool {
 	marked, _ := ctx.Value(heraldKey{}).(bool)
 	return marked
+}
+
+// TokenRefused reports whether etcd refused a call for its token alone:
+// invalid (expired or unknown) or older than the auth store. Another token
+// may pass: herald authenticates again for its own calls, and passes the
+// refusal on for a client's. (Without any token, etcd refuses with
+// ErrUserEmpty instead.)
+func TokenRefused(err error) bool {
+	err = rpctypes.Error(err)
+	return errors.Is(err, rpctypes.ErrInvalidAuthToken) || errors.Is(err, rpctypes.ErrAuthOldRevision)
 }
 
 // HasToken reports whether a client's call (its incoming metadata)

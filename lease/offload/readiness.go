@@ -60,20 +60,6 @@ func (o *Offloader) TryStart(ctx context.Context) bool {
 	}
 }
 
-// staleToken reports whether etcd refused a call for its token alone
-// (expired or unknown, or older than the auth store): another may pass.
-func staleToken(err error) bool {
-	if err == nil {
-		return false
-	}
-	for _, e := range []error{rpctypes.ErrInvalidAuthToken, rpctypes.ErrAuthOldRevision} {
-		if strings.Contains(err.Error(), e.Error()) {
-			return true
-		}
-	}
-	return false
-}
-
 // isAuthError reports whether etcd refused a request for want of
 // credentials or permission (the error may be wrapped, so by message).
 func isAuthError(err error) bool {

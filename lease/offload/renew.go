@@ -9,6 +9,7 @@ import (
 
 	"github.com/heraldproj/herald/internal/backoff"
 	"github.com/heraldproj/herald/lease"
+	"github.com/heraldproj/herald/upstream"
 )
 
 // errPathChanged ends a stream that must reopen on the new upstream path.
@@ -31,7 +32,7 @@ func (o *Offloader) keepAliveLoop(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if errors.Is(err, errPathChanged) || staleToken(err) {
+		if errors.Is(err, errPathChanged) || upstream.TokenRefused(err) {
 			// A new path, or a token that etcd no longer takes (the
 			// upstream fetches another): reopen at once.
 			b.Reset()

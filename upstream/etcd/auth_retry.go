@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
+
+	"github.com/heraldproj/herald/upstream"
 )
 
 // clientv3's retry interceptor, which herald's upstream connection
@@ -50,7 +52,8 @@ func (p noAuthRetry) Invoke(ctx context.Context, method string, args, reply any,
 // retry loop before its next attempt.
 func stopAuthRetry(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	err := invoker(ctx, method, req, reply, cc, opts...)
-	if err != nil && refusedToken(err) {
+	// clientv3 retries exactly these refusals (shouldRefreshToken).
+	if err != nil && upstream.TokenRefused(err) {
 		if stop, ok := ctx.Value(authRetryKey{}).(*authRetryStop); ok {
 			stop.mu.Lock()
 			stop.err = err

@@ -61,14 +61,6 @@ func (c *credentials) drop(token string) {
 // was turned on. Another token may pass.
 var staleTokenErrors = []error{rpctypes.ErrGRPCInvalidAuthToken, rpctypes.ErrGRPCAuthOldRevision, rpctypes.ErrGRPCUserEmpty}
 
-// refusedToken reports whether etcd refused a call for its token as
-// clientv3's retry interceptor retries it (invalid, or older than the
-// auth store).
-func refusedToken(err error) bool {
-	err = rpctypes.Error(err)
-	return errors.Is(err, rpctypes.ErrInvalidAuthToken) || errors.Is(err, rpctypes.ErrAuthOldRevision)
-}
-
 // staleToken reports whether etcd refused a call for its token.
 func staleToken(err error) bool {
 	err = rpctypes.Error(err)
