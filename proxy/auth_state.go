@@ -45,18 +45,35 @@ func (a *authState) current(ctx context.Context) (enabled bool, rev uint64, err 
 	return a.enabled, a.rev, nil
 }
 
-// renewVerdict is etcd's answer to one client stream's keepalives of one
-// lease (checkLeaseRenew: a valid token, and write permission on every key
-// on the lease unless the user is an admin), and what it was given for.
+// renewVerdicts are etcd's answers to one client stream's keepalives
+// (checkLeaseRenew: a valid token, and write permission on every key on the
+// lease unless the user is an admin), by the lease's keys (joined). The
+// answer depends on nothing else: leases without keys share one, and a
+// lease whose keys change is asked about again.
+type renewVerdicts map[string]renewVerdict
+
+// renewVerdict is one of them: a permit, and when it was given.
 type renewVerdict struct {
 	rev   uint64    // the auth store's revision when it was asked
-	keys  string    // the lease's keys then, joined
 	until time.Time // the token's expiry, for a JWT; zero: none known
 }
 
-// holds reports whether v still answers for keys at auth revision rev.
-func (v renewVerdict) holds(rev uint64, keys string, now time.Time) bool {
-	return v.rev == rev && v.keys == keys && (v.until.IsZero() || now.Before(v.until))
+// holds reports whether etcd permitted renewing a lease with keys at auth
+// revision rev, and the token has not expired since.
+func (vs renewVerdicts) holds(keys string, rev uint64, now time.Time) bool {
+	v, ok := vs[keys]
+	return ok && v.rev == rev && (v.until.IsZero() || now.Before(v.until))
+}
+
+// record keeps etcd's permit for keys at rev; permits given at another
+// revision no longer hold, and go.
+func (vs renewVerdicts) record(keys string, rev uint64, until time.Time) {
+	for k, v := range vs {
+		if v.rev != rev {
+			delete(vs, k)
+		}
+	}
+	vs[keys] = renewVerdict{rev: rev, until: until}
 }
 
 // tokenExpiry is the expiry of a JWT token in ctx's outgoing metadata

@@ -45,26 +45,36 @@ func TestTokenExpiry(t *testing.T) {
 }
 
 // TestRenewVerdictHolds: a keepalive verdict answers for the same auth
-// revision and keys, until the token expires.
+// revision and keys, until the token expires; a verdict at a newer
+// revision drops the older ones.
 func TestRenewVerdictHolds(t *testing.T) {
 	now := time.Unix(1000, 0)
-	v := renewVerdict{rev: 7, keys: "/svc/a"}
+	verdicts := func(until time.Time) renewVerdicts {
+		vs := renewVerdicts{}
+		vs.record("/svc/a", 7, until)
+		return vs
+	}
 	for _, c := range []struct {
 		name string
-		v    renewVerdict
+		vs   renewVerdicts
 		rev  uint64
 		keys string
 		want bool
 	}{
-		{"same", v, 7, "/svc/a", true},
-		{"the auth store changed", v, 8, "/svc/a", false},
-		{"a key joined the lease", v, 7, "/svc/a\x00/svc/b", false},
-		{"before the token's expiry", renewVerdict{rev: 7, keys: "/svc/a", until: now.Add(time.Second)}, 7, "/svc/a", true},
-		{"at the token's expiry", renewVerdict{rev: 7, keys: "/svc/a", until: now}, 7, "/svc/a", false},
+		{"same", verdicts(time.Time{}), 7, "/svc/a", true},
+		{"the auth store changed", verdicts(time.Time{}), 8, "/svc/a", false},
+		{"a key joined the lease", verdicts(time.Time{}), 7, "/svc/a\x00/svc/b", false},
+		{"before the token's expiry", verdicts(now.Add(time.Second)), 7, "/svc/a", true},
+		{"at the token's expiry", verdicts(now), 7, "/svc/a", false},
 	} {
-		if got := c.v.holds(c.rev, c.keys, now); got != c.want {
+		if got := c.vs.holds(c.keys, c.rev, now); got != c.want {
 			t.Errorf("%s: holds = %v, want %v", c.name, got, c.want)
 		}
+	}
+	vs := verdicts(time.Time{})
+	vs.record("", 8, time.Time{})
+	if vs.holds("/svc/a", 7, now) || !vs.holds("", 8, now) || len(vs) != 1 {
+		t.Errorf("after a verdict at revision 8: %v; want only that one", vs)
 	}
 }
 

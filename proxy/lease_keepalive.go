@@ -55,12 +55,9 @@ type kaSession struct {
 
 	// permit asks etcd about the client's keepalives as etcd's own
 	// keepalive server does (nil: etcd cannot have auth on); verdicts
-	// holds its answers for leases with keys, by lease, authed the one
-	// for leases without keys (a valid token), and expiry the token's
-	// (a JWT's).
+	// holds its answers, and expiry the token's (a JWT's).
 	permit   *offload.Permit
-	verdicts map[int64]renewVerdict
-	authed   *renewVerdict
+	verdicts renewVerdicts
 	expiry   time.Time
 	shown    time.Time // when the token was last shown to etcd
 }
@@ -80,7 +77,7 @@ func (o *offloader) serveKeepAlives(
 	defer cancel()
 	k := &kaSession{o: o, ctx: ctx, open: open, client: stream, upErr: make(chan error, 1),
 		owner: map[string]keepAliveStream{}, gone: make(chan string, 8), held: map[int64]time.Time{},
-		permit: o.PermitFor(stream.Context()), verdicts: map[int64]renewVerdict{}, expiry: tokenExpiry(ctx)}
+		permit: o.PermitFor(stream.Context()), verdicts: renewVerdicts{}, expiry: tokenExpiry(ctx)}
 	defer k.wg.Wait()
 	defer cancel()
 
@@ -242,30 +239,17 @@ func (k *kaSession) permitRenew(id int64) (ok bool, err error) {
 	}
 	now := time.Now()
 	keys := k.o.KeysOf(id)
-	if len(keys) == 0 {
-		// A lease without keys needs a valid token only: one verdict
-		// for the stream.
-		if k.authed != nil && k.authed.holds(rev, "", now) {
-			return true, k.showToken(now)
-		}
-		if err := k.permit.Authenticated(); err != nil {
-			k.authed = nil
-			return false, err
-		}
-		k.shown = now
-		k.authed = &renewVerdict{rev: rev, until: k.expiry}
-		return true, nil
-	}
 	joined := string(bytes.Join(keys, []byte{0}))
-	if v, seen := k.verdicts[id]; seen && v.holds(rev, joined, now) {
+	if k.verdicts.holds(joined, rev, now) {
 		return true, k.showToken(now)
 	}
+	// Without keys, Write asks for a valid token only.
 	if err := k.permit.Write(keys); err != nil {
-		delete(k.verdicts, id)
+		delete(k.verdicts, joined)
 		return false, err
 	}
 	k.shown = now
-	k.verdicts[id] = renewVerdict{rev: rev, keys: joined, until: k.expiry}
+	k.verdicts.record(joined, rev, k.expiry)
 	return true, nil
 }
 
