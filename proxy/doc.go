@@ -32,10 +32,9 @@
 // (lease/offload): the Lease and KV services call it once it is Ready, for
 // tokenless clients and, when herald has an etcd identity of its own
 // (--user, or its --cert's CN), for every client after etcd has judged its
-// rights
-// (offload.Permit; keepalive verdicts in auth_state.go); they answer lease
-// calls Unavailable while it is Starting, and forward calls about leases
-// that peers own to those peers (peers.go).
+// rights (offload.Permit; keepalive verdicts in auth_state.go); they answer
+// lease calls Unavailable while it is Starting, and forward calls about
+// leases that peers own to those peers (peers.go).
 //
 // This package serves what it is given and builds none of it: the caller
 // (cmd/herald's Run, the tests' helper) builds the offloader (offload.New)

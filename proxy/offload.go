@@ -28,21 +28,27 @@ func tokenless(ctx context.Context) bool {
 	return !upstream.HasToken(ctx)
 }
 
+// actsFor reports whether virtual leases are for this client: it has no
+// auth token, or herald has an etcd identity of its own. With one, each
+// call is first checked with etcd as the client's (offload.Permit) and
+// then made as herald; without one, a client with a token keeps etcd's
+// leases (herald could not write for it).
+func (o *offloader) actsFor(ctx context.Context) bool {
+	return tokenless(ctx) || o.ChecksPermissions()
+}
+
 // serves reports whether this request gets virtual leases: offloading is
-// up, and the client has no auth token or herald has an etcd user of its
-// own. With a user, each call is first checked with etcd as the client's
-// (offload.Permit) and then made as herald's user; without one, a client
-// with a token keeps etcd's leases (herald could not write for it).
+// up, and they are for this client (actsFor).
 func (o *offloader) serves(ctx context.Context) bool {
 	r, _ := o.Readiness()
-	return r == offload.Ready && o.Active() && (tokenless(ctx) || o.ChecksPermissions())
+	return r == offload.Ready && o.Active() && o.actsFor(ctx)
 }
 
 // unready is the answer to a lease call that would use virtual leases
 // while the offloader is not up yet (internal/startup retries it), nil
 // otherwise.
 func (o *offloader) unready(ctx context.Context) error {
-	if o == nil || !(tokenless(ctx) || o.ChecksPermissions()) {
+	if o == nil || !o.actsFor(ctx) {
 		return nil
 	}
 	r, why := o.Readiness()
