@@ -42,26 +42,32 @@ func TestManualAfterFunc(t *testing.T) {
 }
 
 // TestWithTimeoutOnAManualClock: the context ends when the clock reaches
-// the timeout, with DeadlineExceeded as its cause, and not before; cancel
-// disarms the timer.
+// the timeout, with DeadlineExceeded as its cause, and not before, kept by
+// AfterFunc on a Manual clock and by a timer on a clock with timers only;
+// cancel disarms it.
 func TestWithTimeoutOnAManualClock(t *testing.T) {
 	m := NewManual(time.Unix(1000, 0))
-	ctx, cancel := WithTimeout(context.Background(), m, 5*time.Second)
-	defer cancel()
-	m.Advance(4 * time.Second)
-	if ctx.Err() != nil {
-		t.Fatalf("ended 4 s into a 5 s timeout: %v", ctx.Err())
-	}
-	m.Advance(time.Second)
-	<-ctx.Done()
-	if !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-		t.Fatalf("cause %v, want %v", context.Cause(ctx), context.DeadlineExceeded)
+	for _, c := range []struct {
+		name  string
+		clock Clock
+	}{{"Manual", m}, {"timers only", timersOnly{m}}} {
+		ctx, cancel := WithTimeout(context.Background(), c.clock, 5*time.Second)
+		m.Advance(4 * time.Second)
+		if ctx.Err() != nil {
+			t.Fatalf("%s: ended 4 s into a 5 s timeout: %v", c.name, ctx.Err())
+		}
+		m.Advance(time.Second)
+		<-ctx.Done()
+		if !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+			t.Fatalf("%s: cause %v, want %v", c.name, context.Cause(ctx), context.DeadlineExceeded)
+		}
+		cancel()
 	}
 
-	ctx2, cancel2 := WithTimeout(context.Background(), m, time.Second)
-	cancel2()
-	if m.Timers() != 0 || !errors.Is(context.Cause(ctx2), context.Canceled) {
-		t.Fatalf("after cancel: %d timers armed, cause %v; want none, %v", m.Timers(), context.Cause(ctx2), context.Canceled)
+	ctx, cancel := WithTimeout(context.Background(), m, time.Second)
+	cancel()
+	if m.Timers() != 0 || !errors.Is(context.Cause(ctx), context.Canceled) {
+		t.Fatalf("after cancel: %d timers armed, cause %v; want none, %v", m.Timers(), context.Cause(ctx), context.Canceled)
 	}
 }
 
@@ -83,21 +89,4 @@ type timersOnly struct{ m *Manual }
 func (c timersOnly) Now() time.Time { return c.m.Now() }
 func (c timersOnly) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
 	return c.m.NewTimer(d)
-}
-
-// TestWithTimeoutOnAClockWithTimersOnly: the same deadline, kept by a
-// timer.
-func TestWithTimeoutOnAClockWithTimersOnly(t *testing.T) {
-	m := NewManual(time.Unix(1000, 0))
-	ctx, cancel := WithTimeout(context.Background(), timersOnly{m}, 5*time.Second)
-	defer cancel()
-	m.Advance(4 * time.Second)
-	if ctx.Err() != nil {
-		t.Fatalf("ended 4 s into a 5 s timeout: %v", ctx.Err())
-	}
-	m.Advance(time.Second)
-	<-ctx.Done()
-	if !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-		t.Fatalf("cause %v, want %v", context.Cause(ctx), context.DeadlineExceeded)
-	}
 }
