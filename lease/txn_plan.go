@@ -90,26 +90,35 @@ func LeasesIn(r *pb.TxnRequest) []ID {
 			ids = append(ids, id)
 		}
 	}
-	var walk func(t *pb.TxnRequest)
-	walk = func(t *pb.TxnRequest) {
-		for _, c := range t.Compare {
-			if c.Target == pb.Compare_LEASE {
-				add(ID(c.GetLease()))
-			}
+	WalkTxn(r, func(c *pb.Compare) {
+		if c.Target == pb.Compare_LEASE {
+			add(ID(c.GetLease()))
 		}
-		for _, op := range slices.Concat(t.Success, t.Failure) {
-			switch u := op.Request.(type) {
-			case *pb.RequestOp_RequestPut:
-				if !u.RequestPut.IgnoreLease {
-					add(ID(u.RequestPut.Lease))
-				}
-			case *pb.RequestOp_RequestTxn:
-				walk(u.RequestTxn)
-			}
+	}, func(put *pb.PutRequest) {
+		if !put.IgnoreLease {
+			add(ID(put.Lease))
+		}
+	})
+	return ids
+}
+
+// WalkTxn calls compare (if not nil) for each compare and put for each Put
+// of r and of every txn nested in it, in any branch and at any depth, in
+// the order they stand: a txn's compares, then its operations in turn.
+func WalkTxn(r *pb.TxnRequest, compare func(*pb.Compare), put func(*pb.PutRequest)) {
+	if compare != nil {
+		for _, c := range r.Compare {
+			compare(c)
 		}
 	}
-	walk(r)
-	return ids
+	for _, op := range slices.Concat(r.Success, r.Failure) {
+		switch u := op.Request.(type) {
+		case *pb.RequestOp_RequestPut:
+			put(u.RequestPut)
+		case *pb.RequestOp_RequestTxn:
+			WalkTxn(u.RequestTxn, compare, put)
+		}
+	}
 }
 
 // planner carries one planning pass.

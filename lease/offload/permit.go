@@ -154,28 +154,17 @@ func (p *Permit) Txn(ctx context.Context, r *pb.TxnRequest) error {
 // checks write permission on each.
 func putKeys(r *pb.TxnRequest) map[string]bool {
 	keys := map[string]bool{}
-	walkPuts(r, func(put *pb.PutRequest) { keys[string(put.Key)] = true })
+	lease.WalkTxn(r, nil, func(put *pb.PutRequest) { keys[string(put.Key)] = true })
 	return keys
 }
 
 // putLeases are the distinct leases r puts keys with.
 func putLeases(r *pb.TxnRequest) []lease.ID {
 	var ids []lease.ID
-	walkPuts(r, func(put *pb.PutRequest) {
+	lease.WalkTxn(r, nil, func(put *pb.PutRequest) {
 		if id := lease.ID(put.Lease); !put.IgnoreLease && id != lease.NoLease && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	})
 	return ids
-}
-
-func walkPuts(r *pb.TxnRequest, f func(*pb.PutRequest)) {
-	for _, op := range slices.Concat(r.Success, r.Failure) {
-		switch u := op.Request.(type) {
-		case *pb.RequestOp_RequestPut:
-			f(u.RequestPut)
-		case *pb.RequestOp_RequestTxn:
-			walkPuts(u.RequestTxn, f)
-		}
-	}
 }
