@@ -11,6 +11,9 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/heraldproj/herald/internal/clock"
 )
 
 // authPoll is how old etcd's auth state may be when a keepalive's verdict
@@ -21,27 +24,61 @@ const authPoll = 500 * time.Millisecond
 // authState follows whether etcd has auth on and its auth store's
 // revision, which moves with every change to users, roles and permissions.
 // A keepalive verdict (renewVerdicts) holds while the revision stays.
+//
+// One caller at a time asks etcd; while it does, the others go on with
+// the state etcd last gave (they wait only before the first answer). Under
+// a heavy write load AuthStatus, a raft request, can take seconds, and
+// every keepalive of an authenticated client needs the state: none waits
+// behind another's question. A change to the auth store therefore takes
+// effect here at most authPoll plus one AuthStatus after etcd applied it.
 type authState struct {
-	auth pb.AuthClient
+	auth  pb.AuthClient
+	clock clock.Clock
 
-	mu      sync.Mutex // held across the AuthStatus call: callers share one
-	at      time.Time  // when etcd last answered; zero: never
-	enabled bool
-	rev     uint64
+	mu      sync.Mutex    // never held across a call to etcd
+	at      time.Time     // when etcd last answered; zero: never
+	enabled bool          // etcd's answer at at
+	rev     uint64        // etcd's answer at at
+	asking  chan struct{} // closed when the caller asking etcd has its answer; nil: none asks
 }
 
-// current returns etcd's auth state, at most authPoll old.
+// current returns etcd's auth state, at most authPoll old, or the last one
+// etcd gave while another caller asks for a newer one.
 func (a *authState) current(ctx context.Context) (enabled bool, rev uint64, err error) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !a.at.IsZero() && time.Since(a.at) < authPoll {
-		return a.enabled, a.rev, nil
+	for {
+		known := !a.at.IsZero()
+		if known && (a.asking != nil || a.clock.Now().Sub(a.at) < authPoll) {
+			defer a.mu.Unlock()
+			return a.enabled, a.rev, nil
+		}
+		if a.asking == nil {
+			break
+		}
+		// Nothing known yet: wait for the first answer.
+		asking := a.asking
+		a.mu.Unlock()
+		select {
+		case <-asking:
+		case <-ctx.Done():
+			return false, 0, status.FromContextError(ctx.Err()).Err()
+		}
+		a.mu.Lock()
 	}
+	asking := make(chan struct{})
+	a.asking = asking
+	a.mu.Unlock()
+
 	resp, err := a.auth.AuthStatus(asHerald(ctx), &pb.AuthStatusRequest{})
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.asking = nil
+	close(asking)
 	if err != nil {
 		return false, 0, err
 	}
-	a.at, a.enabled, a.rev = time.Now(), resp.Enabled, resp.AuthRevision
+	a.at, a.enabled, a.rev = a.clock.Now(), resp.Enabled, resp.AuthRevision
 	return a.enabled, a.rev, nil
 }
 

@@ -3,11 +3,20 @@ package proxy
 import (
 	"context"
 	"encoding/base64"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/heraldproj/herald/internal/clock"
+	"github.com/heraldproj/herald/tests/harness"
+	"github.com/heraldproj/herald/tests/harness/embedded"
 )
 
 func withToken(token string) context.Context {
@@ -107,4 +116,102 @@ func splitDots(token string) []string {
 		}
 	}
 	return append(parts, token[start:])
+}
+
+// gatedAuth is etcd's Auth service whose AuthStatus calls each wait for
+// the test to let them through; calls counts them.
+type gatedAuth struct {
+	pb.AuthClient
+	calls   atomic.Int32
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedAuth) AuthStatus(ctx context.Context, in *pb.AuthStatusRequest, opts ...grpc.CallOption) (*pb.AuthStatusResponse, error) {
+	g.calls.Add(1)
+	g.entered <- struct{}{}
+	<-g.release
+	return g.AuthClient.AuthStatus(ctx, in, opts...)
+}
+
+// TestAuthStateAnswersWhileEtcdIsAsked: one caller at a time asks etcd
+// for its auth state; while it waits (AuthStatus is a raft request, slow
+// under load), the other callers — every authenticated keepalive — go on
+// with the state etcd last gave instead of waiting behind it. Before the
+// first answer they wait for it, without asking again. Against a real etcd,
+// with its AuthStatus held by the test; herald's clock is manual.
+func TestAuthStateAnswersWhileEtcdIsAsked(t *testing.T) {
+	emb := embedded.Start(t)
+	conn, err := grpc.NewClient(strings.TrimPrefix(emb.Endpoint(), "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	gate := &gatedAuth{AuthClient: pb.NewAuthClient(conn), entered: make(chan struct{}, 4), release: make(chan struct{})}
+	clk := clock.NewManual(time.Now())
+	a := &authState{auth: gate, clock: clk}
+	ctx := harness.Context(t, harness.DefaultPatience)
+
+	type state struct {
+		rev uint64
+		err error
+	}
+	ask := func() <-chan state {
+		c := make(chan state, 1)
+		go func() { _, rev, err := a.current(ctx); c <- state{rev, err} }()
+		return c
+	}
+	get := func(what string, c <-chan state) state {
+		t.Helper()
+		select {
+		case s := <-c:
+			if s.err != nil {
+				t.Fatalf("%s: %v", what, s.err)
+			}
+			return s
+		case <-ctx.Done():
+			t.Fatalf("%s: no answer by the end of the test's patience", what)
+			return state{}
+		}
+	}
+	enter := func(what string) {
+		t.Helper()
+		select {
+		case <-gate.entered:
+		case <-ctx.Done():
+			t.Fatalf("%s: etcd was not asked", what)
+		}
+	}
+
+	// Nothing known yet: the first caller asks, the second waits for its answer.
+	first := ask()
+	enter("first caller")
+	second := ask()
+	gate.release <- struct{}{}
+	s1, s2 := get("first caller", first), get("second caller", second)
+	if s1 != s2 || gate.calls.Load() != 1 {
+		t.Fatalf("first answers: %+v and %+v after %d AuthStatus calls; want one call, one state", s1, s2, gate.calls.Load())
+	}
+
+	// The auth store moves on at etcd; herald's state is stale once its
+	// clock passes authPoll. The caller that finds it stale asks etcd, and
+	// while etcd has not answered the others get the last state at once.
+	if _, err := pb.NewAuthClient(conn).UserAdd(ctx, &pb.AuthUserAddRequest{Name: "alice", Password: "pw"}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(authPoll)
+	asking := ask()
+	enter("the caller finding the state stale")
+	meanwhile := get("a caller while etcd is asked", ask())
+	if meanwhile.rev != s1.rev || gate.calls.Load() != 2 {
+		t.Fatalf("while etcd is asked: revision %d after %d AuthStatus calls; want the last known %d, no other call", meanwhile.rev, gate.calls.Load(), s1.rev)
+	}
+	gate.release <- struct{}{}
+	fresh := get("the asking caller", asking)
+	if fresh.rev <= s1.rev {
+		t.Fatalf("after alice was added: revision %d, want more than %d", fresh.rev, s1.rev)
+	}
+	if after := get("a caller after the answer", ask()); after.rev != fresh.rev || gate.calls.Load() != 2 {
+		t.Fatalf("after the answer: revision %d after %d calls; want %d from the state just read", after.rev, gate.calls.Load(), fresh.rev)
+	}
 }

@@ -129,7 +129,14 @@ const holdPoll = 250 * time.Millisecond
 // the call waits, up to the offloader's hold timeout.
 func routed[Resp any](ctx context.Context, o *offloader, id int64, call routedCall[Resp]) (Resp, error) {
 	var zero Resp
-	deadline := time.Now().Add(o.HoldTimeout())
+	clk := o.Clock()
+	deadline := clk.Now().Add(o.HoldTimeout())
+	waiting := false
+	defer func() {
+		if waiting {
+			o.waiting.Add(-1)
+		}
+	}()
 	for {
 		changed := o.Changed()
 		resp, v, err := call.local()
@@ -163,14 +170,21 @@ func routed[Resp any](ctx context.Context, o *offloader, id int64, call routedCa
 				// The owner moved or is going away: route again.
 			}
 		}
-		if time.Now().After(deadline) {
+		if !clk.Now().Before(deadline) {
 			return zero, rpctypes.ErrGRPCTimeoutDueToConnectionLost
 		}
+		if !waiting {
+			waiting = true
+			o.waiting.Add(1)
+		}
+		poll, stop := clk.NewTimer(holdPoll)
 		select {
 		case <-ctx.Done():
+			stop()
 			return zero, status.FromContextError(ctx.Err()).Err()
 		case <-changed:
-		case <-time.After(holdPoll):
+		case <-poll:
 		}
+		stop()
 	}
 }

@@ -88,30 +88,30 @@ func (o *offloader) serveKeepAlives(
 	defer tracked.Done()
 	reqs, recvErr := streams.Receive(ctx, offload.RecvTracked(tracked, stream.Recv))
 
-	// The retry ticker runs only while keepalives are held: an idle stream
+	// The retry timer runs only while keepalives are held: an idle stream
 	// (all of a rack's nodes, most of the time) sleeps until its client
-	// sends.
-	var retry *time.Ticker
+	// sends. Holds are timed on the offloader's clock.
+	var (
+		tick     <-chan time.Time
+		stopTick func() bool
+	)
 	defer func() {
-		if retry != nil {
-			retry.Stop()
+		if stopTick != nil {
+			stopTick()
 		}
+		o.waiting.Add(-int64(len(k.held)))
 	}()
 	for {
-		var (
-			changed <-chan struct{}
-			tick    <-chan time.Time
-		)
+		var changed <-chan struct{}
 		switch {
 		case len(k.held) > 0:
 			changed = o.Changed()
-			if retry == nil {
-				retry = time.NewTicker(holdPoll)
+			if tick == nil {
+				tick, stopTick = o.Clock().NewTimer(holdPoll)
 			}
-			tick = retry.C
-		case retry != nil:
-			retry.Stop()
-			retry = nil
+		case tick != nil:
+			stopTick()
+			tick, stopTick = nil, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -139,6 +139,7 @@ func (o *offloader) serveKeepAlives(
 				return err
 			}
 		case <-tick:
+			tick, stopTick = nil, nil
 			if err := k.retryHeld(); err != nil {
 				return err
 			}
@@ -148,17 +149,18 @@ func (o *offloader) serveKeepAlives(
 
 // retryHeld tries every held request again.
 func (k *kaSession) retryHeld() error {
-	now := time.Now()
+	now := k.o.Clock().Now()
 	for id, until := range k.held {
 		delete(k.held, id)
-		if now.After(until) {
+		k.o.waiting.Add(-1)
+		if !now.Before(until) {
 			continue // the client has sent it again by now, or given up
 		}
 		if err := k.handle(id); err != nil {
 			return err
 		}
 		if _, again := k.held[id]; again {
-			k.held[id] = until
+			k.held[id] = until // the first hold's deadline stands
 		}
 	}
 	return nil
@@ -237,7 +239,7 @@ func (k *kaSession) permitRenew(id int64) (ok bool, err error) {
 	if !enabled {
 		return true, nil
 	}
-	now := time.Now()
+	now := k.o.Clock().Now()
 	keys := k.o.KeysOf(id)
 	joined := string(bytes.Join(keys, []byte{0}))
 	if k.verdicts.holds(joined, rev, now) {
@@ -285,7 +287,8 @@ func refusedByOwner(err error) bool {
 
 func (k *kaSession) hold(id int64) {
 	if _, ok := k.held[id]; !ok {
-		k.held[id] = time.Now().Add(k.o.HoldTimeout())
+		k.held[id] = k.o.Clock().Now().Add(k.o.HoldTimeout())
+		k.o.waiting.Add(1)
 	}
 }
 

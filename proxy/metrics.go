@@ -50,6 +50,10 @@ func (m *serverMetrics) register(reg prometheus.Registerer, s *Server) error {
 			Help: "1 once lease offloading is up (clients get virtual leases); 0 while herald retries it, or when it is off.",
 		}, func() float64 { return boolean(s.offloadReadiness() == offload.Ready) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "herald_lease_calls_waiting",
+			Help: "Lease calls and keepalives of virtual leases held now: their lease's owner is being replaced or does not answer. Each waits up to the hold timeout, then gets etcd's error (a keepalive: no answer).",
+		}, s.leaseCallsWaiting),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "herald_fanout_ready",
 			Help: "1 once the fan-out cache is loaded and serves watches of the fan-out prefixes; 0 while herald retries loading it (watches pass through).",
 		}, func() float64 { return boolean(s.hub != nil && s.hub.Ready()) }),

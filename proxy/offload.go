@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -21,6 +22,9 @@ type offloader struct {
 	auth  *authState // etcd's auth state, for keepalive verdicts
 	// tokenTTL is etcd's --auth-token-ttl (Options.AuthTokenTTL).
 	tokenTTL time.Duration
+	// waiting counts the lease calls and keepalives held now, waiting
+	// for their lease's owner (herald_lease_calls_waiting).
+	waiting atomic.Int64
 }
 
 // tokenless reports whether a client request carries no auth token.

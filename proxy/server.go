@@ -152,7 +152,7 @@ func New(opts Options) (*Server, error) {
 	var o *offloader
 	if off := opts.Offloader; off != nil {
 		o = &offloader{Offloader: off, ks: off.Keyspace(), peers: newPeers(opts.Name, opts.PeerTLS),
-			auth: &authState{auth: pb.NewAuthClient(fwd)}, tokenTTL: opts.AuthTokenTTL}
+			auth: &authState{auth: pb.NewAuthClient(fwd), clock: off.Clock()}, tokenTTL: opts.AuthTokenTTL}
 	}
 	h := opts.Hub
 	heralds := func() []FleetMember { return fleetSorted(opts.Name, opts.AdvertiseClientURLs, nil) }

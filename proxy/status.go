@@ -37,6 +37,15 @@ func (s *Server) offloadReadiness() offload.Readiness {
 	return r
 }
 
+// leaseCallsWaiting counts the lease calls and keepalives held now
+// (herald_lease_calls_waiting).
+func (s *Server) leaseCallsWaiting() float64 {
+	if s.offload == nil {
+		return 0
+	}
+	return float64(s.offload.waiting.Load())
+}
+
 // Status returns this herald's current figures.
 func (s *Server) Status() Status {
 	st := Status{Name: s.name}

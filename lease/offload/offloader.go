@@ -139,6 +139,10 @@ func (o *Offloader) Keyspace() lease.Keyspace { return o.ks }
 // replaced.
 func (o *Offloader) HoldTimeout() time.Duration { return o.opts.HoldTimeout }
 
+// Clock is the virtual leases' clock (Options.Clock; the wall clock when
+// none was given), on which the gRPC services also time their holds.
+func (o *Offloader) Clock() clock.Clock { return o.clock }
+
 // ChecksPermissions reports whether every client's call is checked with
 // etcd (Options.CheckPermissions): herald has an etcd user of its own.
 func (o *Offloader) ChecksPermissions() bool { return o.opts.CheckPermissions }
