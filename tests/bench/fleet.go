@@ -109,6 +109,7 @@ func startFleet(b *testing.B, r *racks, p int) {
 			"--gossip-profile", "local",
 			"--fanout-prefix", fanoutPrefix,
 			"--fanout-feeders", "2",
+			"--enable-pprof", // the scenario reads each herald's live heap after a forced GC
 		}
 		if r.auth {
 			args = append(args, "--user", heraldUser+":"+heraldPassword)

@@ -3,6 +3,8 @@ package bench
 import (
 	"bufio"
 	"fmt"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -111,4 +113,22 @@ func labelsMatch(have, want map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// liveHeap is the live Go heap of the process serving metrics and
+// /debug/pprof/ at base: it forces a GC (the heap profile's gc=1), then
+// reads the heap's allocated bytes, which are then little more than what
+// the GC found reachable.
+func liveHeap(base string) (int64, error) {
+	resp, err := http.Get(base + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return 0, fmt.Errorf("bench: forced GC at %s: %w", base, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("bench: forced GC at %s: %s (is --enable-pprof on?)", base, resp.Status)
+	}
+	v, err := scrape(base+"/metrics", "go_memstats_heap_alloc_bytes", nil)
+	return int64(v), err
 }

@@ -111,7 +111,9 @@ func BenchmarkScenario(b *testing.B) {
 	fmt.Printf("Per process: RSS (VmRSS) when started, after the leases were granted, their keys put and a TTL passed, and "+
 		"after the watchers were created and %v passed; bytes per lease = (after leases − started) / leases it serves "+
 		"(herald, grpc-proxy: its rack's; etcd: all), bytes per watcher = (after watchers − after leases) / watchers it "+
-		"serves (RSS deltas include everything those bring: state, buffers, the Go heap's slack).\n\n", scSettle)
+		"serves (RSS deltas include everything those bring: state, buffers, the Go heap's slack). A herald's live heap: "+
+		"the Go heap's allocated bytes right after a GC that the bench forces (/debug/pprof/heap?gc=1), at the same points; "+
+		"per lease and per watcher as for RSS.\n\n", scSettle)
 	for _, t := range procTables {
 		fmt.Print(t)
 	}
@@ -136,10 +138,14 @@ func BenchmarkScenario(b *testing.B) {
 // procSample is one process's RSS at the three points and its CPU in the
 // two windows.
 type procSample struct {
-	name                   string
-	pid                    int
-	rss                    [3]int64 // started, after leases, after watchers
-	leases, watchers       int      // it serves
+	name string
+	pid  int
+	rss  [3]int64 // started, after leases, after watchers
+	// heap is the live Go heap at the same points (a herald's: heap bytes
+	// allocated right after a forced GC, read from heapURL's /metrics).
+	heap                   [3]int64
+	heapURL                string // a herald's metrics base URL, served with --enable-pprof
+	leases, watchers       int    // it serves
 	steadyCPU, failureCPU  float64
 	logWarnings, logErrors int // herald only
 	logPath                string
@@ -176,8 +182,12 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, w, conns, watchC
 	// The processes: etcd, each front, this one.
 	res.procs = append(res.procs, procSample{name: "etcd", pid: r.etcd.Member(0).PID(), leases: l.nodes(), watchers: w})
 	for i, p := range r.procs {
-		res.procs = append(res.procs, procSample{name: fmt.Sprintf("%s %d", kind, i), pid: p.PID(), leases: l.perRack,
-			watchers: w / l.racks, logPath: p.LogPath(), hasLog: kind == pathHerald})
+		ps := procSample{name: fmt.Sprintf("%s %d", kind, i), pid: p.PID(), leases: l.perRack,
+			watchers: w / l.racks, logPath: p.LogPath(), hasLog: kind == pathHerald}
+		if kind == pathHerald {
+			ps.heapURL = strings.TrimSuffix(r.metrics[i], "/metrics")
+		}
+		res.procs = append(res.procs, ps)
 	}
 	res.procs = append(res.procs, procSample{name: "bench (load generator)"})
 	readRSS := func(point int) {
@@ -185,6 +195,13 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, w, conns, watchC
 		for i := range res.procs {
 			if v, err := rssBytes(res.procs[i].pid); err == nil {
 				res.procs[i].rss[point] = v
+			}
+			if u := res.procs[i].heapURL; u != "" {
+				if v, err := liveHeap(u); err == nil {
+					res.procs[i].heap[point] = v
+				} else {
+					fmt.Printf("live heap of %s: %v\n", res.procs[i].name, err)
+				}
 			}
 		}
 	}
@@ -415,19 +432,24 @@ func (r *scenarioResult) addRows(lat, load *table) {
 
 func (r *scenarioResult) procTable() string {
 	t := newTable("process", "CPU steady / failures", "RSS started", "after leases", "after watchers", "bytes per lease",
-		"bytes per watcher", "log WARN / ERROR")
+		"bytes per watcher", "live heap started / leases / watchers", "live heap per lease / watcher", "log WARN / ERROR")
 	for _, p := range r.procs {
-		perLease, perWatcher := "—", "—"
+		perLease, perWatcher, heap, heapPer := "—", "—", "—", "—"
 		if p.pid != 0 {
 			perLease = fmt.Sprintf("%d", (p.rss[1]-p.rss[0])/int64(max(1, p.leases)))
 			perWatcher = fmt.Sprintf("%d", (p.rss[2]-p.rss[1])/int64(max(1, p.watchers)))
+		}
+		if p.heapURL != "" {
+			heap = fmt.Sprintf("%s / %s / %s", mib(p.heap[0]), mib(p.heap[1]), mib(p.heap[2]))
+			heapPer = fmt.Sprintf("%d / %d", (p.heap[1]-p.heap[0])/int64(max(1, p.leases)),
+				(p.heap[2]-p.heap[1])/int64(max(1, p.watchers)))
 		}
 		logs := "—"
 		if p.hasLog {
 			logs = fmt.Sprintf("%d / %d", p.logWarnings, p.logErrors)
 		}
 		t.add(p.name, fmt.Sprintf("%s / %s", cores(p.steadyCPU), cores(p.failureCPU)), mib(p.rss[0]), mib(p.rss[1]),
-			mib(p.rss[2]), perLease, perWatcher, logs)
+			mib(p.rss[2]), perLease, perWatcher, heap, heapPer, logs)
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%s:\n\n", r.kind)
