@@ -48,10 +48,11 @@
 //
 // Lock order: the package's mutexes are leaves that never nest: peers.mu
 // (peers.go; never held while a connection is closed), healthMonitor.mu
-// (health.go) and kaSession.sendMu (lease_keepalive.go). sendMu is held
-// across the client stream's Send on purpose: the keepalive loop and the
-// pumps from the upstream and owners' streams all answer on it, and gRPC
-// allows one sender at a time. No lock of this package is held while
+// (health.go), authState.mu (auth_state.go; never held across AuthStatus)
+// and kaAnswers.mu (lease_answers.go). A keepalive stream's answers have
+// one sender, the goroutine of its kaAnswers: the keepalive loop and the
+// pumps from the upstream and owners' streams queue them there, and never
+// wait for the client to read. No lock of this package is held while
 // calling the offloader or the hub. docs/lock-order.md lists every
 // package's order.
 //

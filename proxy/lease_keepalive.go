@@ -43,8 +43,8 @@ type kaSession struct {
 	ctx  context.Context
 	open func(context.Context) (upstream.Keeper, error)
 
-	sendMu sync.Mutex
-	client grpc.BidiStreamingServer[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]
+	client  grpc.BidiStreamingServer[pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse]
+	answers *kaAnswers // to the client, sent by their own goroutine
 
 	up    upstream.Keeper // to etcd, opened on first use
 	upErr chan error
@@ -62,10 +62,10 @@ type kaSession struct {
 	shown    time.Time // when the token was last shown to etcd
 }
 
+// send queues an answer for the client (kaAnswers): it never waits for
+// the client to read.
 func (k *kaSession) send(resp *pb.LeaseKeepAliveResponse) error {
-	k.sendMu.Lock()
-	defer k.sendMu.Unlock()
-	return k.client.Send(resp)
+	return k.answers.put(k.ctx, resp)
 }
 
 // serveKeepAlives runs one client keepalive stream until it ends.
@@ -75,11 +75,24 @@ func (o *offloader) serveKeepAlives(
 ) error {
 	ctx, cancel := context.WithCancel(outgoing(stream.Context()))
 	defer cancel()
-	k := &kaSession{o: o, ctx: ctx, open: open, client: stream, upErr: make(chan error, 1),
+	k := &kaSession{o: o, ctx: ctx, open: open, client: stream, answers: newKAAnswers(), upErr: make(chan error, 1),
 		owner: map[string]keepAliveStream{}, gone: make(chan string, 8), held: map[int64]time.Time{},
 		permit: o.PermitFor(stream.Context()), verdicts: renewVerdicts{}, expiry: tokenExpiry(ctx)}
 	defer k.wg.Wait()
 	defer cancel()
+
+	// The answers go to the client on a goroutine of their own; a stream
+	// that ends normally sends what is queued first (finish).
+	sent := make(chan error, 1)
+	k.wg.Add(1)
+	go func() { defer k.wg.Done(); sent <- k.answers.run(ctx, stream.Send) }()
+	finish := func(err error) error {
+		if err != nil {
+			return err
+		}
+		k.answers.close()
+		return <-sent
+	}
 
 	// Client requests arrive on their own goroutine, so that an upstream
 	// failure ends the stream without waiting for the client's next request.
@@ -118,16 +131,18 @@ func (o *offloader) serveKeepAlives(
 			return ctx.Err()
 		case err := <-k.upErr:
 			return err
+		case err := <-sent:
+			return err
 		case err := <-recvErr:
 			if !errors.Is(err, io.EOF) {
 				return err
 			}
 			if k.up == nil {
-				return nil
+				return finish(nil)
 			}
 			// Half-close: pass it on and let the upstream finish.
 			_ = k.up.CloseSend()
-			return <-k.upErr
+			return finish(<-k.upErr)
 		case url := <-k.gone:
 			delete(k.owner, url)
 		case req := <-reqs:

@@ -92,6 +92,9 @@ type keptLease struct {
 	lostAt   time.Time // when
 	stopped  bool      // stopped on purpose (stopLeases): no more keepalives
 	lastSent time.Time // when its last keepalive left
+	// maxSendGap is the longest time between two of its keepalives
+	// leaving: above TTL, the load generator itself let the lease lapse.
+	maxSendGap time.Duration
 
 	answered       time.Time     // the last answer with TTL > 0
 	maxSilence     time.Duration // the longest time between two answers with TTL > 0
@@ -307,7 +310,11 @@ func (f *keepAliveFleet) sendLoop(c *keepAliveConn) {
 			f.counters.sent.Add(1)
 			c.mu.Lock()
 			c.lastSend = sent
-			c.leases[d.pos].lastSent = sent
+			l := &c.leases[d.pos]
+			if !l.lastSent.IsZero() {
+				l.maxSendGap = max(l.maxSendGap, sent.Sub(l.lastSent))
+			}
+			l.lastSent = sent
 			c.mu.Unlock()
 		}
 	}
@@ -532,3 +539,18 @@ func (f *keepAliveFleet) putKeys(ctx context.Context, ids []int64, key func(i in
 
 // leasedKey is the key putLeasedKeys attaches to the i-th lease.
 func leasedKey(prefix string, i int) string { return fmt.Sprintf("%s%06d", prefix, i) }
+
+// maxSendGap is the longest time between two keepalives of one lease
+// leaving, over every lease of the fleet: how late the load generator
+// itself was (Send blocks while the server does not read).
+func (f *keepAliveFleet) maxSendGap() time.Duration {
+	var gap time.Duration
+	for _, c := range f.conns {
+		c.mu.Lock()
+		for _, l := range c.leases {
+			gap = max(gap, l.maxSendGap)
+		}
+		c.mu.Unlock()
+	}
+	return gap
+}
