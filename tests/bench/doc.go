@@ -66,8 +66,14 @@
 //     views of etcd) and one grpc-proxy per rack, in that order, each with
 //     a fresh one-member etcd. Knobs: HERALD_BENCH_SCENARIO_RACKS, _NODES
 //     (per rack), _SERVICES, _WATCHERS, _CONNS and _WATCH_CONNS (per rack,
-//     4 each), _PATHS. Above ~5k nodes on the shared 2-core machine, run it
-//     under `flock /tmp/herald-heavy.lock`.
+//     4 each), _PATHS, _GEN_NICE (the load generator's threads run at nice
+//     -10 once etcd and the fronts are started, so that they get what the
+//     nodes and watchers leave, as on machines of their own; 0 turns it
+//     off). Each herald's live Go heap is also read (after a GC
+//     forced through /debug/pprof/heap?gc=1), and the load generator's
+//     longest gap between two keepalives of one lease is printed (above
+//     the TTL, the generator itself let leases lapse). Above ~5k nodes on
+//     the shared 2-core machine, run it under `flock /tmp/herald-heavy.lock`.
 //
 // Everything is skipped unless HERALD_BENCH=1 (make bench sets it). For a
 // quicker or narrower run (see env.go; the command printed with every table

@@ -1,12 +1,14 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -149,4 +151,25 @@ func parseVmRSS(status string) (int64, error) {
 		return kb << 10, nil
 	}
 	return 0, fmt.Errorf("no VmRSS line")
+}
+
+// reniceSelf sets the nice value of every thread of this process. On Linux
+// a nice value belongs to a thread (setpriority with a process ID sets only
+// the thread of that ID); threads started later inherit their creator's.
+// A negative value needs CAP_SYS_NICE (root).
+func reniceSelf(nice int) error {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, nice); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("setpriority of thread %d to %d: %w", tid, nice, err)
+		}
+	}
+	return nil
 }

@@ -13,9 +13,10 @@ const (
 	scWatchConnsEnv = "HERALD_BENCH_SCENARIO_WATCH_CONNS" // watch connections per rack
 	scPathsEnv      = "HERALD_BENCH_SCENARIO_PATHS"       // comma list, in run order
 	scPlotEnv       = "HERALD_BENCH_SCENARIO_PLOT"        // where the CDF plot (SVG) goes
+	scGenNiceEnv    = "HERALD_BENCH_SCENARIO_GEN_NICE"    // the load generator's nice value (default -10; 0 leaves it)
 )
 
-var scenarioKnobs = []string{scRacksEnv, scNodesEnv, scServicesEnv, scWatchersEnv, scConnsEnv, scWatchConnsEnv, scPathsEnv, scPlotEnv}
+var scenarioKnobs = []string{scRacksEnv, scNodesEnv, scServicesEnv, scWatchersEnv, scConnsEnv, scWatchConnsEnv, scPathsEnv, scPlotEnv, scGenNiceEnv}
 
 // scWebService is the service index of `web`, the hot one.
 const scWebService = 0

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,14 @@ func BenchmarkScenario(b *testing.B) {
 	if need := (scSingles + l.racks - 2) / (l.racks - 1); need*l.services > l.perRack {
 		b.Fatalf("scenario: %d racks of %d nodes hold too few web nodes outside the failed rack for %d single stops", l.racks, l.perRack, scSingles)
 	}
+	genNice := -10
+	if v := os.Getenv(scGenNiceEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < -20 || n > 19 {
+			b.Fatalf("%s: %q is not a nice value (-20…19)", scGenNiceEnv, v)
+		}
+		genNice = n
+	}
 	var paths []pathKind
 	for _, name := range envList(scPathsEnv, scDefaultPath) {
 		p, err := parsePathKind(name)
@@ -71,7 +80,7 @@ func BenchmarkScenario(b *testing.B) {
 	var curves []cdfSeries
 	colours := map[pathKind]string{pathHerald: "#1b9e77", pathDirect: "#d95f02", pathGRPCProxy: "#7570b3"}
 	for _, p := range paths {
-		res, err := runScenario(b, p, l, watchers, conns, watchConns)
+		res, err := runScenario(b, p, l, watchers, conns, watchConns, genNice)
 		if err != nil {
 			fmt.Printf("%s: did not complete: %v\n", p, err)
 			lat.add(p, fmt.Sprintf("%d × %d", l.racks, l.perRack), watchers, "did not complete: "+err.Error())
@@ -169,7 +178,7 @@ type scenarioResult struct {
 	health                    string
 }
 
-func runScenario(b *testing.B, kind pathKind, l scenarioLayout, w, conns, watchConns int) (*scenarioResult, error) {
+func runScenario(b *testing.B, kind pathKind, l scenarioLayout, w, conns, watchConns, genNice int) (*scenarioResult, error) {
 	b.Helper()
 	res := &scenarioResult{kind: kind, layout: l, watchers: w}
 	r := startRacks(b, kind, l.racks)
@@ -179,6 +188,21 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, w, conns, watchC
 			keepLogs(r.procs)
 		}
 	}()
+	// The load generator plays 50k nodes and 50k watchers, each of which
+	// would have a machine of its own. On this one it is one process among
+	// a dozen, and the kernel shares the cores per thread: in a burst of
+	// deliveries it got a sixth of them and sent keepalives 5–24 s late,
+	// its leases expired, and their DELETEs made the burst larger. Once
+	// etcd and the fronts are started (a child inherits its creator's
+	// priority), its threads run at a higher priority (lower nice), so that
+	// what the fronts and etcd get is what the nodes and watchers leave.
+	if genNice != 0 {
+		if err := reniceSelf(genNice); err != nil {
+			return nil, fmt.Errorf("%s: %w", scGenNiceEnv, err)
+		}
+		defer reniceSelf(0)
+		fmt.Printf("%s: load generator at nice %d, etcd and the fronts at their own\n", kind, genNice)
+	}
 	// The processes: etcd, each front, this one.
 	res.procs = append(res.procs, procSample{name: "etcd", pid: r.etcd.Member(0).PID(), leases: l.nodes(), watchers: w})
 	for i, p := range r.procs {
