@@ -59,17 +59,11 @@ func TestHeldLeaseCallsEndOnHeraldsClock(t *testing.T) {
 	until := func(what string, done func() bool) time.Duration {
 		t.Helper()
 		start := clk.Now()
-		for !done() {
-			clk.Advance(hold / 20)
-			time.Sleep(5 * time.Millisecond)
-			if ctx.Err() != nil {
-				break
-			}
-		}
+		at := harness.AdvanceUntil(t, clk, hold/20, what, harness.DefaultPatience, done)
 		if ctx.Err() != nil { // the stream's end can look like the answer
-			t.Fatalf("%s: not by the end of the test's patience (clock moved %v)", what, clk.Now().Sub(start))
+			t.Fatalf("%s: not by the end of the test's patience (clock moved %v)", what, at.Sub(start))
 		}
-		return clk.Now().Sub(start)
+		return at.Sub(start)
 	}
 	waiting := func() float64 {
 		v, _ := metricValue(t, reg, "herald_lease_calls_waiting")
