@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -71,12 +72,8 @@ func TestHeldLeaseCallsEndOnHeraldsClock(t *testing.T) {
 	}
 	waitHeld := func(n float64) {
 		t.Helper()
-		for waiting() != n {
-			if ctx.Err() != nil {
-				t.Fatalf("herald_lease_calls_waiting = %v, want %v", waiting(), n)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		harness.WaitUntil(t, fmt.Sprintf("herald_lease_calls_waiting = %v", n), harness.DefaultPatience,
+			func() bool { return waiting() == n })
 	}
 
 	// A unary call: held, then etcd's error once the clock passes the hold.

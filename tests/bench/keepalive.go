@@ -491,6 +491,7 @@ type leaseState struct {
 	lastSent       time.Time     // its last keepalive sent
 	answered       time.Time     // the last answer with TTL > 0
 	maxSilence     time.Duration // the longest time between two answers with TTL > 0
+	maxSendGap     time.Duration // the longest time between two of its keepalives leaving
 	firstAfterMark time.Time     // zero if none came after the mark
 }
 
@@ -501,7 +502,8 @@ func (f *keepAliveFleet) leaseStates() []leaseState {
 		c.mu.Lock()
 		for _, l := range c.leases {
 			out = append(out, leaseState{id: l.id, conn: ci, endpoint: c.targets[c.cur], lost: l.lost, lostAt: l.lostAt,
-				stopped: l.stopped, lastSent: l.lastSent, answered: l.answered, maxSilence: l.maxSilence, firstAfterMark: l.firstAfterMark})
+				stopped: l.stopped, lastSent: l.lastSent, answered: l.answered, maxSilence: l.maxSilence, maxSendGap: l.maxSendGap,
+				firstAfterMark: l.firstAfterMark})
 		}
 		c.mu.Unlock()
 	}
@@ -539,18 +541,3 @@ func (f *keepAliveFleet) putKeys(ctx context.Context, ids []int64, key func(i in
 
 // leasedKey is the key putLeasedKeys attaches to the i-th lease.
 func leasedKey(prefix string, i int) string { return fmt.Sprintf("%s%06d", prefix, i) }
-
-// maxSendGap is the longest time between two keepalives of one lease
-// leaving, over every lease of the fleet: how late the load generator
-// itself was (Send blocks while the server does not read).
-func (f *keepAliveFleet) maxSendGap() time.Duration {
-	var gap time.Duration
-	for _, c := range f.conns {
-		c.mu.Lock()
-		for _, l := range c.leases {
-			gap = max(gap, l.maxSendGap)
-		}
-		c.mu.Unlock()
-	}
-	return gap
-}

@@ -359,13 +359,19 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, w, conns, watchC
 
 	// Every stopped node's last keepalive, and the rack's.
 	lastSent := map[int64]time.Time{}
-	var rackLast time.Time
+	var (
+		rackLast time.Time
+		sendGap  time.Duration // the load generator's lateness: above TTL, it let leases lapse
+	)
 	for _, st := range fleet.leaseStates() {
+		sendGap = max(sendGap, st.maxSendGap)
 		lastSent[st.id] = st.lastSent
 		if i := index[st.id]; l.rack(i) == l.failedRack() && l.service(i) == scWebService && st.lastSent.After(rackLast) {
 			rackLast = st.lastSent
 		}
 	}
+	fmt.Printf("%s: longest gap between two keepalives of one lease leaving the load generator: %v (TTL %v)\n",
+		kind, sendGap.Round(time.Millisecond), scTTL)
 	refTimes := make([]time.Time, len(stopped))
 	for s, i := range stopped {
 		refTimes[s] = lastSent[g.ids[i]]
@@ -381,8 +387,6 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, w, conns, watchC
 	// Over the whole run, failures included: a lease still kept alive
 	// that its front let expire is the worst outcome there is.
 	res.lostAlive = fleet.counters.lost.Load()
-	fmt.Printf("%s: longest gap between two keepalives of one lease leaving the load generator: %v (TTL %v)\n",
-		kind, fleet.maxSendGap().Round(time.Millisecond), scTTL)
 	res.health = wf.health()
 	if res.health != "" {
 		fmt.Printf("%s: watchers: %s\n", kind, res.health)
