@@ -48,6 +48,28 @@ func scrape(url, metric string, match map[string]string) (float64, error) {
 // an error (a renamed counter must not read as zero).
 func sumMetric(page, metric string, match map[string]string) (float64, error) {
 	var sum float64
+	err := eachSample(page, metric, func(labels map[string]string, v float64) {
+		if labelsMatch(labels, match) {
+			sum += v
+		}
+	})
+	return sum, err
+}
+
+// sumMetricBy adds up the samples of metric per value of one label (e.g.
+// grpc_method), with the same errors as sumMetric.
+func sumMetricBy(page, metric, label string) (map[string]float64, error) {
+	sums := map[string]float64{}
+	err := eachSample(page, metric, func(labels map[string]string, v float64) {
+		sums[labels[label]] += v
+	})
+	return sums, err
+}
+
+// eachSample calls fn with the labels and value of every sample of metric
+// in a Prometheus text exposition; a metric absent from the page is an
+// error.
+func eachSample(page, metric string, fn func(labels map[string]string, v float64)) error {
 	found := false
 	sc := bufio.NewScanner(strings.NewReader(page))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -62,7 +84,7 @@ func sumMetric(page, metric string, match map[string]string) (float64, error) {
 		case strings.HasPrefix(rest, "{"):
 			end := strings.LastIndexByte(rest, '}')
 			if end < 0 {
-				return 0, fmt.Errorf("unterminated labels in %q", line)
+				return fmt.Errorf("unterminated labels in %q", line)
 			}
 			labels, rest = rest[1:end], rest[end+1:]
 		case strings.HasPrefix(rest, " "):
@@ -71,25 +93,22 @@ func sumMetric(page, metric string, match map[string]string) (float64, error) {
 		}
 		fields := strings.Fields(rest)
 		if len(fields) == 0 {
-			return 0, fmt.Errorf("no value in %q", line)
+			return fmt.Errorf("no value in %q", line)
 		}
 		found = true
-		if !labelsMatch(parseLabels(labels), match) {
-			continue
-		}
 		v, err := strconv.ParseFloat(fields[0], 64)
 		if err != nil {
-			return 0, fmt.Errorf("value in %q: %w", line, err)
+			return fmt.Errorf("value in %q: %w", line, err)
 		}
-		sum += v
+		fn(parseLabels(labels), v)
 	}
 	if err := sc.Err(); err != nil {
-		return 0, err
+		return err
 	}
 	if !found {
-		return 0, fmt.Errorf("metric %s not found", metric)
+		return fmt.Errorf("metric %s not found", metric)
 	}
-	return sum, nil
+	return nil
 }
 
 // parseLabels parses `a="x",b="y"` (values without escaped quotes or commas,

@@ -1,6 +1,9 @@
 package bench
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 const samplePage = `# HELP grpc_server_msg_received_total Total number of RPC stream messages received on the server.
 # TYPE grpc_server_msg_received_total counter
@@ -34,5 +37,29 @@ func TestSumMetric(t *testing.T) {
 				t.Fatalf("sum = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestSumMetricBy(t *testing.T) {
+	got, err := sumMetricBy(samplePage, metricMsgReceived, "grpc_method")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["LeaseKeepAlive"] != 1234500 || got["Range"] != 17 {
+		t.Fatalf("sums = %v, want LeaseKeepAlive 1234500 and Range 17 (the _extra series is another metric)", got)
+	}
+	if _, err := sumMetricBy(samplePage, "etcd_nope_total", "grpc_method"); err == nil {
+		t.Fatal("an absent metric summed without error")
+	}
+}
+
+func TestRatesBetween(t *testing.T) {
+	before := map[string]float64{"Watch": 10, "Status": 4, "Range": 7}
+	after := map[string]float64{"Watch": 90, "Status": 39, "Range": 7, "LeaseKeepAlive": 80}
+	if got, want := ratesBetween(before, after, 10*time.Second), "LeaseKeepAlive 8.0, Watch 8.0, Status 3.5"; got != want {
+		t.Fatalf("ratesBetween = %q, want %q", got, want)
+	}
+	if got := ratesBetween(after, after, time.Second); got != "none" {
+		t.Fatalf("no change gave %q, want none", got)
 	}
 }

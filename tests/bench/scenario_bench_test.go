@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -174,6 +175,7 @@ type scenarioResult struct {
 	streamErrs                int64
 	procs                     []procSample // etcd, fronts…, bench
 	steadyRecv, steadySent    float64      // per second
+	steadyRecvBy              string       // steadyRecv per gRPC method, highest first
 	failRecv, failSent        float64
 	health                    string
 }
@@ -306,6 +308,17 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, w, conns, watchC
 		sent, err = scrape(etcdMetrics, metricMsgSent, nil)
 		return recv, sent, err
 	}
+	byMethod := func() (map[string]float64, error) {
+		page, err := harness.Metrics(etcdMetrics)
+		if err != nil {
+			return nil, err
+		}
+		return sumMetricBy(page, metricMsgReceived, "grpc_method")
+	}
+	recvBy0, err := byMethod()
+	if err != nil {
+		return nil, err
+	}
 	cpu, err := startCPU(pids()...)
 	if err != nil {
 		return nil, err
@@ -324,6 +337,11 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, w, conns, watchC
 		return nil, err
 	}
 	res.steadyRecv, res.steadySent = (recv1-recv0)/scSteady.Seconds(), (sent1-sent0)/scSteady.Seconds()
+	recvBy1, err := byMethod()
+	if err != nil {
+		return nil, err
+	}
+	res.steadyRecvBy = ratesBetween(recvBy0, recvBy1, scSteady)
 
 	// The failures.
 	if cpu, err = startCPU(pids()...); err != nil {
@@ -486,8 +504,35 @@ func (r *scenarioResult) procTable() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%s:\n\n", r.kind)
 	t.write(&sb)
-	sb.WriteString("\n")
+	fmt.Fprintf(&sb, "\netcd gRPC messages received per second in the steady window, by method: %s\n\n", r.steadyRecvBy)
 	return sb.String()
 }
 
 func mib(v int64) string { return fmt.Sprintf("%.1f MiB", float64(v)/(1<<20)) }
+
+// ratesBetween formats the per-key rates of two counter readings d apart,
+// highest first ("Watch 8.0, Status 3.5"), leaving out the keys that did
+// not move.
+func ratesBetween(before, after map[string]float64, d time.Duration) string {
+	type kr struct {
+		key  string
+		rate float64
+	}
+	var rs []kr
+	for k, v := range after {
+		if delta := v - before[k]; delta > 0 {
+			rs = append(rs, kr{k, delta / d.Seconds()})
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool {
+		return rs[i].rate > rs[j].rate || rs[i].rate == rs[j].rate && rs[i].key < rs[j].key
+	})
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf("%s %.1f", r.key, r.rate)
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
