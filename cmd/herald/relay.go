@@ -16,14 +16,19 @@ import (
 	"github.com/heraldproj/herald/upstream/relay"
 )
 
-// Relay timing: a herald cut off from etcd must reach it through a peer
-// before its session (--fleet-session-ttl, 2 s by default) lapses at etcd.
-// A hung connection is noticed after two probes that time out: at most
-// 2 × (interval + timeout) = 1.6 s.
-const (
-	relayProbeInterval = 500 * time.Millisecond
-	relayProbeTimeout  = 300 * time.Millisecond
-)
+// relayTiming is the relay's probe timing for a fleet session of
+// sessionTTL seconds (--fleet-session-ttl). A herald cut off from etcd must
+// be on the relay, its session's keepalive restarted there, before the
+// session lapses: a hung connection is noticed after two probes that time
+// out, 2 × (interval + timeout) = 0.8 × the TTL (1.6 s at the default 2 s).
+// And while the path is direct, the session's keepalives (every third of
+// the TTL) answer within interval + timeout = 0.4 × the TTL, so every probe
+// is skipped and etcd is spared a linearizable read: with a fixed 500 ms
+// interval, a session TTL of 6 s cost etcd a read per second per herald.
+func relayTiming(sessionTTL int64) (interval, timeout time.Duration) {
+	ttl := time.Duration(max(sessionTTL, 1)) * time.Second
+	return ttl / 4, ttl * 3 / 20
+}
 
 // relayToken is the fleet's relay token, "" without a fleet (then nobody
 // may relay through this herald, and it relays through nobody).
@@ -55,14 +60,14 @@ func peerURLs(fleet *gossip.Fleet, self string) func() []string {
 // while etcd answers, through a peer herald otherwise (docs/fleet-leases.md,
 // "Relay through a peer"), and registers its metrics on reg. Close the
 // Switch after the proxy.
-func relayThrough(up *etcd.Client, fleet *gossip.Fleet, self, token string, peerTLS *tls.Config, answered func(time.Duration) bool, onSwitch func(bool), reg prometheus.Registerer, log *slog.Logger) (*relay.Switch, error) {
+func relayThrough(up *etcd.Client, fleet *gossip.Fleet, self, token string, sessionTTL int64, peerTLS *tls.Config, answered func(time.Duration) bool, onSwitch func(bool), reg prometheus.Registerer, log *slog.Logger) (*relay.Switch, error) {
 	var relaying atomic.Bool
 	read := relay.PathProbe(up.Direct())
+	interval, timeout := relayTiming(sessionTTL)
 	probe := func(ctx context.Context) error {
-		// While the path is direct, the session's keepalives (every 667 ms
-		// at the default TTL) run on it: an answer since the last probe is
-		// proof enough, and etcd is spared a read.
-		if !relaying.Load() && answered(relayProbeInterval+relayProbeTimeout) {
+		// While the path is direct, the session's keepalives run on it: an
+		// answer since the last probe is proof enough (relayTiming).
+		if !relaying.Load() && answered(interval+timeout) {
 			return nil
 		}
 		return read(ctx)
@@ -77,8 +82,8 @@ func relayThrough(up *etcd.Client, fleet *gossip.Fleet, self, token string, peer
 		Peers:         peerURLs(fleet, self),
 		Token:         token,
 		Probe:         probe,
-		ProbeInterval: relayProbeInterval,
-		ProbeTimeout:  relayProbeTimeout,
+		ProbeInterval: interval,
+		ProbeTimeout:  timeout,
 		OnSwitch:      switched,
 		Logger:        log,
 	})

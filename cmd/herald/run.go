@@ -105,7 +105,7 @@ func Run(ctx context.Context, c Config) error {
 			srv := srvp.Load()
 			return srv != nil && srv.UpstreamAnsweredWithin(d)
 		}
-		sw, err := relayThrough(etcdUp, fleet, cfg.Name, token, peersTLS, answered, func(relaying bool) {
+		sw, err := relayThrough(etcdUp, fleet, cfg.Name, token, cfg.SessionTTL, peersTLS, answered, func(relaying bool) {
 			if srv := srvp.Load(); srv != nil {
 				srv.UpstreamPathChanged(relaying)
 			}
