@@ -46,3 +46,51 @@ func BenchmarkApply(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkApplyOneHotPrefix is the founding scenario's shape: 50 streams
+// of 100 watchers, every watcher on /services/web/, and revisions of 40
+// events of which one is under /services/web/ (a rack's expiry deletes the
+// keys of every service at once). Per revision, every watcher gets its one
+// event.
+func BenchmarkApplyOneHotPrefix(b *testing.B) {
+	c, err := NewCache(Config{Prefixes: []string{"/services/"}, MaxEvents: 100_000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.Load(1, nil, 0); err != nil {
+		b.Fatal(err)
+	}
+	var streams []*Stream
+	for range 50 {
+		st := c.NewStream()
+		for range 100 {
+			st.Handle(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: &pb.WatchCreateRequest{
+				Key: []byte("/services/web/"), RangeEnd: []byte("/services/web0")}}})
+		}
+		st.Ready()
+		streams = append(streams, st)
+	}
+	rev := int64(1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		evs := make([]*mvccpb.Event, 40)
+		for j := range evs {
+			service := fmt.Sprintf("s%02d", j)
+			if j == 20 {
+				service = "web"
+			}
+			key := fmt.Sprintf("/services/%s/r9-n%d", service, i)
+			evs[j] = &mvccpb.Event{Type: mvccpb.DELETE, Kv: &mvccpb.KeyValue{Key: []byte(key), ModRevision: rev + 1}}
+		}
+		if _, err := c.Apply(Batch{PrevRev: rev, Rev: rev + 1, Events: evs}); err != nil {
+			b.Fatal(err)
+		}
+		rev++
+		for _, st := range streams {
+			if st.HasReady() {
+				st.Ready()
+			}
+		}
+	}
+}

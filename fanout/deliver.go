@@ -48,9 +48,17 @@ func (s *Stream) materialize() {
 
 // deliverSynced is watchableStore.notify for every revision from minRev:
 // one response per watcher and revision, headed with that revision.
+//
+// Which of a revision's events fall in a watcher's range is worked out once
+// for a run of watchers with the same range (spanHits): a stream's watchers
+// mostly watch one prefix, and a revision that changes many keys elsewhere
+// (a rack's expiry deletes the keys of every service at once) was otherwise
+// matched key by key against every watcher.
 func (s *Stream) deliverSynced(minRev int64) {
 	c := s.c
+	var hits spanHits
 	for _, g := range c.window.from(minRev) {
+		hits.reset(g.events)
 		for _, w := range s.order {
 			if w.state != stateLive || !w.synced || w.nextRev > g.rev {
 				continue
@@ -63,8 +71,8 @@ func (s *Stream) deliverSynced(minRev int64) {
 				continue
 			}
 			var evs []*mvccpb.Event
-			for _, ev := range g.events {
-				if w.matches(ev) && w.keep(ev) {
+			for _, i := range hits.of(w.span) {
+				if ev := g.events[i]; ev.Kv.ModRevision >= w.nextRev && w.keep(ev) {
 					evs = append(evs, w.output(ev, c.compactRev))
 				}
 			}
@@ -136,4 +144,33 @@ func (s *Stream) emitWatch(w *watcher, r *pb.WatchResponse) {
 	for _, f := range fragment(r, s.c.cfg.MaxResponseBytes) {
 		s.emit(f)
 	}
+}
+
+// spanHits lists which events of one revision fall in a range, worked out
+// again only when the range differs from the one asked last.
+type spanHits struct {
+	events []*mvccpb.Event
+	last   span
+	valid  bool
+	idx    []int // positions in events of the keys in last
+}
+
+// reset starts on another revision's events.
+func (h *spanHits) reset(events []*mvccpb.Event) {
+	h.events, h.valid, h.idx = events, false, h.idx[:0]
+}
+
+// of returns the positions of the events whose key is in sp, in order. The
+// slice is valid until the next call.
+func (h *spanHits) of(sp span) []int {
+	if h.valid && h.last.equal(sp) {
+		return h.idx
+	}
+	h.last, h.valid, h.idx = sp, true, h.idx[:0]
+	for i, ev := range h.events {
+		if sp.contains(ev.Kv.Key) {
+			h.idx = append(h.idx, i)
+		}
+	}
+	return h.idx
 }

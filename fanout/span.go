@@ -75,3 +75,9 @@ func (s span) within(o span) bool {
 	}
 	return bytes.Compare(s.end, o.end) <= 0
 }
+
+// equal reports whether s and o are the same range.
+func (s span) equal(o span) bool {
+	return s.single == o.single && s.unbounded == o.unbounded && bytes.Equal(s.start, o.start) &&
+		(s.single || s.unbounded || bytes.Equal(s.end, o.end))
+}
