@@ -58,9 +58,7 @@ func (o *Offloader) readRecords(ctx context.Context) ([]lease.ID, error) {
 // HideInternal removes herald's internal leases (carriers, sessions) from
 // etcd's LeaseLeases answer: they are nobody's client leases.
 func (o *Offloader) HideInternal(resp *pb.LeaseLeasesResponse) *pb.LeaseLeasesResponse {
-	o.mu.Lock()
-	internal := o.internal
-	o.mu.Unlock()
+	internal := o.internalPrefix()
 	known := map[int64]bool{}
 	o.idx.read(func(ix *lease.Index) {
 		for _, c := range ix.Carriers() {

@@ -29,7 +29,7 @@ func TestLeaseLifecycleAtEtcd(t *testing.T) {
 
 	id := a.grant(4)
 	c := a.carrierOf(id)
-	if !lease.IsInternal(c, a.o.internal) {
+	if !lease.IsInternal(c, a.o.internalPrefix()) {
 		t.Fatalf("carrier %x is not an internal lease", uint64(c))
 	}
 	recKV := kvAt(t, ks.RecordKey(lease.ID(id)))
@@ -111,7 +111,7 @@ func TestLeaseLifecycleAtEtcd(t *testing.T) {
 		}
 		var ids []int64
 		for _, l := range resp.Leases {
-			if lease.IsInternal(lease.ID(l.ID), n.o.internal) {
+			if lease.IsInternal(lease.ID(l.ID), n.o.internalPrefix()) {
 				t.Fatalf("%s lists internal lease %x", n.name, l.ID)
 			}
 			ids = append(ids, l.ID)

@@ -47,14 +47,18 @@ type Offloader struct {
 	now    func() time.Time // the table's clock: the intake's watermark on clock
 	wall   func() time.Time // etcd's side: session and carrier validity
 
+	// internal is the internal lease ID prefix (a uint16), set by Start.
+	// It is read without mu: every watch response a herald serves asks it
+	// (Translate), and mu is held across a whole expiry batch.
+	internal atomic.Uint32
+
 	// mu guards the table, the ownership and the carrier choice. It is never
 	// held across I/O, and never taken while idx.mu is held.
-	mu       sync.Mutex
-	table    *lease.Table
-	own      *lease.Ownership
-	mine     map[int64][]lease.ID // fresh carriers for this herald's grants, by carrier TTL class
-	next     int                  // round robin over a class
-	internal uint16               // the internal lease ID prefix
+	mu    sync.Mutex
+	table *lease.Table
+	own   *lease.Ownership
+	mine  map[int64][]lease.ID // fresh carriers for this herald's grants, by carrier TTL class
+	next  int                  // round robin over a class
 
 	noticed    map[lease.ID]time.Time // orphans and when they were first seen; under setup
 	emptySince map[lease.ID]time.Time // adopted carriers without leases, since when; under mu
@@ -206,8 +210,8 @@ func (o *Offloader) load(ctx context.Context) error {
 		o.feed = f
 		o.mu.Unlock()
 	}
+	o.internal.Store(uint32(internal))
 	o.mu.Lock()
-	o.internal = internal
 	o.table = lease.New(lease.Config{Owner: o.opts.Name, MinTTL: o.opts.MinTTL}, ids)
 	o.mu.Unlock()
 	if err := f.Start(ctx); err != nil {
@@ -313,3 +317,6 @@ func (o *Offloader) kickTakeover() {
 	default:
 	}
 }
+
+// internalPrefix is the internal lease ID prefix (0 before Start).
+func (o *Offloader) internalPrefix() uint16 { return uint16(o.internal.Load()) }

@@ -45,7 +45,7 @@ func (o *Offloader) Route(ctx context.Context, id int64) (Route, error) {
 	lid := lease.ID(id)
 	o.mu.Lock()
 	_, held := o.table.CarrierOf(lid)
-	internal := lease.IsInternal(lid, o.internal)
+	internal := lease.IsInternal(lid, o.internalPrefix())
 	o.mu.Unlock()
 	switch {
 	case held:

@@ -74,7 +74,7 @@ func (o *Offloader) grantInternal(ctx context.Context, ttl int64) (lease.ID, int
 		if _, err := rand.Read(b[:]); err != nil {
 			return 0, 0, err
 		}
-		id := lease.InternalID(o.internal, binary.LittleEndian.Uint64(b[:]))
+		id := lease.InternalID(o.internalPrefix(), binary.LittleEndian.Uint64(b[:]))
 		resp, err := o.up.Grant(ctx, &pb.LeaseGrantRequest{ID: int64(id), TTL: ttl})
 		if errors.Is(rpctypes.Error(err), rpctypes.ErrLeaseExist) {
 			continue

@@ -20,9 +20,7 @@ const translateWait = 2 * time.Second
 // it is, at once; keys on internal leases wait until the index has reached
 // their revision.
 func (o *Offloader) Translate(ctx context.Context, kvs ...*mvccpb.KeyValue) {
-	o.mu.Lock()
-	internal := o.internal
-	o.mu.Unlock()
+	internal := o.internalPrefix()
 	var need int64
 	carrier := func(kv *mvccpb.KeyValue) bool {
 		return kv != nil && kv.Lease != 0 && lease.IsInternal(lease.ID(kv.Lease), internal)

@@ -30,9 +30,7 @@ func (r *resolver) CarrierOf(id lease.ID) (lease.ID, bool) {
 func (r *resolver) AttachedTo(key []byte) (lease.ID, bool) { return r.o.attachedTo(key) }
 
 func (r *resolver) IsCarrier(id lease.ID) bool {
-	r.o.mu.Lock()
-	internal := r.o.internal
-	r.o.mu.Unlock()
+	internal := r.o.internalPrefix()
 	if lease.IsInternal(id, internal) {
 		return true
 	}
@@ -82,9 +80,7 @@ func (o *Offloader) carrierOf(ctx context.Context, id lease.ID) (lease.ID, bool,
 	if c, ok := o.knownCarrierOf(id); ok {
 		return c, true, nil
 	}
-	o.mu.Lock()
-	internal := o.internal
-	o.mu.Unlock()
+	internal := o.internalPrefix()
 	if lease.IsInternal(id, internal) || o.upstreamLeases.has(id) {
 		return lease.NoLease, false, nil
 	}
