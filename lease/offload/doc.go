@@ -44,7 +44,10 @@
 //	Offloader.setup → Offloader.mu → index.mu
 //
 // Offloader.mu guards the table, the ownership and the carrier choice;
-// index.mu (index.go) guards the index. mu may be taken before index.mu
+// index.mu (index.go) guards the index. The hot read paths of clients'
+// answers stay off mu: Translate, on every watch response a herald serves,
+// reads the internal lease prefix (an atomic set at Start) and the index,
+// because mu is held across a whole expiry batch. mu may be taken before index.mu
 // (reconcileOwned), never after: a function given to index.read must not
 // take mu.
 //

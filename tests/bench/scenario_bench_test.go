@@ -128,8 +128,11 @@ func BenchmarkScenario(b *testing.B) {
 		fmt.Print(t)
 	}
 	plot := os.Getenv(scPlotEnv)
-	if plot == "" {
+	switch {
+	case plot == "":
 		plot = filepath.Join(os.TempDir(), "herald-scenario-cdf.svg")
+	case !filepath.IsAbs(plot):
+		plot = filepath.Join(root, plot) // as the printed command gives it, from the repository's root
 	}
 	f, err := os.Create(plot)
 	if err == nil {
@@ -139,7 +142,7 @@ func BenchmarkScenario(b *testing.B) {
 		}
 	}
 	if err != nil {
-		fmt.Printf("CDF plot not written: %v\n", err)
+		b.Errorf("CDF plot not written: %v", err)
 	} else {
 		fmt.Printf("CDF plot (per path, single and rack stops): %s\n", plot)
 	}
