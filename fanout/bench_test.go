@@ -12,13 +12,7 @@ import (
 // watchers on distinct keys, then every stream's Ready. Watcher matching is
 // a scan (no interval index yet), so this is the per-event cost to watch.
 func BenchmarkApply(b *testing.B) {
-	c, err := NewCache(Config{Prefixes: []string{"/services/"}, MaxEvents: 10_000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := c.Load(1, nil, 0); err != nil {
-		b.Fatal(err)
-	}
+	c := emptyCache(b, Config{Prefixes: []string{"/services/"}, MaxEvents: 10_000})
 	var streams []*Stream
 	for s := range 10 {
 		st := c.NewStream()
@@ -53,13 +47,7 @@ func BenchmarkApply(b *testing.B) {
 // keys of every service at once). Per revision, every watcher gets its one
 // event.
 func BenchmarkApplyOneHotPrefix(b *testing.B) {
-	c, err := NewCache(Config{Prefixes: []string{"/services/"}, MaxEvents: 100_000})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := c.Load(1, nil, 0); err != nil {
-		b.Fatal(err)
-	}
+	c := emptyCache(b, Config{Prefixes: []string{"/services/"}, MaxEvents: 100_000})
 	var streams []*Stream
 	for range 50 {
 		st := c.NewStream()
@@ -93,4 +81,17 @@ func BenchmarkApplyOneHotPrefix(b *testing.B) {
 			}
 		}
 	}
+}
+
+// emptyCache is a cache of cfg loaded empty at revision 1.
+func emptyCache(tb testing.TB, cfg Config) *Cache {
+	tb.Helper()
+	c, err := NewCache(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := c.Load(1, nil, 0); err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }

@@ -13,13 +13,7 @@ import (
 // events is shared by a run of watchers with one range) each get exactly
 // the events of their own range, in the revision's order.
 func TestSyncedDeliveryMatchesEachWatchersRange(t *testing.T) {
-	c, err := NewCache(Config{Prefixes: []string{"/s/"}, MaxEvents: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Load(1, nil, 0); err != nil {
-		t.Fatal(err)
-	}
+	c := emptyCache(t, Config{Prefixes: []string{"/s/"}, MaxEvents: 1000})
 	watches := []struct{ key, end string }{
 		{"/s/a/", "/s/a0"},
 		{"/s/a/", "/s/a0"},
