@@ -13,16 +13,9 @@ import (
 // a scan (no interval index yet), so this is the per-event cost to watch.
 func BenchmarkApply(b *testing.B) {
 	c := emptyCache(b, Config{Prefixes: []string{"/services/"}, MaxEvents: 10_000})
-	var streams []*Stream
-	for s := range 10 {
-		st := c.NewStream()
-		for w := range 1000 {
-			key := fmt.Sprintf("/services/%d/%d", s, w)
-			st.Handle(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: &pb.WatchCreateRequest{Key: []byte(key)}}})
-		}
-		st.Ready()
-		streams = append(streams, st)
-	}
+	streams := watchStreams(c, 10, 1000, func(s, w int) *pb.WatchCreateRequest {
+		return &pb.WatchCreateRequest{Key: []byte(fmt.Sprintf("/services/%d/%d", s, w))}
+	})
 	rev := int64(1)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -48,16 +41,9 @@ func BenchmarkApply(b *testing.B) {
 // event.
 func BenchmarkApplyOneHotPrefix(b *testing.B) {
 	c := emptyCache(b, Config{Prefixes: []string{"/services/"}, MaxEvents: 100_000})
-	var streams []*Stream
-	for range 50 {
-		st := c.NewStream()
-		for range 100 {
-			st.Handle(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: &pb.WatchCreateRequest{
-				Key: []byte("/services/web/"), RangeEnd: []byte("/services/web0")}}})
-		}
-		st.Ready()
-		streams = append(streams, st)
-	}
+	streams := watchStreams(c, 50, 100, func(int, int) *pb.WatchCreateRequest {
+		return &pb.WatchCreateRequest{Key: []byte("/services/web/"), RangeEnd: []byte("/services/web0")}
+	})
 	rev := int64(1)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -94,4 +80,19 @@ func emptyCache(tb testing.TB, cfg Config) *Cache {
 		tb.Fatal(err)
 	}
 	return c
+}
+
+// watchStreams opens n streams of per watchers each on c, create giving
+// the request of watcher w of stream s, and takes their created responses.
+func watchStreams(c *Cache, n, per int, create func(s, w int) *pb.WatchCreateRequest) []*Stream {
+	var streams []*Stream
+	for s := range n {
+		st := c.NewStream()
+		for w := range per {
+			st.Handle(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_CreateRequest{CreateRequest: create(s, w)}})
+		}
+		st.Ready()
+		streams = append(streams, st)
+	}
+	return streams
 }
