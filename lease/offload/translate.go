@@ -2,6 +2,7 @@ package offload
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -22,9 +23,7 @@ const translateWait = 2 * time.Second
 func (o *Offloader) Translate(ctx context.Context, kvs ...*mvccpb.KeyValue) {
 	internal := o.internalPrefix()
 	var need int64
-	carrier := func(kv *mvccpb.KeyValue) bool {
-		return kv != nil && kv.Lease != 0 && lease.IsInternal(lease.ID(kv.Lease), internal)
-	}
+	carrier := func(kv *mvccpb.KeyValue) bool { return onCarrier(kv, internal) }
 	for _, kv := range kvs {
 		if carrier(kv) {
 			need = max(need, kv.ModRevision)
@@ -46,9 +45,21 @@ func (o *Offloader) Translate(ctx context.Context, kvs ...*mvccpb.KeyValue) {
 	})
 }
 
+// onCarrier reports whether kv hangs on one of herald's internal leases
+// (a carrier) at etcd.
+func onCarrier(kv *mvccpb.KeyValue, internal uint16) bool {
+	return kv != nil && kv.Lease != 0 && lease.IsInternal(lease.ID(kv.Lease), internal)
+}
+
 // TranslateEvents translates the key-values and previous key-values of
-// watch events.
+// watch events. It runs on every watch response a herald serves: events
+// without a key on a carrier (a delete, a key without a lease) cost it no
+// allocation.
 func (o *Offloader) TranslateEvents(ctx context.Context, evs []*mvccpb.Event) {
+	internal := o.internalPrefix()
+	if !slices.ContainsFunc(evs, func(ev *mvccpb.Event) bool { return onCarrier(ev.Kv, internal) || onCarrier(ev.PrevKv, internal) }) {
+		return
+	}
 	kvs := make([]*mvccpb.KeyValue, 0, 2*len(evs))
 	for _, ev := range evs {
 		kvs = append(kvs, ev.Kv, ev.PrevKv)
