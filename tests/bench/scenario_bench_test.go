@@ -304,29 +304,24 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, w, conns, watchC
 
 	// The steady window.
 	etcdMetrics := r.etcd.Member(0).MetricsURL() + "/metrics"
-	msgs := func() (recv, sent float64, err error) {
-		if recv, err = scrape(etcdMetrics, metricMsgReceived, nil); err != nil {
-			return 0, 0, err
-		}
-		sent, err = scrape(etcdMetrics, metricMsgSent, nil)
-		return recv, sent, err
-	}
-	byMethod := func() (map[string]float64, error) {
+	// etcd's gRPC messages received, per method, and sent: one read of its
+	// metrics page.
+	msgs := func() (recvBy map[string]float64, sent float64, err error) {
 		page, err := harness.Metrics(etcdMetrics)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		return sumMetricBy(page, metricMsgReceived, "grpc_method")
-	}
-	recvBy0, err := byMethod()
-	if err != nil {
-		return nil, err
+		if recvBy, err = sumMetricBy(page, metricMsgReceived, "grpc_method"); err != nil {
+			return nil, 0, err
+		}
+		sent, err = sumMetric(page, metricMsgSent, nil)
+		return recvBy, sent, err
 	}
 	cpu, err := startCPU(pids()...)
 	if err != nil {
 		return nil, err
 	}
-	recv0, sent0, err := msgs()
+	recvBy0, sent0, err := msgs()
 	if err != nil {
 		return nil, err
 	}
@@ -335,15 +330,11 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, w, conns, watchC
 	if err != nil {
 		return nil, err
 	}
-	recv1, sent1, err := msgs()
+	recvBy1, sent1, err := msgs()
 	if err != nil {
 		return nil, err
 	}
-	res.steadyRecv, res.steadySent = (recv1-recv0)/scSteady.Seconds(), (sent1-sent0)/scSteady.Seconds()
-	recvBy1, err := byMethod()
-	if err != nil {
-		return nil, err
-	}
+	res.steadyRecv, res.steadySent = (total(recvBy1)-total(recvBy0))/scSteady.Seconds(), (sent1-sent0)/scSteady.Seconds()
 	res.steadyRecvBy = ratesBetween(recvBy0, recvBy1, scSteady)
 
 	// The failures.
@@ -369,11 +360,11 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, w, conns, watchC
 	if err != nil {
 		return nil, err
 	}
-	recv2, sent2, err := msgs()
+	recvBy2, sent2, err := msgs()
 	if err != nil {
 		return nil, err
 	}
-	res.failRecv, res.failSent = recv2-recv1, sent2-sent1
+	res.failRecv, res.failSent = total(recvBy2)-total(recvBy1), sent2-sent1
 	for i := range res.procs {
 		res.procs[i].steadyCPU, res.procs[i].failureCPU = steady[i], failure[i]
 	}
@@ -512,6 +503,15 @@ func (r *scenarioResult) procTable() string {
 }
 
 func mib(v int64) string { return fmt.Sprintf("%.1f MiB", float64(v)/(1<<20)) }
+
+// total is the sum of a reading's values.
+func total(m map[string]float64) float64 {
+	var sum float64
+	for _, v := range m {
+		sum += v
+	}
+	return sum
+}
 
 // ratesBetween formats the per-key rates of two counter readings d apart,
 // highest first ("Watch 8.0, Status 3.5"), leaving out the keys that did
