@@ -10,8 +10,12 @@
 // so repairs fire on time and an idle Node sleeps — and Broadcast calls,
 // and after each input drains Ready(): messages are encoded and sent
 // through the transport to the peer's gossip address (from the member's
-// metadata), deliveries go to the Deliveries channel. Fleet assembles the
-// three layers from one configuration for the daemon and the tests.
+// metadata), deliveries go to the Deliveries channel. Whenever the
+// protocol's links may have changed (plumtree.Node.LinksVersion, or a
+// membership event that may have moved an address) the Node hands their
+// addresses to Transport.Keep, so that connections along the trees are open
+// before the broadcasts that use them. Fleet assembles the three layers
+// from one configuration for the daemon and the tests.
 //
 // A Bus carries several topics over a Fleet (one per feed: the fan-out's
 // events, the lease index): payloads are framed with their topic's name,

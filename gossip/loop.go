@@ -20,6 +20,10 @@ func (n *Node) run(events <-chan membership.Event, cancel func()) {
 	pt := plumtree.New(n.cfg.Protocol)
 	peers := &peerTable{self: n.id}
 	n.resync(pt, peers)
+	// The first view's Hello and links go out now, not with the next input.
+	pending := n.flush(pt, peers, nil)
+	links := linkKeeper{t: n.cfg.Transport}
+	links.update(pt, peers)
 	start := n.cfg.Clock.Now()
 	timer := deadlineTimer{clock: n.cfg.Clock, minGap: n.cfg.TickInterval}
 	defer timer.stop()
@@ -33,7 +37,6 @@ func (n *Node) run(events <-chan membership.Event, cancel func()) {
 	}
 	recv := n.cfg.Transport.Recv()
 
-	var pending []plumtree.Delivery
 	for {
 		var out chan<- plumtree.Delivery
 		var next plumtree.Delivery
@@ -71,6 +74,7 @@ func (n *Node) run(events <-chan membership.Event, cancel func()) {
 			}
 			drain(events)
 			n.resync(pt, peers)
+			links.stale = true // a member's gossip address may have changed
 		case <-timer.c:
 			timer.fired()
 			tick()
@@ -79,7 +83,34 @@ func (n *Node) run(events <-chan membership.Event, cancel func()) {
 			req.reply <- pt.Broadcast(req.payload)
 		}
 		pending = n.flush(pt, peers, pending)
+		links.update(pt, peers)
 	}
+}
+
+// linkKeeper hands the transport the addresses of the protocol's links
+// (plumtree.Node.Links) whenever they may have changed, so that it holds
+// connections to them open before the broadcasts that use them.
+type linkKeeper struct {
+	t       transport.Transport
+	version uint64
+	stale   bool // the addresses may have changed: update even if the links did not
+	primed  bool
+}
+
+func (k *linkKeeper) update(pt *plumtree.Node, peers *peerTable) {
+	v := pt.LinksVersion()
+	if k.primed && !k.stale && v == k.version {
+		return
+	}
+	k.version, k.primed, k.stale = v, true, false
+	ids := pt.Links()
+	addrs := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if a, ok := peers.addrs[id]; ok {
+			addrs = append(addrs, a)
+		}
+	}
+	k.t.Keep(addrs)
 }
 
 func (n *Node) delivered(pending []plumtree.Delivery) []plumtree.Delivery {

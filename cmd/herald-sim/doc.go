@@ -11,9 +11,12 @@
 // -view-miss F (each member's view lacks its own share F of the members),
 // -view-lag D (crashes and -churn joins reach members over D, spreading as
 // memberlist spreads them: views.go), -send-cost D (a member's sends leave
-// one after another, D each), -link tcp (a connection per ordered pair, set
-// up on first use, in-order delivery, loss repaired after an RTO: tcp.go),
-// -crash F and -rate R (broadcasts per second). -warm sends one
+// one after another, D each), -link tcp (a connection per ordered pair,
+// in-order delivery, loss repaired after an RTO: tcp.go; with -dial ahead,
+// the default, each member holds connections to its links open as the
+// daemon does, dialling a new link when it appears: predial.go; -dial
+// on-use sets every connection up with its first message), -crash F and
+// -rate R (broadcasts per second). -warm sends one
 // unmeasured broadcast 2 s before the measured ones (the steady state of a
 // fleet that has broadcast before: its TCP connections are open); -layout
 // heap|ring picks the tree layout (plumtree.Layout); -view-lag's joiners

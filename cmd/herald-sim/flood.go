@@ -51,6 +51,15 @@ func runFlood(sc *scenario, seed uint64) *runStats {
 		}
 	}
 	nw := newNetwork(sc, rand.New(rand.NewPCG(seed, 1<<60)))
+	if nw.tcp != nil && sc.dialAhead {
+		// A flooding daemon would hold its fixed neighbours' connections
+		// open too.
+		for i := range neighbours {
+			for _, j := range neighbours[i][:degree[i]] {
+				nw.tcp.opened(int32(i), j)
+			}
+		}
+	}
 
 	st := newRunStats(sc)
 	// With -warm, broadcast 0 is the unmeasured one, warmGap earlier.

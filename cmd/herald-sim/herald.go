@@ -16,6 +16,8 @@ type scenario struct {
 	views      []*plumtree.View  // each member's view; nil: all are base
 	link       linkModel
 	tcp        bool          // -link tcp: a connection per ordered pair
+	dialAhead  bool          // -dial ahead: connections along the links are held open (predial.go)
+	lag        time.Duration // -view-lag
 	sendCost   time.Duration // -send-cost: a member's sends leave one after another
 	crashed    []bool        // they receive nothing, send nothing
 	joins      []join        // -view-lag's joiners, who Announce themselves
@@ -91,6 +93,15 @@ func runHerald(sc *scenario, cfg func(plumtree.NodeID, *rand.Rand) plumtree.Conf
 	for _, j := range sc.joins {
 		q.push(event{at: t0 + j.at, kind: evAnnounce, to: j.member})
 	}
+	var dialer *dialAhead
+	if nw.tcp != nil && sc.dialAhead {
+		// The origin is a feeder: it broadcasts a heartbeat at least every
+		// second, so its own pushes are among its links already.
+		nodes[sc.origin].Originate()
+		dialer = newDialAhead(sc, nw.tcp, nodes, index, seed, func(at time.Duration, from, to int32) {
+			q.push(event{at: at, kind: evDial, to: from, from: to})
+		})
+	}
 	seqOffset := 1 // broadcast b has sequence number b+seqOffset
 	if sc.warm {
 		seqOffset = 2
@@ -136,6 +147,9 @@ func runHerald(sc *scenario, cfg func(plumtree.NodeID, *rand.Rand) plumtree.Conf
 			delivered[k] = now - start[b] + 1 // +1: 0 means "not delivered"
 			hops[k] = int32(d.Hops)
 		}
+		if dialer != nil {
+			dialer.update(i, now)
+		}
 		if at, ok := node.NextDeadline(); ok && (nextTick[i] < now || at < nextTick[i]) {
 			at = max(at, now)
 			nextTick[i] = at
@@ -162,6 +176,8 @@ func runHerald(sc *scenario, cfg func(plumtree.NodeID, *rand.Rand) plumtree.Conf
 			node.Step(e.msg)
 		case evAnnounce:
 			node.Announce()
+		case evDial:
+			nw.tcp.dial(e.at, e.to, e.from)
 		case evTick:
 			if nextTick[e.to] == e.at {
 				nextTick[e.to] = -1

@@ -28,6 +28,7 @@ type options struct {
 	churn      float64
 	sendCost   time.Duration
 	link       string
+	dial       string
 	rate       float64
 	seed       uint64
 	seeds      int
@@ -72,6 +73,7 @@ func main() {
 	fs.Float64Var(&o.churn, "churn", 0.01, "with -view-lag: share of members that joined within it")
 	fs.DurationVar(&o.sendCost, "send-cost", 0, "a member's sends are serialised, D each")
 	fs.StringVar(&o.link, "link", "datagram", "datagram (independent packets, may overtake) or tcp (connection per pair set up on first use, in-order, loss repaired after an RTO)")
+	fs.StringVar(&o.dial, "dial", "ahead", "with -link tcp: ahead (each member holds connections to its links open, as the daemon does: predial.go) or on-use (every connection is set up by its first message)")
 	fs.Float64Var(&o.rate, "rate", 0, "broadcasts per second (sets -spacing to 1/R)")
 	fs.Uint64Var(&o.seed, "seed", 1, "first seed; runs use seed, seed+1, …")
 	fs.IntVar(&o.seeds, "seeds", 1, "number of runs, each with its own seed, overlay and origin")
@@ -127,6 +129,8 @@ func run(o options, w io.Writer) error {
 		return errors.New("-view-lag, -send-cost and -rate must not be negative")
 	case o.link != "datagram" && o.link != "tcp" && o.link != "":
 		return fmt.Errorf("unknown -link %q (datagram, tcp)", o.link)
+	case o.dial != "ahead" && o.dial != "on-use" && o.dial != "":
+		return fmt.Errorf("unknown -dial %q (ahead, on-use)", o.dial)
 	}
 	if o.rate > 0 {
 		o.spacing = time.Duration(float64(time.Second) / o.rate)
@@ -206,11 +210,19 @@ func run(o options, w io.Writer) error {
 }
 
 func linkName(o options) string {
-	if o.link == "" {
+	switch {
+	case o.link == "" || o.link == "datagram":
 		return "datagram"
+	case dialsAhead(o):
+		return o.link + " (dial ahead)"
+	default:
+		return o.link + " (dial on use)"
 	}
-	return o.link
 }
+
+// dialsAhead reports whether connections along the links are held open
+// (-link tcp -dial ahead, the default).
+func dialsAhead(o options) bool { return o.link == "tcp" && o.dial != "on-use" }
 
 // churnFor is the share of joins the views model: only with -view-lag.
 func churnFor(o options) float64 {
@@ -237,6 +249,8 @@ func newScenario(o options, seed uint64) *scenario {
 		base:       plumtree.NewView(ids),
 		link:       linkModel{minDelay: o.minDelay, maxDelay: o.maxDelay, loss: o.loss, geP: o.geP, geR: o.geR, geLoss: o.geLoss},
 		tcp:        o.link == "tcp",
+		dialAhead:  dialsAhead(o),
+		lag:        o.viewLag,
 		sendCost:   o.sendCost,
 		crashed:    make([]bool, o.n),
 		origin:     int32(r.IntN(o.n)),

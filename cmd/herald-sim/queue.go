@@ -15,6 +15,7 @@ const (
 	evTick                       // tick node `to`
 	evBroadcast                  // node `to` broadcasts broadcast number `hops`
 	evAnnounce                   // node `to` has joined: it introduces itself
+	evDial                       // node `to` dials its link to node `from` (-dial ahead)
 )
 
 // event is one scheduled happening. seq breaks ties between events at the

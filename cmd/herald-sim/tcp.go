@@ -16,6 +16,10 @@ import "time"
 //     so the copies one member sends another share their fate.
 //
 // Each message is one segment; connections stay open for the whole run.
+// With -dial ahead (the default, as the daemon does since gossip/transport's
+// Keep) the connections along each member's links are open before the
+// run or dialled when the link appears (predial.go); others are still set
+// up on first use.
 // After maxRetries lost transmissions of one segment the connection is
 // considered broken and the message lost, as a write would time out.
 type tcpLinks struct {
@@ -40,15 +44,7 @@ func newTCPLinks(leg func(to int32) (time.Duration, bool)) *tcpLinks {
 }
 
 func (t *tcpLinks) send(now time.Duration, from, to int32) (time.Duration, bool) {
-	key := uint64(uint32(from))<<32 | uint64(uint32(to))
-	c := t.conns[key]
-	if c == nil {
-		c = &tcpConn{}
-		t.conns[key] = c
-		syn, ok1 := t.deliver(now, to, synRTO)
-		ack, ok2 := t.deliver(syn, from, synRTO)
-		c.ready, c.broken = ack, !ok1 || !ok2
-	}
+	c := t.dial(now, from, to)
 	if c.broken {
 		return 0, false
 	}
@@ -60,6 +56,29 @@ func (t *tcpLinks) send(now time.Duration, from, to int32) (time.Duration, bool)
 	at = max(at, c.delivered)
 	c.delivered = at
 	return at, true
+}
+
+// dial returns the connection from→to, setting it up at now if there is
+// none: SYN, then SYN-ACK.
+func (t *tcpLinks) dial(now time.Duration, from, to int32) *tcpConn {
+	key := uint64(uint32(from))<<32 | uint64(uint32(to))
+	c := t.conns[key]
+	if c == nil {
+		c = &tcpConn{}
+		t.conns[key] = c
+		syn, ok1 := t.deliver(now, to, synRTO)
+		ack, ok2 := t.deliver(syn, from, synRTO)
+		c.ready, c.broken = ack, !ok1 || !ok2
+	}
+	return c
+}
+
+// opened records a connection from→to set up before the run: ready at once.
+func (t *tcpLinks) opened(from, to int32) {
+	key := uint64(uint32(from))<<32 | uint64(uint32(to))
+	if t.conns[key] == nil {
+		t.conns[key] = &tcpConn{}
+	}
 }
 
 // deliver transmits one packet at now towards to until a copy arrives,

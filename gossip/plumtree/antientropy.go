@@ -51,7 +51,7 @@ func (n *Node) antiEntropyDue() {
 		return
 	}
 	n.aeSince, n.aeAt = n.now, n.now+n.cfg.AntiEntropyInterval
-	ranges, more := n.digest(true)
+	ranges, more := n.digest(true, false)
 	n.aeArmed = more
 	if len(ranges) == 0 || n.self < 0 || len(n.ov.digest) == 0 {
 		return
@@ -62,9 +62,10 @@ func (n *Node) antiEntropyDue() {
 }
 
 // digest lists, sorted by origin, the servable ranges of the origins with
-// rounds left, and, if round, counts this round against them. more reports
-// whether some origin has rounds left after this one.
-func (n *Node) digest(round bool) (ranges []SeqRange, more bool) {
+// rounds left (every origin with something servable if quiet too), and, if
+// round, counts this round against them. more reports whether some origin
+// has rounds left after this one.
+func (n *Node) digest(round, quiet bool) (ranges []SeqRange, more bool) {
 	type entry struct {
 		r        SeqRange
 		w        *originWindow
@@ -72,7 +73,7 @@ func (n *Node) digest(round bool) (ranges []SeqRange, more bool) {
 	}
 	var active []entry
 	for o, w := range n.seen.origins {
-		if w.aeLeft == 0 {
+		if w.aeLeft == 0 && !quiet {
 			continue
 		}
 		lo := max(w.lo, w.evictedHi+1)
@@ -134,10 +135,12 @@ func (n *Node) stepDigest(m Message) {
 }
 
 // welcome sends a member that has just introduced itself (Hello) a digest
-// of the recent origins, outside the rounds: a broadcast that passed before
-// its parents knew of it is then grafted at once. One message per join.
+// of what it can serve of every origin, outside the rounds: a broadcast
+// that passed before its parents knew of it is then grafted at once, even
+// when the Hello came after the broadcast's digest rounds (its connection's
+// SYN was lost: a second late). One message per join.
 func (n *Node) welcome(to NodeID) {
-	if ranges, _ := n.digest(false); len(ranges) > 0 {
+	if ranges, _ := n.digest(false, true); len(ranges) > 0 {
 		n.msgs = append(n.msgs, Envelope{To: to, Msg: Message{Kind: Digest, From: n.cfg.ID, Ranges: ranges}})
 	}
 }

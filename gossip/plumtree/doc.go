@@ -90,7 +90,12 @@
 // Crashed members still in views cost the copies they should have
 // forwarded; lazy repair (below) covers them as it covers loss. Trees are
 // the same for every origin (only the origin's own place differs), so the
-// links they use are few and stable: a transport keeps them open.
+// links they use are few and stable: Links lists them (with the lazy and
+// digest peers), whatever the origin, and the driver has its transport hold
+// connections to them open, so that no broadcast waits for a connection's
+// set-up (links.go). A Hello that arrives after a broadcast's digest rounds
+// (its connection's SYN was lost) is still answered with a digest of every
+// origin the parent can serve, so the joiner grafts what it missed.
 //
 // The rest is Plumtree. Links not in the computed trees are lazy: each
 // member announces what it delivered, batched every IHaveInterval, to

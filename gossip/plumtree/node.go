@@ -34,6 +34,9 @@ type Node struct {
 	msgs       []Envelope
 	deliveries []Delivery
 
+	linksVersion uint64 // see LinksVersion
+	origin       bool   // Originate was called
+
 	// learned are members that introduced themselves (Hello) before the
 	// membership view held them; SetView keeps them until learnTTL passes.
 	learned []learnedPeer
@@ -82,6 +85,7 @@ func (n *Node) SetView(v *View) {
 		}
 	}
 	n.view = v
+	n.linksVersion++
 	n.self = -1
 	if i, ok := v.Index(n.cfg.ID); ok {
 		n.self = i
@@ -113,9 +117,18 @@ func (n *Node) PeerDown(id NodeID) {
 func (n *Node) Broadcast(payload []byte) MessageID {
 	id := MessageID{Origin: n.cfg.ID, Seq: n.nextSeq}
 	n.nextSeq++
-	n.seen.add(id)
+	n.see(id)
 	n.deliver(id, payload, 0, "", ArcRef{})
 	return id
+}
+
+// see records id as seen (see seenSet.add). An origin not seen before
+// changes Links.
+func (n *Node) see(id MessageID) (gapFrom, gapTo uint64) {
+	if _, known := n.seen.origins[id.Origin]; !known {
+		n.linksVersion++
+	}
+	return n.seen.add(id)
 }
 
 // Announce introduces this member to its parent in each ring-layout tree,
@@ -196,7 +209,7 @@ func (n *Node) stepGossip(m Message) {
 		n.onDuplicate(id, m.From)
 		return
 	}
-	gapFrom, gapTo := n.seen.add(id)
+	gapFrom, gapTo := n.see(id)
 	n.deliver(id, m.Payload, int(m.Round), m.From, m.Arc)
 	// A gap in an origin's sequence means earlier messages were lost or are
 	// still in flight: wait GraftTimeout for them, then ask this sender,

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 func ringConfig(id NodeID, i int) Config {
@@ -145,13 +146,11 @@ func TestRingTreesHoldWhenViewsDiffer(t *testing.T) {
 	}
 }
 
-// TestAnnounceReachesUnknownJoiner: a member that no other view holds gets
-// nothing from the trees until it announces itself; then each parent sends
-// it a digest of what it missed and pushes to it in every tree.
-func TestAnnounceReachesUnknownJoiner(t *testing.T) {
-	const n, joiner = 500, 321
+// unknownJoinerFleet is a ring fleet of n in which only the joiner's own
+// view holds the joiner.
+func unknownJoinerFleet(n, joiner int) ([]*Node, map[NodeID]int, []NodeID) {
 	var base, others *View
-	nodes, index, ids := ringFleet(n, func(i int, all []NodeID) *View {
+	return ringFleet(n, func(i int, all []NodeID) *View {
 		if base == nil {
 			base = NewView(all)
 			others = base.Without([]NodeID{all[joiner]})
@@ -161,6 +160,14 @@ func TestAnnounceReachesUnknownJoiner(t *testing.T) {
 		}
 		return others
 	})
+}
+
+// TestAnnounceReachesUnknownJoiner: a member that no other view holds gets
+// nothing from the trees until it announces itself; then each parent sends
+// it a digest of what it missed and pushes to it in every tree.
+func TestAnnounceReachesUnknownJoiner(t *testing.T) {
+	const n, joiner = 500, 321
+	nodes, index, ids := unknownJoinerFleet(n, joiner)
 	copies, _, _ := flood(nodes, index, 0)
 	if copies[joiner] != 0 {
 		t.Fatalf("the unknown joiner got %d copies before announcing", copies[joiner])
@@ -189,5 +196,61 @@ func TestAnnounceReachesUnknownJoiner(t *testing.T) {
 	copies, _, _ = flood(nodes, index, 0)
 	if copies[joiner] != 3 {
 		t.Errorf("after announcing, the joiner got %d copies, want 3", copies[joiner])
+	}
+}
+
+// TestLateHelloIsWelcomed: a joiner whose Hello reaches its parents after
+// the broadcast's digest rounds are over (its connection's SYN was lost: a
+// second late) is still told of the broadcast it missed, and grafts it.
+func TestLateHelloIsWelcomed(t *testing.T) {
+	const n, joiner = 500, 321
+	nodes, index, ids := unknownJoinerFleet(n, joiner)
+	if copies, _, _ := flood(nodes, index, 0); copies[joiner] != 0 {
+		t.Fatalf("the unknown joiner got %d copies before announcing", copies[joiner])
+	}
+	// Let every member's digest rounds run out (their digests are lost:
+	// only the rounds' end matters here).
+	for step := 1; step <= 20; step++ {
+		for _, node := range nodes {
+			node.Tick(time.Duration(step) * 100 * time.Millisecond)
+			node.Ready()
+		}
+	}
+	now := 2 * time.Second
+	nodes[joiner].Tick(now)
+	nodes[joiner].Announce()
+	hellos, _ := nodes[joiner].Ready()
+	if len(hellos) == 0 {
+		t.Fatal("Announce sent nothing")
+	}
+	parent := nodes[index[hellos[0].To]]
+	parent.Tick(now)
+	parent.Step(hellos[0].Msg)
+	welcome, _ := parent.Ready()
+	if len(welcome) != 1 || welcome[0].Msg.Kind != Digest || len(welcome[0].Msg.Ranges) != 1 ||
+		welcome[0].Msg.Ranges[0] != (SeqRange{ids[0], 1, 1}) {
+		t.Fatalf("%s answered a Hello after the rounds with %v, want a digest of %s/[1..1]", hellos[0].To, welcome, ids[0])
+	}
+	j := nodes[joiner]
+	j.Step(welcome[0].Msg)
+	j.Tick(now + time.Second)
+	grafts, _ := j.Ready()
+	if len(grafts) != 1 || grafts[0].Msg.Kind != Graft || grafts[0].To != hellos[0].To {
+		t.Fatalf("the joiner sent %v after the welcome, want a Graft to %s", grafts, hellos[0].To)
+	}
+	parent.Step(grafts[0].Msg)
+	answer, _ := parent.Ready()
+	var payload []Envelope
+	for _, e := range answer {
+		if e.Msg.Kind == Gossip && e.To == ids[joiner] {
+			payload = append(payload, e)
+		}
+	}
+	if len(payload) != 1 {
+		t.Fatalf("%s answered the graft with %v", hellos[0].To, answer)
+	}
+	j.Step(payload[0].Msg)
+	if _, dels := j.Ready(); len(dels) != 1 || dels[0].ID != (MessageID{ids[0], 1}) {
+		t.Fatalf("the joiner delivered %v, want %s/1", dels, ids[0])
 	}
 }

@@ -26,7 +26,13 @@
 // A connection that breaks is redialled on the next frame, with exponential
 // backoff, jittered, between failed dials; frames sent while a peer is unreachable wait
 // in its queue or are dropped, and the protocol repairs them. An idle
-// connection is closed after TCPConfig.IdleTimeout.
+// connection is closed after TCPConfig.IdleTimeout, except to the peers
+// named by Keep (the node's links in the broadcast trees): those are
+// dialled at once and kept open, and redialled (with the same backoff) as
+// soon as the listener closes them, so the first frame after a view change
+// or a peer's restart does not pay for the set-up. A dialler learns that
+// the listener closed a connection by reading it: the listener never
+// writes after its nonce, so the read returns only at the close.
 //
 // # Authentication
 //
@@ -63,6 +69,8 @@
 //
 // Stats fields map to the metric names herald_gossip_frames_sent_total,
 // herald_gossip_frames_received_total, herald_gossip_frames_rejected_total,
-// herald_gossip_frames_queue_full_total, herald_gossip_frames_lost_total and
-// herald_gossip_dials_failed_total; Collector exports them.
+// herald_gossip_frames_queue_full_total, herald_gossip_frames_lost_total,
+// herald_gossip_dials_total, herald_gossip_dials_failed_total and
+// herald_gossip_dials_ahead_total;
+// Collector exports them.
 package transport

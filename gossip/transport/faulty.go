@@ -146,6 +146,10 @@ func (f *Faulty) Send(to string, frame []byte) error {
 // Recv implements Transport.
 func (f *Faulty) Recv() <-chan Frame { return f.inner.Recv() }
 
+// Keep implements Transport: the wrapped transport keeps the connections
+// (faults apply to frames, not to set-up).
+func (f *Faulty) Keep(addrs []string) { f.inner.Keep(addrs) }
+
 // Close implements Transport: it drops delayed frames and closes the
 // wrapped transport.
 func (f *Faulty) Close() error {

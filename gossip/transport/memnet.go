@@ -70,6 +70,10 @@ func (m *MemTransport) Send(to string, frame []byte) error {
 // Recv implements Transport.
 func (m *MemTransport) Recv() <-chan Frame { return m.recv }
 
+// Keep implements Transport: an in-memory endpoint has no connections to
+// set up, so there is nothing to keep.
+func (m *MemTransport) Keep([]string) {}
+
 // Close implements Transport: the endpoint leaves the network and its Recv
 // channel is closed.
 func (m *MemTransport) Close() error {

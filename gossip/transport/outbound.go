@@ -12,11 +12,16 @@ import (
 )
 
 // peer owns the outbound connection to one address: one goroutine takes
-// frames from q, dials when needed and writes them.
+// frames from q, dials when needed and writes them. A kept peer (Keep) is
+// dialled without waiting for a frame and redialled when its connection
+// breaks.
 type peer struct {
-	t    *TCP
-	addr string
-	q    chan []byte
+	t      *TCP
+	addr   string
+	q      chan []byte
+	kick   chan struct{} // Keep named this peer: dial now if not connected
+	broken chan net.Conn // the listener closed this connection (watchClose)
+	done   chan struct{} // closed when run returns
 
 	// Owned by run.
 	conn    net.Conn
@@ -25,16 +30,31 @@ type peer struct {
 	seq     uint64
 	buf     []byte
 	backoff *backoff.Backoff // between failed dials; reset by a connect
+	retry   *time.Timer      // a kept peer's next dial after a failed one; nil if none is due
+}
+
+// wake tells the goroutine that Keep named the peer; it never blocks.
+func (p *peer) wake() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
 }
 
 func (p *peer) run() {
 	t := p.t
 	defer t.wg.Done()
+	defer close(p.done)
 	defer p.disconnect()
 	idle := time.NewTimer(t.cfg.IdleTimeout)
 	defer idle.Stop()
+	defer p.stopRetry()
 	for {
 		var frame []byte
+		var retry <-chan time.Time
+		if p.retry != nil {
+			retry = p.retry.C
+		}
 		select {
 		case frame = <-p.q:
 		case <-t.ctx.Done():
@@ -44,6 +64,20 @@ func (p *peer) run() {
 				return
 			}
 			idle.Reset(t.cfg.IdleTimeout)
+			continue
+		case <-p.kick:
+			p.dialAhead()
+			continue
+		case <-retry:
+			p.retry = nil
+			p.dialAhead()
+			continue
+		case c := <-p.broken:
+			if c == p.conn {
+				t.log.Debug("transport: peer closed the connection, redialling if kept", "peer", p.addr)
+				p.disconnect()
+				p.dialAhead()
+			}
 			continue
 		}
 		if p.conn == nil {
@@ -65,6 +99,30 @@ func (p *peer) run() {
 			p.disconnect()
 		}
 		idle.Reset(t.cfg.IdleTimeout) // no stale expiry survives Reset (Go ≥ 1.23 timers)
+	}
+}
+
+// dialAhead connects a kept peer that has no connection and no dial due
+// after a failure; a failed dial is retried after the backoff.
+func (p *peer) dialAhead() {
+	t := p.t
+	if p.conn != nil || p.retry != nil || !t.isKept(p.addr) {
+		return
+	}
+	if err := p.connect(); err != nil {
+		t.stats.dialsFailed.Add(1)
+		pause := p.backoff.Next()
+		t.log.Debug("transport: dial ahead failed", "peer", p.addr, "err", err, "backoff", pause)
+		p.retry = time.NewTimer(pause)
+		return
+	}
+	t.stats.dialsAhead.Add(1)
+}
+
+func (p *peer) stopRetry() {
+	if p.retry != nil {
+		p.retry.Stop()
+		p.retry = nil
 	}
 }
 
@@ -129,11 +187,30 @@ func (p *peer) connect() error {
 	c.SetDeadline(time.Time{})
 	p.conn, p.w, p.mac, p.seq = c, bufio.NewWriterSize(c, 64<<10), mac, 0
 	p.backoff.Reset()
+	t.stats.dials.Add(1)
+	t.setLinked(p.addr, true)
+	t.wg.Add(1)
+	go p.watchClose(c)
 	return nil
+}
+
+// watchClose reads c until the listener closes it (it writes nothing after
+// its nonce) or this side does, and then tells run, which redials a kept
+// peer. Without it a kept connection to a restarted peer would look open
+// until the next write failed, and that frame would be lost.
+func (p *peer) watchClose(c net.Conn) {
+	defer p.t.wg.Done()
+	var b [1]byte
+	c.Read(b[:])
+	select {
+	case p.broken <- c:
+	case <-p.done:
+	}
 }
 
 func (p *peer) disconnect() {
 	if p.conn != nil {
+		p.t.setLinked(p.addr, false)
 		p.t.untrack(p.conn, false)
 		p.conn, p.w, p.mac = nil, nil, nil
 	}
@@ -159,7 +236,7 @@ func (p *peer) retire() bool {
 	t := p.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(p.q) > 0 || t.closed {
+	if len(p.q) > 0 || t.closed || t.kept[p.addr] {
 		return t.closed
 	}
 	delete(t.peers, p.addr)

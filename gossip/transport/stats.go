@@ -9,11 +9,13 @@ type Stats struct {
 	FramesRejected uint64 // failed a check: forged, corrupted, truncated, replayed
 	QueueFull      uint64 // Send calls refused with ErrQueueFull
 	FramesLost     uint64 // accepted by Send but dropped: dial or write failure, Close
+	Dials          uint64 // connections opened to a peer, ahead of use or for a frame
 	DialsFailed    uint64
+	DialsAhead     uint64 // connections opened to a kept peer before a frame needed them (Keep)
 }
 
 type counters struct {
-	sent, received, rejected, queueFull, lost, dialsFailed atomic.Uint64
+	sent, received, rejected, queueFull, lost, dials, dialsFailed, dialsAhead atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -23,6 +25,8 @@ func (c *counters) snapshot() Stats {
 		FramesRejected: c.rejected.Load(),
 		QueueFull:      c.queueFull.Load(),
 		FramesLost:     c.lost.Load(),
+		Dials:          c.dials.Load(),
 		DialsFailed:    c.dialsFailed.Load(),
+		DialsAhead:     c.dialsAhead.Load(),
 	}
 }

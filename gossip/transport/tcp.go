@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -86,6 +88,8 @@ type TCP struct {
 	mu      sync.Mutex
 	closed  bool
 	peers   map[string]*peer      // by address
+	kept    map[string]bool       // addresses named by Keep
+	linked  map[string]bool       // addresses with an open outbound connection
 	conns   map[net.Conn]struct{} // every open connection, closed by Close
 	inbound int                   // open inbound connections
 }
@@ -143,20 +147,75 @@ func (t *TCP) Send(to string, frame []byte) error {
 	if t.closed {
 		return ErrClosed
 	}
-	p := t.peers[to]
-	if p == nil {
-		p = &peer{t: t, addr: to, q: make(chan []byte, t.cfg.QueueLen), backoff: backoff.New(t.cfg.MinBackoff, t.cfg.MaxBackoff)}
-		t.peers[to] = p
-		t.wg.Add(1)
-		go p.run()
-	}
 	select {
-	case p.q <- frame:
+	case t.peerLocked(to).q <- frame:
 		return nil
 	default:
 		t.stats.queueFull.Add(1)
 		return ErrQueueFull
 	}
+}
+
+// Keep implements Transport: each kept peer's goroutine dials it now if it
+// has no connection, and keeps the connection open.
+func (t *TCP) Keep(addrs []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	t.kept = make(map[string]bool, len(addrs))
+	for _, a := range addrs {
+		t.kept[a] = true
+		t.peerLocked(a).wake()
+	}
+}
+
+// peerLocked returns the peer of addr, starting its goroutine if it has
+// none. t.mu must be held and the transport open.
+func (t *TCP) peerLocked(addr string) *peer {
+	p := t.peers[addr]
+	if p == nil {
+		p = &peer{
+			t: t, addr: addr, q: make(chan []byte, t.cfg.QueueLen),
+			kick: make(chan struct{}, 1), broken: make(chan net.Conn), done: make(chan struct{}),
+			backoff: backoff.New(t.cfg.MinBackoff, t.cfg.MaxBackoff),
+		}
+		t.peers[addr] = p
+		t.wg.Add(1)
+		go p.run()
+	}
+	return p
+}
+
+// Connected returns, sorted, the addresses this transport holds an open
+// outbound connection to (after a handshake, until it is closed or seen
+// closed).
+func (t *TCP) Connected() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Sorted(maps.Keys(t.linked))
+}
+
+// setLinked records whether addr has an open outbound connection.
+func (t *TCP) setLinked(addr string, open bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !open {
+		delete(t.linked, addr)
+		return
+	}
+	if t.linked == nil {
+		t.linked = make(map[string]bool)
+	}
+	t.linked[addr] = true
+}
+
+// isKept reports whether Keep names addr.
+func (t *TCP) isKept(addr string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.kept[addr]
 }
 
 // Close implements Transport.

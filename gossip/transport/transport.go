@@ -24,6 +24,15 @@ type Transport interface {
 	// drain it pushes back on the senders (their queues fill and their Send
 	// reports ErrQueueFull).
 	Recv() <-chan Frame
+	// Keep names the peers this node sends to in the normal course (its
+	// links in the broadcast trees, plumtree.Node.Links). A transport with
+	// connections opens them now and keeps them open: redialled after a
+	// break, never closed as idle, so that the first frame after a view
+	// change does not wait for a connection's set-up (a round trip, and
+	// the initial RTO of a second when the SYN is lost). Each call
+	// replaces the previous set; a peer left out falls back to the idle
+	// timeout. It never blocks on the network.
+	Keep(addrs []string)
 	// Close stops the transport: it closes connections, drops queued frames
 	// and waits for its goroutines to end. It blocks at most for the time
 	// those goroutines need to notice. It is idempotent.
