@@ -26,13 +26,23 @@
 // daemon wires them in without adapters, and this package imports none of
 // their users.
 //
-// Lock order: Bus.mu is the package's only mutex, and a leaf: deliver
-// waits for a topic's consumer only after releasing it, and changed's
-// sends under it do not block. docs/lock-order.md lists every package's
-// order.
+// A Piggyback carries the protocol's lazy messages (IHave, Digest, when
+// plumtree.Config.PiggybackWait is set, as in the wan profile) on the
+// packets memberlist sends anyway: the Node queues them, membership's
+// delegate hands them to leaving probes, acks and gossip (never to a packet
+// that would leave only for them), and the Node sends what waited in vain
+// in messages of its own; carried messages that arrive are stepped like
+// frames, IHave and Digest only.
+//
+// Lock order: Bus.mu and Piggyback.mu are the package's mutexes, both
+// leaves: deliver waits for a topic's consumer only after releasing Bus.mu,
+// and changed's sends under it do not block; memberlist's goroutines take
+// Piggyback.mu through the delegate. docs/lock-order.md lists every
+// package's order.
 //
 // Collector exports a Node's Stats as Prometheus metrics
-// (herald_gossip_<field>_total, herald_gossip_peers); Fleet.Collectors adds
+// (herald_gossip_<field>_total, herald_gossip_piggyback_{carried,direct,
+// received,dropped}_total, herald_gossip_peers); Fleet.Collectors adds
 // the transport's (transport.Collector) for the daemon to register.
 //
 // This package must not import memberlist (gossip/membership is its only

@@ -89,7 +89,9 @@ func JoinFleet(cfg FleetConfig) (*Fleet, error) {
 		f.faulty = transport.NewFaulty(tcp, *cfg.Faults)
 		f.Transport = f.faulty
 	}
+	pb := NewPiggyback(0)
 	ms, err := membership.New(membership.Config{
+		Carrier:  pb,
 		Name:     cfg.Name,
 		BindAddr: cfg.GossipAddr,
 		Seeds:    cfg.Seeds,
@@ -118,6 +120,7 @@ func JoinFleet(cfg FleetConfig) (*Fleet, error) {
 		Protocol:  proto(id, rand.New(rand.NewPCG(cfg.Seed, h.Sum64()))),
 		Peers:     MembershipPeers(ms),
 		Transport: f.Transport,
+		Piggyback: pb,
 		Clock:     cfg.Clock,
 		Logger:    cfg.Logger,
 	})

@@ -19,12 +19,13 @@ func (n *Node) run(events <-chan membership.Event, cancel func()) {
 
 	pt := plumtree.New(n.cfg.Protocol)
 	peers := &peerTable{self: n.id}
+	n.start = n.cfg.Clock.Now()
 	n.resync(pt, peers)
 	// The first view's Hello and links go out now, not with the next input.
 	pending := n.flush(pt, peers, nil)
 	links := linkKeeper{t: n.cfg.Transport}
 	links.update(pt, peers)
-	start := n.cfg.Clock.Now()
+	start := n.start
 	timer := deadlineTimer{clock: n.cfg.Clock, minGap: n.cfg.TickInterval}
 	defer timer.stop()
 	// tick brings the protocol's clock to now before every input: the
@@ -36,6 +37,12 @@ func (n *Node) run(events <-chan membership.Event, cancel func()) {
 		timer.ticked(now)
 	}
 	recv := n.cfg.Transport.Recv()
+	var carried <-chan []byte
+	if n.cfg.Piggyback != nil {
+		carried = n.cfg.Piggyback.in
+	}
+	expiry := expiryTimer{clock: n.cfg.Clock}
+	defer expiry.stop()
 
 	for {
 		var out chan<- plumtree.Delivery
@@ -78,12 +85,22 @@ func (n *Node) run(events <-chan membership.Event, cancel func()) {
 		case <-timer.c:
 			timer.fired()
 			tick()
+		case b := <-carried:
+			tick()
+			n.stepCarried(pt, b)
+		case <-expiry.c:
+			expiry.fired()
+			n.sendExpired(peers, n.cfg.Clock.Now().Sub(start), &expiry)
 		case req := <-n.broadcasts:
 			tick()
 			req.reply <- pt.Broadcast(req.payload)
 		}
 		pending = n.flush(pt, peers, pending)
 		links.update(pt, peers)
+		if n.held {
+			n.held = false
+			n.sendExpired(peers, n.cfg.Clock.Now().Sub(start), &expiry)
+		}
 	}
 }
 
@@ -175,30 +192,93 @@ func (n *Node) step(pt *plumtree.Node, f transport.Frame) {
 func (n *Node) flush(pt *plumtree.Node, peers *peerTable, pending []plumtree.Delivery) []plumtree.Delivery {
 	out, dels := pt.Ready()
 	for _, env := range out {
-		addr, ok := peers.addrs[env.To]
-		if !ok {
-			n.stats.noAddress.Add(1)
-			continue
-		}
 		b, err := env.Msg.MarshalBinary()
 		if err != nil {
 			n.log.Error("gossip: protocol produced an unencodable message", "msg", env.Msg.String(), "err", err)
 			continue
 		}
-		if err := n.cfg.Transport.Send(addr, b); err != nil {
-			n.stats.sendFailed.Add(1)
-			if !errors.Is(err, transport.ErrQueueFull) {
-				n.log.Debug("gossip: send", "to", env.To, "err", err)
+		if p := n.cfg.Piggyback; p != nil && env.Piggyback {
+			if p.hold(env.To, b, n.cfg.Clock.Now().Sub(n.start)+n.cfg.Protocol.PiggybackWait) {
+				n.held = true
+				continue
 			}
-			continue
 		}
-		if env.Msg.Kind.IsPayload() {
-			n.stats.payloadSent.Add(1)
-		} else {
-			n.stats.controlSent.Add(1)
-		}
+		n.send(peers, env.To, b, env.Msg.Kind.IsPayload())
 	}
 	return append(pending, dels...)
+}
+
+// send hands an encoded message to the transport.
+func (n *Node) send(peers *peerTable, to plumtree.NodeID, b []byte, payload bool) {
+	addr, ok := peers.addrs[to]
+	if !ok {
+		n.stats.noAddress.Add(1)
+		return
+	}
+	if err := n.cfg.Transport.Send(addr, b); err != nil {
+		n.stats.sendFailed.Add(1)
+		if !errors.Is(err, transport.ErrQueueFull) {
+			n.log.Debug("gossip: send", "to", to, "err", err)
+		}
+		return
+	}
+	if payload {
+		n.stats.payloadSent.Add(1)
+	} else {
+		n.stats.controlSent.Add(1)
+	}
+}
+
+// sendExpired sends the held messages whose wait is over in messages of
+// their own, and sets the expiry timer for the next.
+func (n *Node) sendExpired(peers *peerTable, now time.Duration, expiry *expiryTimer) {
+	p := n.cfg.Piggyback
+	due, next, ok := p.expired(now)
+	for _, m := range due {
+		p.direct.Add(1)
+		n.send(peers, m.to, m.b, false)
+	}
+	if ok {
+		expiry.arm(next - now)
+	}
+}
+
+// stepCarried steps a message that a memberlist packet carried: only the
+// lazy kinds come that way (see Piggyback).
+func (n *Node) stepCarried(pt *plumtree.Node, b []byte) {
+	var m plumtree.Message
+	if err := m.UnmarshalBinary(b); err != nil || (m.Kind != plumtree.IHave && m.Kind != plumtree.Digest) {
+		n.stats.malformed.Add(1)
+		n.dropLog.Log(n.log, slog.LevelWarn, "gossip: dropping a carried message that is not an IHave or Digest", "kind", m.Kind, "err", err)
+		return
+	}
+	pt.Step(m)
+}
+
+// expiryTimer wakes the loop when the earliest held piggyback message's
+// wait is over.
+type expiryTimer struct {
+	clock  Clock
+	c      <-chan time.Time // nil while disarmed
+	stopFn func() bool
+}
+
+// arm sets the timer for d from now unless it is set already (it then
+// fires no later than needed: held messages only get later deadlines).
+func (t *expiryTimer) arm(d time.Duration) {
+	if t.c != nil {
+		return
+	}
+	t.c, t.stopFn = t.clock.NewTimer(max(d, 0))
+}
+
+func (t *expiryTimer) fired() { t.c, t.stopFn = nil, nil }
+
+func (t *expiryTimer) stop() {
+	if t.stopFn != nil {
+		t.stopFn()
+	}
+	t.c, t.stopFn = nil, nil
 }
 
 // deadlineTimer wakes the loop when the protocol's next timer is due, and

@@ -29,6 +29,10 @@ var (
 		{prometheus.NewDesc("herald_gossip_delivered_total", "Broadcasts delivered to this herald.", nil, nil), func(s Stats) uint64 { return s.Delivered }},
 		{prometheus.NewDesc("herald_gossip_malformed_total", "Received frames that did not decode or lied about their sender.", nil, nil), func(s Stats) uint64 { return s.Malformed }},
 		{prometheus.NewDesc("herald_gossip_received_total", "Frames received.", nil, nil), func(s Stats) uint64 { return s.ReceivedTotal }},
+		{prometheus.NewDesc("herald_gossip_piggyback_carried_total", "IHave and Digest messages that left on memberlist's packets.", nil, nil), func(s Stats) uint64 { return s.PiggybackCarried }},
+		{prometheus.NewDesc("herald_gossip_piggyback_direct_total", "IHave and Digest messages that found no memberlist packet within the wait and went in messages of their own.", nil, nil), func(s Stats) uint64 { return s.PiggybackDirect }},
+		{prometheus.NewDesc("herald_gossip_piggyback_received_total", "IHave and Digest messages that arrived on memberlist's packets.", nil, nil), func(s Stats) uint64 { return s.PiggybackReceived }},
+		{prometheus.NewDesc("herald_gossip_piggyback_dropped_total", "IHave and Digest messages that arrived on memberlist's packets while the node was behind, dropped.", nil, nil), func(s Stats) uint64 { return s.PiggybackDropped }},
 	}
 )
 

@@ -40,7 +40,12 @@ type Config struct {
 	// catches up, which pushes back on the peers through the transport
 	// (default 65536). Deliveries are never dropped.
 	MaxPendingDeliveries int
-	Logger               *slog.Logger // nil discards
+	// Piggyback, if set, carries the protocol's IHave and Digest messages
+	// on memberlist's packets (Protocol.PiggybackWait must be positive for
+	// the protocol to offer any); the same one must be the membership's
+	// Carrier. Nil: they go in messages of their own.
+	Piggyback *Piggyback
+	Logger    *slog.Logger // nil discards
 }
 
 // Stats are a Node's counters. Metric names: herald_gossip_<field>_total in
@@ -54,6 +59,14 @@ type Stats struct {
 	Delivered     uint64 // deliveries handed to the consumer
 	Malformed     uint64 // received frames that did not decode or lied about their sender
 	ReceivedTotal uint64 // frames received
+	// With a Piggyback: IHave and Digest messages that left on memberlist's
+	// packets, that waited in vain and went in messages of their own
+	// (counted in ControlSent too), that arrived on memberlist's packets,
+	// and that arrived while the Node was behind and were dropped.
+	PiggybackCarried  uint64
+	PiggybackDirect   uint64
+	PiggybackReceived uint64
+	PiggybackDropped  uint64
 }
 
 type stats struct {
@@ -74,7 +87,9 @@ type Node struct {
 	closeOnce  sync.Once
 	stats      stats
 	numPeers   atomic.Int64
-	announced  bool // plumtree.Node.Announce was called; owned by run
+	announced  bool      // plumtree.Node.Announce was called; owned by run
+	start      time.Time // the protocol clock's zero; set by run
+	held       bool      // flush queued piggyback messages: arm the expiry; owned by run
 }
 
 type broadcastReq struct {
@@ -152,11 +167,16 @@ func (n *Node) NumPeers() int { return int(n.numPeers.Load()) }
 // Stats returns the Node's counters.
 func (n *Node) Stats() Stats {
 	s := &n.stats
-	return Stats{
+	st := Stats{
 		PayloadSent: s.payloadSent.Load(), ControlSent: s.controlSent.Load(), SendFailed: s.sendFailed.Load(),
 		NoAddress: s.noAddress.Load(), Delivered: s.delivered.Load(), Malformed: s.malformed.Load(),
 		ReceivedTotal: s.received.Load(),
 	}
+	if p := n.cfg.Piggyback; p != nil {
+		st.PiggybackCarried, st.PiggybackDirect = p.carried.Load(), p.direct.Load()
+		st.PiggybackReceived, st.PiggybackDropped = p.received.Load(), p.dropped.Load()
+	}
+	return st
 }
 
 // Close stops the Node's goroutine, waits for it and closes Deliveries.

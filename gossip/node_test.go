@@ -69,7 +69,7 @@ func newMemCluster(t *testing.T, n int, faults transport.FaultConfig) *memCluste
 }
 
 // newMemClusterWith is newMemCluster with the protocol configuration.
-func newMemClusterWith(t *testing.T, n int, faults transport.FaultConfig, proto func(plumtree.NodeID, *rand.Rand) plumtree.Config) *memCluster {
+func newMemClusterWith(t *testing.T, n int, faults transport.FaultConfig, proto func(plumtree.NodeID, *rand.Rand) plumtree.Config, mods ...func(*Config)) *memCluster {
 	t.Helper()
 	net := transport.NewNetwork()
 	c := &memCluster{peers: &staticPeers{}}
@@ -86,11 +86,15 @@ func newMemClusterWith(t *testing.T, n int, faults transport.FaultConfig, proto 
 		fc := faults
 		fc.Seed = uint64(i) + faults.Seed
 		f := transport.NewFaulty(ep, fc)
-		node, err := NewNode(Config{
+		cfg := Config{
 			Protocol:  proto(plumtree.NodeID(m.Name), rand.New(rand.NewPCG(uint64(i), 1))),
 			Peers:     c.peers,
 			Transport: f,
-		})
+		}
+		for _, mod := range mods {
+			mod(&cfg)
+		}
+		node, err := NewNode(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

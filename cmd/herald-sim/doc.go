@@ -16,7 +16,11 @@
 // the default, each member holds connections to its links open as the
 // daemon does, dialling a new link when it appears: predial.go; -dial
 // on-use sets every connection up with its first message), -crash F and
-// -rate R (broadcasts per second). -warm sends one
+// -rate R (broadcasts per second). -carriers R models the packets
+// memberlist sends anyway (R per member and second, each to a random
+// member, UDP) on which the tree's IHave and Digest ride when the profile
+// sets plumtree.Config.PiggybackWait (carrier.go); carried messages are
+// counted apart, those that wait in vain in msgs/member. -warm sends one
 // unmeasured broadcast 2 s before the measured ones (the steady state of a
 // fleet that has broadcast before: its TCP connections are open); -layout
 // heap|ring picks the tree layout (plumtree.Layout); -view-lag's joiners

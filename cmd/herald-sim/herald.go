@@ -10,23 +10,25 @@ import (
 
 // scenario is what one run simulates; both algorithms get the same one.
 type scenario struct {
-	n          int
-	ids        []plumtree.NodeID // sorted: member i is ids[i]
-	base       *plumtree.View    // every member
-	views      []*plumtree.View  // each member's view; nil: all are base
-	link       linkModel
-	tcp        bool          // -link tcp: a connection per ordered pair
-	dialAhead  bool          // -dial ahead: connections along the links are held open (predial.go)
-	lag        time.Duration // -view-lag
-	sendCost   time.Duration // -send-cost: a member's sends leave one after another
-	crashed    []bool        // they receive nothing, send nothing
-	joins      []join        // -view-lag's joiners, who Announce themselves
-	warmup     time.Duration // the measured broadcasts start this late (joins, -warm)
-	warm       bool          // -warm: one unmeasured broadcast warmGap before them
-	origin     int32
-	broadcasts int
-	spacing    time.Duration
-	payload    []byte
+	n             int
+	ids           []plumtree.NodeID // sorted: member i is ids[i]
+	base          *plumtree.View    // every member
+	views         []*plumtree.View  // each member's view; nil: all are base
+	link          linkModel
+	tcp           bool          // -link tcp: a connection per ordered pair
+	dialAhead     bool          // -dial ahead: connections along the links are held open (predial.go)
+	carriers      float64       // -carriers: packets sent anyway per member and second (carrier.go)
+	piggybackWait time.Duration // -piggyback-wait
+	lag           time.Duration // -view-lag
+	sendCost      time.Duration // -send-cost: a member's sends leave one after another
+	crashed       []bool        // they receive nothing, send nothing
+	joins         []join        // -view-lag's joiners, who Announce themselves
+	warmup        time.Duration // the measured broadcasts start this late (joins, -warm)
+	warm          bool          // -warm: one unmeasured broadcast warmGap before them
+	origin        int32
+	broadcasts    int
+	spacing       time.Duration
+	payload       []byte
 }
 
 // view is member i's membership view.
@@ -106,34 +108,47 @@ func runHerald(sc *scenario, cfg func(plumtree.NodeID, *rand.Rand) plumtree.Conf
 	if sc.warm {
 		seqOffset = 2
 	}
+	var cr *carriers
+	if sc.carriers > 0 {
+		cr = newCarriers(sc, seed)
+	}
+	// send puts one message on the network, counting it unless it belongs
+	// to what comes before the measured broadcasts (joins, -warm).
+	send := func(i int32, env plumtree.Envelope, now time.Duration) {
+		switch {
+		case env.Msg.Kind == plumtree.Hello:
+			st.hello++ // per join, not per broadcast: counted apart
+			if now >= t0 {
+				st.sends[i]++
+			}
+		case now < t0:
+			// The warm-up broadcast: not counted per broadcast, but it
+			// crosses the network (and opens connections).
+		case env.Msg.Kind.IsPayload():
+			st.payload++
+			st.sends[i]++
+		default:
+			st.control++
+			st.sends[i]++
+		}
+		to := index[env.To]
+		if at, ok := nw.send(now, i, to); ok {
+			q.push(event{at: at, kind: evMessage, to: to, from: i, msg: env.Msg})
+		}
+	}
 	drain := func(i int32, now time.Duration) {
 		node := nodes[i]
 		out, dels := node.Ready()
 		for _, env := range out {
-			if now < t0 {
-				// Joins and the warm-up broadcast come before the measured
-				// broadcasts: not counted per broadcast, but they cross
-				// the network (and open connections).
-				if env.Msg.Kind == plumtree.Hello {
-					st.hello++
+			if cr != nil && env.Piggyback {
+				schedule, deadline := cr.hold(i, env, now)
+				if schedule {
+					q.push(event{at: cr.next(i, now), kind: evCarrier, to: i})
 				}
-				if at, ok := nw.send(now, i, index[env.To]); ok {
-					q.push(event{at: at, kind: evMessage, to: index[env.To], from: i, msg: env.Msg})
-				}
+				q.push(event{at: deadline, kind: evExpire, to: i})
 				continue
 			}
-			if env.Msg.Kind == plumtree.Hello {
-				st.hello++ // per join, not per broadcast: counted apart
-			} else if env.Msg.Kind.IsPayload() {
-				st.payload++
-			} else {
-				st.control++
-			}
-			st.sends[i]++
-			to := index[env.To]
-			if at, ok := nw.send(now, i, to); ok {
-				q.push(event{at: at, kind: evMessage, to: to, from: i, msg: env.Msg})
-			}
+			send(i, env, now)
 		}
 		for _, d := range dels {
 			if sc.crashed[i] {
@@ -178,6 +193,20 @@ func runHerald(sc *scenario, cfg func(plumtree.NodeID, *rand.Rand) plumtree.Conf
 			node.Announce()
 		case evDial:
 			nw.tcp.dial(e.at, e.to, e.from)
+		case evCarrier:
+			to, msgs := cr.take(e.to)
+			if e.at >= t0 {
+				st.carried += int64(len(msgs))
+			}
+			if d, ok := nw.link.draw(nw.r, to); ok {
+				for _, m := range msgs {
+					q.push(event{at: e.at + d, kind: evMessage, to: to, from: e.to, msg: m})
+				}
+			}
+		case evExpire:
+			for _, env := range cr.expired(e.to, e.at) {
+				send(e.to, env, e.at)
+			}
 		case evTick:
 			if nextTick[e.to] == e.at {
 				nextTick[e.to] = -1

@@ -29,6 +29,8 @@ type options struct {
 	sendCost   time.Duration
 	link       string
 	dial       string
+	carriers   float64
+	pbWait     time.Duration
 	rate       float64
 	seed       uint64
 	seeds      int
@@ -74,6 +76,8 @@ func main() {
 	fs.DurationVar(&o.sendCost, "send-cost", 0, "a member's sends are serialised, D each")
 	fs.StringVar(&o.link, "link", "datagram", "datagram (independent packets, may overtake) or tcp (connection per pair set up on first use, in-order, loss repaired after an RTO)")
 	fs.StringVar(&o.dial, "dial", "ahead", "with -link tcp: ahead (each member holds connections to its links open, as the daemon does: predial.go) or on-use (every connection is set up by its first message)")
+	fs.Float64Var(&o.carriers, "carriers", 0, "packets each member sends anyway per second, each to a random member (memberlist's gossip and probes; UDP); the tree's IHave and Digest ride on them (carrier.go). 0: they go in messages of their own")
+	fs.DurationVar(&o.pbWait, "piggyback-wait", 500*time.Millisecond, "with -carriers: how long an IHave or Digest waits for a carrier before it goes in a message of its own (plumtree.Config.PiggybackWait)")
 	fs.Float64Var(&o.rate, "rate", 0, "broadcasts per second (sets -spacing to 1/R)")
 	fs.Uint64Var(&o.seed, "seed", 1, "first seed; runs use seed, seed+1, …")
 	fs.IntVar(&o.seeds, "seeds", 1, "number of runs, each with its own seed, overlay and origin")
@@ -125,8 +129,10 @@ func run(o options, w io.Writer) error {
 		return errors.New("-loss must be in [0,1] and -crash in [0,1)")
 	case o.viewMiss < 0 || o.viewMiss >= 1 || o.churn < 0 || o.churn >= 1:
 		return errors.New("-view-miss and -churn must be in [0,1)")
-	case o.viewLag < 0 || o.sendCost < 0 || o.rate < 0:
-		return errors.New("-view-lag, -send-cost and -rate must not be negative")
+	case o.viewLag < 0 || o.sendCost < 0 || o.rate < 0 || o.carriers < 0 || o.pbWait < 0:
+		return errors.New("-view-lag, -send-cost, -rate, -carriers and -piggyback-wait must not be negative")
+	case o.carriers > 0 && o.pbWait == 0:
+		return errors.New("-carriers needs a positive -piggyback-wait")
 	case o.link != "datagram" && o.link != "tcp" && o.link != "":
 		return fmt.Errorf("unknown -link %q (datagram, tcp)", o.link)
 	case o.dial != "ahead" && o.dial != "on-use" && o.dial != "":
@@ -168,6 +174,9 @@ func run(o options, w io.Writer) error {
 		if o.aeRounds >= 0 {
 			c.AntiEntropyRounds = o.aeRounds
 		}
+		if o.carriers > 0 {
+			c.PiggybackWait = o.pbWait
+		}
 		return c
 	}
 	sample := config("m0", rand.New(rand.NewPCG(0, 0)))
@@ -177,8 +186,8 @@ func run(o options, w io.Writer) error {
 
 	fmt.Fprintf(w, "members=%d profile=%s delay=U[%v,%v] loss=%g bursty=%v crash=%g seeds=%d..%d broadcasts=%d spacing=%v\n",
 		o.n, o.profile, o.minDelay, o.maxDelay, o.loss, burstString(o), o.crashed, o.seed, o.seed+uint64(o.seeds)-1, o.broadcasts, o.spacing)
-	fmt.Fprintf(w, "link=%s send-cost=%v view-miss=%g view-lag=%v churn=%g warm=%v\n",
-		linkName(o), o.sendCost, o.viewMiss, o.viewLag, churnFor(o), o.warm)
+	fmt.Fprintf(w, "link=%s send-cost=%v view-miss=%g view-lag=%v churn=%g warm=%v carriers=%s\n",
+		linkName(o), o.sendCost, o.viewMiss, o.viewLag, churnFor(o), o.warm, carrierName(o))
 	fmt.Fprintf(w, "herald: layout=%s fanout=%d copies=%d+%d‰ lazy=%d ihave=%v graft-timeout=%v anti-entropy=%v×%d\n\n",
 		[]string{"heap", "ring"}[sample.Layout], sample.EagerFanout, 1+sample.EagerRedundancy, sample.PartialCopyPermille, sample.MaxLazy, sample.IHaveInterval, sample.GraftTimeout,
 		sample.AntiEntropyInterval, sample.AntiEntropyRounds)
@@ -198,6 +207,10 @@ func run(o options, w io.Writer) error {
 		results = append(results, flood)
 	}
 	printTable(w, results)
+	if herald.carried > 0 {
+		fmt.Fprintf(w, "\nherald tree: %.3f IHave/Digest per member and broadcast rode on packets sent anyway (not in msgs/member)\n",
+			float64(herald.carried)/float64(herald.perMember))
+	}
 	if herald.hello > 0 {
 		fmt.Fprintf(w, "\nherald tree: joiners sent %.3f Hello per member (once per join, not per broadcast; not in msgs/member)\n",
 			float64(herald.hello)/float64(o.n*o.seeds))
@@ -207,6 +220,13 @@ func run(o options, w io.Writer) error {
 		printSummary(w, r)
 	}
 	return nil
+}
+
+func carrierName(o options) string {
+	if o.carriers == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%g/s (piggyback wait %v)", o.carriers, o.pbWait)
 }
 
 func linkName(o options) string {
@@ -244,19 +264,21 @@ func newScenario(o options, seed uint64) *scenario {
 	r := rand.New(rand.NewPCG(seed, 1<<59))
 	ids := memberIDs(o.n)
 	sc := &scenario{
-		n:          o.n,
-		ids:        ids,
-		base:       plumtree.NewView(ids),
-		link:       linkModel{minDelay: o.minDelay, maxDelay: o.maxDelay, loss: o.loss, geP: o.geP, geR: o.geR, geLoss: o.geLoss},
-		tcp:        o.link == "tcp",
-		dialAhead:  dialsAhead(o),
-		lag:        o.viewLag,
-		sendCost:   o.sendCost,
-		crashed:    make([]bool, o.n),
-		origin:     int32(r.IntN(o.n)),
-		broadcasts: o.broadcasts,
-		spacing:    o.spacing,
-		payload:    make([]byte, o.payload),
+		n:             o.n,
+		ids:           ids,
+		base:          plumtree.NewView(ids),
+		link:          linkModel{minDelay: o.minDelay, maxDelay: o.maxDelay, loss: o.loss, geP: o.geP, geR: o.geR, geLoss: o.geLoss},
+		tcp:           o.link == "tcp",
+		dialAhead:     dialsAhead(o),
+		carriers:      o.carriers,
+		piggybackWait: o.pbWait,
+		lag:           o.viewLag,
+		sendCost:      o.sendCost,
+		crashed:       make([]bool, o.n),
+		origin:        int32(r.IntN(o.n)),
+		broadcasts:    o.broadcasts,
+		spacing:       o.spacing,
+		payload:       make([]byte, o.payload),
 	}
 	for _, i := range r.Perm(o.n)[:int(o.crashed*float64(o.n))] {
 		if int32(i) != sc.origin {

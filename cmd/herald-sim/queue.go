@@ -16,6 +16,8 @@ const (
 	evBroadcast                  // node `to` broadcasts broadcast number `hops`
 	evAnnounce                   // node `to` has joined: it introduces itself
 	evDial                       // node `to` dials its link to node `from` (-dial ahead)
+	evCarrier                    // node `to` sends a packet anyway, carrying its waiting piggyback messages
+	evExpire                     // node `to` sends the piggyback messages that waited too long
 )
 
 // event is one scheduled happening. seq breaks ties between events at the

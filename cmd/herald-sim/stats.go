@@ -19,6 +19,7 @@ type result struct {
 	payload   int64           // payload messages sent, lost ones included
 	control   int64           // control messages sent
 	hello     int64           // joiners' Hello messages: per join, not per broadcast
+	carried   int64           // IHave and Digest carried on packets sent anyway (-carriers)
 	perMember int64           // members × broadcasts, summed over runs
 	maxLoad   float64         // most sends by one member, per broadcast, worst run
 	lastHop   int             // hops of the last delivery, worst run
@@ -36,6 +37,7 @@ type runStats struct {
 	control   int64
 	sends     []int64 // per member
 	hello     int64   // Hello messages (joins), not counted per broadcast
+	carried   int64   // piggyback messages carried on packets sent anyway
 	// crashedDelivered counts deliveries at crashed members: always 0,
 	// which a test checks.
 	crashedDelivered int
@@ -68,6 +70,7 @@ func (r *result) add(s *runStats) {
 	r.latencies = append(r.latencies, s.latencies...)
 	r.missed += s.missed
 	r.payload += s.payload
+	r.carried += s.carried
 	r.control += s.control
 	r.hello += s.hello
 	r.perMember += int64(s.members * s.broadcasts)

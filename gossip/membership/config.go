@@ -54,7 +54,10 @@ type Config struct {
 	// answers (default 1 s, doubling up to 30 s, each wait jittered
 	// down to as little as half: internal/backoff).
 	RejoinInterval time.Duration
-	Logger         *slog.Logger // nil discards
+	// Carrier, if set, puts its messages on the packets memberlist sends
+	// anyway and receives those others put there (see Carrier).
+	Carrier Carrier
+	Logger  *slog.Logger // nil discards
 }
 
 func (c *Config) validate() error {

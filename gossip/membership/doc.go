@@ -26,6 +26,7 @@
 // # Lock order
 //
 //	Membership.closeMu → memberlist's locks → metaDelegate.mu, view.mu, subscribers.mu
+//	memberlist's locks → the Carrier's lock (gossip.Piggyback.mu, a leaf)
 //
 // memberlist calls the delegates (NodeMeta; NotifyJoin, NotifyLeave,
 // NotifyUpdate) under its node lock, from its own goroutines and from

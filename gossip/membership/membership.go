@@ -53,7 +53,7 @@ func New(cfg Config) (*Membership, error) {
 	}
 	m := &Membership{
 		cfg:  cfg,
-		meta: &metaDelegate{b: metaBytes},
+		meta: &metaDelegate{b: metaBytes, carrier: &carried{c: cfg.Carrier, full: packetBudget(mc)}},
 		view: &view{},
 		subs: &subscribers{},
 		log:  cfg.Logger.With("component", "membership", "name", cfg.Name),
@@ -193,11 +193,12 @@ func (m *Membership) Close(timeout time.Duration) error {
 	return leaveErr
 }
 
-// metaDelegate serves this member's metadata to memberlist; it ignores
-// memberlist's user messages, which herald does not use.
+// metaDelegate serves this member's metadata to memberlist, and the
+// Carrier's messages to its packets (carried).
 type metaDelegate struct {
-	mu sync.Mutex
-	b  []byte
+	mu      sync.Mutex
+	b       []byte
+	carrier *carried
 }
 
 // setLeaving sets the Leaving flag in the encoded metadata (see MarshalBinary).
@@ -230,7 +231,9 @@ func (d *metaDelegate) NodeMeta(limit int) []byte {
 	return d.b
 }
 
-func (*metaDelegate) NotifyMsg([]byte)                       {}
-func (*metaDelegate) GetBroadcasts(int, int) [][]byte        { return nil }
+func (d *metaDelegate) NotifyMsg(b []byte) { d.carrier.incoming(b) }
+func (d *metaDelegate) GetBroadcasts(overhead, limit int) [][]byte {
+	return d.carrier.outgoing(overhead, limit)
+}
 func (*metaDelegate) LocalState(bool) []byte                 { return nil }
 func (*metaDelegate) MergeRemoteState(buf []byte, join bool) {}

@@ -58,7 +58,7 @@ func (n *Node) antiEntropyDue() {
 	}
 	to := n.view.Member(n.ov.digestPeer(n.self, n.aeRound))
 	n.aeRound++
-	n.msgs = append(n.msgs, Envelope{To: to, Msg: Message{Kind: Digest, From: n.cfg.ID, Ranges: ranges}})
+	n.msgs = append(n.msgs, Envelope{To: to, Msg: Message{Kind: Digest, From: n.cfg.ID, Ranges: ranges}, Piggyback: n.cfg.PiggybackWait > 0})
 }
 
 // digest lists, sorted by origin, the servable ranges of the origins with

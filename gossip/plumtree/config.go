@@ -68,6 +68,16 @@ type Config struct {
 	// anti-entropy (and the delivery guarantee: see the package doc).
 	AntiEntropyRounds int
 
+	// PiggybackWait, if positive, lets the driver carry IHave and Digest
+	// messages on packets it sends anyway (memberlist's probes and gossip)
+	// to any member, instead of in messages of their own to the lazy and
+	// digest peers: they are marked Envelope.Piggyback, and the driver
+	// sends one to its To only if no packet carried it within this wait.
+	// Any member can act on them: it grafts from the sender what it lacks.
+	// A lone broadcast then costs its copies (and the rare graft) in
+	// messages of its own; the repair it backs up waits for a carrier.
+	PiggybackWait time.Duration
+
 	// SeenWindow is the number of recent sequence numbers remembered per
 	// origin for duplicate suppression (rounded up to a multiple of 64). A
 	// message older than the window is dropped as if seen.
@@ -128,32 +138,37 @@ func DefaultConfig(id NodeID, r *rand.Rand) Config {
 //   - The ring layout: trees that hold while views disagree (ring.go).
 //     f=37 makes them three hops deep at 50k members (arcs of level 2 hold
 //     ≈ 36 members), so every eager copy arrives within 3 × 20 ms.
-//   - Four full trees. A copy fails within 100 ms when its last link loses
-//     it (10 %, or a TCP retransmit 200 ms later), when its parent crashed
-//     or lacks this member in its view, or when the parent's own copy came
-//     late: ≈ 15 % in all in herald-sim's hostile setting, so 3.5 copies
-//     left 0.13 % of the members waiting for repair (t99.9 181–247 ms at
-//     10k members) and 4 copies leave ≈ 0.05 %.
+//   - 3.9 copies: three full trees and a fourth that reaches 90 % of the
+//     members. Over TCP with the links held open (Links) a copy is late
+//     only when its last link loses it (a retransmit 200 ms later), its
+//     parent crashed or its parent's view lacks the member; in herald-sim's
+//     hostile setting 3.9 copies give t99.9 76–78 ms (four: 72 ms) and keep
+//     a lone broadcast under four messages per member.
 //   - Prompt repair for that tail: announcements every 50 ms, a graft 30 ms
-//     after one (the eager copies are in by then), so a member that missed
-//     every copy has it ≈ 100–150 ms after the broadcast.
+//     after one (the eager copies are in by then).
 //   - Anti-entropy names an origin in three digest rounds, 100 ms apart
 //     after a burst, each of which would have to be lost as well for a
 //     member to miss a message.
+//   - The announcements and digests ride on memberlist's packets
+//     (PiggybackWait 500 ms: memberlist's WAN gossip interval); those that
+//     find none within the wait go in messages of their own.
 //
-// A lone broadcast costs 4 copies + 1 IHave + 3 digests = 8 messages per
-// member; in a stream the IHave and digests are shared (≈ 4.4 per
-// broadcast at 100 broadcasts/s). See docs/benchmarks.md.
+// A lone broadcast costs 3.9 copies plus the carried announcements and
+// digests, and ≈ 0.06 messages of repair (grafts and their answers) per
+// member; in a fleet whose memberlist sends nothing but probes (one per 5 s
+// in its WAN timing) most of the 4 lazy messages go on their own after the
+// wait (7.2 in all). See docs/benchmarks.md.
 func WANConfig(id NodeID, r *rand.Rand) Config {
 	c := DefaultConfig(id, r)
 	c.Layout = LayoutRing
 	c.EagerFanout = 37
-	c.EagerRedundancy = 3
-	c.PartialCopyPermille = 0
+	c.EagerRedundancy = 2
+	c.PartialCopyPermille = 900
 	c.IHaveInterval = 50 * time.Millisecond
 	c.GraftTimeout = 30 * time.Millisecond
 	c.AntiEntropyInterval = 100 * time.Millisecond
 	c.AntiEntropyRounds = 3
+	c.PiggybackWait = 500 * time.Millisecond
 	return c
 }
 
@@ -178,6 +193,7 @@ func (c *Config) Validate() error {
 	check(c.MaxGraftAttempts >= 1, "MaxGraftAttempts %d < 1", c.MaxGraftAttempts)
 	check(c.AntiEntropyInterval > 0, "AntiEntropyInterval %v <= 0", c.AntiEntropyInterval)
 	check(c.AntiEntropyRounds >= 0 && c.AntiEntropyRounds <= 64, "AntiEntropyRounds %d outside [0,64]", c.AntiEntropyRounds)
+	check(c.PiggybackWait >= 0, "PiggybackWait %v < 0", c.PiggybackWait)
 	check(c.SeenWindow >= 1, "SeenWindow %d < 1", c.SeenWindow)
 	check(c.SeenCapacity >= 1, "SeenCapacity %d < 1", c.SeenCapacity)
 	check(c.CacheSize >= 1, "CacheSize %d < 1", c.CacheSize)

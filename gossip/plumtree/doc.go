@@ -170,8 +170,9 @@
 // # Limits, measured in cmd/herald-sim (see docs/benchmarks.md)
 //
 //   - One isolated broadcast costs ≈ copies + MaxLazy + AntiEntropyRounds
-//     messages per member (8 with WANConfig: 4 + 1 + 3). No scheme
-//     does much better: without feedback a member is only reached through
+//     messages per member (7.9 with WANConfig: 3.9 + 1 + 3) unless the
+//     lazy ones ride on packets sent anyway (PiggybackWait): then ≈ the
+//     copies. Without feedback a member is only reached through
 //     unconditional messages, and at 10 % loss each one that carries news
 //     of the message divides the members that miss it by ten; 100 % of 50k
 //     members, 20 times over, takes about seven. In a burst or a stream the
@@ -186,10 +187,12 @@
 //     members are reached twice and some not at all by the trees;
 //     announcements and grafts repair the latter, Prune trims the former.
 //     The ring layout degrades by what the differing members touch only.
-//   - Lazy traffic (IHave, Digest) still travels in messages of its own:
-//     carrying it on packets sent anyway (memberlist's piggyback, transport
-//     keepalives) is what would bring a lone broadcast to ≤ 4 messages per
-//     member; see docs/benchmarks.md for where that stands.
+//   - Carried lazy traffic (PiggybackWait) goes to whichever member the
+//     carrying packet goes to, not to fixed in-neighbours: a member is
+//     told of a message by a Poisson number of members (four on average)
+//     rather than by exactly four, so the rare member that missed every
+//     copy and is told by none waits for the origin's next message. What
+//     finds no carrier within the wait goes to the fixed peer as before.
 //   - Message IDs must not be reused: a restarted origin must start its
 //     sequence numbers above those it used before.
 package plumtree

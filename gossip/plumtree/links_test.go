@@ -25,7 +25,7 @@ func linksConfig(layout Layout) func(NodeID, int) Config {
 
 // sentPairs runs one broadcast from origin to quiet, without loss (links of
 // 1–20 ms), and returns who sent what kind of message to whom.
-func sentPairs(nodes []*Node, index map[NodeID]int, origin int, now time.Duration) (map[[2]NodeID][]Kind, time.Duration) {
+func sentPairs(nodes []*Node, index map[NodeID]int, origin int, now time.Duration, observe ...func(Envelope)) (map[[2]NodeID][]Kind, time.Duration) {
 	r := rand.New(rand.NewPCG(uint64(now), 11))
 	type ev struct {
 		at  time.Duration
@@ -37,6 +37,9 @@ func sentPairs(nodes []*Node, index map[NodeID]int, origin int, now time.Duratio
 	drain := func(i int, at time.Duration) {
 		out, _ := nodes[i].Ready()
 		for _, e := range out {
+			for _, f := range observe {
+				f(e)
+			}
 			msg := e.Msg
 			sent[[2]NodeID{msg.From, e.To}] = append(sent[[2]NodeID{msg.From, e.To}], msg.Kind)
 			q = append(q, ev{at + time.Duration(1+r.IntN(20))*time.Millisecond, index[e.To], &msg})

@@ -144,6 +144,11 @@ func (r SeqRange) String() string { return fmt.Sprintf("%s/[%d..%d]", r.Origin, 
 type Envelope struct {
 	To  NodeID
 	Msg Message
+	// Piggyback marks an IHave or Digest that any member may receive
+	// (Config.PiggybackWait): the driver may carry it on a packet that
+	// leaves anyway, to whichever member that packet goes to, and sends it
+	// to To only if no such packet left within the wait.
+	Piggyback bool
 }
 
 // Delivery is a broadcast delivered to the application, exactly once per

@@ -113,7 +113,7 @@ func (n *Node) flushIHave() {
 		ids = ids[len(batch):]
 		msg := Message{Kind: IHave, From: n.cfg.ID, IDs: batch}
 		n.ov.lazyPeers(n.self, func(i int) {
-			n.msgs = append(n.msgs, Envelope{To: n.view.Member(i), Msg: msg})
+			n.msgs = append(n.msgs, Envelope{To: n.view.Member(i), Msg: msg, Piggyback: n.cfg.PiggybackWait > 0})
 		})
 	}
 }
