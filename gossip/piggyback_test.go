@@ -11,27 +11,37 @@ import (
 	"github.com/heraldproj/herald/gossip/transport"
 )
 
-// TestPiggybackQueue: leaving packets take the oldest messages that fit;
-// what no packet took by its deadline comes back for a message of its
-// own; a full incoming channel drops, and counts, rather than blocks.
+// TestPiggybackQueue: leaving packets take the oldest messages that fit,
+// each message on CarryCopies packets; one that no packet took by its
+// deadline comes back for a message of its own, one that a packet took
+// does not; a full incoming channel drops, and counts, rather than blocks.
 func TestPiggybackQueue(t *testing.T) {
 	p := NewPiggyback(1)
 	p.hold("a", []byte("0123456789"), 100*time.Millisecond)
 	p.hold("b", []byte("xy"), 200*time.Millisecond)
 	p.hold("c", []byte("z"), 300*time.Millisecond)
-	if got := p.Outgoing(1, 5); len(got) != 2 || string(got[0]) != "xy" || string(got[1]) != "z" {
-		t.Fatalf("room for 5 bytes at 1 byte each of overhead: got %q, want the two small ones", got)
+	for packet := range CarryCopies {
+		if got := p.Outgoing(1, 5); len(got) != 2 || string(got[0]) != "xy" || string(got[1]) != "z" {
+			t.Fatalf("packet %d, room for 5 bytes at 1 byte each of overhead: got %q, want the two small ones", packet, got)
+		}
+	}
+	if got := p.Outgoing(1, 5); len(got) != 0 {
+		t.Fatalf("after %d packets: got %q, want the small ones gone", CarryCopies, got)
+	}
+	p.hold("d", []byte("d"), 400*time.Millisecond)
+	if got := p.Outgoing(1, 5); len(got) != 1 {
+		t.Fatalf("got %q, want d", got)
 	}
 	due, next, ok := p.expired(50 * time.Millisecond)
 	if len(due) != 0 || !ok || next != 100*time.Millisecond {
 		t.Fatalf("before any deadline: due %v, next %v %v", due, next, ok)
 	}
-	due, _, ok = p.expired(150 * time.Millisecond)
+	due, _, ok = p.expired(time.Second)
 	if len(due) != 1 || due[0].to != "a" || ok {
-		t.Fatalf("after a's deadline: due %v, more %v: want a, and nothing left", due, ok)
+		t.Fatalf("after every deadline: due %v, more %v: want a alone (d was carried once), nothing left", due, ok)
 	}
-	if s := p.carried.Load(); s != 2 {
-		t.Fatalf("%d carried, want 2", s)
+	if s := p.carried.Load(); s != 3 {
+		t.Fatalf("%d carried, want 3 (messages, not packets)", s)
 	}
 	p.Incoming([]byte("one"))
 	p.Incoming([]byte("two"))

@@ -12,11 +12,12 @@ import (
 // second, each to a random member, as UDP datagrams (the link's delay and
 // loss, never TCP). A member's packets leave periodically, 1/R apart from
 // a phase of its own. The messages the protocol marks Piggyback (IHave,
-// Digest: plumtree.Config.PiggybackWait) wait for the member's next
-// packet, which carries all that are waiting to whichever member it goes
-// to; one still waiting after the wait goes to its own member as a
-// message of its own (counted in msgs/member). Carried messages are
-// counted apart: they add no packet.
+// Digest: plumtree.Config.PiggybackWait) ride on the member's next
+// carryCopies packets, each of which carries all that are waiting to
+// whichever member it goes to (as gossip.Piggyback does); one that no
+// packet took within the wait goes to its own member as a message of its
+// own (counted in msgs/member). Carried messages are counted apart (once
+// each): they add no packet.
 //
 // The model does not bound a packet's size (memberlist's is about 1400
 // bytes; an IHave or a digest of a few origins is tens of bytes).
@@ -33,7 +34,11 @@ type carriers struct {
 type carried struct {
 	env      plumtree.Envelope
 	deadline time.Duration
+	taken    int
 }
+
+// carryCopies is how many packets carry each message (gossip.CarryCopies).
+const carryCopies = 2
 
 func newCarriers(sc *scenario, seed uint64) *carriers {
 	c := &carriers{
@@ -66,34 +71,46 @@ func (c *carriers) next(i int32, now time.Duration) time.Duration {
 // event must look at it.
 func (c *carriers) hold(i int32, env plumtree.Envelope, now time.Duration) (schedule bool, deadline time.Duration) {
 	deadline = now + c.wait
-	c.pending[i] = append(c.pending[i], carried{env, deadline})
+	c.pending[i] = append(c.pending[i], carried{env: env, deadline: deadline})
 	schedule = !c.armed[i]
 	c.armed[i] = true
 	return schedule, deadline
 }
 
-// take empties member i's queue onto a packet that leaves now, to a random
-// other member.
-func (c *carriers) take(i int32) (to int32, msgs []plumtree.Message) {
-	c.armed[i] = false
+// take puts member i's waiting messages on a packet that leaves now, to a
+// random other member; first counts those carried for the first time.
+// more reports whether some wait for another packet (armed stays set).
+func (c *carriers) take(i int32) (to int32, msgs []plumtree.Message, first int, more bool) {
+	kept := c.pending[i][:0]
 	for _, p := range c.pending[i] {
 		msgs = append(msgs, p.env.Msg)
+		if p.taken == 0 {
+			first++
+		}
+		if p.taken++; p.taken < carryCopies {
+			kept = append(kept, p)
+		}
 	}
-	c.pending[i] = c.pending[i][:0]
+	c.pending[i] = kept
+	more = len(kept) > 0
+	c.armed[i] = more
 	to = int32(c.r.IntN(c.n - 1))
 	if to >= i {
 		to++
 	}
-	return to, msgs
+	return to, msgs, first, more
 }
 
-// expired removes and returns member i's messages whose wait is over.
+// expired removes member i's messages whose wait is over and returns those
+// no packet carried.
 func (c *carriers) expired(i int32, now time.Duration) []plumtree.Envelope {
 	var out []plumtree.Envelope
 	kept := c.pending[i][:0]
 	for _, p := range c.pending[i] {
 		if p.deadline <= now {
-			out = append(out, p.env)
+			if p.taken == 0 {
+				out = append(out, p.env)
+			}
 		} else {
 			kept = append(kept, p)
 		}

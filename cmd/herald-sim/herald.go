@@ -194,9 +194,12 @@ func runHerald(sc *scenario, cfg func(plumtree.NodeID, *rand.Rand) plumtree.Conf
 		case evDial:
 			nw.tcp.dial(e.at, e.to, e.from)
 		case evCarrier:
-			to, msgs := cr.take(e.to)
+			to, msgs, first, more := cr.take(e.to)
 			if e.at >= t0 {
-				st.carried += int64(len(msgs))
+				st.carried += int64(first)
+			}
+			if more {
+				q.push(event{at: cr.next(e.to, e.at+1), kind: evCarrier, to: e.to})
 			}
 			if d, ok := nw.link.draw(nw.r, to); ok {
 				for _, m := range msgs {

@@ -187,12 +187,13 @@
 //     members are reached twice and some not at all by the trees;
 //     announcements and grafts repair the latter, Prune trims the former.
 //     The ring layout degrades by what the differing members touch only.
-//   - Carried lazy traffic (PiggybackWait) goes to whichever member the
-//     carrying packet goes to, not to fixed in-neighbours: a member is
-//     told of a message by a Poisson number of members (four on average)
-//     rather than by exactly four, so the rare member that missed every
-//     copy and is told by none waits for the origin's next message. What
-//     finds no carrier within the wait goes to the fixed peer as before.
+//   - Carried lazy traffic (PiggybackWait) goes to whichever members the
+//     carrying packets go to, not to fixed in-neighbours: a member is told
+//     of a message by a Poisson number of members (eight on average: the
+//     driver puts each message on two packets) rather than by exactly
+//     four, so the rare member that missed every copy and is told by none
+//     waits for the origin's next message. What finds no carrier within
+//     the wait goes to the fixed peer as before.
 //   - Message IDs must not be reused: a restarted origin must start its
 //     sequence numbers above those it used before.
 package plumtree
