@@ -38,7 +38,7 @@ type carried struct {
 }
 
 // carryCopies is how many packets carry each message (gossip.CarryCopies).
-const carryCopies = 2
+const carryCopies = 4
 
 func newCarriers(sc *scenario, seed uint64) *carriers {
 	c := &carriers{

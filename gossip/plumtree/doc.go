@@ -189,9 +189,9 @@
 //     The ring layout degrades by what the differing members touch only.
 //   - Carried lazy traffic (PiggybackWait) goes to whichever members the
 //     carrying packets go to, not to fixed in-neighbours: a member is told
-//     of a message by a Poisson number of members (eight on average: the
-//     driver puts each message on two packets) rather than by exactly
-//     four, so the rare member that missed every copy and is told by none
+//     of a message by a Poisson number of members (about five on average
+//     with memberlist's WAN gossip: the driver puts each message on up to
+//     four packets) rather than by exactly four, so the rare member that missed every copy and is told by none
 //     waits for the origin's next message. What finds no carrier within
 //     the wait goes to the fixed peer as before.
 //   - Message IDs must not be reused: a restarted origin must start its
