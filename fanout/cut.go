@@ -49,6 +49,18 @@ func (c *Cutter) Events(evs []*mvccpb.Event) (b Batch, cut bool) {
 // moved past the chain.
 func (c *Cutter) Progress(rev int64) Batch { return c.cut(rev) }
 
+// Witnessed takes a store revision etcd reported on another answer since
+// the last cut (upstream.Witness). When the chain already reaches it and
+// nothing is pending, nothing newer existed when etcd answered: it returns
+// the heartbeat a progress request would have cut, and ok. Otherwise ok is
+// false, and the driver asks etcd for progress as before.
+func (c *Cutter) Witnessed(rev int64) (b Batch, ok bool) {
+	if len(c.pending) > 0 || rev > c.prev {
+		return Batch{}, false
+	}
+	return c.cut(c.prev), true
+}
+
 func (c *Cutter) cut(rev int64) Batch {
 	b := Batch{PrevRev: c.prev, Rev: max(rev, c.prev), Events: orderEvents(c.pending), ProgressOnly: len(c.pending) == 0}
 	c.pending, c.prev = nil, b.Rev

@@ -11,7 +11,8 @@ import (
 // TestCutter feeds a Cutter what an upstream watch stream sends and checks
 // the batches it cuts. Steps: "ev k@rev k@rev…" is an events answer (an
 // event per key@revision), "progress rev" etcd's answer to a progress
-// request. want lists, per step, the batch cut ("-" for none) as
+// request, "witness rev" a revision etcd reported on another answer
+// (Cutter.Witnessed). want lists, per step, the batch cut ("-" for none) as
 // "prev..rev [events]" with "p" for a progress-only batch.
 func TestCutter(t *testing.T) {
 	for _, tc := range []struct {
@@ -51,6 +52,16 @@ func TestCutter(t *testing.T) {
 			steps: []string{"progress 8", "progress 8", "progress 12"},
 			want:  []string{"8..8 p", "8..8 p", "8..12 p"},
 		},
+		{
+			name: "a witnessed revision the chain holds is a heartbeat", prefixes: 1, from: 5,
+			steps: []string{"witness 4", "progress 6", "witness 6", "witness 3", "witness 7", "ev a@7", "witness 7"},
+			want:  []string{"4..4 p", "4..6 p", "6..6 p", "6..6 p", "-", "6..7 a@7", "7..7 p"},
+		},
+		{
+			name: "a witness does not cut pending events", prefixes: 2, from: 3,
+			steps: []string{"ev a@3", "witness 2", "witness 3", "progress 3", "witness 3"},
+			want:  []string{"-", "-", "-", "2..3 a@3", "3..3 p"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := NewCutter(tc.prefixes, tc.from)
@@ -68,6 +79,14 @@ func TestCutter(t *testing.T) {
 						t.Fatal(err)
 					}
 					got = cutterBatch(t, c.Progress(rev))
+				case "witness":
+					var rev int64
+					if _, err := fmt.Sscan(args, &rev); err != nil {
+						t.Fatal(err)
+					}
+					if b, ok := c.Witnessed(rev); ok {
+						got = cutterBatch(t, b)
+					}
 				default:
 					t.Fatalf("bad step %q", step)
 				}

@@ -14,10 +14,25 @@ import (
 // healthProbeInterval is how often the upstream is probed.
 const healthProbeInterval = 3 * time.Second
 
+// healthProofWindow is how recent an answer to herald's own calls must be
+// to stand in for a probe: longer than the session's keepalive period at
+// the default session TTL (2 s, a keepalive every 667 ms), short enough
+// that an upstream that stopped answering is probed within a second more
+// than before.
+const healthProofWindow = time.Second
+
 // healthMonitor probes the upstream member as etcd's /health judges it and
 // publishes the result on the gRPC health service.
+//
+// A probe is skipped when answered says etcd answered herald's own calls
+// within healthProofWindow on the current path (the offloader's session
+// and carrier keepalives, which only a member with a leader answers): that
+// answer already proves what the probe would ask, and an idle etcd pays
+// for each message a fleet sends it (docs/benchmarks.md, "Where the rack
+// stop's time and etcd's steady CPU go").
 type healthMonitor struct {
 	probeUpstream func(context.Context) error
+	answered      func(time.Duration) bool // nil: always probe
 	srv           *health.Server
 	log           *slog.Logger
 	done          chan struct{}
@@ -37,9 +52,9 @@ type healthMonitor struct {
 	reason string
 }
 
-func newHealthMonitor(probe func(context.Context) error, srv *health.Server, log *slog.Logger) *healthMonitor {
+func newHealthMonitor(probe func(context.Context) error, answered func(time.Duration) bool, srv *health.Server, log *slog.Logger) *healthMonitor {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &healthMonitor{probeUpstream: probe, srv: srv, log: log, done: make(chan struct{}), reason: "not probed yet",
+	return &healthMonitor{probeUpstream: probe, answered: answered, srv: srv, log: log, done: make(chan struct{}), reason: "not probed yet",
 		ctx: ctx, cancel: cancel, running: make(chan struct{})}
 }
 
@@ -65,12 +80,22 @@ func (h *healthMonitor) run() {
 }
 
 func (h *healthMonitor) probe() {
+	if h.answered != nil && h.answered(healthProofWindow) {
+		h.publish(nil)
+		return
+	}
 	ctx, cancel := context.WithTimeout(h.ctx, 2*time.Second)
 	defer cancel()
 	err := h.probeUpstream(ctx)
 	if h.ctx.Err() != nil {
 		return // stopping: the probe was cut short, not failed
 	}
+	h.publish(err)
+}
+
+// publish records the upstream's health, err nil when it is healthy, and
+// serves it.
+func (h *healthMonitor) publish(err error) {
 	ok := err == nil
 	reason := ""
 	if !ok {

@@ -179,7 +179,7 @@ func New(opts Options) (*Server, error) {
 	healthpb.RegisterHealthServer(gs, hs)
 	s := &Server{
 		grpc:     gs,
-		health:   newHealthMonitor(upstreamHealth(up), hs, opts.Logger),
+		health:   newHealthMonitor(upstreamHealth(up), o.answeredWithin, hs, opts.Logger),
 		offload:  o,
 		hub:      h,
 		election: election,
@@ -212,9 +212,10 @@ func (s *Server) UpstreamPathChanged(relaying bool) {
 // UpstreamAnsweredWithin reports whether etcd answered herald's own
 // keepalives (session, carriers) within the last d, on the stream's current
 // path: the relay's probe of the direct path skips its read then.
-func (s *Server) UpstreamAnsweredWithin(d time.Duration) bool {
-	return s.offload != nil && s.offload.AnsweredWithin(d)
-}
+func (s *Server) UpstreamAnsweredWithin(d time.Duration) bool { return s.offload.answeredWithin(d) }
+
+// answeredWithin: see UpstreamAnsweredWithin; false without an offloader.
+func (o *offloader) answeredWithin(d time.Duration) bool { return o != nil && o.AnsweredWithin(d) }
 
 // Serve accepts clients on lis until Stop. It blocks.
 func (s *Server) Serve(lis net.Listener) error {

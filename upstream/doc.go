@@ -40,7 +40,12 @@
 // client's call passed on (the keys etcd reads, ForwardedMetadata),
 // Internal for herald's own calls (no client token).
 //
-// This package owns only the interfaces and that metadata. It must not
+// A Witness carries the revision etcd reported on herald's own keepalives
+// from the lease offloader to the feeds, which cut their idle heartbeats
+// from it instead of asking etcd for progress. Lock order: Witness.mu is a
+// leaf, held for a copy of two numbers.
+//
+// This package owns only the interfaces, that metadata and the Witness. It must not
 // import clientv3, go-zookeeper or memberlist: those live behind the
 // adapters. The embedded etcd and the v3lock/v3election loopback are not
 // upstreams: they belong to the server's wiring (internal/embedetcd,

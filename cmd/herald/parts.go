@@ -20,7 +20,7 @@ import (
 // newOffloader builds the lease offloader, nil when --lease-offload is off.
 // Its lease index travels on bus's "leases" topic (nil bus: a herald on its
 // own watches its reserved keyspace itself).
-func newOffloader(cfg *Config, up offload.Upstream, bus *gossip.Bus, reg prometheus.Registerer, log *slog.Logger) (*offload.Offloader, error) {
+func newOffloader(cfg *Config, up offload.Upstream, bus *gossip.Bus, witness *upstream.Witness, reg prometheus.Registerer, log *slog.Logger) (*offload.Offloader, error) {
 	if !cfg.LeaseOffload {
 		return nil, nil
 	}
@@ -38,6 +38,7 @@ func newOffloader(cfg *Config, up offload.Upstream, bus *gossip.Bus, reg prometh
 	// With an etcd identity of its own, herald may face etcd with auth on:
 	// every client's lease call is checked with etcd first.
 	o.CheckPermissions = cfg.hasEtcdIdentity()
+	o.Witness = witness
 	if bus != nil {
 		o.Bus = bus.Topic("leases")
 	}
@@ -53,7 +54,7 @@ type fanoutUpstream interface {
 // newHub builds the fan-out hub, nil without --fanout-prefix. Its batches
 // travel on bus's hub.Topic (nil bus: a herald on its own is its own
 // feeder).
-func newHub(cfg *Config, up fanoutUpstream, bus *gossip.Bus, reg prometheus.Registerer, log *slog.Logger) (*hub.Hub, error) {
+func newHub(cfg *Config, up fanoutUpstream, bus *gossip.Bus, witness *upstream.Witness, reg prometheus.Registerer, log *slog.Logger) (*hub.Hub, error) {
 	if len(cfg.FanoutPrefixes) == 0 {
 		return nil, nil
 	}
@@ -75,6 +76,7 @@ func newHub(cfg *Config, up fanoutUpstream, bus *gossip.Bus, reg prometheus.Regi
 		// With an etcd identity of its own, herald may face etcd with auth
 		// on: tokenless watches are checked as etcd checks them.
 		CheckPermissions: cfg.hasEtcdIdentity(),
+		Witness:          witness,
 	}
 	if bus != nil {
 		c.Bus = bus.Topic(hub.Topic)

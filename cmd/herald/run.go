@@ -17,6 +17,7 @@ import (
 	"github.com/heraldproj/herald/internal/loopback"
 	"github.com/heraldproj/herald/internal/startup"
 	"github.com/heraldproj/herald/proxy"
+	"github.com/heraldproj/herald/upstream"
 )
 
 // Run starts herald as cfg (validated by loadConfig) says and serves until
@@ -117,14 +118,21 @@ func Run(ctx context.Context, c Config) error {
 	}
 	// What the server serves with: the lease offloader and the fan-out hub,
 	// each nil when it is off. They are closed after the server stops.
-	off, err := newOffloader(cfg, up, bus, reg, log)
+	// etcd's answers to the offloader's keepalives carry its revision: the
+	// feeds' heartbeats are cut from it instead of asking etcd for progress
+	// (fanout/feed). ZooKeeper's answers carry no such revision.
+	var witness *upstream.Witness
+	if etcdUp != nil {
+		witness = new(upstream.Witness)
+	}
+	off, err := newOffloader(cfg, up, bus, witness, reg, log)
 	if err != nil {
 		return err
 	}
 	if off != nil {
 		defer off.Close()
 	}
-	fan, err := newHub(cfg, up, bus, reg, log)
+	fan, err := newHub(cfg, up, bus, witness, reg, log)
 	if err != nil {
 		return err
 	}

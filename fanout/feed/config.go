@@ -47,6 +47,13 @@ type Config struct {
 	// Sink is the replica the Feed keeps current. Required.
 	Sink Sink
 
+	// Witness, when set, holds the revision etcd reported on answers herald
+	// gets anyway (its session keepalives): a feeder's heartbeat is cut
+	// from it, without a progress request, when the feed already holds
+	// that revision (follow). nil: every heartbeat asks etcd. Only an
+	// upstream whose answers carry etcd's store revision may set it.
+	Witness *upstream.Witness
+
 	// Clock times the repair delay, the feeder's heartbeat and the feeder
 	// choice's recheck (nil: the wall clock); tests move it instead of
 	// sleeping.

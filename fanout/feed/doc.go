@@ -11,9 +11,12 @@
 //     into batches chained by revision — each etcd answer is a cut with one
 //     prefix; with several, a batch ends only at the revision of an answer
 //     to a progress request, an exact cut across prefixes — applies them
-//     and broadcasts them on its topic of the fleet bus; an idle feeder
-//     asks for progress 500 ms after its last batch, a heartbeat that lets
-//     every herald see that it misses nothing;
+//     and broadcasts them on its topic of the fleet bus; 500 ms after its
+//     last batch an idle feeder broadcasts a heartbeat that lets every
+//     herald see that it misses nothing: cut from the revision etcd
+//     reported on herald's own keepalives since (Config.Witness), when the
+//     feed holds it already, or else from etcd's answer to a progress
+//     request (asked when no such answer came within 250 ms more);
 //   - applies every batch the fleet delivers, in any order, any number of
 //     times (the Sink orders them, e.g. with a fanout.Chain);
 //   - repairs a gap that the broadcast tree has not filled within the
@@ -31,6 +34,9 @@
 // are never held across I/O. follow's sendMu is held across the watch
 // stream's Send on purpose: gRPC allows one sender at a time, and the
 // heartbeat and the watch loop both send; nothing else is taken under it.
+// follow's loop alone owns its Cutter: the heartbeat hands it a witnessed
+// revision over a channel, and a receiver goroutine hands it etcd's
+// answers.
 // docs/lock-order.md lists every package's order.
 //
 // Who serialises what: the Feed calls its Sink from several goroutines

@@ -354,3 +354,63 @@ func value(c prometheus.Collector) float64 {
 	}
 	return m.GetGauge().GetValue()
 }
+
+// TestFeedHeartbeatsFromWitnessedRevisions runs a lone feeder on a manual
+// clock with a Witness: while etcd's reported revision is one the replica
+// holds, each heartbeat is cut from it and etcd is asked nothing; a
+// reported revision the replica lacks (a write outside the prefix), or no
+// answer within half a ProgressEvery more, makes it ask etcd for progress.
+func TestFeedHeartbeatsFromWitnessedRevisions(t *testing.T) {
+	checkNoLeaks(t)
+	p := prefix(t.Name())
+	put(t, p+"a", "1")
+	r := newReplica()
+	m, _ := NewMetrics(nil, "test")
+	clk := clock.NewManual(time.Now())
+	w := new(upstream.Witness)
+	f := startFeed(t, Config{Name: "h1", Prefixes: []string{p}, Sink: r, Metrics: m, Clock: clk,
+		ProgressEvery: 100 * time.Millisecond, Witness: w})
+	harness.WaitUntil(t, "the herald to feed", harness.DefaultPatience, f.IsFeeder)
+	etcdRev := func() int64 {
+		resp, err := testEtcd(t).Range(harness.Context(t, time.Minute), &pb.RangeRequest{Key: []byte(p + "a")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Header.Revision
+	}
+	// The watch starts one revision back (feeder.go): the first heartbeat
+	// needs etcd's progress answer, witness or not.
+	harness.AdvanceUntil(t, clk, 50*time.Millisecond, "a first progress batch", harness.DefaultPatience, func() bool {
+		return value(m.Batches) >= 1
+	})
+
+	asked := value(m.ProgressRequests)
+	for i := range 3 {
+		beats := value(m.WitnessedHeartbeats)
+		w.Note(etcdRev())
+		harness.AdvanceUntil(t, clk, 50*time.Millisecond, fmt.Sprintf("witnessed heartbeat %d", i+1), harness.DefaultPatience,
+			func() bool { return value(m.WitnessedHeartbeats) > beats })
+	}
+	if got := value(m.ProgressRequests); got != asked {
+		t.Fatalf("%v progress requests while etcd reported a revision the replica holds, want none", got-asked)
+	}
+
+	// etcd reports a revision beyond the replica's: ask, and catch up.
+	beats := value(m.WitnessedHeartbeats)
+	outside := put(t, "/outside-"+p, "x")
+	w.Note(outside)
+	harness.AdvanceUntil(t, clk, 50*time.Millisecond, "a progress batch to the revision written outside", harness.DefaultPatience,
+		func() bool { return r.Rev() == outside })
+	if value(m.ProgressRequests) == asked || value(m.WitnessedHeartbeats) != beats {
+		t.Fatalf("witnessed revision %d ahead of the replica: %v progress requests, %v witnessed heartbeats; want a request and no heartbeat",
+			outside, value(m.ProgressRequests)-asked, value(m.WitnessedHeartbeats)-beats)
+	}
+
+	// etcd answers herald nothing: after the grace, ask.
+	asked = value(m.ProgressRequests)
+	harness.AdvanceUntil(t, clk, 50*time.Millisecond, "a progress request without a witness", harness.DefaultPatience,
+		func() bool { return value(m.ProgressRequests) > asked })
+	if value(m.WitnessedHeartbeats) != beats {
+		t.Fatal("a heartbeat was cut from a witness while etcd noted nothing")
+	}
+}

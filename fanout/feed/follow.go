@@ -10,6 +10,7 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	"github.com/heraldproj/herald/fanout"
+	"github.com/heraldproj/herald/upstream"
 )
 
 // errCompacted says that etcd has compacted the revision a watch asked for;
@@ -24,19 +25,21 @@ func (e errCompacted) Error() string {
 // and hands emit the events cut into batches chained by revision, as
 // fanout.Cutter decides (asking etcd for progress when the Cutter waits
 // for it, with several prefixes). When nothing was cut for ProgressEvery,
-// follow asks for progress, and etcd's answer is the heartbeat: a progress
-// batch up to etcd's revision, or, when that has not moved, a
-// fanout.Batch.Heartbeat. follow returns when emit returns true, ctx ends,
-// or the watch fails (errCompacted when etcd compacted from).
+// follow sends the heartbeat: from a revision etcd reported on another
+// answer since the last cut (Config.Witness), when the chain already holds
+// it, or else from etcd's answer to a progress request (a progress batch
+// up to etcd's revision, or, when that has not moved, a
+// fanout.Batch.Heartbeat). follow returns when emit returns true, ctx
+// ends, or the watch fails (errCompacted when etcd compacted from).
 //
 // ctx carries no client metadata (see Config.KV), so the watch needs no
 // stripping of outgoing metadata, unlike proxy's relays.
 func (f *Feed) follow(ctx context.Context, from int64, emit func(fanout.Batch) bool) error {
 	ctx, cancel := context.WithCancel(ctx)
-	var heartbeat sync.WaitGroup
+	var helpers sync.WaitGroup // the heartbeat and the receiver
 	defer func() {
 		cancel()
-		heartbeat.Wait()
+		helpers.Wait()
 	}()
 	w, err := f.cfg.Watch.Watch(ctx)
 	if err != nil {
@@ -46,6 +49,7 @@ func (f *Feed) follow(ctx context.Context, from int64, emit func(fanout.Batch) b
 	askProgress := func() error {
 		sendMu.Lock()
 		defer sendMu.Unlock()
+		f.m.ProgressRequests.Inc()
 		return w.RequestProgress()
 	}
 	for i, p := range f.cfg.Prefixes {
@@ -57,43 +61,59 @@ func (f *Feed) follow(ctx context.Context, from int64, emit func(fanout.Batch) b
 			return fmt.Errorf("feed %s: watch %q: %w", f.cfg.Topic, p, err)
 		}
 	}
-	var lastEmit atomic.Int64 // unix nanoseconds
+	var last lastCut
 	clk := f.cfg.Clock
-	lastEmit.Store(clk.Now().UnixNano())
-	heartbeat.Add(1)
+	last.mark(clk.Now(), f.cfg.Witness)
+	witnessed := make(chan int64) // revisions the heartbeat found witnessed; this goroutine cuts
+	helpers.Add(2)
 	go func() {
-		defer heartbeat.Done()
+		defer helpers.Done()
+		f.heartbeat(ctx, &last, askProgress, witnessed)
+	}()
+	answers := make(chan *pb.WatchResponse)
+	failed := make(chan error, 1)
+	go func() {
+		defer helpers.Done()
 		for {
-			// Asleep until ProgressEvery after the last batch: a busy feed
-			// asks nothing.
-			wait := f.cfg.ProgressEvery - clk.Now().Sub(time.Unix(0, lastEmit.Load()))
-			if wait > 0 {
-				fire, stop := clk.NewTimer(wait)
-				select {
-				case <-ctx.Done():
-					stop()
-					return
-				case <-fire:
-				}
-				continue
-			}
-			if askProgress() != nil {
+			resp, err := w.Recv()
+			if err != nil {
+				failed <- err
 				return
 			}
-			lastEmit.Store(clk.Now().UnixNano()) // the next ask, ProgressEvery from now unless a batch comes first
+			select {
+			case answers <- resp:
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 
 	cutter := fanout.NewCutter(len(f.cfg.Prefixes), from)
 	emitCut := func(b fanout.Batch, hdr *pb.ResponseHeader) bool {
-		lastEmit.Store(clk.Now().UnixNano())
-		f.cfg.Sink.NoteHeader(hdr)
+		last.mark(clk.Now(), f.cfg.Witness)
+		if hdr != nil {
+			f.cfg.Sink.NoteHeader(hdr)
+		}
 		return emit(b)
 	}
 	for {
-		resp, err := w.Recv()
-		if err != nil {
+		var resp *pb.WatchResponse
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-failed:
 			return fmt.Errorf("feed %s: watch: %w", f.cfg.Topic, err)
+		case rev := <-witnessed:
+			if b, ok := cutter.Witnessed(rev); ok {
+				f.m.WitnessedHeartbeats.Inc()
+				if emitCut(b, nil) {
+					return nil
+				}
+			} else if err := askProgress(); err != nil {
+				return fmt.Errorf("feed %s: watch: %w", f.cfg.Topic, err)
+			}
+			continue
+		case resp = <-answers:
 		}
 		f.m.UpstreamResponses.Inc()
 		switch {
@@ -119,5 +139,67 @@ func (f *Feed) follow(ctx context.Context, from int64, emit func(fanout.Batch) b
 				return nil
 			}
 		}
+	}
+}
+
+// lastCut is when follow last cut a batch (or last asked for one), and
+// how many answers its Witness had noted by then.
+type lastCut struct {
+	at    atomic.Int64 // unix nanoseconds
+	notes atomic.Uint64
+}
+
+func (l *lastCut) mark(now time.Time, w *upstream.Witness) {
+	_, n := w.Seen()
+	l.notes.Store(n)
+	l.at.Store(now.UnixNano())
+}
+
+// heartbeat runs beside follow's loop. ProgressEvery after the last cut,
+// if etcd has answered herald since (Config.Witness), it hands the loop
+// the revision etcd reported, for the loop to cut a heartbeat from (or to
+// ask for progress, when the chain does not hold that revision yet). If
+// etcd has not answered since, it waits up to half a ProgressEvery more
+// for an answer, and then asks etcd for progress itself. A busy feed asks
+// nothing, and neither does an idle one on a herald whose session
+// keepalives come at least every 1.5 ProgressEvery.
+func (f *Feed) heartbeat(ctx context.Context, last *lastCut, askProgress func() error, witnessed chan<- int64) {
+	clk := f.cfg.Clock
+	var gracedAt int64 // the cut whose wait for an answer was extended
+	for {
+		at := last.at.Load()
+		graced := gracedAt == at
+		wait := f.cfg.ProgressEvery - clk.Now().Sub(time.Unix(0, at))
+		if graced {
+			wait += f.cfg.ProgressEvery / 2
+		}
+		if wait > 0 {
+			fire, stop := clk.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				stop()
+				return
+			case <-fire:
+			}
+			continue
+		}
+		switch rev, n := f.cfg.Witness.Seen(); {
+		case n != last.notes.Load():
+			select {
+			case witnessed <- rev:
+			case <-ctx.Done():
+				return
+			}
+		case f.cfg.Witness != nil && !graced:
+			gracedAt = at
+			continue
+		default:
+			if askProgress() != nil {
+				return
+			}
+		}
+		// The next heartbeat ProgressEvery from now, unless a batch comes
+		// first (the loop marks its own cuts too).
+		last.mark(clk.Now(), f.cfg.Witness)
 	}
 }

@@ -26,6 +26,13 @@ type Metrics struct {
 	// fan-out adds its catch-up watches'):
 	// herald_<area>_upstream_watch_responses_total.
 	UpstreamResponses prometheus.Counter
+	// ProgressRequests counts the progress requests sent to etcd:
+	// herald_<area>_progress_requests_total.
+	ProgressRequests prometheus.Counter
+	// WitnessedHeartbeats counts heartbeats cut from a revision etcd
+	// reported on another answer, in place of a progress request
+	// (Config.Witness): herald_<area>_witnessed_heartbeats_total.
+	WitnessedHeartbeats prometheus.Counter
 }
 
 // NewMetrics builds the metrics of one area and registers them on reg
@@ -55,6 +62,14 @@ func NewMetrics(reg prometheus.Registerer, area string) (*Metrics, error) {
 			Name: name("upstream_watch_responses_total"),
 			Help: fmt.Sprintf("Watch responses received from etcd for the %s replica.", area),
 		}),
+		ProgressRequests: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: name("progress_requests_total"),
+			Help: fmt.Sprintf("Watch progress requests sent to etcd for the %s replica.", area),
+		}),
+		WitnessedHeartbeats: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: name("witnessed_heartbeats_total"),
+			Help: fmt.Sprintf("%s heartbeats cut from a revision etcd reported on herald's own keepalives, without a progress request.", area),
+		}),
 	}
 	if reg == nil {
 		return m, nil
@@ -65,6 +80,8 @@ func NewMetrics(reg prometheus.Registerer, area string) (*Metrics, error) {
 	m.Repairs, err = register(reg, m.Repairs, err)
 	m.Feeding, err = register(reg, m.Feeding, err)
 	m.UpstreamResponses, err = register(reg, m.UpstreamResponses, err)
+	m.ProgressRequests, err = register(reg, m.ProgressRequests, err)
+	m.WitnessedHeartbeats, err = register(reg, m.WitnessedHeartbeats, err)
 	if err != nil {
 		return nil, fmt.Errorf("feed: metrics of %s: %w", area, err)
 	}

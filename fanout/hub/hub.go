@@ -70,6 +70,10 @@ type Config struct {
 	// has an etcd user of its own). A stream that carries a token is
 	// checked regardless.
 	CheckPermissions bool
+	// Witness, when set, holds the revision etcd reported on herald's own
+	// keepalives: the feed's heartbeats are cut from it when they can
+	// (feed.Config.Witness). nil: every heartbeat asks etcd for progress.
+	Witness *upstream.Witness
 	// Clock is the cache's clock (nil: the wall clock): its window's ages,
 	// progress notifications, the tick loop's timer, a watch create's wait
 	// for the cache and Stats' SinceAdvance. Tests move it instead of
@@ -159,6 +163,7 @@ func New(cfg Config) (*Hub, error) {
 		Sink:        sink{h},
 		Logger:      h.log,
 		Metrics:     cfg.Metrics.Feed,
+		Witness:     cfg.Witness,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("hub: %w", err)

@@ -202,6 +202,7 @@ func (o *Offloader) load(ctx context.Context) error {
 			Name: o.opts.Name, Topic: "leases", Prefixes: []string{o.opts.ReservedPrefix},
 			Feeders: o.opts.Feeders, KV: o.up, Watch: o.up, Bus: o.opts.Bus,
 			Sink: newIndexSink(o), Logger: o.log.With("feed", "leases"), Metrics: o.feedMetrics,
+			Witness: o.opts.Witness,
 		})
 		if err != nil {
 			return fmt.Errorf("offload: %w", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/heraldproj/herald/fanout/feed"
 	"github.com/heraldproj/herald/internal/clock"
 	"github.com/heraldproj/herald/lease"
+	"github.com/heraldproj/herald/upstream"
 )
 
 // Options configure lease offloading.
@@ -63,6 +64,11 @@ type Options struct {
 	// (Permit) before herald acts for it, a tokenless client's too. Without
 	// it only calls that carry a token are checked.
 	CheckPermissions bool
+	// Witness, when set, is told the revision of every answer to the
+	// session's and carriers' keepalives, for the fleet's feeders to cut
+	// their heartbeats from (upstream.Witness); the lease index's own feed
+	// reads it too. Only an etcd upstream's answers carry etcd's revision.
+	Witness *upstream.Witness
 	// Clock is the virtual leases' clock (nil: the wall clock): their TTLs,
 	// keepalives and expiry, and the expiry loop's timer. What herald learns
 	// from etcd (its session's and carriers' validity, their renewals, the

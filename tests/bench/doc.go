@@ -74,6 +74,17 @@
 //     longest gap between two keepalives of one lease is printed (above
 //     the TTL, the generator itself let leases lapse). Above ~5k nodes on
 //     the shared 2-core machine, run it under `flock /tmp/herald-heavy.lock`.
+//     A herald's live heap is read after the grants too, so that the heap
+//     per lease splits into its grant's and its key's.
+//   - BenchmarkIdleFleet: the scenario's steady state without its load
+//     generator. One etcd holding HERALD_BENCH_IDLE_KEYS (50000) keys
+//     under /services/, its CPU (/proc/<pid>/stat) over a window of
+//     HERALD_BENCH_IDLE_WINDOW (60s) alone, then with a fleet of
+//     HERALD_BENCH_IDLE_HERALDS (10) heralds (--fanout-prefix /services/,
+//     two feeders, gossip profile local), three virtual leases kept alive
+//     through each by clientv3, and nothing else: etcd's CPU, its gRPC
+//     messages received per second by method, and the feeds' progress
+//     requests and witnessed heartbeats per second.
 //
 // Everything is skipped unless HERALD_BENCH=1 (make bench sets it). For a
 // quicker or narrower run (see env.go; the command printed with every table

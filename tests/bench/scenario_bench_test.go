@@ -156,7 +156,11 @@ type procSample struct {
 	rss  [3]int64 // started, after leases, after watchers
 	// heap is the live Go heap at the same points (a herald's: heap bytes
 	// allocated right after a forced GC, read from heapURL's /metrics).
-	heap                   [3]int64
+	heap [3]int64
+	// granted is a herald's live heap after the grants, before any key
+	// was put: what a lease costs on its own (the rest of heap[1]-heap[0]
+	// is its key's: the lease index's attachment, the fan-out cache).
+	granted                int64
 	heapURL                string // a herald's metrics base URL, served with --enable-pprof
 	leases, watchers       int    // it serves
 	steadyCPU, failureCPU  float64
@@ -260,6 +264,13 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, w, conns, watchC
 		return nil, fmt.Errorf("%d of %d grants failed, first: %v", g.failed, l.nodes(), g.firstErr)
 	}
 	fmt.Printf("%s: %d leases granted in %v\n", kind, g.granted, time.Since(started).Round(time.Millisecond))
+	for i := range res.procs {
+		if u := res.procs[i].heapURL; u != "" {
+			if v, err := liveHeap(u); err == nil {
+				res.procs[i].granted = v
+			}
+		}
+	}
 	started = time.Now()
 	if err := fleet.putKeys(ctx, g.ids, l.key, scParallel); err != nil {
 		return nil, err
@@ -476,7 +487,7 @@ func (r *scenarioResult) addRows(lat, load *table) {
 
 func (r *scenarioResult) procTable() string {
 	t := newTable("process", "CPU steady / failures", "RSS started", "after leases", "after watchers", "bytes per lease",
-		"bytes per watcher", "live heap started / leases / watchers", "live heap per lease / watcher", "log WARN / ERROR")
+		"bytes per watcher", "live heap started / leases / watchers", "live heap per lease (its grant + its key) / watcher", "log WARN / ERROR")
 	for _, p := range r.procs {
 		perLease, perWatcher, heap, heapPer := "—", "—", "—", "—"
 		if p.pid != 0 {
@@ -485,7 +496,9 @@ func (r *scenarioResult) procTable() string {
 		}
 		if p.heapURL != "" {
 			heap = fmt.Sprintf("%s / %s / %s", mib(p.heap[0]), mib(p.heap[1]), mib(p.heap[2]))
-			heapPer = fmt.Sprintf("%d / %d", (p.heap[1]-p.heap[0])/int64(max(1, p.leases)),
+			leases := int64(max(1, p.leases))
+			heapPer = fmt.Sprintf("%d (%d + %d) / %d", (p.heap[1]-p.heap[0])/leases,
+				(p.granted-p.heap[0])/leases, (p.heap[1]-p.granted)/leases,
 				(p.heap[2]-p.heap[1])/int64(max(1, p.watchers)))
 		}
 		logs := "—"
