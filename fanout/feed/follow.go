@@ -10,6 +10,7 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	"github.com/heraldproj/herald/fanout"
+	"github.com/heraldproj/herald/internal/streams"
 	"github.com/heraldproj/herald/upstream"
 )
 
@@ -65,28 +66,12 @@ func (f *Feed) follow(ctx context.Context, from int64, emit func(fanout.Batch) b
 	clk := f.cfg.Clock
 	last.mark(clk.Now(), f.cfg.Witness)
 	witnessed := make(chan int64) // revisions the heartbeat found witnessed; this goroutine cuts
-	helpers.Add(2)
+	helpers.Add(1)
 	go func() {
 		defer helpers.Done()
 		f.heartbeat(ctx, &last, askProgress, witnessed)
 	}()
-	answers := make(chan *pb.WatchResponse)
-	failed := make(chan error, 1)
-	go func() {
-		defer helpers.Done()
-		for {
-			resp, err := w.Recv()
-			if err != nil {
-				failed <- err
-				return
-			}
-			select {
-			case answers <- resp:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	answers, failed := streams.ReceiveWaited(ctx, w.Recv, &helpers)
 
 	cutter := fanout.NewCutter(len(f.cfg.Prefixes), from)
 	emitCut := func(b fanout.Batch, hdr *pb.ResponseHeader) bool {

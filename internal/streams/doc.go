@@ -1,7 +1,9 @@
 // Package streams holds what herald's stream servers (proxy/, fanout/hub)
 // share about reading a client stream: Receive, which moves the reads onto
 // a goroutine of their own so that the server can wait on them and on
-// other things at once.
+// other things at once. ReceiveWaited does the same for a stream herald
+// opened itself (fanout/feed's upstream watch), whose reader is waited
+// for: the stream's context ends it.
 //
 // That goroutine's owner is the stream: it ends with the stream's first
 // error, which a gRPC server stream gives once its handler has returned, so
