@@ -1,6 +1,9 @@
 package lease
 
 import (
+	"slices"
+	"strings"
+
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 )
 
@@ -62,8 +65,16 @@ type Guard struct {
 // Transactions hold at most maxOps-1 operations (≤ 0: DefaultMaxOpsPerTxn):
 // etcd lets a nested txn hold maxOps minus its parent's operation count, and
 // each guard is one. Carriers come in the order they first appear in
-// doomed, leases and keys in input order; deleting what is already gone
+// doomed, a lease's keys in input order; deleting what is already gone
 // changes nothing, so replaying a plan after a failure is safe.
+//
+// A carrier's leases are packed in the order of their first key (a
+// stable sort: leases without keys, then by key), so that the leases of
+// one service, whose keys share its prefix, go in as few transactions as
+// the op limit allows. Each transaction is one revision, and a watcher of
+// that prefix gets one response per revision: a rack's expiry that spread
+// one service's 50 leases over 50 revisions sent each of its watchers 50
+// responses instead of a few (docs/benchmarks.md, the founding scenario).
 func (k Keyspace) DeleteTxns(doomed []Expired, fence func(carrier ID) *pb.Compare, maxOps int) []DeleteTxn {
 	if maxOps <= 0 {
 		maxOps = DefaultMaxOpsPerTxn
@@ -79,6 +90,7 @@ func (k Keyspace) DeleteTxns(doomed []Expired, fence func(carrier ID) *pb.Compar
 	}
 	var out []DeleteTxn
 	for _, c := range carriers {
+		slices.SortStableFunc(byCarrier[c], func(a, b Expired) int { return strings.Compare(firstKey(a), firstKey(b)) })
 		first, second := &txnPacker{k: k, carrier: c, fence: fence(c), per: per, records: true},
 			&txnPacker{k: k, carrier: c, fence: fence(c), per: per}
 		for _, e := range byCarrier[c] {
@@ -98,6 +110,14 @@ func (k Keyspace) DeleteTxns(doomed []Expired, fence func(carrier ID) *pb.Compar
 		out = append(out, second.done()...)
 	}
 	return out
+}
+
+// firstKey is the first of e's keys, "" when it has none.
+func firstKey(e Expired) string {
+	if len(e.Keys) == 0 {
+		return ""
+	}
+	return e.Keys[0].Key
 }
 
 // leaseOps are a lease's deletes in order: its record, then each key's

@@ -91,16 +91,16 @@ then
 			{ID: 42, Carrier: 1001},
 			{ID: 45, Carrier: 1002},
 		}, 0, `
-# txn 0 carrier=1002 ops=4 guard@1=44:/x@3
+# txn 0 carrier=1002 ops=4 guard@2=44:/x@3
 if mod(carrier(1002)) = 9
 then
+  delete record(45)
   delete record(44)
   txn
     if mod(/x) = 3
     then
       delete /x
   delete attach(44,/x)
-  delete record(45)
 # txn 1 carrier=1001 ops=1
 if mod(carrier(1001)) = 6
 then
@@ -129,6 +129,43 @@ then
     then
       delete /b
   delete attach(42,/b)
+`},
+		{"a carrier's leases in key order: one prefix's leases share a txn", []Expired{
+			{ID: 50, Carrier: 1001, Keys: []AttachedKey{{"/s/web/1", 2}}},
+			{ID: 51, Carrier: 1001, Keys: []AttachedKey{{"/s/api/1", 3}}},
+			{ID: 52, Carrier: 1001, Keys: []AttachedKey{{"/s/web/2", 4}}},
+			{ID: 53, Carrier: 1001, Keys: []AttachedKey{{"/s/api/2", 5}}},
+		}, 7, `
+# txn 0 carrier=1001 ops=6 guard@1=51:/s/api/1@3 guard@4=53:/s/api/2@5
+if mod(carrier(1001)) = 6
+then
+  delete record(51)
+  txn
+    if mod(/s/api/1) = 3
+    then
+      delete /s/api/1
+  delete attach(51,/s/api/1)
+  delete record(53)
+  txn
+    if mod(/s/api/2) = 5
+    then
+      delete /s/api/2
+  delete attach(53,/s/api/2)
+# txn 1 carrier=1001 ops=6 guard@1=50:/s/web/1@2 guard@4=52:/s/web/2@4
+if mod(carrier(1001)) = 6
+then
+  delete record(50)
+  txn
+    if mod(/s/web/1) = 2
+    then
+      delete /s/web/1
+  delete attach(50,/s/web/1)
+  delete record(52)
+  txn
+    if mod(/s/web/2) = 4
+    then
+      delete /s/web/2
+  delete attach(52,/s/web/2)
 `},
 		{"carriers never share a txn", []Expired{
 			{ID: 42, Carrier: 1001},
