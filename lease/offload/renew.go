@@ -100,20 +100,15 @@ func (o *Offloader) renewStream(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		now := o.wall()
+		periods := map[lease.ID]time.Duration{}
 		o.mu.Lock()
-		session, carriers := o.own.Session(), o.own.Carriers()
-		ttls := make(map[lease.ID]int64, len(carriers))
-		for _, c := range carriers {
-			ttls[c] = o.own.CarrierTTL(c)
-		}
-		o.mu.Unlock()
-		periods := make(map[lease.ID]time.Duration, len(carriers)+1)
-		if session != lease.NoLease {
+		if session := o.own.Session(); session != lease.NoLease {
 			periods[session] = time.Duration(o.opts.SessionTTL) * time.Second / 3
 		}
-		for _, c := range carriers {
-			periods[c] = time.Duration(lease.CarrierRenewPeriod(ttls[c]) * float64(time.Second))
+		for _, c := range o.own.Carriers() {
+			periods[c] = time.Duration(lease.CarrierRenewPeriod(o.own.CarrierTTL(c)) * float64(time.Second))
 		}
+		o.mu.Unlock()
 		send := dueRenewals(now, periods, lastSent)
 		mu.Lock()
 		stuck := false

@@ -92,11 +92,8 @@ func runIdleFleet(b *testing.B, keys, heralds int, window time.Duration) (idleRe
 
 	etcdMetrics := c.Member(0).MetricsURL() + "/metrics"
 	recv := func() (map[string]float64, error) {
-		page, err := harness.Metrics(etcdMetrics)
-		if err != nil {
-			return nil, err
-		}
-		return sumMetricBy(page, metricMsgReceived, "grpc_method")
+		recvBy, _, err := etcdMessages(etcdMetrics)
+		return recvBy, err
 	}
 	feeds := func() (progress, witnessed [2]float64, err error) {
 		for i, area := range []string{"fanout", "lease_index"} {

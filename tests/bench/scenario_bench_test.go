@@ -315,19 +315,7 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, w, conns, watchC
 
 	// The steady window.
 	etcdMetrics := r.etcd.Member(0).MetricsURL() + "/metrics"
-	// etcd's gRPC messages received, per method, and sent: one read of its
-	// metrics page.
-	msgs := func() (recvBy map[string]float64, sent float64, err error) {
-		page, err := harness.Metrics(etcdMetrics)
-		if err != nil {
-			return nil, 0, err
-		}
-		if recvBy, err = sumMetricBy(page, metricMsgReceived, "grpc_method"); err != nil {
-			return nil, 0, err
-		}
-		sent, err = sumMetric(page, metricMsgSent, nil)
-		return recvBy, sent, err
-	}
+	msgs := func() (map[string]float64, float64, error) { return etcdMessages(etcdMetrics) }
 	cpu, err := startCPU(pids()...)
 	if err != nil {
 		return nil, err
@@ -524,6 +512,20 @@ func total(m map[string]float64) float64 {
 		sum += v
 	}
 	return sum
+}
+
+// etcdMessages reads etcd's gRPC messages received, per method, and sent,
+// all methods, from one read of its metrics page at url.
+func etcdMessages(url string) (recvBy map[string]float64, sent float64, err error) {
+	page, err := harness.Metrics(url)
+	if err != nil {
+		return nil, 0, err
+	}
+	if recvBy, err = sumMetricBy(page, metricMsgReceived, "grpc_method"); err != nil {
+		return nil, 0, err
+	}
+	sent, err = sumMetric(page, metricMsgSent, nil)
+	return recvBy, sent, err
 }
 
 // ratesBetween formats the per-key rates of two counter readings d apart,
