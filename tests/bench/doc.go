@@ -59,8 +59,10 @@
 //     (watcher, stopped node), the first DELETE's arrival and counts
 //     duplicates and any other event per watcher; latencies are arrival −
 //     the node's last keepalive sent − TTL. Also etcd's CPU, RSS and gRPC
-//     messages received and sent (all methods) over a steady window and over
-//     the failures, each front's and the generator's CPU and RSS, and
+//     messages received and sent (all methods) over a steady window
+//     (_STEADY, 2m: it holds one of the collections Go forces every two
+//     minutes in an idle etcd, whose count in the window is printed) and
+//     over the failures, each front's and the generator's CPU and RSS, and
 //     bytes per lease and per watcher from RSS deltas (after the leases and
 //     their keys, after the watchers). Herald fleet, direct (the racks are
 //     views of etcd) and one grpc-proxy per rack, in that order, each with

@@ -19,6 +19,8 @@ const (
 	// metricEventsSent counts events etcd handed to watchers: one per event
 	// and watcher that receives it (mvcc.ReportEventReceived).
 	metricEventsSent = "etcd_debugging_mvcc_events_total"
+	// metricGCCycles counts a Go process's completed garbage collections.
+	metricGCCycles = "go_gc_duration_seconds_count"
 )
 
 // keepAliveLabels selects the LeaseKeepAlive stream messages among

@@ -14,9 +14,10 @@ const (
 	scPathsEnv      = "HERALD_BENCH_SCENARIO_PATHS"       // comma list, in run order
 	scPlotEnv       = "HERALD_BENCH_SCENARIO_PLOT"        // where the CDF plot (SVG) goes
 	scGenNiceEnv    = "HERALD_BENCH_SCENARIO_GEN_NICE"    // the load generator's nice value (default -10; 0 leaves it)
+	scSteadyEnv     = "HERALD_BENCH_SCENARIO_STEADY"      // the steady window (default 2m)
 )
 
-var scenarioKnobs = []string{scRacksEnv, scNodesEnv, scServicesEnv, scWatchersEnv, scConnsEnv, scWatchConnsEnv, scPathsEnv, scPlotEnv, scGenNiceEnv}
+var scenarioKnobs = []string{scRacksEnv, scNodesEnv, scServicesEnv, scWatchersEnv, scConnsEnv, scWatchConnsEnv, scPathsEnv, scPlotEnv, scGenNiceEnv, scSteadyEnv}
 
 // scWebService is the service index of `web`, the hot one.
 const scWebService = 0
