@@ -7,15 +7,9 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
-)
 
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
+	"github.com/heraldproj/herald/internal/heapstat"
+)
 
 // BenchmarkCacheMemory reports the heap one herald's fan-out cache takes
 // per key of the founding scenario (issue 15): 50 000 registrations
@@ -28,7 +22,7 @@ func heapInUse() uint64 {
 func BenchmarkCacheMemory(b *testing.B) {
 	const keys = 50_000
 	for range b.N {
-		before := heapInUse()
+		before := heapstat.Live()
 		c := emptyCache(b, Config{Prefixes: []string{"/services/"}, MaxEvents: 100_000, MaxBytes: 64 << 20, MaxAge: 10 * time.Minute})
 		start := time.Unix(0, 0)
 		c.Tick(start)
@@ -40,9 +34,9 @@ func BenchmarkCacheMemory(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		windowed := heapInUse()
+		windowed := heapstat.Live()
 		c.Tick(start.Add(11 * time.Minute))
-		aged := heapInUse()
+		aged := heapstat.Live()
 		if n := len(c.kv.kvs); n != keys {
 			b.Fatalf("the cache holds %d keys, want %d", n, keys)
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
+
+	"github.com/heraldproj/herald/internal/heapstat"
 )
 
 // fleetSnapshot is the reserved keyspace of a fleet with n virtual leases,
@@ -35,14 +37,6 @@ func fleetSnapshot(n, heralds, carriers int) []*mvccpb.KeyValue {
 	return kvs
 }
 
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
 // BenchmarkIndexMemory reports the heap one herald's lease index takes per
 // fleet lease (one key each) at 50k leases, the figure docs/benchmarks.md
 // states, and the bounded extra of the deleted attachments it remembers:
@@ -52,10 +46,10 @@ func BenchmarkIndexMemory(b *testing.B) {
 	const leases = 50_000
 	kvs := fleetSnapshot(leases, 10, 20)
 	for range b.N {
-		before := heapInUse()
+		before := heapstat.Live()
 		ix := NewIndex(testKS, 0)
 		ix.Load(int64(len(kvs)+1), kvs)
-		loaded := heapInUse()
+		loaded := heapstat.Live()
 		// Every lease ends: its record and attachment are deleted, and the
 		// index remembers DefaultMaxTombs of the attachments.
 		var evs []*mvccpb.Event
@@ -68,7 +62,7 @@ func BenchmarkIndexMemory(b *testing.B) {
 		}
 		ix.Apply(rev, evs)
 		evs = nil
-		ended := heapInUse()
+		ended := heapstat.Live()
 		if ix.NumLeases() != 0 {
 			b.Fatalf("%d leases left", ix.NumLeases())
 		}
