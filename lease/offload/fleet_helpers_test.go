@@ -92,7 +92,19 @@ func (c *faultConn) Invoke(ctx context.Context, method string, args, reply any, 
 			return status.FromContextError(ctx.Err()).Err()
 		}
 	}
-	return c.cc.Invoke(ctx, method, args, reply, opts...)
+	err := c.cc.Invoke(ctx, method, args, reply, opts...)
+	c.mu.Lock()
+	answers := c.answers[txnMethod]
+	c.mu.Unlock()
+	if answers != nil && method == txnMethod {
+		// holdAnswers(txnMethod): etcd applied the txn; its answer waits.
+		select {
+		case <-answers:
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		}
+	}
+	return err
 }
 
 func (c *faultConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
@@ -140,7 +152,8 @@ func (s *cutStream) RecvMsg(m any) error {
 }
 
 // holdAnswers holds every message the streams of method receive from now
-// on (their requests still reach etcd) until releaseAnswers.
+// on (their requests still reach etcd) until releaseAnswers; for txnMethod,
+// the answers of the Txns etcd applies.
 func (c *faultConn) holdAnswers(method string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -289,6 +302,7 @@ func (n *node) close() {
 	n.closeOnce.Do(func() {
 		n.conn.release()
 		n.conn.releaseAnswers(keepAliveMethod)
+		n.conn.releaseAnswers(txnMethod)
 		n.o.Close()
 		n.cli.Close()
 	})

@@ -73,7 +73,9 @@ func (o *Offloader) ownerEvents(events []*mvccpb.Event) {
 				continue
 			}
 			if deleted {
-				o.loseCarrierLocked(p.ID, "its record is gone (the carrier expired at etcd)")
+				if !o.retiring[p.ID] { // else this herald's own retirement: retireEmpty releases it
+					o.loseCarrierLocked(p.ID, "its record is gone (the carrier expired at etcd)")
+				}
 				continue
 			}
 			if rec, err := lease.DecodeCarrierRecord(ev.Kv.Value); err != nil || rec.Owner != o.opts.Name || rec.Session != o.own.Session() {

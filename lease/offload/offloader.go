@@ -62,7 +62,11 @@ type Offloader struct {
 
 	noticed    map[lease.ID]time.Time // orphans and when they were first seen; under setup
 	emptySince map[lease.ID]time.Time // adopted carriers without leases, since when; under mu
-	ending     map[attachment]int     // keys of ended leases whose deletes are in flight (ending.go); under mu
+	// retiring are the carriers whose record this herald is deleting
+	// (retireEmpty): etcd's DELETE of the record may reach the index before
+	// the txn's answer, and is then no loss. Under mu.
+	retiring map[lease.ID]bool
+	ending   map[attachment]int // keys of ended leases whose deletes are in flight (ending.go); under mu
 
 	idx            *index
 	feed           *feed.Feed // keeps idx current: the fleet's lease index; set under mu
@@ -117,6 +121,7 @@ func New(opts Options, up Upstream, reg prometheus.Registerer, log *slog.Logger)
 		wall:       time.Now,
 		own:        lease.NewOwnership(opts.ClockMargin),
 		emptySince: map[lease.ID]time.Time{},
+		retiring:   map[lease.ID]bool{},
 		ending:     map[attachment]int{},
 		mine:       map[int64][]lease.ID{},
 		kick:       make(chan struct{}, 1),
