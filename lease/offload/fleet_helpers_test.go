@@ -93,10 +93,13 @@ func (c *faultConn) Invoke(ctx context.Context, method string, args, reply any, 
 		}
 	}
 	err := c.cc.Invoke(ctx, method, args, reply, opts...)
+	if method != txnMethod {
+		return err
+	}
 	c.mu.Lock()
 	answers := c.answers[txnMethod]
 	c.mu.Unlock()
-	if answers != nil && method == txnMethod {
+	if answers != nil {
 		// holdAnswers(txnMethod): etcd applied the txn; its answer waits.
 		select {
 		case <-answers:

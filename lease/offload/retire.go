@@ -46,26 +46,24 @@ func (o *Offloader) retireEmpty(ctx context.Context) {
 		}
 		o.mu.Lock()
 		fence := o.own.Fence(o.ks, c)
-		if fence != nil {
-			o.retiring[c] = true
-		}
-		o.mu.Unlock()
 		if fence == nil {
+			o.mu.Unlock()
 			continue
 		}
+		o.retiring[c] = true
+		o.mu.Unlock()
 		resp, err := o.up.Txn(ctx, &pb.TxnRequest{Compare: []*pb.Compare{fence}, Success: []*pb.RequestOp{lease.OpDelete(o.ks.CarrierKey(c), nil)}})
+		o.mu.Lock()
+		delete(o.retiring, c)
+		if err == nil {
+			o.own.Release(c)
+			delete(o.emptySince, c)
+		}
+		o.mu.Unlock()
 		if err != nil {
-			o.mu.Lock()
-			delete(o.retiring, c)
-			o.mu.Unlock()
 			o.log.Warn("retiring an empty carrier failed", "carrier", fmt.Sprintf("%x", uint64(c)), "err", err)
 			continue
 		}
-		o.mu.Lock()
-		delete(o.retiring, c)
-		o.own.Release(c)
-		delete(o.emptySince, c)
-		o.mu.Unlock()
 		if resp.Succeeded {
 			o.revokeQuietly(c)
 			o.log.Info("retired an empty adopted carrier", "carrier", fmt.Sprintf("%x", uint64(c)))

@@ -92,8 +92,8 @@ func runIdleFleet(b *testing.B, keys, heralds int, window time.Duration) (idleRe
 
 	etcdMetrics := c.Member(0).MetricsURL() + "/metrics"
 	recv := func() (map[string]float64, error) {
-		recvBy, _, err := etcdMessages(etcdMetrics)
-		return recvBy, err
+		e, err := readEtcd(etcdMetrics)
+		return e.recvBy, err
 	}
 	feeds := func() (progress, witnessed [2]float64, err error) {
 		for i, area := range []string{"fanout", "lease_index"} {

@@ -206,7 +206,7 @@ type scenarioLoad struct {
 
 func runScenario(b *testing.B, kind pathKind, l scenarioLayout, ld scenarioLoad) (*scenarioResult, error) {
 	b.Helper()
-	w, conns, watchConns, genNice := ld.watchers, ld.conns, ld.watchConns, ld.genNice
+	w := ld.watchers
 	res := &scenarioResult{kind: kind, layout: l, watchers: w}
 	r := startRacks(b, kind, l.racks)
 	defer func() {
@@ -223,12 +223,12 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, ld scenarioLoad)
 	// etcd and the fronts are started (a child inherits its creator's
 	// priority), its threads run at a higher priority (lower nice), so that
 	// what the fronts and etcd get is what the nodes and watchers leave.
-	if genNice != 0 {
-		if err := reniceSelf(genNice); err != nil {
+	if ld.genNice != 0 {
+		if err := reniceSelf(ld.genNice); err != nil {
 			return nil, fmt.Errorf("%s: %w", scGenNiceEnv, err)
 		}
 		defer reniceSelf(0)
-		fmt.Printf("%s: load generator at nice %d, etcd and the fronts at their own\n", kind, genNice)
+		fmt.Printf("%s: load generator at nice %d, etcd and the fronts at their own\n", kind, ld.genNice)
 	}
 	// The processes: etcd, each front, this one.
 	res.procs = append(res.procs, procSample{name: "etcd", pid: r.etcd.Member(0).PID(), leases: l.nodes(), watchers: w})
@@ -269,7 +269,7 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, ld scenarioLoad)
 	for i, ep := range r.endpoints {
 		eps[i] = []string{ep}
 	}
-	fleet, err := dialFleet(eps, l.racks*conns, scTTL)
+	fleet, err := dialFleet(eps, l.racks*ld.conns, scTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +312,7 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, ld scenarioLoad)
 		ranges[i] = scWebRange
 	}
 	started = time.Now()
-	wf, err := openWatchersWith(r.endpoints, ranges, watchOptions{connsPerEndpoint: watchConns, sink: sink})
+	wf, err := openWatchersWith(r.endpoints, ranges, watchOptions{connsPerEndpoint: ld.watchConns, sink: sink})
 	if err != nil {
 		return nil, err
 	}
@@ -333,16 +333,11 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, ld scenarioLoad)
 
 	// The steady window.
 	etcdMetrics := r.etcd.Member(0).MetricsURL() + "/metrics"
-	msgs := func() (map[string]float64, float64, error) { return etcdMessages(etcdMetrics) }
 	cpu, err := startCPU(pids()...)
 	if err != nil {
 		return nil, err
 	}
-	recvBy0, sent0, err := msgs()
-	if err != nil {
-		return nil, err
-	}
-	gc0, err := scrape(etcdMetrics, metricGCCycles, nil)
+	e0, err := readEtcd(etcdMetrics)
 	if err != nil {
 		return nil, err
 	}
@@ -351,17 +346,13 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, ld scenarioLoad)
 	if err != nil {
 		return nil, err
 	}
-	recvBy1, sent1, err := msgs()
+	e1, err := readEtcd(etcdMetrics)
 	if err != nil {
 		return nil, err
 	}
-	gc1, err := scrape(etcdMetrics, metricGCCycles, nil)
-	if err != nil {
-		return nil, err
-	}
-	res.steadyRecv, res.steadySent = (total(recvBy1)-total(recvBy0))/ld.steady.Seconds(), (sent1-sent0)/ld.steady.Seconds()
-	res.steadyRecvBy = ratesBetween(recvBy0, recvBy1, ld.steady)
-	res.steadyGCs = int(gc1 - gc0)
+	res.steadyRecv, res.steadySent = (total(e1.recvBy)-total(e0.recvBy))/ld.steady.Seconds(), (e1.sent-e0.sent)/ld.steady.Seconds()
+	res.steadyRecvBy = ratesBetween(e0.recvBy, e1.recvBy, ld.steady)
+	res.steadyGCs = int(e1.gcs - e0.gcs)
 
 	// The failures.
 	if cpu, err = startCPU(pids()...); err != nil {
@@ -386,11 +377,11 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, ld scenarioLoad)
 	if err != nil {
 		return nil, err
 	}
-	recvBy2, sent2, err := msgs()
+	e2, err := readEtcd(etcdMetrics)
 	if err != nil {
 		return nil, err
 	}
-	res.failRecv, res.failSent = total(recvBy2)-total(recvBy1), sent2-sent1
+	res.failRecv, res.failSent = total(e2.recvBy)-total(e1.recvBy), e2.sent-e1.sent
 	for i := range res.procs {
 		res.procs[i].steadyCPU, res.procs[i].failureCPU = steady[i], failure[i]
 	}
@@ -541,18 +532,28 @@ func total(m map[string]float64) float64 {
 	return sum
 }
 
-// etcdMessages reads etcd's gRPC messages received, per method, and sent,
-// all methods, from one read of its metrics page at url.
-func etcdMessages(url string) (recvBy map[string]float64, sent float64, err error) {
+// etcdReading is one read of etcd's counters: gRPC messages received, per
+// method, and sent (all methods), and its completed garbage collections.
+type etcdReading struct {
+	recvBy    map[string]float64
+	sent, gcs float64
+}
+
+// readEtcd reads etcdReading from one fetch of etcd's metrics page at url.
+func readEtcd(url string) (etcdReading, error) {
+	var e etcdReading
 	page, err := harness.Metrics(url)
 	if err != nil {
-		return nil, 0, err
+		return e, err
 	}
-	if recvBy, err = sumMetricBy(page, metricMsgReceived, "grpc_method"); err != nil {
-		return nil, 0, err
+	if e.recvBy, err = sumMetricBy(page, metricMsgReceived, "grpc_method"); err != nil {
+		return e, err
 	}
-	sent, err = sumMetric(page, metricMsgSent, nil)
-	return recvBy, sent, err
+	if e.sent, err = sumMetric(page, metricMsgSent, nil); err != nil {
+		return e, err
+	}
+	e.gcs, err = sumMetric(page, metricGCCycles, nil)
+	return e, err
 }
 
 // ratesBetween formats the per-key rates of two counter readings d apart,
