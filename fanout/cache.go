@@ -25,6 +25,7 @@ type Cache struct {
 
 	kv     kvStore
 	window window
+	held   []*heldSpan // the ranges kept, for Config.OnDemand (held.go)
 
 	streams []*Stream
 
@@ -88,10 +89,11 @@ func (c *Cache) Load(rev int64, kvs []*mvccpb.KeyValue, compactRev int64) (*Gap,
 	c.materializeAll() // what watchers already could see stays deliverable
 	c.kv = kvStore{}
 	for _, kv := range kvs {
-		if kv != nil && c.inPrefixes(kv.Key) {
+		if kv != nil && c.kvKeeps(kv.Key) {
 			c.kv.put(kv)
 		}
 	}
+	c.reload(rev)
 	c.rev = rev
 	c.lastAdvance = c.now
 	c.window.reset(rev + 1)
@@ -99,6 +101,7 @@ func (c *Cache) Load(rev int64, kvs []*mvccpb.KeyValue, compactRev int64) (*Gap,
 	for _, b := range c.chain.Reset(rev) {
 		c.applyChained(b)
 	}
+	c.installReady()
 	return c.Gap(), nil
 }
 
@@ -117,6 +120,7 @@ func (c *Cache) Apply(b Batch) (*Gap, error) {
 		c.applyChained(r)
 	}
 	if len(ready) > 0 {
+		c.installReady()
 		c.evict()
 	}
 	return c.Gap(), nil
@@ -137,14 +141,16 @@ func (c *Cache) applyChained(b Batch) {
 		}
 	}
 	for _, ev := range b.Events {
-		if !c.inPrefixes(ev.Kv.Key) {
+		if !c.keeps(ev.Kv.Key) {
 			continue // not ours
 		}
 		if len(group) > 0 && group[0].Kv.ModRevision != ev.Kv.ModRevision {
 			flush()
 		}
 		group = append(group, ev)
-		c.kv.apply(ev)
+		if c.kvKeeps(ev.Kv.Key) {
+			c.kv.apply(ev)
+		}
 	}
 	flush()
 	c.rev = b.Rev
@@ -178,6 +184,9 @@ func (c *Cache) Tick(now time.Time) {
 	}
 	c.now = now
 	c.evict()
+	if c.cfg.OnDemand {
+		c.dropIdle()
+	}
 	for _, s := range c.streams {
 		s.tick(now)
 	}
@@ -200,6 +209,9 @@ func (c *Cache) NextDeadline() (time.Time, bool) {
 	if g := c.window.live(); c.cfg.MaxAge > 0 && len(g) > 0 {
 		// window.over evicts once the age is strictly past MaxAge.
 		earliest(g[0].at.Add(c.cfg.MaxAge + 1))
+	}
+	if t, due := c.nextDrop(); due {
+		earliest(t)
 	}
 	if c.cfg.ProgressInterval > 0 {
 		for _, s := range c.streams {
@@ -231,7 +243,8 @@ func (c *Cache) ReadyStreams() []*Stream {
 
 // Covers reports whether every key of [key, end) (etcd's encoding: an empty
 // end is the single key, "\x00" every key >= key) lies in one fan-out
-// prefix, and the cache is loaded: such requests may be served here.
+// prefix, and the cache is loaded: watches of it may be served here (reads
+// ask ServesRange).
 func (c *Cache) Covers(key, end []byte) bool {
 	return c.Loaded() && len(key) > 0 && c.covers(requestSpan(key, end))
 }

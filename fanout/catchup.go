@@ -58,7 +58,7 @@ func (s *Stream) CatchUp(watchID int64, events []*mvccpb.Event, uptoRev int64) (
 	if uptoRev >= w.nextRev {
 		w.nextRev = uptoRev + 1
 	}
-	if w.nextRev >= c.window.start {
+	if w.nextRev >= c.windowStart(w.held) {
 		w.state = stateLive
 		w.synced = false
 		return true

@@ -21,6 +21,16 @@ type Config struct {
 	// MaxHeldBatches bounds the batches held behind a gap.
 	MaxHeldBatches int
 
+	// OnDemand keeps only the ranges this cache is asked for (held.go):
+	// the events of a range from the first watch of it on, and its
+	// key-values from the first serializable Range of it on, fetched with
+	// Wants and LoadRange. Off, the cache keeps every key and event of the
+	// prefixes from Load on.
+	OnDemand bool
+	// Linger is how long an on-demand range stays kept after its last
+	// watcher left or its last Range was served (0: 10 minutes).
+	Linger time.Duration
+
 	// ProgressInterval is etcd's --experimental-watch-progress-notify-interval
 	// (10 min by default; etcd adds a random jitter of up to 10%, which a
 	// driver may model by varying the interval per Cache).
@@ -68,6 +78,7 @@ func DefaultConfig() Config {
 		MaxBytes:           64 << 20,
 		MaxAge:             10 * time.Minute,
 		MaxHeldBatches:     4096,
+		Linger:             10 * time.Minute,
 		ProgressInterval:   10 * time.Minute,
 		MaxResponseBytes:   DefaultMaxRequestBytes + GRPCOverheadBytes,
 		MaxPendingBytes:    8 << 20,
@@ -88,6 +99,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxHeldBatches == 0 {
 		c.MaxHeldBatches = d.MaxHeldBatches
+	}
+	if c.Linger == 0 {
+		c.Linger = d.Linger
 	}
 	if c.ProgressInterval == 0 {
 		c.ProgressInterval = d.ProgressInterval
@@ -114,7 +128,7 @@ func (c Config) validate() error {
 		}
 	}
 	switch {
-	case c.MaxEvents < 0, c.MaxBytes < 0, c.MaxAge < 0, c.MaxHeldBatches < 0,
+	case c.MaxEvents < 0, c.MaxBytes < 0, c.MaxAge < 0, c.MaxHeldBatches < 0, c.Linger < 0,
 		c.MaxResponseBytes < 0, c.MaxPendingBytes < 0, c.MaxRevsPerResponse < 0:
 		return fmt.Errorf("fanout: negative limit in config %+v", c)
 	}

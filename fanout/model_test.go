@@ -14,7 +14,9 @@ import (
 
 // TestModel drives a cache with random txns, reordered and duplicated
 // batches, watchers with random ranges, start revisions, filters and
-// options, catch-ups, compactions, slow streams and progress ticks, and
+// options, catch-ups, compactions, slow streams and progress ticks (and,
+// on odd seeds, an on-demand cache with ranges read from "etcd" at any
+// moment and delivered late, and dropped when idle), and
 // compares every watcher's stream with the one computed naively from the
 // reference history: exactly its events, in order, once each — or a prefix
 // of them followed by a compaction cancel.
@@ -29,7 +31,8 @@ func TestModel(t *testing.T) {
 	}
 	t.Logf("checked: %v", modelStats)
 	// The scenarios this test exists for must have happened.
-	for _, k := range []string{"events", "compacted", "slow", "catchup", "progress", "fragment", "history", "range"} {
+	for _, k := range []string{"events", "compacted", "slow", "catchup", "progress", "fragment", "history", "range",
+		"on-demand range", "range load", "stale range load", "range dropped"} {
 		if modelStats[k] == 0 {
 			t.Errorf("no %s in %d runs", k, seeds)
 		}
@@ -79,6 +82,10 @@ func runModel(t *testing.T, seed uint64) {
 	if rng.IntN(3) == 0 {
 		cfg.MaxPendingBytes = 50 + rng.IntN(300)
 	}
+	if seed%2 == 1 {
+		cfg.OnDemand = true
+		cfg.Linger = time.Duration(30+rng.IntN(150)) * time.Second
+	}
 	c, err := NewCache(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +112,7 @@ func runModel(t *testing.T, seed uint64) {
 	}
 	lastRev := e.rev
 
+	var reads []rangeRead // on-demand ranges read, not yet given to the cache
 	var streams []*modelStream
 	newStream := func() {
 		streams = append(streams, &modelStream{s: c.NewStream(), watches: map[int64]*modelWatch{}, catchUps: map[int64]int64{}, slow: rng.IntN(4) == 0})
@@ -222,7 +230,11 @@ func runModel(t *testing.T, seed uint64) {
 			ms.s.Handle(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_ProgressRequest{ProgressRequest: &pb.WatchProgressRequest{}}})
 		case k < 76:
 			now = now.Add(time.Duration(rng.IntN(90)) * time.Second)
+			held := len(c.held)
 			c.Tick(now)
+			if len(c.held) < held {
+				modelStats["range dropped"]++
+			}
 		case k < 78:
 			c.SetCompactRev(rng.Int64N(e.rev + 1))
 			modelCompactRev = c.CompactRev()
@@ -235,6 +247,34 @@ func runModel(t *testing.T, seed uint64) {
 			}
 		case k < 92:
 			checkRange(t, rng, c, e, keys)
+		case k < 95: // the driver reads the ranges the cache wants
+			for _, w := range c.Wants() {
+				if rng.IntN(6) == 0 {
+					c.LoadRangeFailed(w.Key, w.RangeEnd)
+					continue
+				}
+				sp := requestSpan(w.Key, w.RangeEnd)
+				var kvs []*mvccpb.KeyValue
+				for _, kv := range e.snapshot() {
+					if sp.contains(kv.Key) {
+						kvs = append(kvs, kv)
+					}
+				}
+				reads = append(reads, rangeRead{w, e.rev, kvs})
+			}
+		case k < 98: // and gives the cache an answer, in any order
+			if len(reads) > 0 {
+				i := rng.IntN(len(reads))
+				r := reads[i]
+				reads = slices.Delete(reads, i, i+1)
+				if r.rev < c.Rev() {
+					modelStats["stale range load"]++
+				}
+				if err := c.LoadRange(r.w.Key, r.w.RangeEnd, r.rev, r.kvs); err != nil {
+					t.Fatal(err)
+				}
+				modelStats["range load"]++
+			}
 		}
 		// the driver serves streams, slow ones rarely
 		for _, s := range streams {
@@ -464,11 +504,18 @@ func checkRange(t *testing.T, rng *rand.Rand, c *Cache, e *fakeEtcd, keys []stri
 	if rng.IntN(2) == 0 {
 		r.Revision = rng.Int64N(c.Rev() + 1)
 	}
+	served := c.ServesRange(r.Key, r.RangeEnd)
 	resp, ok := c.Range(r)
+	if ok != (served && c.Gap() == nil) && (r.Revision == 0 || r.Revision == c.Rev()) {
+		t.Fatalf("range %v: served %v, answered %v", r, served, ok)
+	}
 	if !ok {
 		return
 	}
 	modelStats["range"]++
+	if c.cfg.OnDemand {
+		modelStats["on-demand range"]++
+	}
 	rev := r.Revision
 	if rev == 0 {
 		rev = c.Rev()
@@ -489,4 +536,11 @@ func checkRange(t *testing.T, rng *rand.Rand, c *Cache, e *fakeEtcd, keys []stri
 			t.Fatalf("range %v at %d: got %v want %v", r, rev, resp.Kvs, want)
 		}
 	}
+}
+
+// rangeRead is the driver's read of a range an on-demand cache wants.
+type rangeRead struct {
+	w   RangeRequest
+	rev int64
+	kvs []*mvccpb.KeyValue
 }

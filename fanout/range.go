@@ -19,17 +19,21 @@ import (
 // ones, whose errors etcd gives) — and the proxy forwards the request.
 // Serializable or not is the caller's concern.
 func (c *Cache) Range(r *pb.RangeRequest) (*pb.RangeResponse, bool) {
-	if !c.Covers(r.Key, r.RangeEnd) || c.Gap() != nil {
+	if !c.Loaded() || len(r.Key) == 0 || c.Gap() != nil {
 		return nil, false
 	}
 	sp := requestSpan(r.Key, r.RangeEnd)
+	from, ok := c.rangeFrom(sp)
+	if !ok {
+		return nil, false
+	}
 	var kvs []*mvccpb.KeyValue
 	switch rev := r.Revision; {
 	case rev <= 0 || rev == c.rev:
 		if !sp.empty() {
 			kvs = append(kvs, c.kv.in(sp)...)
 		}
-	case rev > c.rev || rev < c.compactRev || rev < c.window.start-1:
+	case rev > c.rev || rev < c.compactRev || rev < c.window.start-1 || rev < from:
 		return nil, false
 	default:
 		var ok bool

@@ -2,6 +2,7 @@ package fanout
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -41,6 +42,13 @@ func (s *kvStore) apply(ev *mvccpb.Event) {
 		return
 	}
 	s.put(ev.Kv)
+}
+
+// deleteFunc deletes the keys of sp for which del is true.
+func (s *kvStore) deleteFunc(sp span, del func(key []byte) bool) {
+	s.kvs = slices.DeleteFunc(s.kvs, func(kv *mvccpb.KeyValue) bool {
+		return sp.contains(kv.Key) && del(kv.Key)
+	})
 }
 
 // in returns the key-values of sp in key order (shared, read-only).

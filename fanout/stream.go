@@ -91,6 +91,9 @@ func (s *Stream) Close() {
 		return
 	}
 	s.closed = true
+	for _, w := range s.order {
+		s.c.release(w.held)
+	}
 	if i := slices.Index(s.c.streams, s); i >= 0 {
 		s.c.streams = slices.Delete(s.c.streams, i, i+1)
 	}
@@ -161,6 +164,7 @@ func (s *Stream) add(w *watcher) {
 }
 
 func (s *Stream) remove(w *watcher) {
+	s.c.release(w.held)
 	delete(s.watchers, w.id)
 	if i := slices.Index(s.order, w); i >= 0 {
 		s.order = slices.Delete(s.order, i, i+1)
@@ -208,6 +212,7 @@ func (s *Stream) create(creq *pb.WatchCreateRequest) {
 		s.rd.Forwards = append(s.rd.Forwards, fwd)
 		return
 	}
+	w.held = c.hold(sp)
 	s.emit(&pb.WatchResponse{Header: c.header(c.rev), WatchId: id, Created: true})
 	switch start := creq.StartRevision; {
 	case start == 0 || start > c.rev:
@@ -218,7 +223,7 @@ func (s *Stream) create(creq *pb.WatchCreateRequest) {
 		// syncWatchers → chooseAll: created first, then the compaction
 		w.nextRev = start
 		s.compacted(w, c.compactRev)
-	case start >= c.window.start:
+	case start >= c.windowStart(w.held):
 		w.nextRev = start
 	default:
 		w.nextRev = start

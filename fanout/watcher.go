@@ -22,6 +22,7 @@ const (
 type watcher struct {
 	id       int64
 	span     span
+	held     *heldSpan // the range it is served from (Config.OnDemand)
 	startRev int64
 	// nextRev is the first revision not yet delivered (etcd's minRev).
 	nextRev int64

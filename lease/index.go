@@ -25,7 +25,7 @@ type Index struct {
 	sessions map[string]Session
 	carriers map[ID]Carrier
 	records  map[ID]LeaseRecord
-	byKey    map[string][]Attachment // live attachments of a key; usually one
+	byKey    liveAttachments // live attachments of each key; usually one
 
 	tombs    map[string][]Attachment // deleted attachments, for translating old events
 	tombFIFO []string                // keys of tombs, oldest first, for eviction
@@ -85,7 +85,7 @@ func (i *Index) reset() {
 	i.sessions = map[string]Session{}
 	i.carriers = map[ID]Carrier{}
 	i.records = map[ID]LeaseRecord{}
-	i.byKey = map[string][]Attachment{}
+	i.byKey = newLiveAttachments()
 	i.tombs = map[string][]Attachment{}
 	i.tombFIFO = nil
 }
@@ -157,19 +157,12 @@ func (i *Index) put(kv *mvccpb.KeyValue) {
 		i.records[p.ID] = LeaseRecord{Carrier: ID(kv.Lease), TTL: rec.TTL, Rev: kv.ModRevision}
 	case KindAttachment:
 		a := Attachment{Lease: p.ID, Carrier: ID(kv.Lease), Rev: kv.ModRevision}
-		list := i.byKey[p.Key]
-		for j := range list {
-			if list[j].Lease == p.ID {
-				// A re-put with the same lease: the older attachment still
-				// names the lease of the key's previous version (a prev_kv).
-				old := list[j]
-				old.Deleted = kv.ModRevision
-				i.bury(p.Key, old)
-				list[j] = a
-				return
-			}
+		if old, replaced := i.byKey.put(p.Key, a); replaced {
+			// A re-put with the same lease: the older attachment still
+			// names the lease of the key's previous version (a prev_kv).
+			old.Deleted = kv.ModRevision
+			i.bury(p.Key, old)
 		}
-		i.byKey[p.Key] = append(list, a)
 	}
 }
 
@@ -186,20 +179,9 @@ func (i *Index) delete(key []byte, rev int64) {
 	case KindRecord:
 		delete(i.records, p.ID)
 	case KindAttachment:
-		list := i.byKey[p.Key]
-		for j, a := range list {
-			if a.Lease != p.ID {
-				continue
-			}
+		if a, ok := i.byKey.remove(p.Key, p.ID); ok {
 			a.Deleted = rev
 			i.bury(p.Key, a)
-			list = slices.Delete(list, j, j+1)
-			if len(list) == 0 {
-				delete(i.byKey, p.Key)
-			} else {
-				i.byKey[p.Key] = list
-			}
-			return
 		}
 	}
 }
@@ -292,13 +274,11 @@ func (i *Index) LeasesOn(c ID) []ID {
 // restores those of leases with a record and deletes the others (orphans).
 func (i *Index) AttachmentsOn(c ID) map[ID][]AttachedKey {
 	out := map[ID][]AttachedKey{}
-	for key, list := range i.byKey {
-		for _, a := range list {
-			if a.Carrier == c {
-				out[a.Lease] = append(out[a.Lease], AttachedKey{Key: key, Rev: a.Rev})
-			}
+	i.byKey.all(func(key string, a Attachment) {
+		if a.Carrier == c {
+			out[a.Lease] = append(out[a.Lease], AttachedKey{Key: key, Rev: a.Rev})
 		}
-	}
+	})
 	for id := range out {
 		keys := out[id]
 		slices.SortFunc(keys, func(a, b AttachedKey) int {
@@ -318,11 +298,11 @@ func (i *Index) AttachmentsOn(c ID) map[ID][]AttachedKey {
 // attachment.
 func (i *Index) AttachedTo(key string) (Attachment, bool) {
 	var best Attachment
-	for _, a := range i.byKey[key] {
+	i.byKey.each(key, func(a Attachment) {
 		if a.Rev > best.Rev {
 			best = a
 		}
-	}
+	})
 	return best, best.Lease != NoLease
 }
 
@@ -333,14 +313,14 @@ func (i *Index) AttachedTo(key string) (Attachment, bool) {
 // complete: the attachment is written in the same txn as the key.
 func (i *Index) VirtualLeaseOf(key string, modRev int64, carrier ID) (ID, bool) {
 	var best Attachment
-	pick := func(list []Attachment) {
-		for _, a := range list {
-			if a.Carrier == carrier && a.Rev <= modRev && a.Rev > best.Rev {
-				best = a
-			}
+	pick := func(a Attachment) {
+		if a.Carrier == carrier && a.Rev <= modRev && a.Rev > best.Rev {
+			best = a
 		}
 	}
-	pick(i.byKey[key])
-	pick(i.tombs[key])
+	i.byKey.each(key, pick)
+	for _, a := range i.tombs[key] {
+		pick(a)
+	}
 	return best.Lease, best.Lease != NoLease
 }

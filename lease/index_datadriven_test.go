@@ -262,7 +262,7 @@ func dumpIndex(ix *Index) string {
 		r, _ := ix.Lease(id)
 		fmt.Fprintf(&b, "record %d carrier=%d ttl=%d rev=%d\n", id, r.Carrier, r.TTL, r.Rev)
 	}
-	dumpAttachments(&b, "attach", ix.byKey)
+	dumpAttachments(&b, "attach", ix.byKey.lists())
 	dumpAttachments(&b, "tomb", ix.tombs)
 	if len(ix.tombFIFO) > 0 {
 		fmt.Fprintf(&b, "tombs remembered=%d of %d\n", len(ix.tombFIFO), ix.maxTombs)

@@ -111,7 +111,7 @@ func indexState(ix *Index) string {
 		fmt.Fprintf(&b, "record %d %+v\n", id, r)
 	}
 	byKey := map[string][]Attachment{}
-	for k, list := range ix.byKey {
+	for k, list := range ix.byKey.lists() {
 		byKey[k] = slices.SortedFunc(slices.Values(list), byLease)
 	}
 	dumpAttachments(&b, "attach", byKey)
@@ -394,7 +394,7 @@ func checkFuzzIndex(t *testing.T, ix *Index, m *fuzzIndexState) {
 		}
 	}
 	live := 0
-	for key, list := range ix.byKey {
+	for key, list := range ix.byKey.lists() {
 		live += len(list)
 		if a, ok := ix.AttachedTo(key); !ok || a.Rev != slices.MaxFunc(list, func(x, y Attachment) int { return int(x.Rev - y.Rev) }).Rev {
 			t.Fatalf("AttachedTo(%s) = %+v, %v; live %+v", key, a, ok, list)
@@ -429,12 +429,19 @@ func checkFuzzVirtualLeases(t *testing.T, ix *Index, m *fuzzIndexState) {
 }
 
 func findLive(ix *Index, key string, lease ID) *Attachment {
-	for i, a := range ix.byKey[key] {
+	for _, a := range ix.byKey.lists()[key] {
 		if a.Lease == lease {
-			return &ix.byKey[key][i]
+			return &a
 		}
 	}
 	return nil
+}
+
+// lists is every key's live attachments, as tests compare them.
+func (l *liveAttachments) lists() map[string][]Attachment {
+	out := map[string][]Attachment{}
+	l.all(func(key string, a Attachment) { out[key] = append(out[key], a) })
+	return out
 }
 
 // checkVirtualLeaseOf: with no tomb evicted, the answer is the newest

@@ -69,6 +69,7 @@ type Config struct {
 	// Fleet watch fan-out.
 	FanoutPrefixes         []string
 	FanoutFeeders          int
+	FanoutCacheAll         bool
 	ProgressNotifyInterval time.Duration
 	WindowEvents           int
 	WindowBytes            int

@@ -69,6 +69,7 @@ func defineFlags(fs *pflag.FlagSet) {
 	fs.Int("fanout-window-events", window.MaxEvents, "events the fan-out cache keeps for watches from past revisions")
 	fs.Int("fanout-window-bytes", window.MaxBytes, "bytes of events the fan-out cache keeps")
 	fs.Duration("fanout-window-age", window.MaxAge, "how long the fan-out cache keeps an event")
+	fs.Bool("fanout-cache-all", false, "keep every key of the fan-out prefixes in this herald's cache, not only the ranges its clients watch and read")
 	fs.Int("fanout-feeders", feed.DefaultFeeders, "how many heralds of the fleet hold the upstream watch of the fan-out prefixes")
 
 	leases := offload.DefaultOptions()
@@ -147,6 +148,7 @@ func loadConfig(cmd *cobra.Command) (*Config, error) {
 		InjectDelayMax:         v.GetDuration("test-gossip-delay-max"),
 		FanoutPrefixes:         list(v, "fanout-prefix"),
 		FanoutFeeders:          v.GetInt("fanout-feeders"),
+		FanoutCacheAll:         v.GetBool("fanout-cache-all"),
 		ProgressNotifyInterval: v.GetDuration("watch-progress-notify-interval"),
 		WindowEvents:           v.GetInt("fanout-window-events"),
 		WindowBytes:            v.GetInt("fanout-window-bytes"),

@@ -66,6 +66,7 @@ func newHub(cfg *Config, up fanoutUpstream, bus *gossip.Bus, witness *upstream.W
 		Options: hub.Options{
 			Prefixes:               cfg.FanoutPrefixes,
 			Feeders:                cfg.FanoutFeeders,
+			CacheAll:               cfg.FanoutCacheAll,
 			ProgressNotifyInterval: cfg.ProgressNotifyInterval,
 			WindowEvents:           cfg.WindowEvents,
 			WindowBytes:            cfg.WindowBytes,

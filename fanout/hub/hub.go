@@ -30,6 +30,11 @@ type Options struct {
 	// takes fanout.DefaultConfig's.
 	WindowEvents, WindowBytes int
 	WindowAge                 time.Duration
+	// CacheAll keeps every key and recent event of the prefixes in this
+	// herald's cache. Without it the cache keeps only the ranges this
+	// herald's clients watch and read (fanout.Config.OnDemand): every
+	// herald receives the fleet's events either way.
+	CacheAll bool
 	// ProgressNotifyInterval is etcd's --watch-progress-notify-interval for
 	// watches served from the cache (0: etcd's default, 10 minutes).
 	ProgressNotifyInterval time.Duration
@@ -112,6 +117,7 @@ type Hub struct {
 	tickCtx  context.Context // the cache clock's; cancelled by Close
 	stopTick context.CancelFunc
 	ticking  sync.WaitGroup
+	ranging  sync.WaitGroup // loadRange calls
 }
 
 // New builds a hub; Start loads it.
@@ -134,6 +140,10 @@ func New(cfg Config) (*Hub, error) {
 		fc.MaxAge = opts.WindowAge
 	}
 	fc.Prefixes = opts.Prefixes
+	fc.OnDemand = !opts.CacheAll
+	if fc.MaxAge > 0 {
+		fc.Linger = fc.MaxAge
+	}
 	if opts.ProgressNotifyInterval > 0 {
 		fc.ProgressInterval = opts.ProgressNotifyInterval
 	}
@@ -210,6 +220,7 @@ func (h *Hub) Close() {
 	h.feed.Close()
 	h.stopTick()
 	h.ticking.Wait()
+	h.ranging.Wait()
 }
 
 // Reconnect tells the feed to reopen its upstream streams (the upstream
@@ -241,8 +252,13 @@ func (h *Hub) SetCompactRev(rev int64) {
 func (h *Hub) RangeLocal(r *pb.RangeRequest) (*pb.RangeResponse, bool) {
 	seen := h.seen.Load()
 	h.mu.Lock()
-	if !h.cache.Covers(r.Key, r.RangeEnd) || h.cache.Rev() < seen {
+	if !h.cache.ServesRange(r.Key, r.RangeEnd) || h.cache.Rev() < seen {
+		wants := h.cache.Wants()
 		h.mu.Unlock()
+		for _, w := range wants {
+			h.ranging.Add(1)
+			go h.loadRange(w)
+		}
 		return nil, false
 	}
 	resp, ok := h.cache.Range(r)
