@@ -25,7 +25,7 @@ type Cache struct {
 
 	kv     kvStore
 	window window
-	held   []*heldSpan // the ranges kept, for Config.OnDemand (held.go)
+	held   heldSpans // the ranges kept, for Config.OnDemand (held.go)
 
 	streams []*Stream
 

@@ -1,7 +1,8 @@
 // Package fanout is herald's watch fan-out core: the event cache that every
-// herald keeps for the configured fan-out prefixes, and the watch engine that
-// serves client watch streams and serializable Range requests from it with
-// etcd's exact semantics. It is a set of pure state machines, driven like
+// herald keeps for the configured fan-out prefixes (by default only the
+// ranges of them that its own clients watch and read: Config.OnDemand,
+// held.go), and the watch engine that serves client watch streams and
+// serializable Range requests from it with etcd's exact semantics. It is a set of pure state machines, driven like
 // etcd-io/raft's RawNode.
 //
 // Who calls what (all calls on one Cache and its Streams must be serialized
@@ -30,8 +31,10 @@
 //     request, which the Cutter asks for with several prefixes).
 //   - Feeders encode what they broadcast with Batch.MarshalBinary; receivers
 //     decode with Batch.UnmarshalBinary (strict, versioned, fuzzed).
-//   - The hub (fanout/hub) calls Cache.Covers / Cache.Range for
-//     serializable reads, and per client watch stream Cache.NewStream,
+//   - The hub (fanout/hub) calls Cache.ServesRange / Cache.Range for
+//     serializable reads (and, on demand, reads the ranges Cache.Wants
+//     from etcd for Cache.LoadRange or LoadRangeFailed), Cache.Covers for
+//     watches, and per client watch stream Cache.NewStream,
 //     Stream.Handle for every
 //     WatchRequest, Stream.Ready to collect the responses to send and the
 //     upstream work to start (catch-up watches, forwarded watches),

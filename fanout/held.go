@@ -27,8 +27,9 @@ import (
 //   - A range no watcher holds and no Range read for Linger is dropped;
 //     its events stay in the window until they age out.
 //
-// Ranges held at once are few in practice (a herald's clients watch a few
-// services), and each event is matched against all of them.
+// Single keys held (a herald's clients may watch thousands: elections,
+// locks, configuration keys) are found by key; ranges (the few services a
+// rack's clients watch) are matched against each event one by one.
 
 // heldSpan is one range an on-demand cache keeps.
 type heldSpan struct {
@@ -61,12 +62,63 @@ type RangeRequest struct {
 	Key, RangeEnd []byte
 }
 
+// heldSpans are an on-demand cache's held spans: all in the order they
+// were first held, single keys by key, ranges on their own.
+type heldSpans struct {
+	all    []*heldSpan
+	keys   map[string]*heldSpan
+	ranges []*heldSpan
+	snaps  int // spans with a snapshot waiting (heldSpan.snap)
+}
+
+func (hs *heldSpans) add(h *heldSpan) {
+	hs.all = append(hs.all, h)
+	if h.sp.single {
+		if hs.keys == nil {
+			hs.keys = map[string]*heldSpan{}
+		}
+		hs.keys[string(h.sp.start)] = h
+		return
+	}
+	hs.ranges = append(hs.ranges, h)
+}
+
+// deleteFunc drops the spans for which del is true and returns them.
+func (hs *heldSpans) deleteFunc(del func(*heldSpan) bool) []*heldSpan {
+	var gone []*heldSpan
+	hs.all = slices.DeleteFunc(hs.all, func(h *heldSpan) bool {
+		if !del(h) {
+			return false
+		}
+		gone = append(gone, h)
+		if h.sp.single {
+			delete(hs.keys, string(h.sp.start))
+		}
+		return true
+	})
+	if len(gone) > 0 {
+		hs.ranges = slices.DeleteFunc(hs.ranges, func(h *heldSpan) bool { return slices.Contains(gone, h) })
+	}
+	return gone
+}
+
+// find reports whether a held span contains key; loaded: one whose
+// key-values are loaded.
+func (hs *heldSpans) find(key []byte, loaded bool) bool {
+	if h := hs.keys[string(key)]; h != nil && (!loaded || h.kv == kvLoaded) {
+		return true
+	}
+	return slices.ContainsFunc(hs.ranges, func(h *heldSpan) bool {
+		return (!loaded || h.kv == kvLoaded) && h.sp.contains(key)
+	})
+}
+
 // keeps reports whether the window records events of key.
 func (c *Cache) keeps(key []byte) bool {
 	if !c.cfg.OnDemand {
 		return c.inPrefixes(key)
 	}
-	return slices.ContainsFunc(c.held, func(h *heldSpan) bool { return h.sp.contains(key) })
+	return c.held.find(key, false)
 }
 
 // kvKeeps reports whether kv holds key's current value.
@@ -74,7 +126,7 @@ func (c *Cache) kvKeeps(key []byte) bool {
 	if !c.cfg.OnDemand {
 		return c.inPrefixes(key)
 	}
-	return slices.ContainsFunc(c.held, func(h *heldSpan) bool { return h.kv == kvLoaded && h.sp.contains(key) })
+	return c.held.find(key, true)
 }
 
 // hold returns the held span that a new watcher of sp (inside the prefixes)
@@ -96,7 +148,11 @@ func (c *Cache) hold(sp span) *heldSpan {
 // loaded set, that loaded it first); nil if none.
 func (c *Cache) holder(sp span, loaded bool) *heldSpan {
 	var best *heldSpan
-	for _, h := range c.held {
+	candidates := c.held.ranges
+	if h := c.held.keys[string(sp.start)]; h != nil && sp.single {
+		candidates = append([]*heldSpan{h}, candidates...)
+	}
+	for _, h := range candidates {
 		if (loaded && h.kv != kvLoaded) || !sp.within(h.sp) {
 			continue
 		}
@@ -110,7 +166,7 @@ func (c *Cache) holder(sp span, loaded bool) *heldSpan {
 func (c *Cache) newHeld(sp span) *heldSpan {
 	sp.start, sp.end = bytes.Clone(sp.start), bytes.Clone(sp.end)
 	h := &heldSpan{sp: sp, since: c.rev, lastUse: c.now}
-	c.held = append(c.held, h)
+	c.held.add(h)
 	return h
 }
 
@@ -180,7 +236,7 @@ func (c *Cache) ServesRange(key, end []byte) bool {
 // if the read fails. Each is handed out once.
 func (c *Cache) Wants() []RangeRequest {
 	var out []RangeRequest
-	for _, h := range c.held {
+	for _, h := range c.held.all {
 		if h.kv != kvWanted {
 			continue
 		}
@@ -201,7 +257,7 @@ func (c *Cache) Wants() []RangeRequest {
 // answered yet.
 func (c *Cache) fetching(key, end []byte) *heldSpan {
 	sp := requestSpan(key, end)
-	for _, h := range c.held {
+	for _, h := range c.held.all {
 		if h.kv == kvFetching && h.snap == nil && h.sp.equal(sp) {
 			return h
 		}
@@ -221,6 +277,7 @@ func (c *Cache) LoadRange(key, end []byte, rev int64, kvs []*mvccpb.KeyValue) er
 		return fmt.Errorf("fanout: no range [%q, %q) is being read", key, end)
 	}
 	h.snap = &snapshot{rev: rev, kvs: kvs}
+	c.held.snaps++
 	c.installReady()
 	return nil
 }
@@ -235,7 +292,10 @@ func (c *Cache) LoadRangeFailed(key, end []byte) {
 
 // installReady installs the snapshots that the cache has reached.
 func (c *Cache) installReady() {
-	for _, h := range c.held {
+	if c.held.snaps == 0 {
+		return
+	}
+	for _, h := range c.held.all {
 		if h.snap != nil && h.snap.rev <= c.rev {
 			c.install(h)
 		}
@@ -246,6 +306,7 @@ func (c *Cache) installReady() {
 func (c *Cache) install(h *heldSpan) {
 	snap := h.snap
 	h.snap = nil
+	c.held.snaps--
 	if snap.rev < h.since || snap.rev+1 < c.window.start {
 		h.kv = kvNone // the window lacks events after the snapshot
 		return
@@ -270,12 +331,13 @@ func (c *Cache) install(h *heldSpan) {
 // reload is Load's part for an on-demand cache: the loaded ranges take the
 // snapshot's key-values, and answers older than it are dropped.
 func (c *Cache) reload(rev int64) {
-	for _, h := range c.held {
+	for _, h := range c.held.all {
 		switch {
 		case h.kv == kvLoaded:
 			h.kvRev = rev
 		case h.snap != nil && h.snap.rev <= rev:
 			h.snap, h.kv = nil, kvNone
+			c.held.snaps--
 		}
 	}
 }
@@ -283,17 +345,9 @@ func (c *Cache) reload(rev int64) {
 // dropIdle lets go of the ranges no watcher held and no Range read for
 // Linger, and of their key-values.
 func (c *Cache) dropIdle() {
-	kept := c.held[:0]
-	var dropped []*heldSpan
-	for _, h := range c.held {
-		if h.watchers == 0 && h.kv != kvFetching && c.now.Sub(h.lastUse) > c.cfg.Linger {
-			dropped = append(dropped, h)
-			continue
-		}
-		kept = append(kept, h)
-	}
-	clear(c.held[len(kept):])
-	c.held = kept
+	dropped := c.held.deleteFunc(func(h *heldSpan) bool {
+		return h.watchers == 0 && h.kv != kvFetching && c.now.Sub(h.lastUse) > c.cfg.Linger
+	})
 	for _, h := range dropped {
 		if h.kv == kvLoaded {
 			c.kv.deleteFunc(h.sp, func(key []byte) bool { return !c.kvKeeps(key) })
@@ -305,7 +359,7 @@ func (c *Cache) dropIdle() {
 func (c *Cache) nextDrop() (time.Time, bool) {
 	var next time.Time
 	ok := false
-	for _, h := range c.held {
+	for _, h := range c.held.all {
 		if h.watchers > 0 || h.kv == kvFetching {
 			continue
 		}

@@ -81,16 +81,16 @@ func TestOnDemandKeepsOnlyWhatIsAsked(t *testing.T) {
 	// Idle for Linger: the watcher left, no read since; the range goes.
 	s.Close()
 	c.Tick(now.Add(time.Minute))
-	if len(c.held) != 2 { // web, and db/1 (wanted by the read above)
-		t.Fatalf("%d ranges held just at Linger, want 2", len(c.held))
+	if len(c.held.all) != 2 { // web, and db/1 (wanted by the read above)
+		t.Fatalf("%d ranges held just at Linger, want 2", len(c.held.all))
 	}
 	next, ok := c.NextDeadline()
 	if !ok {
 		t.Fatal("no deadline for dropping idle ranges")
 	}
 	c.Tick(next)
-	if len(c.held) != 0 || len(c.kv.kvs) != 0 {
-		t.Fatalf("after Linger idle: %d ranges held, %d keys kept", len(c.held), len(c.kv.kvs))
+	if len(c.held.all) != 0 || len(c.kv.kvs) != 0 {
+		t.Fatalf("after Linger idle: %d ranges held, %d keys kept", len(c.held.all), len(c.kv.kvs))
 	}
 	before := c.window.events // web/2's put and web/1's delete, until they age out
 	feed(op{key: "/services/web/3", value: "f"})

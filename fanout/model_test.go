@@ -230,9 +230,9 @@ func runModel(t *testing.T, seed uint64) {
 			ms.s.Handle(&pb.WatchRequest{RequestUnion: &pb.WatchRequest_ProgressRequest{ProgressRequest: &pb.WatchProgressRequest{}}})
 		case k < 76:
 			now = now.Add(time.Duration(rng.IntN(90)) * time.Second)
-			held := len(c.held)
+			held := len(c.held.all)
 			c.Tick(now)
-			if len(c.held) < held {
+			if len(c.held.all) < held {
 				modelStats["range dropped"]++
 			}
 		case k < 78:

@@ -72,3 +72,17 @@ func BenchmarkIndexMemory(b *testing.B) {
 	}
 	runtime.KeepAlive(kvs)
 }
+
+// BenchmarkTableMemory reports the heap a herald's lease table takes per
+// virtual lease it owns, with one key each (a registration):
+//
+//	go test -run '^$' -bench '^BenchmarkTableMemory$' -benchtime 1x ./lease/
+func BenchmarkTableMemory(b *testing.B) {
+	for range b.N {
+		before := heapstat.Live()
+		tab := benchTable(b, benchLeases)
+		after := heapstat.Live()
+		b.ReportMetric(float64(after-before)/benchLeases, "B/lease")
+		runtime.KeepAlive(tab)
+	}
+}

@@ -15,13 +15,13 @@ func (t *Table) Attach(id ID, key string, rev int64, now time.Time) (ID, error) 
 		return NoLease, ErrLeaseNotFound
 	}
 	prev := t.owners[key]
-	if prev != nil && prev.keys[key] > rev {
+	if prev != nil && prev.keys.get(key) > rev {
 		return prev.id, nil // a newer attachment stands
 	}
 	if prev != nil && prev != l {
-		delete(prev.keys, key)
+		prev.keys.delete(key)
 	}
-	l.keys[key] = max(l.keys[key], rev)
+	l.keys.set(key, max(l.keys.get(key), rev))
 	t.owners[key] = l
 	if prev == nil {
 		return NoLease, nil
@@ -34,10 +34,10 @@ func (t *Table) Attach(id ID, key string, rev int64, now time.Time) (ID, error) 
 // lease, or NoLease if the key had none. An attachment newer than rev stays.
 func (t *Table) Detach(key string, rev int64) ID {
 	l := t.owners[key]
-	if l == nil || l.keys[key] > rev {
+	if l == nil || l.keys.get(key) > rev {
 		return NoLease
 	}
-	delete(l.keys, key)
+	l.keys.delete(key)
 	delete(t.owners, key)
 	return l.id
 }
@@ -46,7 +46,7 @@ func (t *Table) Detach(key string, rev int64) ID {
 // revision, or NoLease.
 func (t *Table) LeaseOf(key string) (ID, int64) {
 	if l := t.owners[key]; l != nil {
-		return l.id, l.keys[key]
+		return l.id, l.keys.get(key)
 	}
 	return NoLease, 0
 }

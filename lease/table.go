@@ -47,9 +47,9 @@ type virtualLease struct {
 	id        ID
 	ttl       int64 // granted TTL, seconds
 	expiresAt time.Time
-	heapAt    int64            // its key in the expiry heap, UnixNano: ≤ expiresAt, settled lazily
-	carrier   ID               // the carrier lease its keys hang on upstream
-	keys      map[string]int64 // attached key → attachment revision
+	heapAt    int64     // its key in the expiry heap, UnixNano: ≤ expiresAt, settled lazily
+	carrier   ID        // the carrier lease its keys hang on upstream
+	keys      leaseKeys // attached key → attachment revision
 	heapIndex int
 }
 
@@ -69,10 +69,7 @@ type AttachedKey struct {
 }
 
 func (l *virtualLease) sortedKeys() []AttachedKey {
-	keys := make([]AttachedKey, 0, len(l.keys))
-	for k, rev := range l.keys {
-		keys = append(keys, AttachedKey{Key: k, Rev: rev})
-	}
+	keys := l.keys.all()
 	slices.SortFunc(keys, func(a, b AttachedKey) int { return strings.Compare(a.Key, b.Key) })
 	return keys
 }
@@ -124,7 +121,7 @@ func (t *Table) checkTTL(ttl int64) (int64, error) {
 }
 
 func (t *Table) insert(id ID, ttl int64, carrier ID, now time.Time) *virtualLease {
-	l := &virtualLease{id: id, ttl: ttl, carrier: carrier, keys: make(map[string]int64)}
+	l := &virtualLease{id: id, ttl: ttl, carrier: carrier}
 	l.refresh(now)
 	l.heapAt = heapKey(l.expiresAt)
 	t.leases[id] = l
