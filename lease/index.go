@@ -3,6 +3,7 @@ package lease
 import (
 	"maps"
 	"slices"
+	"strings"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 )
@@ -188,6 +189,7 @@ func (i *Index) delete(key []byte, rev int64) {
 
 // bury remembers a deleted attachment, forgetting the oldest beyond maxTombs.
 func (i *Index) bury(key string, a Attachment) {
+	key = strings.Clone(key) // not the whole reserved key's bytes (Keyspace.Parse)
 	i.tombs[key] = append(i.tombs[key], a)
 	i.tombFIFO = append(i.tombFIFO, key)
 	for len(i.tombFIFO) > i.maxTombs {

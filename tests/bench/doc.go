@@ -71,8 +71,9 @@
 //     4 each), _PATHS, _GEN_NICE (the load generator's threads run at nice
 //     -10 once etcd and the fronts are started, so that they get what the
 //     nodes and watchers leave, as on machines of their own; 0 turns it
-//     off). Each herald's live Go heap is also read (after a GC
-//     forced through /debug/pprof/heap?gc=1), and the load generator's
+//     off). Each herald's live Go heap is also read (HeapAlloc right after
+//     a GC forced through /debug/pprof/heap?gc=1&debug=1; with _HEAP_DIR,
+//     each reading's heap profile is saved there), and the load generator's
 //     longest gap between two keepalives of one lease is printed (above
 //     the TTL, the generator itself let leases lapse). Above ~5k nodes on
 //     the shared 2-core machine, run it under `flock /tmp/herald-heavy.lock`.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -136,20 +137,46 @@ func labelsMatch(have, want map[string]string) bool {
 	return true
 }
 
-// liveHeap is the live Go heap of the process serving metrics and
-// /debug/pprof/ at base: it forces a GC (the heap profile's gc=1), then
-// reads the heap's allocated bytes, which are then little more than what
-// the GC found reachable.
-func liveHeap(base string) (int64, error) {
-	resp, err := http.Get(base + "/debug/pprof/heap?gc=1")
+// liveHeap is the live Go heap of the process serving /debug/pprof/ at
+// base: the heap's allocated bytes read right after a forced GC (the text
+// heap profile, gc=1&debug=1, reads runtime.MemStats before it allocates
+// anything). Reading them from /metrics afterwards counted what the
+// profile's and the scrape's own gzip writers had allocated since the GC
+// (up to 1.8 MB). With profile set, the heap profile (as go tool pprof
+// reads it) is saved there too.
+func liveHeap(base, profile string) (int64, error) {
+	text, err := httpGet(base + "/debug/pprof/heap?gc=1&debug=1")
 	if err != nil {
-		return 0, fmt.Errorf("bench: forced GC at %s: %w", base, err)
+		return 0, fmt.Errorf("bench: forced GC at %s: %w (is --enable-pprof on?)", base, err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("bench: forced GC at %s: %s (is --enable-pprof on?)", base, resp.Status)
+	_, rest, ok := strings.Cut(string(text), "\n# HeapAlloc = ")
+	line, _, _ := strings.Cut(rest, "\n")
+	v, perr := strconv.ParseInt(line, 10, 64)
+	if !ok || perr != nil {
+		return 0, fmt.Errorf("bench: no HeapAlloc in the heap profile of %s", base)
 	}
-	v, err := scrape(base+"/metrics", "go_memstats_heap_alloc_bytes", nil)
-	return int64(v), err
+	if profile != "" {
+		body, err := httpGet(base + "/debug/pprof/heap")
+		if err == nil {
+			err = os.WriteFile(profile, body, 0o644)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("bench: heap profile of %s: %w", base, err)
+		}
+	}
+	return v, nil
+}
+
+// httpGet returns the body of a 200 answer to a GET of url.
+func httpGet(url string) ([]byte, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return body, err
 }

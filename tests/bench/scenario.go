@@ -15,9 +15,10 @@ const (
 	scPlotEnv       = "HERALD_BENCH_SCENARIO_PLOT"        // where the CDF plot (SVG) goes
 	scGenNiceEnv    = "HERALD_BENCH_SCENARIO_GEN_NICE"    // the load generator's nice value (default -10; 0 leaves it)
 	scSteadyEnv     = "HERALD_BENCH_SCENARIO_STEADY"      // the steady window (default 2m)
+	scHeapDirEnv    = "HERALD_BENCH_SCENARIO_HEAP_DIR"    // where each herald's heap profiles go (go tool pprof), at each memory reading
 )
 
-var scenarioKnobs = []string{scRacksEnv, scNodesEnv, scServicesEnv, scWatchersEnv, scConnsEnv, scWatchConnsEnv, scPathsEnv, scPlotEnv, scGenNiceEnv, scSteadyEnv}
+var scenarioKnobs = []string{scRacksEnv, scNodesEnv, scServicesEnv, scWatchersEnv, scConnsEnv, scWatchConnsEnv, scPathsEnv, scPlotEnv, scGenNiceEnv, scSteadyEnv, scHeapDirEnv}
 
 // scWebService is the service index of `web`, the hot one.
 const scWebService = 0

@@ -131,7 +131,7 @@ func BenchmarkScenario(b *testing.B) {
 		"after the watchers were created and %v passed; bytes per lease = (after leases − started) / leases it serves "+
 		"(herald, grpc-proxy: its rack's; etcd: all), bytes per watcher = (after watchers − after leases) / watchers it "+
 		"serves (RSS deltas include everything those bring: state, buffers, the Go heap's slack). A herald's live heap: "+
-		"the Go heap's allocated bytes right after a GC that the bench forces (/debug/pprof/heap?gc=1), at the same points; "+
+		"the Go heap's allocated bytes right after a GC that the bench forces (/debug/pprof/heap?gc=1&debug=1), at the same points; "+
 		"per lease and per watcher as for RSS.\n\n", scSettle)
 	for _, t := range procTables {
 		fmt.Print(t)
@@ -164,7 +164,8 @@ type procSample struct {
 	pid  int
 	rss  [3]int64 // started, after leases, after watchers
 	// heap is the live Go heap at the same points (a herald's: heap bytes
-	// allocated right after a forced GC, read from heapURL's /metrics).
+	// allocated right after a forced GC, read from heapURL's text heap
+	// profile).
 	heap [3]int64
 	// granted is a herald's live heap after the grants, before any key
 	// was put: what a lease costs on its own (the rest of heap[1]-heap[0]
@@ -248,7 +249,7 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, ld scenarioLoad)
 				res.procs[i].rss[point] = v
 			}
 			if u := res.procs[i].heapURL; u != "" {
-				if v, err := liveHeap(u); err == nil {
+				if v, err := liveHeap(u, heapProfile(kind, i, point)); err == nil {
 					res.procs[i].heap[point] = v
 				} else {
 					fmt.Printf("live heap of %s: %v\n", res.procs[i].name, err)
@@ -284,7 +285,7 @@ func runScenario(b *testing.B, kind pathKind, l scenarioLayout, ld scenarioLoad)
 	fmt.Printf("%s: %d leases granted in %v\n", kind, g.granted, time.Since(started).Round(time.Millisecond))
 	for i := range res.procs {
 		if u := res.procs[i].heapURL; u != "" {
-			if v, err := liveHeap(u); err == nil {
+			if v, err := liveHeap(u, heapProfile(kind, i, -1)); err == nil {
 				res.procs[i].granted = v
 			}
 		}
@@ -581,4 +582,16 @@ func ratesBetween(before, after map[string]float64, d time.Duration) string {
 		return "none"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// heapProfile is where the heap profile of process i of the path kind goes
+// at reading point (0 started, 1 leases, 2 watchers, -1 granted): under
+// HERALD_BENCH_SCENARIO_HEAP_DIR, or nowhere.
+func heapProfile(kind pathKind, i, point int) string {
+	dir := os.Getenv(scHeapDirEnv)
+	if dir == "" {
+		return ""
+	}
+	names := map[int]string{-1: "granted", 0: "started", 1: "leases", 2: "watchers"}
+	return filepath.Join(dir, fmt.Sprintf("%s-%d-%s.pb.gz", kind, i, names[point]))
 }
