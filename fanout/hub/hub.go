@@ -218,7 +218,9 @@ func (h *Hub) Ready() bool { return h.ready.Load() }
 // that Serve still runs end with their clients.
 func (h *Hub) Close() {
 	h.feed.Close()
+	h.mu.Lock()
 	h.stopTick()
+	h.mu.Unlock()
 	h.ticking.Wait()
 	h.ranging.Wait()
 }
@@ -253,10 +255,13 @@ func (h *Hub) RangeLocal(r *pb.RangeRequest) (*pb.RangeResponse, bool) {
 	seen := h.seen.Load()
 	h.mu.Lock()
 	if !h.cache.ServesRange(r.Key, r.RangeEnd) || h.cache.Rev() < seen {
-		wants := h.cache.Wants()
+		var wants []fanout.RangeRequest
+		if h.tickCtx.Err() == nil { // not closed: Close cancels it under mu
+			wants = h.cache.Wants()
+			h.ranging.Add(len(wants))
+		}
 		h.mu.Unlock()
 		for _, w := range wants {
-			h.ranging.Add(1)
 			go h.loadRange(w)
 		}
 		return nil, false
