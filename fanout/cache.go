@@ -83,17 +83,35 @@ func (c *Cache) SetRaftTerm(term uint64) { c.raftTerm = term }
 // with compact_revision, as etcd cancels watchers whose history is gone.
 // Held batches that chain on the snapshot are applied.
 func (c *Cache) Load(rev int64, kvs []*mvccpb.KeyValue, compactRev int64) (*Gap, error) {
+	return c.load(rev, kvs, compactRev, nil)
+}
+
+// LoadRanges is Load with a snapshot of only the given ranges, for an
+// on-demand cache: of what it keeps (KeptRanges), ranges the snapshot does
+// not cover are no longer kept.
+func (c *Cache) LoadRanges(rev int64, ranges []RangeRequest, kvs []*mvccpb.KeyValue, compactRev int64) (*Gap, error) {
+	if !c.cfg.OnDemand {
+		return nil, fmt.Errorf("fanout: a snapshot of %d ranges for a cache that keeps every key", len(ranges))
+	}
+	covered := make([]span, 0, len(ranges))
+	for _, r := range ranges {
+		covered = append(covered, requestSpan(r.Key, r.RangeEnd))
+	}
+	return c.load(rev, kvs, compactRev, covered)
+}
+
+func (c *Cache) load(rev int64, kvs []*mvccpb.KeyValue, compactRev int64, covered []span) (*Gap, error) {
 	if rev < 0 || (c.Loaded() && rev < c.rev) {
 		return nil, fmt.Errorf("fanout: load at revision %d behind cache revision %d", rev, c.rev)
 	}
 	c.materializeAll() // what watchers already could see stays deliverable
+	c.reload(rev, covered)
 	c.kv = kvStore{}
 	for _, kv := range kvs {
 		if kv != nil && c.kvKeeps(kv.Key) {
 			c.kv.put(kv)
 		}
 	}
-	c.reload(rev)
 	c.rev = rev
 	c.lastAdvance = c.now
 	c.window.reset(rev + 1)

@@ -241,16 +241,37 @@ func (c *Cache) Wants() []RangeRequest {
 			continue
 		}
 		h.kv = kvFetching
-		end := h.sp.end
-		switch {
-		case h.sp.single:
-			end = nil
-		case h.sp.unbounded:
-			end = []byte{0}
-		}
-		out = append(out, RangeRequest{Key: h.sp.start, RangeEnd: end})
+		out = append(out, h.request())
 	}
 	return out
+}
+
+// request is h's range in etcd's encoding.
+func (h *heldSpan) request() RangeRequest {
+	end := h.sp.end
+	switch {
+	case h.sp.single:
+		end = nil
+	case h.sp.unbounded:
+		end = []byte{0}
+	}
+	return RangeRequest{Key: h.sp.start, RangeEnd: end}
+}
+
+// KeptRanges returns the ranges whose key-values the cache keeps, and
+// whether it keeps only those (Config.OnDemand): then a snapshot of those
+// ranges is all that LoadRanges needs.
+func (c *Cache) KeptRanges() ([]RangeRequest, bool) {
+	if !c.cfg.OnDemand {
+		return nil, false
+	}
+	var out []RangeRequest
+	for _, h := range c.held.all {
+		if h.kv == kvLoaded {
+			out = append(out, h.request())
+		}
+	}
+	return out, true
 }
 
 // fetching returns the held span of a range handed out by Wants and not
@@ -328,11 +349,15 @@ func (c *Cache) install(h *heldSpan) {
 	h.lastUse = c.now
 }
 
-// reload is Load's part for an on-demand cache: the loaded ranges take the
-// snapshot's key-values, and answers older than it are dropped.
-func (c *Cache) reload(rev int64) {
+// reload is Load's part for an on-demand cache: the loaded ranges that the
+// snapshot covers (covered nil: all) take its key-values, the others are
+// no longer loaded (their next read wants them again), and answers older
+// than the snapshot are dropped.
+func (c *Cache) reload(rev int64, covered []span) {
 	for _, h := range c.held.all {
 		switch {
+		case h.kv == kvLoaded && covered != nil && !slices.ContainsFunc(covered, h.sp.within):
+			h.kv = kvNone
 		case h.kv == kvLoaded:
 			h.kvRev = rev
 		case h.snap != nil && h.snap.rev <= rev:

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 )
 
 // TestOnDemandKeepsOnlyWhatIsAsked: an on-demand cache fed the whole
@@ -96,5 +97,61 @@ func TestOnDemandKeepsOnlyWhatIsAsked(t *testing.T) {
 	feed(op{key: "/services/web/3", value: "f"})
 	if c.window.events != before {
 		t.Fatalf("a dropped range's events are still recorded: %d in the window", c.window.events)
+	}
+}
+
+// TestLoadRangesKeepsWhatTheSnapshotCovers: a resynchronizing snapshot of
+// the kept ranges only (what the feed reads for an on-demand cache) keeps
+// the ranges it covers, at its revision, and lets go of the others, which
+// the next read wants again.
+func TestLoadRangesKeepsWhatTheSnapshotCovers(t *testing.T) {
+	c, err := NewCache(Config{Prefixes: []string{"/services/"}, OnDemand: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newFakeEtcd()
+	e.txn(op{key: "/services/web/1", value: "a"}, op{key: "/services/db/1", value: "b"})
+	if _, err := c.LoadRanges(e.rev, nil, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	web := RangeRequest{Key: []byte("/services/web/"), RangeEnd: []byte("/services/web0")}
+	db := RangeRequest{Key: []byte("/services/db/"), RangeEnd: []byte("/services/db0")}
+	for _, r := range []RangeRequest{web, db} {
+		c.ServesRange(r.Key, r.RangeEnd)
+	}
+	for _, w := range c.Wants() {
+		if err := c.LoadRange(w.Key, w.RangeEnd, e.rev, e.snapshot()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kept, partial := c.KeptRanges()
+	if !partial || len(kept) != 2 {
+		t.Fatalf("kept %v (partial %v), want web and db", kept, partial)
+	}
+	e.txn(op{key: "/services/web/2", value: "c"}, op{key: "/services/db/2", value: "d"})
+	var covered []*mvccpb.KeyValue
+	for _, kv := range e.snapshot() {
+		if requestSpan(web.Key, web.RangeEnd).contains(kv.Key) {
+			covered = append(covered, kv)
+		}
+	}
+	if _, err := c.LoadRanges(e.rev, []RangeRequest{web}, covered, 0); err != nil {
+		t.Fatal(err)
+	}
+	if resp, ok := c.Range(&pb.RangeRequest{Key: web.Key, RangeEnd: web.RangeEnd}); !ok || len(resp.Kvs) != 2 {
+		t.Fatalf("the covered range after the snapshot: %v, %v; want web/1 and web/2", resp, ok)
+	}
+	if c.ServesRange(db.Key, db.RangeEnd) {
+		t.Fatal("a range the snapshot did not cover is still served")
+	}
+	if w := c.Wants(); len(w) != 1 || string(w[0].Key) != string(db.Key) {
+		t.Fatalf("wants %v after a read of the uncovered range, want db", w)
+	}
+	all, err := NewCache(Config{Prefixes: []string{"/services/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := all.LoadRanges(e.rev, []RangeRequest{web}, covered, 0); err == nil {
+		t.Fatal("a cache that keeps every key took a snapshot of one range")
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"go.etcd.io/etcd/api/v3/mvccpb"
 
 	"github.com/heraldproj/herald/fanout"
 )
@@ -109,31 +108,50 @@ func (f *Feed) Close() {
 // IsFeeder reports whether this herald watches etcd for the fleet now.
 func (f *Feed) IsFeeder() bool { return f.feeding.Load() }
 
-// reload reads every prefix at one revision and loads the sink with it.
+// reload reads every prefix at one revision, or only the ranges a
+// RangeKeeper sink keeps (after a count of the first prefix, which fixes
+// the revision), and loads the sink with it.
 func (f *Feed) reload(ctx context.Context) error {
-	var (
-		kvs    []*mvccpb.KeyValue
-		rev    int64
-		header *pb.ResponseHeader
-	)
-	for _, p := range f.cfg.Prefixes {
-		resp, err := f.cfg.KV.Range(ctx, &pb.RangeRequest{Key: []byte(p), RangeEnd: fanout.PrefixEnd([]byte(p)), Revision: rev})
-		if err != nil {
-			return fmt.Errorf("feed %s: load %q: %w", f.cfg.Topic, p, err)
-		}
-		if rev == 0 {
-			rev, header = resp.Header.GetRevision(), resp.Header
-		}
-		kvs = append(kvs, resp.Kvs...)
+	var snap Snapshot
+	if rk, ok := f.cfg.Sink.(RangeKeeper); ok {
+		snap.Ranges, snap.Partial = rk.KeptRanges()
 	}
-	gap, err := f.cfg.Sink.Load(Snapshot{Rev: rev, KVs: kvs, Header: header})
+	read := func(key, end []byte, countOnly bool) error {
+		resp, err := f.cfg.KV.Range(ctx, &pb.RangeRequest{Key: key, RangeEnd: end, Revision: snap.Rev, CountOnly: countOnly})
+		if err != nil {
+			return fmt.Errorf("feed %s: load %q: %w", f.cfg.Topic, key, err)
+		}
+		if snap.Rev == 0 {
+			snap.Rev, snap.Header = resp.Header.GetRevision(), resp.Header
+		}
+		snap.KVs = append(snap.KVs, resp.Kvs...)
+		return nil
+	}
+	if snap.Partial {
+		p := []byte(f.cfg.Prefixes[0])
+		if err := read(p, fanout.PrefixEnd(p), true); err != nil {
+			return err
+		}
+		for _, r := range snap.Ranges {
+			if err := read(r.Key, r.RangeEnd, false); err != nil {
+				return err
+			}
+		}
+	} else {
+		for _, p := range f.cfg.Prefixes {
+			if err := read([]byte(p), fanout.PrefixEnd([]byte(p)), false); err != nil {
+				return err
+			}
+		}
+	}
+	gap, err := f.cfg.Sink.Load(snap)
 	if err != nil {
 		return fmt.Errorf("feed %s: load: %w", f.cfg.Topic, err)
 	}
 	if gap != nil {
 		f.kickRepair()
 	}
-	f.log.Info("replica loaded from the upstream", "revision", rev, "keys", len(kvs))
+	f.log.Info("replica loaded from the upstream", "revision", snap.Rev, "keys", len(snap.KVs), "ranges", rangesOf(snap))
 	return nil
 }
 
@@ -186,4 +204,12 @@ func (f *Feed) compacted(err error) bool {
 	}
 	f.cfg.Sink.SetCompactRev(int64(c))
 	return true
+}
+
+// rangesOf says what a snapshot read, for the log.
+func rangesOf(s Snapshot) string {
+	if !s.Partial {
+		return "every prefix"
+	}
+	return fmt.Sprintf("%d kept", len(s.Ranges))
 }

@@ -414,3 +414,35 @@ func TestFeedHeartbeatsFromWitnessedRevisions(t *testing.T) {
 		t.Fatal("a heartbeat was cut from a witness while etcd noted nothing")
 	}
 }
+
+// keepingReplica is a replica that keeps the key-values of some ranges
+// only, as an on-demand fan-out cache does.
+type keepingReplica struct {
+	*replica
+	ranges []fanout.RangeRequest
+}
+
+func (r keepingReplica) KeptRanges() ([]fanout.RangeRequest, bool) { return r.ranges, true }
+
+// TestFeedReadsOnlyTheKeptRanges: a sink that keeps some ranges only is
+// loaded with those, read at one revision, not with the whole prefix.
+func TestFeedReadsOnlyTheKeptRanges(t *testing.T) {
+	checkNoLeaks(t)
+	p := prefix(t.Name())
+	put(t, p+"a/1", "1")
+	put(t, p+"b/1", "2")
+	rev := put(t, p+"c", "3")
+	a := []byte(p + "a/")
+	r := keepingReplica{newReplica(), []fanout.RangeRequest{{Key: a, RangeEnd: fanout.PrefixEnd(a)}, {Key: []byte(p + "c")}}}
+	m, _ := NewMetrics(nil, "test")
+	startFeed(t, Config{Name: "h1", Prefixes: []string{p}, Sink: r, Metrics: m, ProgressEvery: 100 * time.Millisecond})
+	if loads, _ := r.loadsAndCompactRev(); loads != 1 {
+		t.Fatalf("%d loads at Start, want 1", loads)
+	}
+	if got, want := r.loadedContent(), []string{p + "a/1=1", p + "c=3"}; !slices.Equal(got, want) {
+		t.Fatalf("loaded %q, want the kept ranges' %q", got, want)
+	}
+	if r.Rev() < rev {
+		t.Fatalf("loaded at revision %d, before the last put (%d)", r.Rev(), rev)
+	}
+}

@@ -3,6 +3,7 @@ package feed
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -120,6 +121,7 @@ type replica struct {
 	loads   int
 	compact int64
 	applied []fanout.Batch // as the chain handed them out
+	loaded  []string       // key=value of the last snapshot, sorted
 	term    uint64
 }
 
@@ -135,6 +137,10 @@ func (r *replica) Load(s Snapshot) (*fanout.Gap, error) {
 	r.kvs = map[string]string{}
 	for _, kv := range s.KVs {
 		r.kvs[string(kv.Key)] = string(kv.Value)
+	}
+	r.loaded = slices.Sorted(maps.Keys(r.kvs))
+	for i, k := range r.loaded {
+		r.loaded[i] = k + "=" + r.kvs[k]
 	}
 	r.applyLocked(r.chain.Reset(s.Rev))
 	return r.chain.Gap(), nil
@@ -179,6 +185,13 @@ func (r *replica) loadsAndCompactRev() (loads int, compact int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.loads, r.compact
+}
+
+// loadedContent is the last snapshot's key=value, sorted.
+func (r *replica) loadedContent() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.loaded
 }
 
 func (r *replica) Rev() int64 {

@@ -17,6 +17,17 @@ type Snapshot struct {
 	KVs []*mvccpb.KeyValue
 	// Header is etcd's response header (cluster and member id, raft term).
 	Header *pb.ResponseHeader
+	// Partial: KVs are only those of Ranges, what the sink keeps
+	// (RangeKeeper), not of every prefix.
+	Partial bool
+	Ranges  []fanout.RangeRequest
+}
+
+// RangeKeeper is a Sink that keeps the key-values of some ranges of the
+// prefixes only (an on-demand fan-out cache): its snapshots read those
+// ranges, not the whole prefixes. partial false: it keeps every key.
+type RangeKeeper interface {
+	KeptRanges() (ranges []fanout.RangeRequest, partial bool)
 }
 
 // Sink is the replica a Feed keeps current: the fan-out's event cache, the

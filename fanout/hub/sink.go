@@ -12,7 +12,18 @@ import (
 // streams that have output, which then collect it.
 type sink struct{ h *Hub }
 
-var _ feed.Sink = sink{}
+var (
+	_ feed.Sink        = sink{}
+	_ feed.RangeKeeper = sink{}
+)
+
+// KeptRanges are the ranges whose key-values the cache keeps: an
+// on-demand cache's snapshots read only those.
+func (s sink) KeptRanges() ([]fanout.RangeRequest, bool) {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	return s.h.cache.KeptRanges()
+}
 
 func (s sink) Load(snap feed.Snapshot) (*fanout.Gap, error) {
 	h := s.h
@@ -21,7 +32,15 @@ func (s sink) Load(snap feed.Snapshot) (*fanout.Gap, error) {
 	h.tickLocked()
 	h.cache.SetIdentity(snap.Header.GetClusterId(), snap.Header.GetMemberId())
 	h.cache.SetRaftTerm(snap.Header.GetRaftTerm())
-	gap, err := h.cache.Load(snap.Rev, snap.KVs, h.cache.CompactRev())
+	var (
+		gap *fanout.Gap
+		err error
+	)
+	if snap.Partial {
+		gap, err = h.cache.LoadRanges(snap.Rev, snap.Ranges, snap.KVs, h.cache.CompactRev())
+	} else {
+		gap, err = h.cache.Load(snap.Rev, snap.KVs, h.cache.CompactRev())
+	}
 	h.wakeReadyLocked()
 	return gap, err
 }
