@@ -110,7 +110,9 @@ func (f *Feed) IsFeeder() bool { return f.feeding.Load() }
 
 // reload reads every prefix at one revision, or only the ranges a
 // RangeKeeper sink keeps (after a count of the first prefix, which fixes
-// the revision), and loads the sink with it.
+// the revision), and loads the sink with it. When a kept range cannot be
+// read at that revision (ZooKeeper serves only its current one), the
+// snapshot keeps none: the sink reads its ranges again as it needs them.
 func (f *Feed) reload(ctx context.Context) error {
 	var snap Snapshot
 	if rk, ok := f.cfg.Sink.(RangeKeeper); ok {
@@ -134,7 +136,9 @@ func (f *Feed) reload(ctx context.Context) error {
 		}
 		for _, r := range snap.Ranges {
 			if err := read(r.Key, r.RangeEnd, false); err != nil {
-				return err
+				f.log.Info("a kept range cannot be read at the snapshot's revision; loading none", "err", err)
+				snap.Ranges, snap.KVs = nil, nil
+				break
 			}
 		}
 	} else {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
 	"github.com/heraldproj/herald/fanout"
 	"github.com/heraldproj/herald/internal/clock"
@@ -444,5 +445,33 @@ func TestFeedReadsOnlyTheKeptRanges(t *testing.T) {
 	}
 	if r.Rev() < rev {
 		t.Fatalf("loaded at revision %d, before the last put (%d)", r.Rev(), rev)
+	}
+}
+
+// currentReadsOnly refuses reads at a given revision as ZooKeeper's
+// upstream does unless it is the current one: here, always.
+type currentReadsOnly struct{ upstream.KV }
+
+func (k currentReadsOnly) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeResponse, error) {
+	if r.Revision != 0 {
+		return nil, rpctypes.ErrGRPCCompacted
+	}
+	return k.KV.Range(ctx, r)
+}
+
+// TestFeedLoadsNoRangeItCannotReadAtOneRevision: when the kept ranges
+// cannot be read at the revision the snapshot was pinned to, the sink is
+// loaded with none of them (and reads them again as it needs them) rather
+// than not at all.
+func TestFeedLoadsNoRangeItCannotReadAtOneRevision(t *testing.T) {
+	checkNoLeaks(t)
+	p := prefix(t.Name())
+	rev := put(t, p+"a/1", "1")
+	a := []byte(p + "a/")
+	r := keepingReplica{newReplica(), []fanout.RangeRequest{{Key: a, RangeEnd: fanout.PrefixEnd(a)}}}
+	m, _ := NewMetrics(nil, "test")
+	startFeed(t, Config{Name: "h1", Prefixes: []string{p}, Sink: r, Metrics: m, KV: currentReadsOnly{testEtcd(t)}, ProgressEvery: 100 * time.Millisecond})
+	if loads, _ := r.loadsAndCompactRev(); loads != 1 || len(r.loadedContent()) != 0 || r.Rev() < rev {
+		t.Fatalf("%d loads of %q at revision %d; want one, empty, at %d or later", loads, r.loadedContent(), r.Rev(), rev)
 	}
 }

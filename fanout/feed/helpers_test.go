@@ -317,7 +317,10 @@ func (m *memMember) Members() []string {
 // end of the test.
 func startFeed(t *testing.T, cfg Config) *Feed {
 	t.Helper()
-	cfg.KV, cfg.Watch = testEtcd(t), testEtcd(t)
+	if cfg.KV == nil {
+		cfg.KV = testEtcd(t)
+	}
+	cfg.Watch = testEtcd(t)
 	if cfg.Topic == "" {
 		cfg.Topic = "test"
 	}
