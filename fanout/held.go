@@ -209,7 +209,7 @@ func (c *Cache) rangeFrom(sp span) (int64, bool) {
 
 // ServesRange reports whether a Range of [key, end) may be answered by
 // Range: the cache is loaded and keeps the range's key-values. An
-// on-demand cache that does not yet keeps a range inside the prefixes
+// on-demand cache that does not yet keep a range inside the prefixes
 // wants it: the driver reads it from etcd (Wants, LoadRange) while this
 // Range and the next go to etcd.
 func (c *Cache) ServesRange(key, end []byte) bool {
