@@ -77,11 +77,14 @@ func relayThrough(up *etcd.Client, fleet *gossip.Fleet, self, token string, sess
 		onSwitch(r)
 	}
 	sw, err := relay.New(relay.Config{
-		Direct:        up.Direct(),
-		PeerTLS:       peerTLS,
-		Peers:         peerURLs(fleet, self),
-		Token:         token,
-		Probe:         probe,
+		Direct:  up.Direct(),
+		PeerTLS: peerTLS,
+		Peers:   peerURLs(fleet, self),
+		Token:   token,
+		Probe:   probe,
+		// Relay only where etcd answers: a saturated etcd is slow for
+		// every herald, and relaying through each other would not help.
+		ProbeRelay:    relay.PathProbe,
 		ProbeInterval: interval,
 		ProbeTimeout:  timeout,
 		OnSwitch:      switched,

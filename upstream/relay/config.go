@@ -36,6 +36,14 @@ type Config struct {
 	// nil or codes.PermissionDenied (etcd answered, so a quorum did) count
 	// as healthy. HealthProbe(Direct) is the probe etcd's /health makes.
 	Probe func(ctx context.Context) error
+	// ProbeRelay, when set, builds the probe of the relayed path from a
+	// connection that sends every call through a peer, as Probe checks
+	// Direct (PathProbe and HealthProbe fit). The Switch then goes to the
+	// relay only when that probe is answered in time: an etcd too slow for
+	// every herald (saturated, electing a leader) fails the direct probe
+	// of all of them, and relaying through each other would only add
+	// hops and restart their streams. nil: a listed peer is enough.
+	ProbeRelay func(relayed grpc.ClientConnInterface) func(ctx context.Context) error
 	// ProbeInterval is the pause between the end of a probe and the start
 	// of the next (default DefaultProbeInterval); ProbeTimeout bounds one
 	// probe (default DefaultProbeTimeout).

@@ -31,7 +31,10 @@ func (s *Switch) probeOnce() {
 	if s.proberCtx.Err() != nil {
 		return // closing: the probe was cut short, not failed
 	}
-	relaying, changed := s.rule.observe(directHealthy(err), func() bool { return len(s.peers.list()) > 0 })
+	if directHealthy(err) {
+		s.stayed = false
+	}
+	relaying, changed := s.rule.observe(directHealthy(err), s.relayAnswers)
 	if changed {
 		s.relaying.Store(relaying)
 		s.switches.Add(1)
@@ -45,6 +48,31 @@ func (s *Switch) probeOnce() {
 		}
 	}
 	s.peers.prune()
+}
+
+// relayAnswers reports whether new calls can go through a peer: one is
+// listed and, with a relay probe, etcd answers that probe through a peer
+// in time. It runs on the prober goroutine, only when the rule would go to
+// the relay.
+func (s *Switch) relayAnswers() bool {
+	if len(s.peers.list()) == 0 {
+		return false
+	}
+	if s.relayProbe == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(s.proberCtx, s.timeout)
+	err := s.relayProbe(ctx)
+	cancel()
+	if !directHealthy(err) {
+		if !s.stayed {
+			s.log.Info("relay: etcd does not answer through a peer either; new upstream calls stay direct", "err", err)
+		}
+		s.stayed = true
+		return false
+	}
+	s.stayed = false
+	return true
 }
 
 // directHealthy classifies a probe's outcome: etcd refusing the probe for

@@ -34,7 +34,8 @@ type Stats struct {
 //
 // The switching rule: the direct path is probed every ProbeInterval (each
 // probe bounded by ProbeTimeout); after FailuresToRelay consecutive failed
-// probes, while at least one peer is listed, new calls go through a peer;
+// probes, while at least one peer is listed (and, with Config.ProbeRelay,
+// etcd answers the probe through one in time), new calls go through a peer;
 // after SuccessesToDirect consecutive successful probes they go direct
 // again. The defaults (500 ms, 400 ms, 2 and 2) and their reasons are with
 // DefaultProbeInterval.
@@ -50,12 +51,16 @@ type Switch struct {
 	peers  *peerPool
 	token  string
 	probe  func(context.Context) error
-	clock  Clock
-	log    *slog.Logger
+	// relayProbe checks the relayed path (Config.ProbeRelay); nil: not
+	// checked.
+	relayProbe func(context.Context) error
+	clock      Clock
+	log        *slog.Logger
 
 	interval, timeout time.Duration
 	onSwitch          func(bool)
 	rule              rule // owned by the prober goroutine
+	stayed            bool // the prober's: the relay probe failed since the last answer (logged once)
 
 	relaying                  atomic.Bool
 	directCalls, relayedCalls atomic.Uint64
@@ -92,6 +97,9 @@ func New(cfg Config) (*Switch, error) {
 		onSwitch: cfg.OnSwitch,
 		rule:     rule{failuresToRelay: cfg.FailuresToRelay, successesToDirect: cfg.SuccessesToDirect},
 	}
+	if cfg.ProbeRelay != nil {
+		s.relayProbe = cfg.ProbeRelay(relayedConn{s})
+	}
 	s.proberCtx, s.stopProber = context.WithCancel(context.Background())
 	s.prober.Add(1)
 	go s.runProber()
@@ -101,21 +109,47 @@ func New(cfg Config) (*Switch, error) {
 // Invoke sends a unary call on the path of the moment.
 func (s *Switch) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
 	if s.relaying.Load() {
-		cs, err := s.openRelayed(ctx, unaryCall, method, opts)
-		if !errors.Is(err, errNoPeer) {
-			if err != nil {
-				return err
-			}
-			// As grpc.ClientConn.Invoke does it: for a unary call SendMsg
-			// also half-closes, and RecvMsg reads the answer and status.
-			if err := cs.SendMsg(args); err != nil {
-				return err
-			}
-			return cs.RecvMsg(reply)
+		if err := s.invokeRelayed(ctx, method, args, reply, opts, &s.relayedCalls); !errors.Is(err, errNoPeer) {
+			return err
 		}
 	}
 	s.directCalls.Add(1)
 	return s.direct.Invoke(ctx, method, args, reply, opts...)
+}
+
+// invokeRelayed sends a unary call through a peer, counting it in
+// counted (nil: not counted); errNoPeer if no peer took it.
+func (s *Switch) invokeRelayed(ctx context.Context, method string, args, reply any, opts []grpc.CallOption, counted *atomic.Uint64) error {
+	cs, err := s.openRelayed(ctx, unaryCall, method, opts, counted)
+	if err != nil {
+		return err
+	}
+	// As grpc.ClientConn.Invoke does it: for a unary call SendMsg also
+	// half-closes, and RecvMsg reads the answer and status.
+	if err := cs.SendMsg(args); err != nil {
+		return err
+	}
+	return cs.RecvMsg(reply)
+}
+
+// relayedConn is the Switch's relayed path alone, for its relay probe:
+// every call goes through a peer, or fails with codes.Unavailable.
+type relayedConn struct{ s *Switch }
+
+func (c relayedConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	return noPeerUnavailable(c.s.invokeRelayed(ctx, method, args, reply, opts, nil))
+}
+
+func (c relayedConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	cs, err := c.s.openRelayed(ctx, desc, method, opts, nil)
+	return cs, noPeerUnavailable(err)
+}
+
+func noPeerUnavailable(err error) error {
+	if errors.Is(err, errNoPeer) {
+		return status.Error(codes.Unavailable, err.Error())
+	}
+	return err
 }
 
 // unaryCall describes a unary call opened as a stream.
@@ -125,7 +159,7 @@ var unaryCall = &grpc.StreamDesc{}
 // that path until it ends.
 func (s *Switch) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	if s.relaying.Load() {
-		cs, err := s.openRelayed(ctx, desc, method, opts)
+		cs, err := s.openRelayed(ctx, desc, method, opts, &s.relayedCalls)
 		if !errors.Is(err, errNoPeer) {
 			return cs, err
 		}
@@ -134,10 +168,11 @@ func (s *Switch) NewStream(ctx context.Context, desc *grpc.StreamDesc, method st
 	return s.direct.NewStream(ctx, desc, method, opts...)
 }
 
-// openRelayed opens method on a peer. It rotates to another peer only
-// when opening failed with codes.Unavailable, before any request was sent,
-// and returns errNoPeer when no peer took the call.
-func (s *Switch) openRelayed(ctx context.Context, desc *grpc.StreamDesc, method string, opts []grpc.CallOption) (grpc.ClientStream, error) {
+// openRelayed opens method on a peer and counts it in counted (nil: the
+// relay probe's, not counted). It rotates to another peer only when
+// opening failed with codes.Unavailable, before any request was sent, and
+// returns errNoPeer when no peer took the call.
+func (s *Switch) openRelayed(ctx context.Context, desc *grpc.StreamDesc, method string, opts []grpc.CallOption, counted *atomic.Uint64) (grpc.ClientStream, error) {
 	ctx = withRelayToken(ctx, s.token)
 	opts = append(opts[:len(opts):len(opts)], grpc.CallContentSubtype(CodecName))
 	var tried []string
@@ -148,7 +183,9 @@ func (s *Switch) openRelayed(ctx context.Context, desc *grpc.StreamDesc, method 
 		}
 		cs, err := conn.NewStream(ctx, desc, MethodPrefix+method, opts...)
 		if err == nil {
-			s.relayedCalls.Add(1)
+			if counted != nil {
+				counted.Add(1)
+			}
 			return cs, nil
 		}
 		if status.Code(err) != codes.Unavailable {

@@ -317,3 +317,39 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 	}
 	sw.Close()
 }
+
+// TestSwitchRelaysOnlyWhereEtcdAnswers: with a relay probe, a Switch whose
+// direct path fails stays direct while etcd does not answer through its
+// peer either (an etcd too slow for every herald), and goes to the relay
+// as soon as it does.
+func TestSwitchRelaysOnlyWhereEtcdAnswers(t *testing.T) {
+	f := newFixture(t, func(cfg *Config) { cfg.ProbeRelay = PathProbe })
+	ctx := harness.Context(t, waitLimit)
+	// A peer whose own path to etcd the test cuts too.
+	peerFwd := startForwarder(t, etcdAddr(t))
+	peerEtcd := dial(t, peerFwd.addr())
+	f.setPeers("http://" + startServer(t, grpc.NewServer(grpc.UnknownServiceHandler(Handler(peerEtcd, testToken, testLogger(t))))))
+	peerFwd.setCut(true)
+	f.fwd.setCut(true)
+	for range 4 {
+		f.clock.probe(t)
+	}
+	if f.sw.Relaying() {
+		t.Fatal("relaying through a peer that etcd does not answer either")
+	}
+	peerFwd.setCut(false)
+	waitReady(t, ctx, peerEtcd)
+	f.clock.probe(t)
+	if !f.sw.Relaying() {
+		t.Fatal("not relaying once etcd answers through the peer")
+	}
+	if r := <-f.switched; !r {
+		t.Fatal("OnSwitch(false) on the way to the relay")
+	}
+	if _, err := pb.NewKVClient(f.sw).Put(ctx, &pb.PutRequest{Key: uniqueKey(t), Value: []byte("relayed")}); err != nil {
+		t.Fatalf("put while relaying: %v", err)
+	}
+	if st := f.sw.Stats(); st.Switches != 1 || st.RelayedCalls != 1 {
+		t.Fatalf("stats %+v: want one switch and the put relayed", st)
+	}
+}
