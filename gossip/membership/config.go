@@ -139,6 +139,6 @@ func (c *Config) memberlistConfig() (*memberlist.Config, error) {
 		}
 		mc.Keyring = kr
 	}
-	mc.Logger = newStdLogger(c.Logger)
+	mc.Logger = newStdLogger(c.Logger, nil)
 	return mc, nil
 }

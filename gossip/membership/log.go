@@ -5,6 +5,8 @@ import (
 	"context"
 	"log"
 	"log/slog"
+	"net"
+	"sync/atomic"
 
 	"github.com/heraldproj/herald/internal/lograte"
 )
@@ -15,13 +17,19 @@ import (
 // cause (one per packet sealed with another key, for one): they are held
 // to one line per kind every lograte.Interval, the kind being the message
 // before its first ": " (the rest goes to the attribute "detail").
+//
+// Once closing is set (Membership.Close is stopping memberlist), a
+// warning or error about a closed connection is memberlist's own gossip
+// racing its shutdown (it closes its sockets before its goroutines stop):
+// it goes out at DEBUG.
 type slogWriter struct {
-	l     *slog.Logger
-	limit *lograte.Limiter
+	l       *slog.Logger
+	limit   *lograte.Limiter
+	closing *atomic.Bool // nil: never
 }
 
-func newStdLogger(l *slog.Logger) *log.Logger {
-	return log.New(slogWriter{l.With("component", "memberlist"), lograte.New(lograte.Interval)}, "", 0)
+func newStdLogger(l *slog.Logger, closing *atomic.Bool) *log.Logger {
+	return log.New(slogWriter{l.With("component", "memberlist"), lograte.New(lograte.Interval), closing}, "", 0)
 }
 
 func (w slogWriter) Write(p []byte) (int, error) {
@@ -43,6 +51,9 @@ func (w slogWriter) Write(p []byte) (int, error) {
 		}
 	}
 	line, _ = bytes.CutPrefix(line, []byte("memberlist: "))
+	if level >= slog.LevelWarn && w.closing != nil && w.closing.Load() && bytes.Contains(line, []byte(net.ErrClosed.Error())) {
+		level = slog.LevelDebug
+	}
 	if level < slog.LevelWarn {
 		w.l.Log(context.Background(), level, string(line))
 		return len(p), nil

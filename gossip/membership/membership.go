@@ -32,6 +32,7 @@ type Membership struct {
 	wg       sync.WaitGroup
 	closeMu  sync.Mutex
 	isClosed bool
+	closing  atomic.Bool // set before memberlist's shutdown: its closed-socket errors are expected (log.go)
 }
 
 // New starts memberlist on cfg.BindAddr and tries to join cfg.Seeds. If no
@@ -59,6 +60,7 @@ func New(cfg Config) (*Membership, error) {
 		log:  cfg.Logger.With("component", "membership", "name", cfg.Name),
 		stop: make(chan struct{}),
 	}
+	mc.Logger = newStdLogger(cfg.Logger, &m.closing)
 	mc.Delegate = m.meta
 	mc.Events = eventDelegate{view: m.view, subs: m.subs}
 	ml, err := memberlist.Create(mc)
@@ -186,6 +188,7 @@ func (m *Membership) Close(timeout time.Duration) error {
 	if err := m.ml.Leave(timeout); err != nil {
 		leaveErr = fmt.Errorf("membership: leave: %w", err)
 	}
+	m.closing.Store(true)
 	if err := m.ml.Shutdown(); err != nil && leaveErr == nil {
 		leaveErr = fmt.Errorf("membership: shutdown: %w", err)
 	}
