@@ -40,7 +40,13 @@ type heldSpan struct {
 	kv       kvState
 	kvRev    int64     // kvLoaded: the snapshot's revision, the oldest a Range may read
 	snap     *snapshot // kvFetching: an answer ahead of the cache, waiting for it
+	failed   time.Time // when the driver last failed to read it (LoadRangeFailed)
 }
+
+// loadRetryAfter is how long a range whose read failed (etcd refused
+// herald's own user, or did not answer) is not wanted again: each read of
+// it goes to etcd meanwhile, and is not doubled by a read for the cache.
+const loadRetryAfter = 5 * time.Second
 
 type kvState int
 
@@ -225,7 +231,7 @@ func (c *Cache) ServesRange(key, end []byte) bool {
 		h = c.newHeld(sp)
 	}
 	h.lastUse = c.now
-	if h.kv == kvNone {
+	if h.kv == kvNone && (h.failed.IsZero() || c.now.Sub(h.failed) >= loadRetryAfter) {
 		h.kv = kvWanted
 	}
 	return false
@@ -304,10 +310,10 @@ func (c *Cache) LoadRange(key, end []byte, rev int64, kvs []*mvccpb.KeyValue) er
 }
 
 // LoadRangeFailed reports that the driver could not read a range that
-// Wants handed out: the next Range of it wants it again.
+// Wants handed out: a Range of it loadRetryAfter later wants it again.
 func (c *Cache) LoadRangeFailed(key, end []byte) {
 	if h := c.fetching(key, end); h != nil {
-		h.kv = kvNone
+		h.kv, h.failed = kvNone, c.now
 	}
 }
 

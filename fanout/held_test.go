@@ -155,3 +155,32 @@ func TestLoadRangesKeepsWhatTheSnapshotCovers(t *testing.T) {
 		t.Fatal("a cache that keeps every key took a snapshot of one range")
 	}
 }
+
+// TestAFailedRangeReadWaitsBeforeTheNext: a range the driver could not
+// read is not wanted again for loadRetryAfter, so that a herald whose own
+// reads fail does not double every client read of it at etcd.
+func TestAFailedRangeReadWaitsBeforeTheNext(t *testing.T) {
+	c, err := NewCache(Config{Prefixes: []string{"/services/"}, OnDemand: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c.Tick(now)
+	if _, err := c.Load(1, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	key, end := []byte("/services/web/"), []byte("/services/web0")
+	c.ServesRange(key, end)
+	if w := c.Wants(); len(w) != 1 {
+		t.Fatalf("wants %v, want the range once", w)
+	}
+	c.LoadRangeFailed(key, end)
+	c.Tick(now.Add(loadRetryAfter - time.Millisecond))
+	if c.ServesRange(key, end) || len(c.Wants()) != 0 {
+		t.Fatal("a range whose read failed is wanted again at once")
+	}
+	c.Tick(now.Add(loadRetryAfter))
+	if c.ServesRange(key, end) || len(c.Wants()) != 1 {
+		t.Fatal("a range whose read failed is not wanted again after loadRetryAfter")
+	}
+}
