@@ -25,9 +25,12 @@
 //     refused create gets etcd's own answer (created and cancelled, watch
 //     ID -1, etcd's reason); as in etcd, a watch once created is not
 //     checked again when roles change or the token expires. The hub's own
-//     calls (feed, catch-ups, compaction lookups) run as herald's etcd
+//     calls (feed, catch-ups, compaction lookups, range loads) run as herald's etcd
 //     user (upstream.AsHerald).
-//   - RangeLocal answers a serializable Range from the cache; NoteRev
+//   - RangeLocal answers a serializable Range from the cache (an
+//     on-demand cache, the default, answers a range once it has read it
+//     from etcd in the background after its first miss: load_range.go,
+//     as herald's etcd user); NoteRev
 //     records a revision relayed to a client (read your writes);
 //     SetCompactRev records a compaction; Reconnect reopens the feed's
 //     upstream streams when the upstream path changes.
