@@ -2,8 +2,8 @@
 // herald keeps for the configured fan-out prefixes (by default only the
 // ranges of them that its own clients watch and read: Config.OnDemand,
 // held.go), and the watch engine that serves client watch streams and
-// serializable Range requests from it with etcd's exact semantics. It is a set of pure state machines, driven like
-// etcd-io/raft's RawNode.
+// serializable Range requests from it with etcd's exact semantics. It is a
+// set of pure state machines, driven like etcd-io/raft's RawNode.
 //
 // Who calls what (all calls on one Cache and its Streams must be serialized
 // by the driver, e.g. under one mutex; nothing here blocks, sleeps, reads the

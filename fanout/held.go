@@ -142,12 +142,18 @@ func (c *Cache) hold(sp span) *heldSpan {
 	if !c.cfg.OnDemand {
 		return nil
 	}
-	h := c.holder(sp, false)
-	if h == nil {
-		h = c.newHeld(sp)
-	}
+	h := c.holderOrNew(sp)
 	h.watchers++
 	return h
+}
+
+// holderOrNew returns the held span containing sp that holds it longest,
+// holding sp from now if none does.
+func (c *Cache) holderOrNew(sp span) *heldSpan {
+	if h := c.holder(sp, false); h != nil {
+		return h
+	}
+	return c.newHeld(sp)
 }
 
 // holder returns the held span containing sp that holds it longest (or,
@@ -226,10 +232,7 @@ func (c *Cache) ServesRange(key, end []byte) bool {
 	if _, ok := c.rangeFrom(sp); ok || !c.cfg.OnDemand || !c.covers(sp) {
 		return ok
 	}
-	h := c.holder(sp, false)
-	if h == nil {
-		h = c.newHeld(sp)
-	}
+	h := c.holderOrNew(sp)
 	h.lastUse = c.now
 	if h.kv == kvNone && (h.failed.IsZero() || c.now.Sub(h.failed) >= loadRetryAfter) {
 		h.kv = kvWanted

@@ -141,9 +141,7 @@ func New(cfg Config) (*Hub, error) {
 	}
 	fc.Prefixes = opts.Prefixes
 	fc.OnDemand = !opts.CacheAll
-	if fc.MaxAge > 0 {
-		fc.Linger = fc.MaxAge
-	}
+	fc.Linger = fc.MaxAge // a range is kept as long as its events would be
 	if opts.ProgressNotifyInterval > 0 {
 		fc.ProgressInterval = opts.ProgressNotifyInterval
 	}

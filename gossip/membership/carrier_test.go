@@ -95,7 +95,7 @@ func TestCarrierBudgetMatchesMemberlist(t *testing.T) {
 		if err := cfg.validate(); err != nil {
 			t.Fatal(err)
 		}
-		mc, err := cfg.memberlistConfig()
+		mc, err := cfg.memberlistConfig(nil)
 		if err != nil {
 			t.Fatal(err)
 		}

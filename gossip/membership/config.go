@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -105,8 +106,10 @@ func splitHostPort(addr string) (string, int, error) {
 	return host, port, nil
 }
 
-// memberlistConfig translates c (validated) into memberlist's configuration.
-func (c *Config) memberlistConfig() (*memberlist.Config, error) {
+// memberlistConfig translates c (validated) into memberlist's configuration;
+// its log lines about closed sockets are DEBUG once closing is set (nil:
+// never; log.go).
+func (c *Config) memberlistConfig(closing *atomic.Bool) (*memberlist.Config, error) {
 	var mc *memberlist.Config
 	switch c.Profile {
 	case LAN:
@@ -139,6 +142,6 @@ func (c *Config) memberlistConfig() (*memberlist.Config, error) {
 		}
 		mc.Keyring = kr
 	}
-	mc.Logger = newStdLogger(c.Logger, nil)
+	mc.Logger = newStdLogger(c.Logger, closing)
 	return mc, nil
 }

@@ -32,7 +32,7 @@ type Membership struct {
 	wg       sync.WaitGroup
 	closeMu  sync.Mutex
 	isClosed bool
-	closing  atomic.Bool // set before memberlist's shutdown: its closed-socket errors are expected (log.go)
+	closing  *atomic.Bool // set before memberlist's shutdown: its closed-socket errors are expected (log.go)
 }
 
 // New starts memberlist on cfg.BindAddr and tries to join cfg.Seeds. If no
@@ -44,7 +44,8 @@ func New(cfg Config) (*Membership, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	mc, err := cfg.memberlistConfig()
+	closing := new(atomic.Bool)
+	mc, err := cfg.memberlistConfig(closing)
 	if err != nil {
 		return nil, err
 	}
@@ -53,14 +54,14 @@ func New(cfg Config) (*Membership, error) {
 		return nil, err
 	}
 	m := &Membership{
-		cfg:  cfg,
-		meta: &metaDelegate{b: metaBytes, carrier: &carried{c: cfg.Carrier, full: packetBudget(mc)}},
-		view: &view{},
-		subs: &subscribers{},
-		log:  cfg.Logger.With("component", "membership", "name", cfg.Name),
-		stop: make(chan struct{}),
+		cfg:     cfg,
+		meta:    &metaDelegate{b: metaBytes, carrier: &carried{c: cfg.Carrier, full: packetBudget(mc)}},
+		view:    &view{},
+		subs:    &subscribers{},
+		log:     cfg.Logger.With("component", "membership", "name", cfg.Name),
+		stop:    make(chan struct{}),
+		closing: closing,
 	}
-	mc.Logger = newStdLogger(cfg.Logger, &m.closing)
 	mc.Delegate = m.meta
 	mc.Events = eventDelegate{view: m.view, subs: m.subs}
 	ml, err := memberlist.Create(mc)

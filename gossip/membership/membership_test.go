@@ -210,7 +210,7 @@ func TestProfileTiming(t *testing.T) {
 		if err := c.validate(); err != nil {
 			t.Fatal(err)
 		}
-		mc, err := c.memberlistConfig()
+		mc, err := c.memberlistConfig(nil)
 		if err != nil {
 			t.Fatalf("%v: %v", p, err)
 		}

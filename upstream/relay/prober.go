@@ -25,9 +25,7 @@ func (s *Switch) runProber() {
 
 // probeOnce runs one probe and applies the rule's verdict.
 func (s *Switch) probeOnce() {
-	ctx, cancel := context.WithTimeout(s.proberCtx, s.timeout)
-	err := s.probe(ctx)
-	cancel()
+	err := s.probeWithin(s.probe)
 	if s.proberCtx.Err() != nil {
 		return // closing: the probe was cut short, not failed
 	}
@@ -61,9 +59,7 @@ func (s *Switch) relayAnswers() bool {
 	if s.relayProbe == nil {
 		return true
 	}
-	ctx, cancel := context.WithTimeout(s.proberCtx, s.timeout)
-	err := s.relayProbe(ctx)
-	cancel()
+	err := s.probeWithin(s.relayProbe)
 	if !directHealthy(err) {
 		if !s.stayed {
 			s.log.Info("relay: etcd does not answer through a peer either; new upstream calls stay direct", "err", err)
@@ -73,6 +69,13 @@ func (s *Switch) relayAnswers() bool {
 	}
 	s.stayed = false
 	return true
+}
+
+// probeWithin runs probe bounded by the probe timeout.
+func (s *Switch) probeWithin(probe func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(s.proberCtx, s.timeout)
+	defer cancel()
+	return probe(ctx)
 }
 
 // directHealthy classifies a probe's outcome: etcd refusing the probe for
